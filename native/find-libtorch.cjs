@@ -1,0 +1,58 @@
+// Locates libtorch for binding.gyp, the way the Rust crate tch does: LIBTORCH names any libtorch
+// folder (a pytorch.org download, or <site-packages>/torch of a Python install, which is how a
+// CUDA build gets used); otherwise Debian/Ubuntu's libtorch-dev paths.
+// Usage: node find-libtorch.cjs include|libdir|libs|cuda
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const HOWTO =
+  'libtorch not found. Install it with `apt-get install libtorch-dev libopenblas0-pthread` ' +
+  '(Debian/Ubuntu), or set LIBTORCH to a libtorch folder (one holding include/ and lib/, e.g. a ' +
+  'pytorch.org libtorch download or the torch folder of a Python torch install), then run ' +
+  '`npm run build:native`.';
+
+function candidates() {
+  const out = [];
+  if (process.env.LIBTORCH) {
+    const root = path.resolve(process.env.LIBTORCH);
+    out.push({ root, include: path.join(root, 'include'), libdir: path.join(root, 'lib'), fromEnv: true });
+  }
+  for (const libdir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']) {
+    out.push({ root: '/usr', include: '/usr/include', libdir, fromEnv: false });
+  }
+  return out;
+}
+
+function find() {
+  for (const c of candidates()) {
+    const header = path.join(c.include, 'torch', 'csrc', 'api', 'include', 'torch', 'torch.h');
+    const lib = path.join(c.libdir, 'libtorch_cpu.so');
+    const libAlt = path.join(c.libdir, 'libtorch.so');
+    if (fs.existsSync(header) && (fs.existsSync(lib) || fs.existsSync(libAlt))) return c;
+    if (c.fromEnv) {
+      process.stderr.write(`LIBTORCH=${process.env.LIBTORCH} does not hold include/torch/csrc/api/include/torch/torch.h and lib/libtorch_cpu.so.\n${HOWTO}\n`);
+      process.exit(1);
+    }
+  }
+  return null;
+}
+
+const what = process.argv[2];
+const found = find();
+if (!found) {
+  process.stderr.write(`\n*** ${HOWTO}\n\n`);
+  process.exit(1);
+}
+const has = (name) => fs.existsSync(path.join(found.libdir, name));
+if (what === 'include') {
+  console.log([found.include, path.join(found.include, 'torch', 'csrc', 'api', 'include')].join(' '));
+} else if (what === 'libdir') {
+  console.log(found.libdir);
+} else if (what === 'libs') {
+  const libs = ['-ltorch', '-ltorch_cpu', '-lc10'];
+  if (has('libtorch_cuda.so')) libs.push('-Wl,--no-as-needed', '-ltorch_cuda', '-lc10_cuda', '-Wl,--as-needed');
+  console.log(libs.join(' '));
+} else {
+  console.log(JSON.stringify(found));
+}

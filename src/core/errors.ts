@@ -1,0 +1,61 @@
+/**
+ * Typed errors. Every error has a literal `code`; the CLI maps codes to exit codes and the
+ * server to HTTP statuses, each in one place. Messages name the file, field or value at fault.
+ */
+export type ErrorCode =
+  | 'BAD_INPUT'
+  | 'NOT_FOUND'
+  | 'SHAPE_MISMATCH'
+  | 'TORCH_ERROR'
+  | 'NATIVE_MISSING'
+  | 'CORRUPT_FILE';
+
+export class AtelierError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input from a user: a file, a row, a flag. Exit code 2. */
+export class BadInputError extends AtelierError {
+  readonly file?: string;
+  readonly line?: number;
+  constructor(message: string, where: { file?: string; line?: number } = {}) {
+    const prefix = where.file ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ` : '';
+    super('BAD_INPUT', prefix + message);
+    this.file = where.file;
+    this.line = where.line;
+  }
+}
+
+/** A user, item or category that does not exist. Exit code 2, HTTP 404. */
+export class NotFoundError extends AtelierError {
+  constructor(what: string, id: string) {
+    super('NOT_FOUND', `unknown ${what} '${id}'`);
+  }
+}
+
+/** Tensors whose shapes do not fit together; names both shapes. */
+export class ShapeError extends AtelierError {
+  readonly shapes: number[][];
+  constructor(message: string, shapes: number[][]) {
+    super('SHAPE_MISMATCH', message);
+    this.shapes = shapes;
+  }
+}
+
+export class TorchError extends AtelierError {
+  constructor(message: string) {
+    super('TORCH_ERROR', message);
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof AtelierError) {
+    return err.code === 'BAD_INPUT' || err.code === 'NOT_FOUND' || err.code === 'CORRUPT_FILE' ? 2 : 1;
+  }
+  return 1;
+}

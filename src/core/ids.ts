@@ -1,0 +1,47 @@
+/**
+ * Maps raw string ids (as the source writes them: H&M article ids begin with a zero) to dense
+ * indices and back. Ids are never parsed as numbers.
+ */
+export class IdMap {
+  private readonly index = new Map<string, number>();
+  private readonly ids: string[] = [];
+
+  static from(ids: Iterable<string>): IdMap {
+    const m = new IdMap();
+    for (const id of ids) m.add(id);
+    return m;
+  }
+
+  /** Adds an id if new; returns its dense index. */
+  add(id: string): number {
+    let i = this.index.get(id);
+    if (i === undefined) {
+      i = this.ids.length;
+      this.index.set(id, i);
+      this.ids.push(id);
+    }
+    return i;
+  }
+
+  get(id: string): number | undefined {
+    return this.index.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.index.has(id);
+  }
+
+  idOf(idx: number): string {
+    const id = this.ids[idx];
+    if (id === undefined) throw new RangeError(`IdMap: index ${idx} out of range 0..${this.ids.length - 1}`);
+    return id;
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  toArray(): string[] {
+    return this.ids.slice();
+  }
+}
