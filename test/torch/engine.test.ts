@@ -248,7 +248,7 @@ test('a small CNN learns a planted task (bright blob top-left vs bottom-right)',
       for (let i = 0; i < count; i++) {
         labels[i] = i % 2;
         const [r0, c0] = labels[i] ? [5, 5] : [1, 1];
-        for (let r = r0; r < r0 + 2; r++) for (let c = c0; c < c0 + 2; c++) noise[i * 64 + r * 8 + c] += 1.5;
+        for (let r = r0; r < r0 + 2; r++) for (let c = c0; c < c0 + 2; c++) noise[i * 64 + r * 8 + c]! += 1.5;
       }
       return { x: tensor(noise, [count, 1, 8, 8]), y: tensor(labels, [count, 1], 'int64') };
     });

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * The command line. Thin: parse, validate, call the library. Errors map to exit codes in one
+ * place: 2 for bad input (the message names the file, field or value), 1 for anything else.
+ */
+import { Command, Option } from 'commander';
+import { AtelierError, exitCodeOf } from '../core/errors.js';
+import { createProgress } from './progress.js';
+
+const program = new Command();
+program.name('atelier').description('Visually-aware fashion recommendation and design').showHelpAfterError();
+
+function out(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : text() + '\n');
+}
+
+const ingest = program.command('ingest').description('prepare a dataset: images, split, categories, manifest');
+const ingestOptions = (c: Command) =>
+  c
+    .requiredOption('--out <data>', 'prepared dataset folder to write')
+    .option('--image-size <px>', 'square image size', '64')
+    .addOption(new Option('--fit <mode>', 'letterbox on white, or centre crop').choices(['letterbox', 'crop']).default('letterbox'))
+    .addOption(new Option('--split <kind>', 'paper (random leave-one-out) or temporal').choices(['paper', 'temporal']).default('paper'))
+    .option('--min-user-items <n>', 'drop users with fewer distinct items', '5')
+    .option('--k-core <k>', 'k-core filtering before the split')
+    .option('--min-category-count <n>', 'categories with fewer items fold into "other"', '50')
+    .option('--category-column <name>', 'column holding the category')
+    .option('--seed <n>', 'seed of the split (and simulation)', '1')
+    .addOption(new Option('--on-bad <mode>', 'fail at the first bad row, or skip and report').choices(['fail', 'skip']).default('fail'))
+    .option('--json', 'print the manifest as JSON');
+
+const runIngestCmd = (kind: 'hm' | 'folder' | 'fashion-mnist') => async (folder: string | undefined, opts: Record<string, unknown>) => {
+  const { runIngest } = await import('./ingest.js');
+  const { json, ...rest } = opts;
+  const m = await runIngest(kind, folder, rest, createProgress({ json: Boolean(json) }));
+  out(Boolean(json), m, () =>
+    [
+      `prepared ${m.counts.items} items, ${m.counts.users} users (${m.counts.train} train / ${m.counts.valid} valid / ${m.counts.test} test) → ${opts.out}`,
+      `cold test items: ${m.split.coldTestItems}; categories: ${m.categories.map((c) => `${c.name} (${c.items})`).join(', ')}`,
+      m.oracle ? `oracle AUC (hidden taste): ${m.oracle.testAuc.toFixed(4)} all, ${m.oracle.coldTestAuc.toFixed(4)} cold` : '',
+      m.problems.total ? `skipped: ${Object.entries(m.problems.byReason).map(([k, v]) => `${k}: ${v}`).join('; ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+};
+
+ingestOptions(ingest.command('hm <folder>').description('the Kaggle H&M layout')).action(runIngestCmd('hm'));
+ingestOptions(ingest.command('folder <folder>').description('items.csv (item_id,image[,category]) + interactions.csv (user_id,item_id[,timestamp])')).action(
+  runIngestCmd('folder'),
+);
+ingestOptions(ingest.command('fashion-mnist [folder]').description('Fashion-MNIST idx files with simulated shoppers'))
+  .option('--simulate-shoppers <n>', 'number of simulated shoppers', '1000')
+  .option('--items <n>', 'catalogue size (seeded subset of the 70,000 images)', '6000')
+  .option('--taste-dims <d>', 'dimensions of the hidden visual taste', '6')
+  .option('--taste-sharpness <beta>', 'norm of each taste vector', '2')
+  .option('--extra-items <lambda>', 'mean purchases beyond --min-user-items (Poisson)', '6')
+  .action(runIngestCmd('fashion-mnist'));
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const code = exitCodeOf(err);
+    const msg = err instanceof AtelierError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`atelier: ${msg}\n`);
+    return code;
+  }
+}
+
+export { program };
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv);
+}

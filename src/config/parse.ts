@@ -1,0 +1,17 @@
+/** Parses config at the edge; a zod failure becomes a BadInputError naming the flag and the value. */
+import type { z } from 'zod';
+import { BadInputError } from '../core/errors.js';
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, where = 'option'): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const key = issue.path.map(String).join('.');
+  const value = issue.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k as string] : undefined), raw);
+  if (issue.code === 'unrecognized_keys') {
+    throw new BadInputError(`unknown ${where}(s) ${(issue as { keys: string[] }).keys.map((k) => `--${kebab(k)}`).join(', ')}`);
+  }
+  throw new BadInputError(`${where} --${kebab(key)}: ${issue.message}${value !== undefined ? ` (got '${String(value)}')` : ''}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * Streaming CSV reading (csv-parse): rows as records keyed by header, with their line numbers,
+ * never the whole file as strings. Header problems, an empty file, a row with the wrong number of
+ * fields and a file cut inside a quoted field are reported with file and line.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { parse } from 'csv-parse';
+import { BadInputError } from '../core/errors.js';
+import type { Problems } from './problems.js';
+
+export interface CsvRow {
+  record: Record<string, string>;
+  line: number;
+}
+
+export interface CsvOptions {
+  required: string[];
+  problems: Problems;
+}
+
+/** Yields rows of `path`. Missing required columns or an empty file always stop (nothing to skip to). */
+export async function* readCsv(path: string, o: CsvOptions): AsyncGenerator<CsvRow> {
+  if (!existsSync(path)) throw new BadInputError('file not found', { file: path });
+  if (statSync(path).size === 0) throw new BadInputError('empty file (no header row)', { file: path });
+  const skip = o.problems.onBad === 'skip';
+  const parser = createReadStream(path).pipe(
+    parse({
+      bom: true,
+      columns: (header: string[]) => {
+        const cols = header.map((h) => h.trim());
+        const missing = o.required.filter((c) => !cols.includes(c));
+        if (missing.length) {
+          throw new BadInputError(`missing column(s) ${missing.map((m) => `'${m}'`).join(', ')}; header has ${cols.map((c) => `'${c}'`).join(', ')}`, {
+            file: path,
+            line: 1,
+          });
+        }
+        const dup = cols.find((c, i) => cols.indexOf(c) !== i);
+        if (dup) throw new BadInputError(`column '${dup}' appears twice in the header`, { file: path, line: 1 });
+        return cols;
+      },
+      info: true,
+      skip_empty_lines: true,
+      skip_records_with_error: skip,
+      on_skip: skip
+        ? (err: { message: string; lines?: number } | undefined, raw?: string) => {
+            o.problems.report({ file: path, line: err?.lines, reason: 'malformed CSV row', value: raw ?? err?.message });
+            return undefined;
+          }
+        : undefined,
+    }),
+  );
+  let rows = 0;
+  try {
+    for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      rows++;
+      yield { record: item.record, line: item.info.lines };
+    }
+  } catch (e) {
+    if (e instanceof BadInputError) throw e;
+    const err = e as { code?: string; lines?: number; message: string };
+    const reason =
+      err.code === 'CSV_QUOTE_NOT_CLOSED'
+        ? 'file ends inside a quoted field (cut in the middle of a row?)'
+        : err.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || err.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' || err.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH'
+          ? 'row has the wrong number of fields (cut in the middle of a row?)'
+          : `unreadable CSV (${err.code ?? 'error'})`;
+    o.problems.report({ file: path, line: err.lines, reason, value: err.message });
+    // skip mode: nothing after an unclosed quote can be trusted; the rest of the file is dropped.
+  }
+  if (rows === 0 && o.problems.onBad === 'fail') throw new BadInputError('no data rows after the header', { file: path });
+}

@@ -1,0 +1,399 @@
+/**
+ * The prepared dataset: one folder that training, evaluation, the server and the demo all read.
+ *
+ *   manifest.json   counts, categories, split statistics, source and content hash, options, problems
+ *   items.json      item ids (strings as the source writes them), category index, training count
+ *   users.json      user ids of the kept users (dense index = position)
+ *   train.i32 valid.i32 test.i32   [users..., items...] of each split (int32, little-endian)
+ *   images.u8       uint8 [N, S, S, 3], images.json: size, fit, per-row content keys
+ *   simulation.json the hidden taste of simulated shoppers (Fashion-MNIST only)
+ *
+ * An ingest writes a temporary folder and renames it over the old one, so an interrupted ingest
+ * leaves the previous dataset intact.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { BadInputError } from '../core/errors.js';
+import type { IdMap } from '../core/ids.js';
+import { buildImageCache, readImageCache, type Fit, type ImageSource } from './images.js';
+import type { Problems } from './problems.js';
+import { splitInteractions, type SplitKind } from './split.js';
+import { hiddenFeatures, hiddenScores, type SimulationModel } from './simulate.js';
+
+export const DATASET_FORMAT = 1;
+
+export interface InteractionLog {
+  users: IdMap;
+  /** dense user index per row */
+  user: Int32Array;
+  /** catalogue index per row */
+  item: Int32Array;
+  /** time per row (ms since epoch, or row order when the source has none) */
+  time: Float64Array;
+}
+
+export interface RawDataset {
+  source: { kind: 'hm' | 'folder' | 'fashion-mnist'; path: string; fileHashes: Record<string, string> };
+  itemIds: string[];
+  sources: ImageSource[];
+  /** path or description of each item's image, for messages */
+  sourceNames: string[];
+  categoryRaw: (string | null)[];
+  categoryColumn: string;
+  /** counts of things left out that are not errors (e.g. articles without a photo) */
+  leftOut: Record<string, number>;
+  /** interactions, possibly made from the fitted images (simulated shoppers) */
+  interactions: (images: Uint8Array, size: number) => { log: InteractionLog; simulation?: SimulationModel };
+}
+
+export interface PrepareOptions {
+  imageSize: number;
+  fit: Fit;
+  split: SplitKind;
+  minUserItems: number;
+  kCore?: number;
+  minCategoryCount: number;
+  seed: number;
+  problems: Problems;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface Manifest {
+  format: number;
+  createdAt: string;
+  source: { kind: string; path: string; fileHashes: Record<string, string> };
+  dataHash: string;
+  imageSize: number;
+  fit: Fit;
+  seed: number;
+  options: { split: SplitKind; minUserItems: number; kCore: number | null; minCategoryCount: number; categoryColumn: string };
+  counts: {
+    users: number;
+    items: number;
+    interactionRows: number;
+    distinctPairs: number;
+    usersBeforeFilter: number;
+    train: number;
+    valid: number;
+    test: number;
+  };
+  categories: { name: string; items: number; folded?: string[] }[];
+  split: { kind: SplitKind; coldTestItems: number; coldTestUsers: number; coldValidItems: number; itemsWithoutTraining: number };
+  leftOut: Record<string, number>;
+  problems: ReturnType<Problems['summary']>;
+  images: { reused: number; decoded: number };
+  oracle?: { testAuc: number; coldTestAuc: number; description: string };
+  versions: Record<string, string>;
+}
+
+export interface SplitPairs {
+  user: Int32Array;
+  item: Int32Array;
+}
+
+export interface Dataset {
+  dir: string;
+  manifest: Manifest;
+  itemIds: string[];
+  userIds: string[];
+  itemCategory: Int32Array;
+  categories: string[];
+  itemTrainCount: Int32Array;
+  train: SplitPairs;
+  valid: SplitPairs;
+  test: SplitPairs;
+  imageSize: number;
+  /** uint8 [N, S, S, 3] */
+  images: Uint8Array;
+  simulation?: SimulationModel;
+}
+
+function writeSplit(path: string, p: SplitPairs): void {
+  const a = new Int32Array(p.user.length * 2);
+  a.set(p.user, 0);
+  a.set(p.item, p.user.length);
+  writeFileSync(path, new Uint8Array(a.buffer));
+}
+
+function readSplit(path: string): SplitPairs {
+  if (!existsSync(path)) throw new BadInputError('missing split file', { file: path });
+  const buf = readFileSync(path);
+  if (buf.byteLength % 8 !== 0) throw new BadInputError(`split file has ${buf.byteLength} bytes, not a whole number of pairs`, { file: path });
+  const a = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const n = a.length / 2;
+  return { user: a.slice(0, n), item: a.slice(n) };
+}
+
+function readJson<T>(path: string): T {
+  if (!existsSync(path)) throw new BadInputError('missing file (is this a prepared dataset? run `atelier ingest`)', { file: path });
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    throw new BadInputError(`unreadable JSON: ${(e as Error).message}`, { file: path });
+  }
+}
+
+/** Full AUC of scores against the held-out item, negatives = items the user never interacted with (restricted by `allowed`). */
+function oracleAuc(scoresOf: (u: number) => Float64Array, heldOut: SplitPairs, seen: Set<number>[], allowed: (i: number) => boolean): number {
+  let total = 0;
+  let users = 0;
+  for (let x = 0; x < heldOut.user.length; x++) {
+    const u = heldOut.user[x]!;
+    const i = heldOut.item[x]!;
+    if (!allowed(i)) continue;
+    const s = scoresOf(u);
+    let wins = 0;
+    let count = 0;
+    for (let j = 0; j < s.length; j++) {
+      if (seen[u]!.has(j) || !allowed(j)) continue;
+      count++;
+      if (s[i]! > s[j]!) wins++;
+      else if (s[i] === s[j]) wins += 0.5;
+    }
+    if (count) {
+      total += wins / count;
+      users++;
+    }
+  }
+  return users ? total / users : NaN;
+}
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function prepareDataset(raw: RawDataset, outDir: string, o: PrepareOptions): Promise<Manifest> {
+  const out = resolve(outDir);
+  const tmp = `${out}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const manifest = await prepareInto(raw, out, tmp, o);
+    // swap in: the old dataset stays whole until the new one is complete
+    const old = `${out}.old-${process.pid}`;
+    if (existsSync(out)) renameSync(out, old);
+    renameSync(tmp, out);
+    rmSync(old, { recursive: true, force: true });
+    return manifest;
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function prepareInto(raw: RawDataset, out: string, tmp: string, o: PrepareOptions): Promise<Manifest> {
+  const progress = o.onProgress ?? (() => {});
+  // 1. images, reusing rows of the previous dataset whose source bytes are unchanged
+  let previous = null;
+  if (existsSync(join(out, 'images.json')) && existsSync(join(out, 'images.u8'))) {
+    try {
+      const prev = JSON.parse(readFileSync(join(out, 'images.json'), 'utf8')) as { size: number; fit: Fit; keys: string[] };
+      if (prev.fit === o.fit) previous = { path: join(out, 'images.u8'), keys: prev.keys, size: prev.size };
+    } catch {
+      previous = null; // an unreadable old index only costs a full rebuild
+    }
+  }
+  const cachePath = join(tmp, 'images.u8');
+  const cache = await buildImageCache(raw.sources, o.imageSize, o.fit, cachePath, previous, (d, t) => progress('images', d, t));
+  for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: 'undecodable image', value: f.error });
+
+  // 2. drop items whose image failed (skip mode), compacting the cache
+  let keepItem: Int32Array | null = null; // old index -> new index or -1
+  let itemIds = raw.itemIds;
+  let categoryRaw = raw.categoryRaw;
+  let keys = cache.keys;
+  if (cache.failed.length) {
+    const failed = new Set(cache.failed.map((f) => f.index));
+    keepItem = new Int32Array(raw.itemIds.length).fill(-1);
+    const rowBytes = o.imageSize * o.imageSize * 3;
+    const src = openSync(cachePath, 'r');
+    const compactPath = join(tmp, 'images.compact');
+    const dst = openSync(compactPath, 'w');
+    const row = new Uint8Array(rowBytes);
+    let n = 0;
+    for (let i = 0; i < raw.itemIds.length; i++) {
+      if (failed.has(i)) continue;
+      readSync(src, row, 0, rowBytes, i * rowBytes);
+      writeSync(dst, row, 0, rowBytes, n * rowBytes);
+      keepItem[i] = n++;
+    }
+    closeSync(src);
+    closeSync(dst);
+    renameSync(compactPath, cachePath);
+    itemIds = itemIds.filter((_, i) => keepItem![i]! >= 0);
+    categoryRaw = categoryRaw.filter((_, i) => keepItem![i]! >= 0);
+    keys = keys.filter((_, i) => keepItem![i]! >= 0);
+  }
+  const numItems = itemIds.length;
+  if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
+  const images = readImageCache(cachePath, numItems, o.imageSize);
+
+  // 3. interactions → distinct pairs with their first time
+  const { log, simulation } = raw.interactions(images, o.imageSize);
+  const firstTime = new Map<number, number>();
+  const order: number[] = [];
+  let droppedRows = 0;
+  for (let r = 0; r < log.user.length; r++) {
+    const item = keepItem ? keepItem[log.item[r]!]! : log.item[r]!;
+    if (item < 0) {
+      droppedRows++;
+      continue;
+    }
+    const key = log.user[r]! * numItems + item;
+    const t = firstTime.get(key);
+    if (t === undefined) {
+      firstTime.set(key, log.time[r]!);
+      order.push(key);
+    } else if (log.time[r]! < t) firstTime.set(key, log.time[r]!);
+  }
+  if (droppedRows) o.problems.counts['interaction of a left-out item'] = droppedRows;
+  const pairs = {
+    user: Int32Array.from(order, (k) => Math.floor(k / numItems)),
+    item: Int32Array.from(order, (k) => k % numItems),
+    time: Float64Array.from(order, (k) => firstTime.get(k)!),
+  };
+
+  // 4. split, then renumber the kept users densely
+  const split = splitInteractions(pairs, log.users.size, numItems, { kind: o.split, minUserItems: o.minUserItems, seed: o.seed, kCore: o.kCore });
+  const userNew = new Int32Array(log.users.size).fill(-1);
+  const userIds: string[] = [];
+  const userOld: number[] = [];
+  for (const part of [split.train, split.valid, split.test]) {
+    for (const u of part.user) {
+      if (userNew[u] === -1) {
+        userNew[u] = userIds.length;
+        userIds.push(log.users.idOf(u));
+        userOld.push(u);
+      }
+    }
+  }
+  const remap = (p: SplitPairs): SplitPairs => ({ user: Int32Array.from(p.user, (u) => userNew[u]!), item: p.item });
+  const train = remap(split.train);
+  const valid = remap(split.valid);
+  const test = remap(split.test);
+  if (userIds.length === 0) {
+    throw new BadInputError(`no user has at least ${o.minUserItems} distinct items (--min-user-items)`, { file: raw.source.path });
+  }
+
+  // 5. categories: fold rare ones into "other"
+  const catCounts = new Map<string, number>();
+  for (const c of categoryRaw) catCounts.set(c ?? 'unknown', (catCounts.get(c ?? 'unknown') ?? 0) + 1);
+  const folded = [...catCounts].filter(([, n]) => n < o.minCategoryCount).map(([c]) => c);
+  const names = [...catCounts].filter(([, n]) => n >= o.minCategoryCount).sort((a, b) => b[1] - a[1]).map(([c]) => c);
+  if (folded.length && !names.includes('other')) names.push('other');
+  const catIndex = new Map(names.map((c, i) => [c, i]));
+  const itemCategory = Int32Array.from(categoryRaw, (c) => catIndex.get(c ?? 'unknown') ?? catIndex.get('other')!);
+  const categories = names.map((name, i) => ({
+    name,
+    items: itemCategory.reduce((s, c) => s + (c === i ? 1 : 0), 0),
+    ...(name === 'other' && folded.length ? { folded } : {}),
+  }));
+
+  // 6. cold items and the oracle
+  const cold = (i: number) => split.itemTrainCount[i]! < 5;
+  let oracle: Manifest['oracle'];
+  if (simulation) {
+    // users were renumbered: the taste of new user u is that of simulated user userOld[u]
+    simulation.taste = userOld.flatMap((u) => simulation.taste.slice(u * simulation.dims, (u + 1) * simulation.dims));
+    const feats = hiddenFeatures(simulation, images, numItems);
+    const seen = Array.from({ length: userIds.length }, () => new Set<number>());
+    for (const p of [train, valid, test]) for (let x = 0; x < p.user.length; x++) seen[p.user[x]!]!.add(p.item[x]!);
+    const scoresNew = (u: number) => hiddenScores(simulation, u, feats);
+    oracle = {
+      testAuc: oracleAuc(scoresNew, test, seen, () => true),
+      coldTestAuc: oracleAuc(scoresNew, test, seen, cold),
+      description: "full AUC of the simulated shoppers' hidden taste on the test split: the best any model can expect",
+    };
+  }
+
+  const coldTest = new Set<number>();
+  let coldTestUsers = 0;
+  for (let x = 0; x < test.item.length; x++) {
+    if (cold(test.item[x]!)) {
+      coldTest.add(test.item[x]!);
+      coldTestUsers++;
+    }
+  }
+  const coldValid = new Set<number>();
+  for (const i of valid.item) if (cold(i)) coldValid.add(i);
+
+  // 7. write
+  writeFileSync(join(tmp, 'items.json'), JSON.stringify({ ids: itemIds, category: Array.from(itemCategory), trainCount: Array.from(split.itemTrainCount) }));
+  writeFileSync(join(tmp, 'users.json'), JSON.stringify({ ids: userIds }));
+  writeSplit(join(tmp, 'train.i32'), train);
+  writeSplit(join(tmp, 'valid.i32'), valid);
+  writeSplit(join(tmp, 'test.i32'), test);
+  writeFileSync(join(tmp, 'images.json'), JSON.stringify({ size: o.imageSize, fit: o.fit, keys }));
+  if (simulation) writeFileSync(join(tmp, 'simulation.json'), JSON.stringify(simulation));
+  const h = createHash('sha256');
+  h.update(JSON.stringify(raw.source.fileHashes));
+  for (const k of keys) h.update(k);
+  h.update(JSON.stringify({ imageSize: o.imageSize, fit: o.fit, split: o.split, minUserItems: o.minUserItems, kCore: o.kCore ?? null, seed: o.seed }));
+  const sharpVersions = (await import('sharp')).default.versions;
+  const manifest: Manifest = {
+    format: DATASET_FORMAT,
+    createdAt: new Date().toISOString(),
+    source: raw.source,
+    dataHash: h.digest('hex'),
+    imageSize: o.imageSize,
+    fit: o.fit,
+    seed: o.seed,
+    options: { split: o.split, minUserItems: o.minUserItems, kCore: o.kCore ?? null, minCategoryCount: o.minCategoryCount, categoryColumn: raw.categoryColumn },
+    counts: {
+      users: userIds.length,
+      items: numItems,
+      interactionRows: log.user.length,
+      distinctPairs: pairs.user.length,
+      usersBeforeFilter: log.users.size,
+      train: train.user.length,
+      valid: valid.user.length,
+      test: test.user.length,
+    },
+    categories,
+    split: {
+      kind: o.split,
+      coldTestItems: coldTest.size,
+      coldTestUsers,
+      coldValidItems: coldValid.size,
+      itemsWithoutTraining: split.itemTrainCount.reduce((s, c) => s + (c === 0 ? 1 : 0), 0),
+    },
+    leftOut: raw.leftOut,
+    problems: o.problems.summary(),
+    images: { reused: cache.reused, decoded: cache.decoded },
+    ...(oracle ? { oracle } : {}),
+    versions: { atelier: packageVersion(), node: process.version, sharp: sharpVersions.sharp ?? 'unknown', vips: sharpVersions.vips },
+  };
+  writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
+
+export function loadDataset(dir: string): Dataset {
+  const d = resolve(dir);
+  const manifest = readJson<Manifest>(join(d, 'manifest.json'));
+  if (manifest.format !== DATASET_FORMAT) {
+    throw new BadInputError(`dataset format ${manifest.format}, this Atelier reads format ${DATASET_FORMAT}`, { file: join(d, 'manifest.json') });
+  }
+  const items = readJson<{ ids: string[]; category: number[]; trainCount: number[] }>(join(d, 'items.json'));
+  const users = readJson<{ ids: string[] }>(join(d, 'users.json'));
+  const simPath = join(d, 'simulation.json');
+  return {
+    dir: d,
+    manifest,
+    itemIds: items.ids,
+    userIds: users.ids,
+    itemCategory: Int32Array.from(items.category),
+    categories: manifest.categories.map((c) => c.name),
+    itemTrainCount: Int32Array.from(items.trainCount),
+    train: readSplit(join(d, 'train.i32')),
+    valid: readSplit(join(d, 'valid.i32')),
+    test: readSplit(join(d, 'test.i32')),
+    imageSize: manifest.imageSize,
+    images: readImageCache(join(d, 'images.u8'), items.ids.length, manifest.imageSize),
+    ...(existsSync(simPath) ? { simulation: readJson<SimulationModel>(simPath) } : {}),
+  };
+}

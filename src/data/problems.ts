@@ -1,0 +1,44 @@
+/**
+ * Bad input while ingesting. With onBad 'fail' (the default) the first problem stops the ingest
+ * with a BadInputError naming file, line and value; with 'skip' every problem is recorded, the row
+ * or file is left out, and the counts go into the manifest.
+ */
+import { BadInputError } from '../core/errors.js';
+
+export type OnBad = 'fail' | 'skip';
+
+export interface Problem {
+  file: string;
+  line?: number;
+  reason: string;
+  value?: string;
+}
+
+export class Problems {
+  readonly list: Problem[] = [];
+  readonly counts: Record<string, number> = {};
+
+  constructor(readonly onBad: OnBad) {}
+
+  /** Records a problem; throws in 'fail' mode. */
+  report(p: Problem): void {
+    if (this.onBad === 'fail') {
+      throw new BadInputError(`${p.reason}${p.value !== undefined ? `: '${truncate(p.value)}'` : ''}`, { file: p.file, line: p.line });
+    }
+    this.counts[p.reason] = (this.counts[p.reason] ?? 0) + 1;
+    this.list.push(p);
+  }
+
+  get total(): number {
+    return this.list.length;
+  }
+
+  /** For the manifest: counts per reason and every skipped row/file (first 1,000 listed). */
+  summary(): { total: number; byReason: Record<string, number>; items: Problem[]; listed: number } {
+    return { total: this.total, byReason: { ...this.counts }, items: this.list.slice(0, 1000), listed: Math.min(1000, this.total) };
+  }
+}
+
+function truncate(s: string): string {
+  return s.length > 120 ? s.slice(0, 117) + '...' : s;
+}

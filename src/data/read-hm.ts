@@ -1,0 +1,144 @@
+/**
+ * Reader for the Kaggle "H&M Personalized Fashion Recommendations" layout:
+ * transactions_train.csv (t_dat, customer_id, article_id, ...), articles.csv (article_id,
+ * product_group_name, ...), images/0XX/<article_id>.jpg. Streams the CSVs, so the full download
+ * (31 M transactions) reads in bounded memory. Article ids stay strings (they begin with a zero).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError } from '../core/errors.js';
+import { IdMap } from '../core/ids.js';
+import { readCsv } from './csv.js';
+import type { InteractionLog, RawDataset } from './dataset.js';
+import { GrowableFloat64, GrowableInt32 } from './growable.js';
+import { hashFile } from './hash-file.js';
+import type { ImageSource } from './images.js';
+import type { Problems } from './problems.js';
+
+export interface HmOptions {
+  categoryColumn: string;
+  problems: Problems;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export function hmImagePath(folder: string, articleId: string): string {
+  return join(folder, 'images', articleId.slice(0, 3), `${articleId}.jpg`);
+}
+
+export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> {
+  if (!existsSync(folder)) throw new BadInputError('folder not found', { file: folder });
+  const articlesPath = join(folder, 'articles.csv');
+  const txPath = join(folder, 'transactions_train.csv');
+  const problems = o.problems;
+
+  // articles: id → category (empty metadata means unknown, not a mistake)
+  const articleIndex = new Map<string, number>();
+  const articleIds: string[] = [];
+  const articleCat: (string | null)[] = [];
+  for await (const { record, line } of readCsv(articlesPath, { required: ['article_id', o.categoryColumn], problems })) {
+    const id = record.article_id!.trim();
+    if (!/^\d+$/.test(id)) {
+      problems.report({ file: articlesPath, line, reason: 'bad article_id', value: id });
+      continue;
+    }
+    if (articleIndex.has(id)) {
+      problems.report({ file: articlesPath, line, reason: 'duplicate article_id', value: id });
+      continue;
+    }
+    articleIndex.set(id, articleIds.length);
+    articleIds.push(id);
+    const c = record[o.categoryColumn]!.trim();
+    articleCat.push(c === '' ? null : c);
+  }
+
+  // transactions, streamed; repeat purchases (identical rows are multi-unit buys) collapse later
+  const users = new IdMap();
+  const user = new GrowableInt32();
+  const item = new GrowableInt32();
+  const time = new GrowableFloat64();
+  let rows = 0;
+  for await (const { record, line } of readCsv(txPath, { required: ['t_dat', 'customer_id', 'article_id'], problems })) {
+    rows++;
+    if (rows % 100000 === 0) o.onProgress?.('transactions', rows, 0);
+    const aid = record.article_id!.trim();
+    const a = articleIndex.get(aid);
+    if (a === undefined) {
+      problems.report({ file: txPath, line, reason: 'article not in articles.csv', value: aid });
+      continue;
+    }
+    const t = Date.parse(record.t_dat!);
+    if (Number.isNaN(t)) {
+      problems.report({ file: txPath, line, reason: 'bad t_dat', value: record.t_dat });
+      continue;
+    }
+    const cid = record.customer_id!.trim();
+    if (cid === '') {
+      problems.report({ file: txPath, line, reason: 'empty customer_id', value: cid });
+      continue;
+    }
+    user.push(users.add(cid));
+    item.push(a);
+    time.push(t);
+  }
+
+  // photos: an article without one leaves the catalogue (not an error) unless someone bought it
+  const purchased = new Uint8Array(articleIds.length);
+  const itemArr = item.toArray();
+  for (const a of itemArr) purchased[a] = 1;
+  const keep = new Int32Array(articleIds.length).fill(-1);
+  const itemIds: string[] = [];
+  const sources: ImageSource[] = [];
+  const names: string[] = [];
+  const cats: (string | null)[] = [];
+  let withoutPhoto = 0;
+  let purchasedWithoutPhoto = 0;
+  for (let a = 0; a < articleIds.length; a++) {
+    const path = hmImagePath(folder, articleIds[a]!);
+    if (!existsSync(path)) {
+      if (purchased[a]) {
+        problems.report({ file: path, reason: 'missing photo of a purchased article', value: articleIds[a]! });
+        purchasedWithoutPhoto++;
+      } else withoutPhoto++;
+      continue;
+    }
+    keep[a] = itemIds.length;
+    itemIds.push(articleIds[a]!);
+    sources.push({ kind: 'file', path });
+    names.push(path);
+    cats.push(articleCat[a]!);
+  }
+  const userArr = user.toArray();
+  const timeArr = time.toArray();
+  const mask = itemArr.map((a) => (keep[a]! >= 0 ? 1 : 0));
+  const kept = mask.reduce((s, m) => s + m, 0);
+  const log: InteractionLog = {
+    users,
+    user: new Int32Array(kept),
+    item: new Int32Array(kept),
+    time: new Float64Array(kept),
+  };
+  for (let r = 0, k = 0; r < itemArr.length; r++) {
+    if (!mask[r]) continue;
+    log.user[k] = userArr[r]!;
+    log.item[k] = keep[itemArr[r]!]!;
+    log.time[k++] = timeArr[r]!;
+  }
+  return {
+    source: {
+      kind: 'hm',
+      path: folder,
+      fileHashes: { 'articles.csv': await hashFile(articlesPath), 'transactions_train.csv': await hashFile(txPath) },
+    },
+    itemIds,
+    sources,
+    sourceNames: names,
+    categoryRaw: cats,
+    categoryColumn: o.categoryColumn,
+    leftOut: {
+      articlesWithoutPhoto: withoutPhoto,
+      purchasedArticlesWithoutPhoto: purchasedWithoutPhoto,
+      transactionRows: rows,
+    },
+    interactions: () => ({ log }),
+  };
+}

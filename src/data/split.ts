@@ -1,0 +1,93 @@
+/**
+ * Splits of distinct (user, item) interactions.
+ * - paper: users with ≥ minUserItems distinct items; one random item each to validation and one
+ *   to test (seeded); the rest train (method.md §2).
+ * - temporal: the same filter; the user's last item (by first purchase time) to test, the one
+ *   before to validation.
+ * Optional k-core filtering first (users and items with ≥ k interactions, repeated to a fixpoint).
+ */
+import { Rng } from '../core/rng.js';
+
+export type SplitKind = 'paper' | 'temporal';
+
+export interface Pairs {
+  user: Int32Array;
+  item: Int32Array;
+  /** first purchase time of the pair (ms since epoch, or order of appearance) */
+  time: Float64Array;
+}
+
+export interface Split {
+  train: { user: Int32Array; item: Int32Array };
+  valid: { user: Int32Array; item: Int32Array };
+  test: { user: Int32Array; item: Int32Array };
+  /** kept users in the dense user space of the input (others dropped) */
+  keptUsers: number;
+  /** training interactions per item (0 = cold) */
+  itemTrainCount: Int32Array;
+}
+
+export interface SplitOptions {
+  kind: SplitKind;
+  minUserItems: number;
+  seed: number;
+  kCore?: number;
+}
+
+/** Keeps users and items with at least k interactions, repeating until stable. Returns a mask over pairs. */
+export function kCoreMask(p: Pairs, numUsers: number, numItems: number, k: number): Uint8Array {
+  const keep = new Uint8Array(p.user.length).fill(1);
+  for (;;) {
+    const uc = new Int32Array(numUsers);
+    const ic = new Int32Array(numItems);
+    for (let x = 0; x < keep.length; x++) if (keep[x]) (uc[p.user[x]!]!++, ic[p.item[x]!]!++);
+    let changed = false;
+    for (let x = 0; x < keep.length; x++) {
+      if (keep[x] && (uc[p.user[x]!]! < k || ic[p.item[x]!]! < k)) {
+        keep[x] = 0;
+        changed = true;
+      }
+    }
+    if (!changed) return keep;
+  }
+}
+
+/** Splits distinct pairs (users numbered 0..numUsers-1). Users below the threshold are dropped. */
+export function splitInteractions(p: Pairs, numUsers: number, numItems: number, o: SplitOptions): Split {
+  const mask = o.kCore ? kCoreMask(p, numUsers, numItems, o.kCore) : new Uint8Array(p.user.length).fill(1);
+  const byUser: number[][] = Array.from({ length: numUsers }, () => []);
+  for (let x = 0; x < p.user.length; x++) if (mask[x]) byUser[p.user[x]!]!.push(x);
+  const rng = new Rng(o.seed);
+  const tr: [number[], number[]] = [[], []];
+  const va: [number[], number[]] = [[], []];
+  const te: [number[], number[]] = [[], []];
+  let keptUsers = 0;
+  for (let u = 0; u < numUsers; u++) {
+    const xs = byUser[u]!;
+    if (xs.length < o.minUserItems || xs.length < 3) continue;
+    keptUsers++;
+    let testX: number;
+    let validX: number;
+    if (o.kind === 'temporal') {
+      // stable order: time, then order of appearance
+      xs.sort((a, b) => p.time[a]! - p.time[b]! || a - b);
+      testX = xs[xs.length - 1]!;
+      validX = xs[xs.length - 2]!;
+    } else {
+      const t = rng.int(xs.length);
+      testX = xs[t]!;
+      let v = rng.int(xs.length - 1);
+      if (v >= t) v++;
+      validX = xs[v]!;
+    }
+    for (const x of xs) {
+      const dst = x === testX ? te : x === validX ? va : tr;
+      dst[0].push(p.user[x]!);
+      dst[1].push(p.item[x]!);
+    }
+  }
+  const itemTrainCount = new Int32Array(numItems);
+  for (const i of tr[1]) itemTrainCount[i]!++;
+  const pack = (a: [number[], number[]]) => ({ user: Int32Array.from(a[0]), item: Int32Array.from(a[1]) });
+  return { train: pack(tr), valid: pack(va), test: pack(te), keptUsers, itemTrainCount };
+}

@@ -1,0 +1,184 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError } from '../../src/core/errors.js';
+import { runIngest } from '../../src/cli/ingest.js';
+import { createProgress } from '../../src/cli/progress.js';
+import { loadDataset } from '../../src/data/dataset.js';
+import { makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
+
+const quiet = createProgress({ quiet: true });
+
+test('folder reader: ids stay strings, every kept user has one validation and one test item', async () => {
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  const m = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  const ds = loadDataset(out);
+  assert.equal(m.counts.items, 12);
+  assert.equal(m.counts.users, 6);
+  assert.deepEqual(ds.itemIds.slice(0, 2), ['0100', '0101']); // leading zeros kept
+  assert.equal(ds.images.length, 12 * 16 * 16 * 3);
+  assert.deepEqual(ds.categories.sort(), ['shoes', 'tops']);
+  for (let u = 0; u < ds.userIds.length; u++) {
+    const tr = ds.train.item.filter((_, x) => ds.train.user[x] === u);
+    const va = ds.valid.item.filter((_, x) => ds.valid.user[x] === u);
+    const te = ds.test.item.filter((_, x) => ds.test.user[x] === u);
+    assert.equal(va.length, 1);
+    assert.equal(te.length, 1);
+    assert.notEqual(va[0], te[0]);
+    assert.ok(!tr.includes(va[0]!) && !tr.includes(te[0]!));
+    assert.equal(tr.length, 4);
+  }
+  // item training counts match the train split
+  const counts = new Int32Array(12);
+  for (const i of ds.train.item) counts[i]!++;
+  assert.deepEqual([...ds.itemTrainCount], [...counts]);
+  assert.match(m.dataHash, /^[0-9a-f]{64}$/);
+});
+
+test('temporal split puts each user\'s last purchase in test', async () => {
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  await runIngest('folder', shop.dir, { out, imageSize: 16, split: 'temporal', minCategoryCount: 1 }, quiet);
+  const ds = loadDataset(out);
+  for (let x = 0; x < ds.test.user.length; x++) {
+    const u = ds.userIds[ds.test.user[x]!]!;
+    const uNum = Number(u.slice(1));
+    const expected = shop.items[(uNum + 5 * 2) % 12]; // k = 5 has the latest timestamp
+    assert.equal(ds.itemIds[ds.test.item[x]!], expected);
+  }
+});
+
+test('users below --min-user-items are dropped', async () => {
+  const shop = await makeShop(12, 6, 6);
+  appendFileSync(join(shop.dir, 'interactions.csv'), 'lonely,0100,1\nlonely,0101,2\n');
+  const out = join(tempDir(), 'data');
+  const m = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  assert.equal(m.counts.users, 6);
+  assert.equal(m.counts.usersBeforeFilter, 7);
+  assert.ok(!loadDataset(out).userIds.includes('lonely'));
+});
+
+test('a re-ingest reuses every unchanged image and leaves the same dataset hash', async () => {
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  const a = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  const b = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  assert.equal(b.images.reused, 12);
+  assert.equal(b.images.decoded, 0);
+  assert.equal(a.dataHash, b.dataHash);
+  const c = await runIngest('folder', shop.dir, { out, imageSize: 24, minCategoryCount: 1 }, quiet);
+  assert.equal(c.images.decoded, 12); // another size is another image
+});
+
+test('hm reader: Kaggle layout, leading-zero ids, repeat purchases collapse, photo-less articles left out and counted', async () => {
+  const hm = await makeHm({ articleWithoutPhoto: true });
+  const out = join(tempDir(), 'data');
+  const m = await runIngest('hm', hm.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  assert.equal(m.counts.items, 10);
+  assert.equal(m.leftOut.articlesWithoutPhoto, 1);
+  assert.equal(m.counts.interactionRows, 31);
+  assert.equal(m.counts.distinctPairs, 30);
+  const ds = loadDataset(out);
+  assert.ok(ds.itemIds.every((id) => id.startsWith('0')));
+  assert.deepEqual(new Set(ds.categories), new Set(['Shoes', 'Garment Upper body']));
+});
+
+async function expectBad(setup: (dir: string) => void, pattern: RegExp, kind: 'folder' | 'hm' = 'folder') {
+  const fx = kind === 'folder' ? await makeShop() : await makeHm();
+  setup(fx.dir);
+  const out = join(tempDir(), 'data');
+  await assert.rejects(runIngest(kind, fx.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet), (e: unknown) => {
+    assert.ok(e instanceof BadInputError, String(e));
+    assert.match((e as Error).message, pattern);
+    return true;
+  });
+  // and skip mode goes on, reporting the problem in the manifest
+  const m = await runIngest(kind, fx.dir, { out, imageSize: 16, minCategoryCount: 1, onBad: 'skip' }, quiet).catch((e: Error) => e);
+  return m;
+}
+
+test('bad input: undecodable image names the file; skip drops the item and counts it', async () => {
+  const m = await expectBad((d) => writeFileSync(join(d, 'img', '0103.png'), 'not an image'), /0103\.png.*undecodable image/);
+  assert.ok(!(m instanceof Error));
+  assert.equal(m.counts.items, 11);
+  assert.equal(m.problems.byReason['undecodable image'], 1);
+  assert.ok(m.problems.byReason['interaction of a left-out item']! > 0);
+});
+
+test('bad input: interaction with an item not in the catalogue names file, line and value', async () => {
+  const m = await expectBad((d) => appendFileSync(join(d, 'interactions.csv'), 'u1,0999,5\n'), /interactions\.csv:38: item not in items\.csv: '0999'/);
+  assert.ok(!(m instanceof Error));
+  assert.equal(m.problems.byReason['item not in items.csv'], 1);
+  assert.equal(m.problems.items[0]!.line, 38);
+});
+
+test('bad input: missing column', async () => {
+  await expectBad((d) => writeFileSync(join(d, 'items.csv'), 'item_id,picture\n0100,img/0100.png\n'), /items\.csv:1: missing column\(s\) 'image'/);
+});
+
+test('bad input: empty file', async () => {
+  await expectBad((d) => writeFileSync(join(d, 'interactions.csv'), ''), /interactions\.csv: empty file/);
+});
+
+test('bad input: duplicate catalogue rows', async () => {
+  const m = await expectBad((d) => appendFileSync(join(d, 'items.csv'), '0100,img/0100.png,tops\n'), /items\.csv:14: duplicate item_id: '0100'/);
+  assert.ok(!(m instanceof Error));
+  assert.equal(m.problems.byReason['duplicate item_id'], 1);
+});
+
+test('bad input: a CSV cut in the middle of a row', async () => {
+  await expectBad((d) => appendFileSync(join(d, 'interactions.csv'), 'u1,01'), /interactions\.csv:38: row has the wrong number of fields/);
+  await expectBad((d) => appendFileSync(join(d, 'articles.csv'), '0108775099,1,"Strap top, cut'), /articles\.csv.*quoted field/, 'hm');
+});
+
+test('bad input: missing photo of a purchased article (hm)', async () => {
+  await expectBad((d) => rmSync(join(d, 'images', '010', '0108775012.jpg')), /0108775012\.jpg: missing photo of a purchased article/, 'hm');
+});
+
+test('an interrupted ingest leaves the previous dataset intact', async () => {
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  const before = readFileSync(join(out, 'manifest.json'), 'utf8');
+  appendFileSync(join(shop.dir, 'interactions.csv'), 'u1,0999,5\n');
+  await assert.rejects(runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet));
+  assert.equal(readFileSync(join(out, 'manifest.json'), 'utf8'), before);
+  assert.equal(loadDataset(out).itemIds.length, 12);
+  assert.ok(!existsSync(`${out}.tmp-${process.pid}`));
+});
+
+test('bad option values name the flag and the value', async () => {
+  await assert.rejects(runIngest('folder', '/nowhere', { out: '/tmp/x', imageSize: 'big' }, quiet), /--image-size.*'big'/);
+});
+
+test('fashion-mnist reader: simulated shoppers with an oracle AUC, deterministic for a seed', async () => {
+  const idx = makeIdx(30);
+  const run = async (seed: number) => {
+    const out = join(tempDir(), 'data');
+    const m = await runIngest('fashion-mnist', idx, { out, imageSize: 16, items: 60, simulateShoppers: 40, minCategoryCount: 1, seed }, quiet);
+    return { m, ds: loadDataset(out) };
+  };
+  const a = await run(3);
+  const b = await run(3);
+  const c = await run(4);
+  assert.equal(a.m.counts.items, 60);
+  assert.equal(a.ds.categories.length, 10);
+  assert.ok(a.m.oracle && a.m.oracle.testAuc > 0.6, `oracle ${a.m.oracle?.testAuc}`);
+  assert.ok(a.ds.simulation && a.ds.simulation.taste.length === a.m.counts.users * a.ds.simulation.dims);
+  assert.equal(a.m.dataHash, b.m.dataHash);
+  assert.deepEqual([...a.ds.test.item], [...b.ds.test.item]);
+  assert.notDeepEqual([...a.ds.train.item], [...c.ds.train.item]);
+  // inverted: the background is white
+  assert.equal(a.ds.images[0], 255);
+});
+
+test('fashion-mnist reader: a wrong idx file names the file and the magic number', async () => {
+  const idx = makeIdx(30);
+  writeFileSync(join(idx, 'train-labels-idx1-ubyte.gz'), Buffer.from([1, 2, 3]));
+  await assert.rejects(
+    runIngest('fashion-mnist', idx, { out: join(tempDir(), 'd'), imageSize: 16, items: 20 }, quiet),
+    /train-labels-idx1-ubyte\.gz: not a gzip file/,
+  );
+});
