@@ -57,6 +57,56 @@ ingestOptions(ingest.command('fashion-mnist [folder]').description('Fashion-MNIS
   .option('--extra-items <lambda>', 'mean purchases beyond --min-user-items (Poisson)', '6')
   .action(runIngestCmd('fashion-mnist'));
 
+const train = program.command('train').description('train a recommender (or the GAN)');
+train
+  .command('dvbpr')
+  .description('DVBPR: a CNN trained from pixels jointly with the shoppers (method.md §1)')
+  .requiredOption('--data <data>', 'prepared dataset folder')
+  .requiredOption('--out <run>', 'run folder to write')
+  .addOption(new Option('--preset <name>', 'network and schedule').choices(['tiny', 'default', 'paper']).default('default'))
+  .option('--epochs <n>', 'epochs (#train interactions / batch steps each)')
+  .option('--lr <x>', 'Adam learning rate')
+  .option('--batch <n>', 'triplets per step')
+  .option('--k <n>', 'embedding dimensions K')
+  .option('--lambda-phi <x>', 'L2 on CNN weights')
+  .option('--lambda-theta <x>', 'L2 on user vectors')
+  .addOption(new Option('--init <how>', 'encoder start').choices(['scratch', 'classifier']))
+  .option('--classifier-epochs <n>', 'epochs of the category classifier (--init classifier)')
+  .option('--early-stopping <n>', 'stop after n evaluations without validation gain (0 = off)')
+  .option('--seed <n>', 'seed')
+  .option('--resume', 'continue from the run folder\'s last checkpoint')
+  .option('--json', 'print the run manifest as JSON')
+  .action(async (opts: Record<string, unknown>) => {
+    const { runTrainDvbpr } = await import('./train.js');
+    const { json, ...rest } = opts;
+    const m = await runTrainDvbpr(rest, createProgress({ json: Boolean(json) }));
+    const t = m.metrics.test as { auc: number; coldAuc: number };
+    out(Boolean(json), m, () => `dvbpr → ${String(opts.out)}: test AUC ${t.auc.toFixed(4)}, cold AUC ${t.coldAuc.toFixed(4)} (best epoch ${String(m.metrics.bestEpoch)})`);
+  });
+train
+  .command('baselines')
+  .description('random, popularity, BPR-MF and VBPR, one run folder each under --out')
+  .requiredOption('--data <data>', 'prepared dataset folder')
+  .requiredOption('--out <dir>', 'folder for the runs')
+  .addOption(new Option('--preset <name>', 'classifier network for VBPR features').choices(['tiny', 'default', 'paper']).default('default'))
+  .option('--epochs <n>', 'epochs of BPR-MF and VBPR', '20')
+  .option('--factors <n>', 'latent factors (and visual factors)', '20')
+  .option('--lambda <x>', 'L2 on the factors', '0.01')
+  .option('--lr <x>', 'Adam learning rate', '0.001')
+  .option('--only <list>', 'comma-separated subset')
+  .option('--seed <n>', 'seed', '1')
+  .option('--resume', 'continue BPR-MF/VBPR from their checkpoints')
+  .option('--json', 'print the manifests as JSON lines')
+  .action(async (opts: Record<string, unknown>) => {
+    const { runTrainBaselines } = await import('./train.js');
+    const { json, ...rest } = opts;
+    const ms = await runTrainBaselines(rest, createProgress({ json: Boolean(json) }));
+    for (const m of ms) {
+      const t = m.metrics.test as { auc: number; coldAuc: number };
+      out(Boolean(json), m, () => `${m.kind}: test AUC ${t.auc.toFixed(4)}, cold AUC ${t.coldAuc.toFixed(4)}`);
+    }
+  });
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);

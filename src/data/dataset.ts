@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync,
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
 import type { IdMap } from '../core/ids.js';
 import { buildImageCache, readImageCache, type Fit, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
@@ -106,6 +107,8 @@ export interface Dataset {
   imageSize: number;
   /** uint8 [N, S, S, 3] */
   images: Uint8Array;
+  /** 100 sampled negatives per test row (−1 = none), aligned with `test` */
+  sampledNegatives: Int32Array;
   simulation?: SimulationModel;
 }
 
@@ -123,6 +126,12 @@ function readSplit(path: string): SplitPairs {
   const a = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const n = a.length / 2;
   return { user: a.slice(0, n), item: a.slice(n) };
+}
+
+function readInt32(path: string): Int32Array {
+  if (!existsSync(path)) throw new BadInputError('missing file (re-run `atelier ingest`)', { file: path });
+  const buf = readFileSync(path);
+  return new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
 function readJson<T>(path: string): T {
@@ -311,6 +320,25 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
     };
   }
 
+  // sampled-AUC negatives (the released code's protocol): 100 per test user, fixed by the seed and saved
+  const SAMPLED = 100;
+  const negatives = new Int32Array(test.user.length * SAMPLED).fill(-1);
+  {
+    const rngNeg = new Rng(o.seed + 7919);
+    const seenBy = Array.from({ length: userIds.length }, () => new Set<number>());
+    for (const p of [train, valid, test]) for (let x = 0; x < p.user.length; x++) seenBy[p.user[x]!]!.add(p.item[x]!);
+    for (let x = 0; x < test.user.length; x++) {
+      const seen = seenBy[test.user[x]!]!;
+      const want = Math.min(SAMPLED, numItems - seen.size);
+      const chosen = new Set<number>();
+      while (chosen.size < want) {
+        const j = rngNeg.int(numItems);
+        if (!seen.has(j)) chosen.add(j);
+      }
+      negatives.set(Int32Array.from(chosen), x * SAMPLED);
+    }
+  }
+
   const coldTest = new Set<number>();
   let coldTestUsers = 0;
   for (let x = 0; x < test.item.length; x++) {
@@ -328,6 +356,7 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
   writeSplit(join(tmp, 'train.i32'), train);
   writeSplit(join(tmp, 'valid.i32'), valid);
   writeSplit(join(tmp, 'test.i32'), test);
+  writeFileSync(join(tmp, 'sampled-negatives.i32'), new Uint8Array(negatives.buffer));
   writeFileSync(join(tmp, 'images.json'), JSON.stringify({ size: o.imageSize, fit: o.fit, keys }));
   if (simulation) writeFileSync(join(tmp, 'simulation.json'), JSON.stringify(simulation));
   const h = createHash('sha256');
@@ -394,6 +423,7 @@ export function loadDataset(dir: string): Dataset {
     test: readSplit(join(d, 'test.i32')),
     imageSize: manifest.imageSize,
     images: readImageCache(join(d, 'images.u8'), items.ids.length, manifest.imageSize),
+    sampledNegatives: readInt32(join(d, 'sampled-negatives.i32')),
     ...(existsSync(simPath) ? { simulation: readJson<SimulationModel>(simPath) } : {}),
   };
 }

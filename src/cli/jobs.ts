@@ -1,0 +1,206 @@
+/**
+ * Training jobs: wire data, models, the training loops, evaluation and the run folder. Shared
+ * by `atelier train` and `atelier demo`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
+import type { Dataset } from '../data/dataset.js';
+import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
+import { Classifier } from '../models/classifier.js';
+import { Dvbpr, DvbprScorer, embedImages } from '../models/dvbpr.js';
+import { FactorModel } from '../models/mf.js';
+import type { Recommender, RecommenderKind } from '../models/recommender.js';
+import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
+import { versions } from '../store/versions.js';
+import { writeCatalogue, writeEmbeddings, writeManifest, type RunManifest } from '../store/run.js';
+import { trainBpr } from '../train/bpr.js';
+import { trainClassifier } from '../train/classifier.js';
+import type { TrainCallbacks } from '../train/events.js';
+import { dvbprLoss, factorLoss } from '../train/losses.js';
+import { keep, noGrad, saveSafetensors, tensor, type Tensor } from '../torch/index.js';
+import { writeJsonAtomic } from '../core/fs.js';
+
+/** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
+export function imagesTensor(ds: Dataset): Tensor {
+  return keep(tensor(ds.images, [ds.itemIds.length, ds.imageSize, ds.imageSize, 3]));
+}
+
+export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'): RankingResult {
+  return evaluateRanking({
+    numItems: ds.itemIds.length,
+    scoreUsers: (u) => rec.scoreUsers(u),
+    heldOut: split === 'test' ? ds.test : ds.valid,
+    // for validation the test item is unknown to the model but still not a negative: leave it out
+    seen: [ds.train, ds.valid, ds.test],
+    itemTrainCount: ds.itemTrainCount,
+    ...(split === 'test' ? { sampledNegatives: ds.sampledNegatives, perUser: 100 } : {}),
+  });
+}
+
+function baseManifest(kind: RecommenderKind, name: string, ds: Dataset, seed: number, config: Record<string, unknown>): RunManifest {
+  return {
+    format: 1,
+    kind,
+    name,
+    createdAt: new Date().toISOString(),
+    seed,
+    config,
+    dataset: { path: ds.dir, dataHash: ds.manifest.dataHash, imageSize: ds.imageSize, items: ds.itemIds.length, users: ds.userIds.length },
+    versions: versions(),
+    metrics: {},
+    history: [],
+  };
+}
+
+/** Category labels for the classifier: −1 for 'unknown' and 'other' (no real label). */
+export function categoryLabels(ds: Dataset): { labels: Int32Array; classes: string[] } {
+  const classes = ds.categories.filter((c) => c !== 'unknown' && c !== 'other' && c !== 'Unknown');
+  const map = new Map(classes.map((c, i) => [c, i]));
+  return { labels: Int32Array.from(ds.itemCategory, (c) => map.get(ds.categories[c]!) ?? -1), classes };
+}
+
+export interface ClassifierJobResult {
+  classifier: Classifier;
+  classes: string[];
+  heldOutAccuracy: number;
+}
+
+export function trainCategoryClassifier(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult {
+  const { labels, classes } = categoryLabels(ds);
+  const clf = new Classifier(cfg.encoder, Math.max(classes.length, 1), cfg.seed + 100);
+  const r = trainClassifier(clf, { images, labels }, { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb });
+  return { classifier: clf, classes, heldOutAccuracy: r.heldOutAccuracy };
+}
+
+export interface DvbprJobOptions {
+  out: string;
+  config: DvbprConfig;
+  resume: boolean;
+  callbacks: TrainCallbacks;
+  /** a classifier already trained on this dataset, to reuse */
+  classifier?: ClassifierJobResult;
+}
+
+export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: RunManifest; model: Dvbpr }> {
+  const cfg = o.config;
+  mkdirSync(o.out, { recursive: true });
+  const manifest = baseManifest('dvbpr', `dvbpr-${cfg.init}`, ds, cfg.seed, cfg as unknown as Record<string, unknown>);
+  writeCatalogue(o.out, ds);
+  const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
+  if (cfg.init === 'classifier') {
+    const clf = o.classifier ?? trainCategoryClassifier(ds, images, cfg, o.callbacks);
+    // copy the classifier's encoder (conv trunk and embedding layer) into Φ
+    model.encoder.loadStateDict(clf.classifier.encoder.stateDict(), 'classifier encoder');
+    manifest.metrics.classifier = { heldOutAccuracy: clf.heldOutAccuracy, classes: clf.classes };
+  }
+  const scorer = () => new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);
+  const result = await trainBpr(
+    { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta), generators: [] },
+    {
+      dir: o.out,
+      epochs: cfg.epochs,
+      batch: cfg.batch,
+      lr: cfg.lr,
+      seed: cfg.seed,
+      train: ds.train,
+      numUsers: ds.userIds.length,
+      numItems: ds.itemIds.length,
+      validate: () => {
+        const r = rankingOn(ds, scorer(), 'valid');
+        return { auc: r.auc, coldAuc: r.coldAuc };
+      },
+      evalEvery: cfg.evalEvery,
+      earlyStopping: cfg.earlyStopping,
+      resume: o.resume,
+      examplesPerTriplet: 2,
+      rateUnit: 'images/s',
+      callbacks: o.callbacks,
+    },
+  );
+  // embed every catalogue item (bought or not) with the best weights
+  model.eval();
+  const e = embedImages(model.encoder, images);
+  writeEmbeddings(o.out, e);
+  noGrad(() => saveSafetensors(join(o.out, 'weights.safetensors'), model.stateDict(), { kind: 'dvbpr' }));
+  const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
+  manifest.embeddings = { file: 'item-embeddings.f32', count: ds.itemIds.length, k: cfg.encoder.k };
+  manifest.metrics = { ...manifest.metrics, bestEpoch: result.bestEpoch, valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') };
+  manifest.history = result.history;
+  manifest.finishedAt = new Date().toISOString();
+  writeManifest(o.out, manifest);
+  return { manifest, model };
+}
+
+export interface FactorJobOptions {
+  out: string;
+  kind: 'bpr-mf' | 'vbpr';
+  factors: number;
+  visualFactors: number;
+  lambda: number;
+  lambdaE: number;
+  lr: number;
+  epochs: number;
+  batch: number;
+  seed: number;
+  /** VBPR: item features [N, F] */
+  features?: { data: Float32Array; dim: number; source: string };
+  callbacks: TrainCallbacks;
+  resume: boolean;
+}
+
+export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
+  mkdirSync(o.out, { recursive: true });
+  const config = { factors: o.factors, visualFactors: o.kind === 'vbpr' ? o.visualFactors : 0, lambda: o.lambda, lambdaE: o.lambdaE, lr: o.lr, epochs: o.epochs, batch: o.batch, featureSource: o.features?.source ?? null };
+  const manifest = baseManifest(o.kind, o.kind, ds, o.seed, config);
+  writeCatalogue(o.out, ds);
+  const model = new FactorModel(ds.userIds.length, ds.itemIds.length, { factors: o.factors, visualFactors: config.visualFactors }, o.seed, o.features);
+  const result = await trainBpr(
+    { module: model, loss: factorLoss(model, o.lambda, o.lambdaE), generators: [] },
+    {
+      dir: o.out,
+      epochs: o.epochs,
+      batch: o.batch,
+      lr: o.lr,
+      seed: o.seed,
+      train: ds.train,
+      numUsers: ds.userIds.length,
+      numItems: ds.itemIds.length,
+      validate: () => {
+        const r = rankingOn(ds, model, 'valid');
+        return { auc: r.auc, coldAuc: r.coldAuc };
+      },
+      evalEvery: 1,
+      earlyStopping: 0,
+      resume: o.resume,
+      examplesPerTriplet: 1,
+      rateUnit: 'triplets/s',
+      callbacks: o.callbacks,
+    },
+  );
+  noGrad(() => saveSafetensors(join(o.out, 'weights.safetensors'), model.stateDict(), { kind: o.kind }));
+  manifest.metrics = { bestEpoch: result.bestEpoch, valid: rankingOn(ds, model, 'valid'), test: rankingOn(ds, model, 'test') };
+  manifest.history = result.history;
+  manifest.finishedAt = new Date().toISOString();
+  writeManifest(o.out, manifest);
+  return manifest;
+}
+
+/** Random and popularity: nothing to learn; the run records the seed and the metrics. */
+export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: string, seed: number): RunManifest {
+  mkdirSync(out, { recursive: true });
+  const manifest = baseManifest(kind, kind, ds, seed, {});
+  writeCatalogue(out, ds);
+  const rec = kind === 'random' ? new RandomRecommender(ds.userIds.length, ds.itemIds.length, seed) : new PopularityRecommender(ds.userIds.length, ds.itemTrainCount);
+  manifest.metrics = { valid: rankingOn(ds, rec, 'valid'), test: rankingOn(ds, rec, 'test') };
+  manifest.finishedAt = manifest.createdAt;
+  writeManifest(out, manifest);
+  return manifest;
+}
+
+/** VBPR's off-the-shelf features: the category classifier's embedding of every item. */
+export function classifierFeatures(clf: Classifier, images: Tensor): { data: Float32Array; dim: number } {
+  return { data: embedImages(clf.encoder, images), dim: clf.encoderConfig.k };
+}
+
+export { dvbprPreset, writeJsonAtomic };

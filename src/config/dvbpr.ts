@@ -1,0 +1,92 @@
+/**
+ * DVBPR and encoder configuration (method.md §1), with named presets.
+ *  - paper:   CNN-F shape at 224 px, K = 50 (the released code used K = 100: --k 100)
+ *  - default: the same shape scaled for CPUs: four strided convs → dense K = 100 (64 px; also runs at 32 px)
+ *  - tiny:    for tests
+ */
+import { z } from 'zod';
+
+export const convSpec = z.object({ out: z.number().int().positive(), kernel: z.number().int().positive(), stride: z.number().int().positive(), pool: z.boolean().default(false) }).strict();
+
+export const encoderSchema = z
+  .object({
+    inputSize: z.number().int().min(8),
+    convs: z.array(convSpec).min(1),
+    /** hidden dense layers (fc6, fc7 of CNN-F), each with dropout */
+    hidden: z.array(z.number().int().positive()),
+    dropout: z.number().min(0).max(0.95),
+    k: z.number().int().positive(),
+  })
+  .strict();
+
+export type EncoderConfig = z.infer<typeof encoderSchema>;
+
+export const dvbprSchema = z
+  .object({
+    preset: z.enum(['tiny', 'default', 'paper']),
+    encoder: encoderSchema,
+    lambdaPhi: z.number().min(0),
+    lambdaTheta: z.number().min(0),
+    lr: z.number().positive(),
+    batch: z.number().int().positive(),
+    epochs: z.number().positive(),
+    /** 'scratch' (the paper) or 'classifier' (encoder first trained on the catalogue's categories) */
+    init: z.enum(['scratch', 'classifier']),
+    classifierEpochs: z.number().positive(),
+    earlyStopping: z.number().int().min(0),
+    evalEvery: z.number().positive(),
+    seed: z.number().int().min(0),
+  })
+  .strict();
+
+export type DvbprConfig = z.infer<typeof dvbprSchema>;
+
+export function encoderPreset(preset: 'tiny' | 'default' | 'paper', inputSize: number): EncoderConfig {
+  if (preset === 'paper') {
+    return {
+      inputSize: 224,
+      convs: [
+        { out: 64, kernel: 11, stride: 4, pool: true },
+        { out: 256, kernel: 5, stride: 1, pool: true },
+        { out: 256, kernel: 3, stride: 1, pool: false },
+        { out: 256, kernel: 3, stride: 1, pool: false },
+        { out: 256, kernel: 3, stride: 1, pool: true },
+      ],
+      hidden: [4096, 4096],
+      dropout: 0.5,
+      k: 50,
+    };
+  }
+  if (preset === 'tiny') {
+    return { inputSize, convs: [{ out: 8, kernel: 3, stride: 2, pool: false }, { out: 16, kernel: 3, stride: 2, pool: false }], hidden: [], dropout: 0, k: 8 };
+  }
+  return {
+    inputSize,
+    convs: [
+      { out: 32, kernel: 5, stride: 2, pool: false },
+      { out: 64, kernel: 3, stride: 2, pool: false },
+      { out: 128, kernel: 3, stride: 2, pool: false },
+      { out: 256, kernel: 3, stride: 2, pool: false },
+    ],
+    hidden: [],
+    dropout: 0.5,
+    k: 100,
+  };
+}
+
+export function dvbprPreset(preset: 'tiny' | 'default' | 'paper', inputSize: number): DvbprConfig {
+  return {
+    preset,
+    encoder: encoderPreset(preset, inputSize),
+    lambdaPhi: 1e-3,
+    lambdaTheta: 1.0,
+    lr: preset === 'tiny' ? 1e-2 : 1e-4,
+    batch: preset === 'tiny' ? 32 : 128,
+    epochs: preset === 'tiny' ? 3 : 20,
+    init: 'scratch',
+    classifierEpochs: preset === 'tiny' ? 2 : 5,
+    earlyStopping: 0,
+    evalEvery: 1,
+    seed: 1,
+  };
+}

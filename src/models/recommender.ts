@@ -1,0 +1,19 @@
+/**
+ * One interface for every recommender (random, popularity, BPR-MF, VBPR, DVBPR): scores of every
+ * catalogue item for a set of users. Users are dense indices here; ids are mapped at the edges.
+ */
+import { NotFoundError } from '../core/errors.js';
+
+export type RecommenderKind = 'random' | 'popularity' | 'bpr-mf' | 'vbpr' | 'dvbpr';
+
+export interface Recommender {
+  readonly kind: RecommenderKind;
+  readonly numUsers: number;
+  readonly numItems: number;
+  /** Scores of every item for each user: row-major [users.length, numItems]. */
+  scoreUsers(users: Int32Array): Float32Array;
+}
+
+export function checkUsers(users: Int32Array, numUsers: number): void {
+  for (const u of users) if (!(u >= 0 && u < numUsers)) throw new NotFoundError('user index', String(u));
+}
