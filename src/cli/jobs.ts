@@ -96,7 +96,7 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
   }
   const scorer = () => new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);
   const result = await trainBpr(
-    { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta), generators: [] },
+    { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta), generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [] },
     {
       dir: o.out,
       epochs: cfg.epochs,

@@ -107,6 +107,42 @@ train
     }
   });
 
+program
+  .command('evaluate')
+  .description('AUC (full, sampled-100), cold AUC, Recall/NDCG@10 on the test split; the paper-shaped table')
+  .requiredOption('--data <data>', 'prepared dataset folder')
+  .requiredOption('--runs <run...>', 'run folders')
+  .option('--markdown <file>', 'write the table as Markdown')
+  .option('--json', 'print {"rows": [...]} as JSON')
+  .action(async (opts: { data: string; runs: string[]; markdown?: string; json?: boolean }) => {
+    const { evaluateRuns, markdownTable, writeMarkdown } = await import('./evaluate.js');
+    const r = evaluateRuns(opts.data, opts.runs);
+    const table = markdownTable(r.rows, r.oracle);
+    if (opts.markdown) writeMarkdown(opts.markdown, table);
+    out(Boolean(opts.json), { rows: r.rows.map(({ run: _run, ...row }) => row), ...(r.oracle ? { oracle: r.oracle } : {}) }, () => table.trimEnd());
+  });
+
+program
+  .command('recommend')
+  .description('top-K items for a shopper: exact inner product over the whole catalogue, cold items included')
+  .requiredOption('--run <run>', 'run folder')
+  .option('--user <id>', 'shopper id')
+  .option('--users <file>', 'file with one shopper id per line (one load, many answers)')
+  .option('--k <n>', "how many, or 'all'", '10')
+  .option('--category <c>', 'only this category')
+  .option('--cold-only', 'only items with fewer than 5 training purchases')
+  .option('--exclude-bought', "leave out the shopper's known purchases")
+  .option('--json', 'one JSON line per shopper: {"userId", "items": [{"itemId", "score", "cold"}]}')
+  .action(async (opts: Record<string, unknown>) => {
+    const { runRecommend } = await import('./evaluate.js');
+    const recs = runRecommend(opts as never);
+    for (const r of recs) {
+      out(Boolean(opts.json), { userId: r.userId, items: r.items.map(({ itemId, score, cold }) => ({ itemId, score, cold })) }, () =>
+        [`shopper ${r.userId}:`, ...r.items.map((it, n) => `${String(n + 1).padStart(3)}. ${it.itemId}  ${it.score.toFixed(4)}  ${it.category}${it.cold ? '  (cold)' : ''}`)].join('\n'),
+      );
+    }
+  });
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);

@@ -17,7 +17,8 @@ export class Encoder extends Module {
   constructor(
     readonly config: EncoderConfig,
     gen: Generator,
-    dropoutGen?: Generator,
+    /** dropout's own generator: its state is part of a checkpoint, so a resumed run draws the same masks */
+    readonly dropoutGen?: Generator,
   ) {
     super();
     let c = 3;
