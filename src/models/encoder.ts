@@ -6,6 +6,7 @@
 import type { EncoderConfig } from '../config/dvbpr.js';
 import { Conv2d, Dropout, Generator, Linear, maxPool2d, Module, type Tensor } from '../torch/index.js';
 import { ShapeError } from '../core/errors.js';
+import { consume } from '../torch/index.js';
 
 export class Encoder extends Module {
   readonly convs: Conv2d[];
@@ -48,24 +49,29 @@ export class Encoder extends Module {
     if (ch !== 3 || h !== this.config.inputSize || w !== this.config.inputSize) {
       throw new ShapeError(`encoder expects [B, 3, ${this.config.inputSize}, ${this.config.inputSize}], got [${x.shape.join(', ')}]`, [x.shape as number[]]);
     }
+    // Each intermediate handle is released as soon as the next op has it: autograd keeps its own
+    // references to what backward needs, so this only lowers the peak memory (as PyTorch's refcounts do).
     let y = x;
     this.convs.forEach((conv, k) => {
-      y = conv.forward(y).relu();
-      if (this.config.convs[k]!.pool) y = maxPool2d(y, 2);
+      y = consume(y, x, (v) => consume(conv.forward(v), null, (c) => c.relu()));
+      if (this.config.convs[k]!.pool) y = consume(y, x, (v) => maxPool2d(v, 2));
     });
-    y = y.reshape([b!, this.flatDim]); // [B, C·s·s]
-    for (const l of this.hidden) y = this.drop.forward(l.forward(y).relu());
+    y = consume(y, x, (v) => v.reshape([b!, this.flatDim])); // [B, C·s·s]
+    for (const l of this.hidden) y = consume(y, x, (v) => consume(consume(l.forward(v), null, (h) => h.relu()), null, (h) => this.drop.forward(h)));
     return y;
   }
 
   /** Φ(X): [B, 3, S, S] → [B, K]. Dropout before the last layer as the paper's fc layers. */
   forward(x: Tensor): Tensor {
     const f = this.features(x);
-    return this.out.forward(this.config.hidden.length ? f : this.drop.forward(f));
+    const d = this.config.hidden.length ? f : consume(f, x, (v) => this.drop.forward(v));
+    return consume(d, x, (v) => this.out.forward(v));
   }
 }
 
 /** uint8 images [B, S, S, 3] → float [B, 3, S, S] in [−1, 1] (method.md: pixels scaled to [−1, 1]). */
 export function toInput(u8: Tensor): Tensor {
-  return u8.to('float32').permute([0, 3, 1, 2]).div(127.5).sub(1);
+  const f = u8.to('float32');
+  const p = consume(f, null, (v) => v.permute([0, 3, 1, 2]));
+  return consume(consume(p, null, (v) => v.div(127.5)), null, (v) => v.sub(1));
 }

@@ -1,7 +1,7 @@
 /** The typed engine the rest of Atelier uses; the only door to native/. */
 export { Tensor, Generator, liveTensors, type DType, type Device, type Shape } from './tensor.js';
 export * from './ops.js';
-export { tidy, keep, unkeep, dispose } from './tidy.js';
+export { tidy, keep, unkeep, dispose, consume } from './tidy.js';
 export { Module } from './module.js';
 export { Conv2d, ConvTranspose2d, BatchNorm2d, Linear, Dropout, type WeightInit, type LayerInit } from './layers.js';
 export { glorotUniform, normalInit, uniformInit, fans } from './init.js';

@@ -82,3 +82,14 @@ export function dispose(value: unknown): void {
   collect(value, s);
   for (const t of s) t.dispose();
 }
+
+/**
+ * f(t), then t's handle is released (unless t is `keepThis`, the caller's input). Safe under
+ * autograd: libtorch's graph holds its own references to what backward needs; releasing the JS
+ * handle early only lowers peak memory, as PyTorch's reference counting does.
+ */
+export function consume<T extends Disposable, R>(t: T, keepThis: Disposable | null, f: (t: T) => R): R {
+  const r = f(t);
+  if (t !== keepThis && (r as unknown) !== t) t.dispose();
+  return r;
+}

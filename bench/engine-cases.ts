@@ -1,0 +1,85 @@
+/**
+ * The engine benchmark's Atelier side: one case per process (so peak RSS is the case's own).
+ * Usage: tsx bench/engine-cases.ts <case> → prints one JSON line {case, values: [...], unit, rssMb}.
+ * The same networks, batches and thread counts as bench/engine_pytorch.py.
+ */
+import { dvbprPreset } from '../src/config/dvbpr.js';
+import { ganPreset } from '../src/config/gan.js';
+import { TripletSampler } from '../src/data/sampler.js';
+import { Dvbpr, embedImages } from '../src/models/dvbpr.js';
+import { ConditionalGan, oneHot } from '../src/models/gan.js';
+import { bprStep } from '../src/train/bpr.js';
+import { dvbprLoss } from '../src/train/losses.js';
+import { discriminatorStep, generatorStep } from '../src/train/gan-steps.js';
+import { Adam, Generator, keep, randint, randn, tidy, tensor, getNumThreads } from '../src/torch/index.js';
+
+const which = process.argv[2];
+const reps = Number(process.env.BENCH_REPS ?? 7);
+const N_ITEMS = 1000;
+const N_USERS = 1000;
+const S = 64;
+const gen = new Generator(0);
+const catalogue = tidy(() => keep(randint(0, 256, [N_ITEMS, S, S, 3], gen).to('uint8')));
+
+function measure(fn: () => void, perRun: number, warm: number, steps: number): number[] {
+  for (let i = 0; i < warm; i++) fn();
+  const out: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) fn();
+    out.push((perRun * steps) / ((performance.now() - t0) / 1000));
+  }
+  return out;
+}
+
+let values: number[];
+let unit: string;
+let opsPerStep = 0;
+if (which === 'dvbpr-step') {
+  const cfg = dvbprPreset('default', S);
+  const model = new Dvbpr(cfg.encoder, N_USERS, 1);
+  const train = { user: Int32Array.from({ length: 20000 }, (_, x) => x % N_USERS), item: Int32Array.from({ length: 20000 }, (_, x) => (x * 7919) % N_ITEMS) };
+  const sampler = new TripletSampler(train, N_USERS, N_ITEMS, 1);
+  const opt = new Adam(model.trainableParameters(), { lr: 1e-4 });
+  const loss = dvbprLoss(model, catalogue, 1e-3, 1.0);
+  const bm = { module: model, loss, generators: [] };
+  values = measure(() => bprStep(bm, opt, sampler.sample(64)), 128, 5, 10); // 64 triplets = 128 images
+  unit = 'images/s';
+} else if (which === 'encoder-inference') {
+  const cfg = dvbprPreset('default', S);
+  const model = new Dvbpr(cfg.encoder, N_USERS, 1);
+  const batch = keep(catalogue.narrow(0, 0, 256).contiguous());
+  values = measure(() => void embedImages(model.encoder, batch, 256), 256, 3, 10);
+  unit = 'images/s';
+} else if (which === 'dcgan-step') {
+  const cfg = ganPreset('default', S);
+  const gan = new ConditionalGan(cfg, Array.from({ length: 10 }, (_, i) => `c${i}`), 1);
+  const optD = new Adam(gan.discriminator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
+  const optG = new Adam(gan.generator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
+  const B = 64;
+  values = measure(
+    () =>
+      tidy(() => {
+        const idx = randint(0, N_ITEMS, [B], gen);
+        const cats = Int32Array.from({ length: B }, (_, b) => b % 10);
+        const c = oneHot(cats, 10);
+        discriminatorStep(gan, optD, catalogue.indexSelect(0, idx), c, randn([B, cfg.zDim], gen));
+        generatorStep(gan, optG, c, randn([B, cfg.zDim], gen));
+      }),
+    1,
+    2,
+    3,
+  );
+  unit = 'steps/s';
+} else if (which === 'op-overhead') {
+  // per-op cost of the binding on a tiny tensor: what the N-API layer adds to every call
+  const t = keep(tensor(Float32Array.from([1, 2, 3, 4])));
+  values = measure(() => tidy(() => void t.add(1)), 1, 1000, 20000);
+  unit = 'ops/s';
+  opsPerStep = 1;
+} else {
+  throw new Error(`unknown case ${which}`);
+}
+void opsPerStep;
+const rssMb = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(JSON.stringify({ case: which, values, unit, rssMb, threads: getNumThreads() }) + '\n');

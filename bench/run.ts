@@ -1,0 +1,113 @@
+/**
+ * Benchmarks, run on demand (never in the test suite): `npm run bench -- <name>`.
+ *   engine  Atelier vs PyTorch on the same three workloads (+ per-op overhead);
+ *           writes bench/results/engine.json
+ * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
+ * alternating round by round so that drift on a shared machine hits both alike.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../src/core/fs.js';
+
+const PY = '/usr/bin/python3';
+
+function ensurePytorch(): void {
+  const ok = spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  if (ok) return;
+  console.error('installing Debian python3-torch for the comparison (needs root)…');
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'python3-torch'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+interface CaseResult {
+  values: number[];
+  unit: string;
+  rssMb: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, reps: number): CaseResult {
+  // PyTorch at its best setting: the same fixed malloc thresholds the addon sets for Atelier
+  // (without them both run at about half speed on this allocator).
+  const env = {
+    ...process.env,
+    ATELIER_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: '1',
+    BENCH_REPS: String(reps),
+    ...(side === 'pytorch' ? { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(512 * 1024 * 1024) } : {}),
+  };
+  const [cmd, args] =
+    side === 'atelier' ? [process.execPath, ['--import', 'tsx', join('bench', 'engine-cases.ts'), name]] : [PY, [join('bench', 'engine_pytorch.py'), name]];
+  const r = spawnSync(cmd, args as string[], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${side} ${name} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as CaseResult;
+}
+
+async function engine(): Promise<void> {
+  ensurePytorch();
+  const threads = Number(process.env.ATELIER_THREADS ?? cpus().length);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const reps = Number(process.env.BENCH_REPS ?? 5);
+  const loadBefore = loadavg();
+  const names: [string, string][] = [
+    ['dvbpr-step', 'DVBPR step, 64×64×3, 64 triplets (128 images fwd+bwd), Adam'],
+    ['encoder-inference', 'encoder inference, embeddings of 256 images at 64×64'],
+    ['dcgan-step', 'conditional DCGAN step at 64×64, batch 64: one D step + one G step'],
+    ['op-overhead', 'one tiny op (add a scalar to 4 floats), per call'],
+  ];
+  const cases = [];
+  for (const [name, description] of names) {
+    const a: CaseResult[] = [];
+    const p: CaseResult[] = [];
+    for (let r = 0; r < rounds; r++) {
+      a.push(runCase('atelier', name, threads, reps));
+      p.push(runCase('pytorch', name, threads, reps));
+      process.stderr.write(`${name} round ${r + 1}/${rounds}: atelier ${median(a.at(-1)!.values).toFixed(1)} pytorch ${median(p.at(-1)!.values).toFixed(1)} ${a[0]!.unit}\n`);
+    }
+    const atelier = median(a.flatMap((x) => x.values));
+    const pytorch = median(p.flatMap((x) => x.values));
+    cases.push({
+      name,
+      description,
+      unit: a[0]!.unit,
+      atelier,
+      pytorch,
+      ratio: atelier / pytorch,
+      atelierRssMb: Math.max(...a.map((x) => x.rssMb)),
+      pytorchRssMb: Math.max(...p.map((x) => x.rssMb)),
+      samples: { atelier: a.flatMap((x) => x.values), pytorch: p.flatMap((x) => x.values) },
+    });
+  }
+  const overhead = cases.find((c) => c.name === 'op-overhead')!;
+  const out = {
+    cases,
+    threads,
+    openblasThreads: 1,
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadBefore, loadAfter: loadavg() },
+    perOpOverheadUs: { atelier: 1e6 / overhead.atelier, pytorch: 1e6 / overhead.pytorch },
+    protocol: `${rounds} rounds × ${reps} measurements per side, alternating processes; medians; warm-up steps excluded`,
+    measuredAt: new Date().toISOString(),
+  };
+  const path = join('bench', 'results', 'engine.json');
+  writeJsonAtomic(path, out);
+  for (const c of cases) console.log(`${c.name.padEnd(18)} atelier ${c.atelier.toFixed(1)} / pytorch ${c.pytorch.toFixed(1)} ${c.unit} = ${c.ratio.toFixed(3)}×   RSS ${c.atelierRssMb.toFixed(0)} / ${c.pytorchRssMb.toFixed(0)} MB`);
+  console.log(`written ${path}`);
+}
+
+const which = process.argv[2];
+const benches: Record<string, () => Promise<void>> = { engine };
+if (!which || !benches[which]) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
+  process.exit(2);
+}
+if (!existsSync('bench')) {
+  console.error('run from the repository root');
+  process.exit(2);
+}
+await benches[which]!();
