@@ -101,7 +101,10 @@ async function engine(): Promise<void> {
 }
 
 const which = process.argv[2];
-const benches: Record<string, () => Promise<void>> = { engine };
+const benches: Record<string, () => Promise<void>> = {
+  engine,
+  recommend: async () => (await import('./recommend.js')).recommendBench(process.argv.slice(3)),
+};
 if (!which || !benches[which]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
   process.exit(2);

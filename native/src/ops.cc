@@ -153,7 +153,17 @@ ATL_FN(Topk) {
 ATL_FN(Argmax) { return Wrap(info.Env(), at::argmax(T(info[0]), info[1].As<Napi::Number>().Int64Value(), Bool(info[2]))); }
 ATL_FN(Max) { return Wrap(info.Env(), std::get<0>(at::max(T(info[0]), info[1].As<Napi::Number>().Int64Value(), Bool(info[2])))); }
 
+// eigh(a) -> [eigenvalues ascending, eigenvectors as columns] of a symmetric matrix
+ATL_FN(Eigh) {
+  auto r = at::linalg_eigh(T(info[0]));
+  auto arr = Napi::Array::New(info.Env(), 2);
+  arr.Set(0u, Wrap(info.Env(), std::get<0>(r)));
+  arr.Set(1u, Wrap(info.Env(), std::get<1>(r)));
+  return arr;
+}
+
 void InitOps(Napi::Env env, Napi::Object exports) {
+  ATL_EXPORT(Eigh);
   ATL_EXPORT(Add);
   ATL_EXPORT(Sub);
   ATL_EXPORT(Mul);

@@ -23,6 +23,16 @@ export class Classifier extends Module {
 
   /** uint8 [B, S, S, 3] → logits [B, C] */
   logits(images: Tensor): Tensor {
-    return this.head.forward(this.encoder.forward(toInput(images)).relu());
+    return this.logitsFloat(toInput(images));
+  }
+
+  /** float [B, 3, S, S] in [−1, 1] (e.g. generated images) → logits [B, C] */
+  logitsFloat(x: Tensor): Tensor {
+    return this.head.forward(this.encoder.forward(x).relu());
+  }
+
+  /** the feature space of the Fréchet distance: Φ's K-dim embedding [B, K] */
+  featuresFloat(x: Tensor): Tensor {
+    return this.encoder.forward(x);
   }
 }

@@ -75,3 +75,9 @@ export function toInput(u8: Tensor): Tensor {
   const p = consume(f, null, (v) => v.permute([0, 3, 1, 2]));
   return consume(consume(p, null, (v) => v.div(127.5)), null, (v) => v.sub(1));
 }
+
+/** float [B, 3, S, S] in [−1, 1] → uint8 [B, S, S, 3] (generated images back to pixels). */
+export function toUint8(x: Tensor): Tensor {
+  const p = x.add(1).mul(127.5).add(0.5).clamp(0, 255);
+  return consume(consume(p, null, (v) => v.permute([0, 2, 3, 1]).contiguous()), null, (v) => v.to('uint8'));
+}

@@ -265,6 +265,11 @@ export class Tensor implements Disposable {
     return [v, i];
   }
 
+  /** Eigen-decomposition of a symmetric matrix: [eigenvalues ascending [n], eigenvectors as columns [n, n]]. */
+  eigh(): [Tensor, Tensor] {
+    return call2(() => n.Eigh!(this.handle) as [Handle, Handle]);
+  }
+
   // ---- shape ---------------------------------------------------------------------------------
 
   reshape(shape: number[]): Tensor {

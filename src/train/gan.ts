@@ -1,0 +1,144 @@
+/**
+ * The GAN training loop: batches of real items with their categories, one D step then one G step
+ * (method.md §4), `snapshots` evenly spaced over the run. At each snapshot the `snapshot`
+ * callback (wired by the CLI: sample grid and quality metrics) runs, a checkpoint is written, and
+ * the snapshot with the lowest mean Fréchet distance is kept as the best.
+ */
+import { Rng, type RngState } from '../core/rng.js';
+import { ConditionalGan, oneHot } from '../models/gan.js';
+import { Adam, Generator, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { TrainCallbacks } from './events.js';
+import { discriminatorStep, generatorStep } from './gan-steps.js';
+
+export interface GanLoopOptions {
+  dir: string;
+  gan: ConditionalGan;
+  /** uint8 catalogue [N, S, S, 3] */
+  images: Tensor;
+  /** GAN category per item, −1 = not used */
+  itemCategory: Int32Array;
+  epochs: number;
+  batch: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  snapshots: number;
+  seed: number;
+  resume: boolean;
+  callbacks: TrainCallbacks;
+  /** quality of the current generator; must return a mean `frechet` (lower is better) */
+  snapshot: (index: number, epoch: number) => Promise<Record<string, number> & { frechet: number }>;
+}
+
+interface GanState {
+  step: number;
+  snapshot: number;
+  rng: RngState;
+  dLoss: number;
+  gLoss: number;
+  bestFrechet: number;
+  bestSnapshot: number;
+  history: { snapshot: number; step: number; epoch: number; dLoss: number; gLoss: number; metrics: Record<string, number> }[];
+}
+
+export interface GanResult {
+  bestSnapshot: number;
+  bestFrechet: number;
+  history: GanState['history'];
+  best: Map<string, Tensor>;
+}
+
+function ganState(gan: ConditionalGan): Map<string, Tensor> {
+  const m = new Map<string, Tensor>();
+  for (const [k, v] of gan.generator.stateDict()) m.set(`G.${k}`, v);
+  for (const [k, v] of gan.discriminator.stateDict()) m.set(`D.${k}`, v);
+  return m;
+}
+
+export function loadGanState(gan: ConditionalGan, state: Map<string, Tensor>, source: string): void {
+  const pick = (p: string) => new Map([...state].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+  gan.generator.loadStateDict(pick('G.'), source);
+  gan.discriminator.loadStateDict(pick('D.'), source);
+}
+
+export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
+  const { gan } = o;
+  const eligible = Int32Array.from([...o.itemCategory.keys()].filter((i) => o.itemCategory[i]! >= 0));
+  const nc = gan.categories.length;
+  const optD = new Adam(gan.discriminator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
+  const optG = new Adam(gan.generator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
+  const zGen = new Generator(o.seed + 17);
+  const rng = new Rng(o.seed + 31);
+  const stepsPerEpoch = Math.max(1, Math.floor(eligible.length / o.batch));
+  const total = Math.max(1, Math.round(o.epochs * stepsPerEpoch));
+  const snapAt = Array.from({ length: o.snapshots }, (_, k) => Math.round(((k + 1) * total) / o.snapshots));
+  let st: GanState = { step: 0, snapshot: 0, rng: rng.getState(), dLoss: NaN, gLoss: NaN, bestFrechet: Infinity, bestSnapshot: 0, history: [] };
+  let best = new Map<string, Tensor>();
+  if (o.resume && hasCheckpoint(o.dir)) {
+    const ck = loadCheckpoint<GanState>(o.dir);
+    st = ck.state;
+    const pick = (p: string) => new Map([...ck.tensors].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+    loadGanState(gan, pick('model.'), `${o.dir}/checkpoint.safetensors`);
+    optD.loadStateDict({ step: st.step, tensors: pick('adamD.') });
+    optG.loadStateDict({ step: st.step, tensors: pick('adamG.') });
+    zGen.setState(ck.tensors.get('zgen')!);
+    best = pick('best.');
+    rng.setState(st.rng);
+    o.callbacks.onMessage?.(`resumed at step ${st.step} of ${total} (snapshot ${st.snapshot})`);
+  }
+  const t0 = performance.now();
+  const startStep = st.step;
+  while (st.step < total) {
+    const items = Int32Array.from({ length: o.batch }, () => eligible[rng.int(eligible.length)]!);
+    const cats = Int32Array.from(items, (i) => o.itemCategory[i]!);
+    tidy(() => {
+      const cond = oneHot(cats, nc);
+      const real = o.images.indexSelect(0, tensor(items, [items.length], 'int64'));
+      st.dLoss = discriminatorStep(gan, optD, real, cond, randn([o.batch, o.gan.config.zDim], zGen));
+      st.gLoss = generatorStep(gan, optG, cond, randn([o.batch, o.gan.config.zDim], zGen));
+    });
+    st.step++;
+    const secs = (performance.now() - t0) / 1000;
+    o.callbacks.onStep?.({
+      epoch: Math.floor((st.step - 1) / stepsPerEpoch) + 1,
+      step: st.step,
+      stepsPerEpoch: total,
+      totalSteps: total,
+      globalStep: st.step,
+      loss: st.dLoss + st.gLoss,
+      rate: ((st.step - startStep) * o.batch) / Math.max(secs, 1e-9),
+      rateUnit: 'images/s',
+    });
+    if (st.step % 4 === 0) await new Promise((r) => setImmediate(r));
+    if (snapAt[st.snapshot] === st.step) {
+      st.snapshot++;
+      const epoch = st.step / stepsPerEpoch;
+      gan.generator.eval();
+      const metrics = await o.snapshot(st.snapshot, epoch);
+      gan.generator.train();
+      const isBest = metrics.frechet < st.bestFrechet;
+      if (isBest) {
+        for (const t of best.values()) t.dispose();
+        best = noGrad(() => new Map([...ganState(gan)].map(([k, v]) => [k, v.detach().clone()])));
+        st.bestFrechet = metrics.frechet;
+        st.bestSnapshot = st.snapshot;
+      }
+      st.history.push({ snapshot: st.snapshot, step: st.step, epoch, dLoss: st.dLoss, gLoss: st.gLoss, metrics });
+      st.rng = rng.getState();
+      o.callbacks.onEpoch?.({ epoch: st.snapshot, epochs: o.snapshots, loss: st.dLoss + st.gLoss, metrics: { dLoss: st.dLoss, gLoss: st.gLoss, ...metrics }, best: isBest, seconds: (performance.now() - t0) / 1000 });
+      tidy(() => {
+        const tensors = new Map<string, Tensor>();
+        for (const [k, v] of ganState(gan)) tensors.set(`model.${k}`, v);
+        for (const [k, v] of optD.stateDict().tensors) tensors.set(`adamD.${k}`, v);
+        for (const [k, v] of optG.stateDict().tensors) tensors.set(`adamG.${k}`, v);
+        tensors.set('zgen', zGen.getState());
+        for (const [k, v] of best) tensors.set(`best.${k}`, v);
+        saveCheckpoint(o.dir, st, tensors);
+      });
+    }
+  }
+  optD.dispose();
+  optG.dispose();
+  return { bestSnapshot: st.bestSnapshot, bestFrechet: st.bestFrechet, history: st.history, best };
+}
