@@ -1,0 +1,113 @@
+/**
+ * Improving an existing item x of category c for shopper u (method.md §5):
+ *  1. projection: z₀ = argmin_z ‖G(z, c) − x‖₁ + α ‖Φ(G(z, c)) − Φ(x)‖² over several random
+ *     starts (z = tanh(w), Adam on w), the best start kept;
+ *  2. maximisation from z₀ with a proximity term γ ‖z − z₀‖² keeping the design near the original.
+ */
+import { toInput, toUint8 } from '../models/encoder.js';
+import { oneHot } from '../models/gan.js';
+import { Adam, Generator, interpolate, keep, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { maximisePreference, withFrozen, type DesignModels, type DesignResult } from './maximise.js';
+
+export interface ProjectOptions {
+  /** the item's image, uint8 [S, S, 3] at the GAN's size */
+  image: Uint8Array;
+  category: number;
+  starts: number;
+  steps: number;
+  lr: number;
+  /** weight α of the feature term */
+  alpha: number;
+  seed: number;
+}
+
+export interface Projection {
+  /** z₀ [1, zDim] */
+  z0: Float32Array;
+  /** G(z₀, c) uint8 [S, S, 3] */
+  reconstruction: Uint8Array;
+  /** mean |G(z₀, c) − x| in [−1, 1] pixel units, per step of the best start */
+  l1: number[];
+  /** the same distance for a random latent code (what projection improves on) */
+  randomL1: number;
+}
+
+export function projectToLatent(m: DesignModels, o: ProjectOptions): Projection {
+  const nc = m.gan.categories.length;
+  const zDim = m.gan.config.zDim;
+  const s = m.gan.config.imageSize;
+  return withFrozen([m.gan.generator, m.gan.discriminator, m.encoder], () => {
+    const target = keep(tidy(() => toInput(tensor(o.image, [1, s, s, 3])))); // x in [−1, 1]  [1, 3, S, S]
+    const size = m.encoder.config.inputSize;
+    const toPhi = (x: Tensor) => (x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'));
+    const phiX = keep(noGrad(() => m.encoder.forward(toPhi(target))));
+    const cond = keep(oneHot(new Int32Array(o.starts).fill(o.category), nc));
+    const w = keep(randn([o.starts, zDim], new Generator(o.seed))).requiresGrad_(true);
+    const opt = new Adam([w], { lr: o.lr });
+    const history: number[][] = [];
+    try {
+      const randomL1 = noGrad(() => tidy(() => m.gan.generator.forward(w.tanh(), cond).sub(target).abs().mean([1, 2, 3]).mean().item()));
+      for (let step = 0; step <= o.steps; step++) {
+        tidy(() => {
+          opt.zeroGrad();
+          const g = m.gan.generator.forward(w.tanh(), cond); // [starts, 3, S, S]
+          const l1 = g.sub(target).abs().mean([1, 2, 3]); // [starts]
+          const feat = m.encoder.forward(toPhi(g)).sub(phiX).square().sum(1); // [starts]
+          history.push(Array.from(l1.detach().data()));
+          if (step === o.steps) return;
+          l1.add(feat.mul(o.alpha)).sum().backward();
+          opt.step();
+        });
+      }
+      const last = history.at(-1)!;
+      const best = last.indexOf(Math.min(...last));
+      return noGrad(() =>
+        tidy(() => {
+          const z0 = w.tanh().narrow(0, best, 1);
+          return {
+            z0: z0.data(),
+            reconstruction: toUint8(m.gan.generator.forward(z0, oneHot(Int32Array.from([o.category]), nc))).data<'uint8'>(),
+            l1: history.map((h) => h[best]!),
+            randomL1,
+          };
+        }),
+      );
+    } finally {
+      opt.dispose();
+      for (const t of [w, cond, target, phiX]) t.dispose();
+    }
+  });
+}
+
+export interface ImproveOptions extends ProjectOptions {
+  theta: Float32Array;
+  improveSteps: number;
+  improveLr: number;
+  eta: number;
+  gamma: number;
+}
+
+export interface ImproveResult {
+  projection: Projection;
+  design: DesignResult;
+}
+
+export function improveItem(m: DesignModels, o: ImproveOptions): ImproveResult {
+  const projection = projectToLatent(m, o);
+  const z0 = keep(tensor(projection.z0, [1, m.gan.config.zDim]));
+  try {
+    const design = maximisePreference(m, {
+      theta: o.theta,
+      category: o.category,
+      n: 1,
+      steps: o.improveSteps,
+      lr: o.improveLr,
+      eta: o.eta,
+      seed: o.seed,
+      start: { z0, gamma: o.gamma },
+    });
+    return { projection, design };
+  } finally {
+    z0.dispose();
+  }
+}

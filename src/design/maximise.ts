@@ -1,0 +1,124 @@
+/**
+ * Preference maximisation (method.md §5): for shopper u and category c,
+ *   ẑ = argmax_z  θ_uᵀ Φ(G(z, c)) − η (D(G(z, c), c) − 1)²,
+ * with z = tanh(w) (so z ∈ (−1, 1) as the paper bounds it) and Adam on w only; G, D, Φ and θ
+ * frozen. The GAN's images are resized to Φ's input size inside the graph. Each of the n designs
+ * is its own random start (the objective is a sum of independent terms).
+ */
+import type { Encoder } from '../models/encoder.js';
+import type { ConditionalGan } from '../models/gan.js';
+import { oneHot } from '../models/gan.js';
+import { toUint8 } from '../models/encoder.js';
+import { Adam, Generator, interpolate, keep, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+
+export interface DesignModels {
+  gan: ConditionalGan;
+  encoder: Encoder;
+}
+
+export interface DesignOptions {
+  /** θ_u [K] */
+  theta: Float32Array;
+  category: number;
+  n: number;
+  steps: number;
+  lr: number;
+  /** weight of the realism term */
+  eta: number;
+  seed: number;
+  /** proximity: γ ‖z − z0‖² to a starting code (improve) */
+  start?: { z0: Tensor; gamma: number };
+}
+
+export interface DesignResult {
+  /** uint8 [n, S, S, 3] at the GAN's size */
+  images: Uint8Array;
+  imageSize: number;
+  /** preference score θ_uᵀΦ(G(z)) of each design at each step: [steps + 1][n] */
+  scores: number[][];
+  /** objective at each step [steps + 1][n] */
+  objective: number[][];
+  /** D(G(z, c), c) of the final designs */
+  realism: number[];
+  finalScores: number[];
+  /** the final latent codes z [n, zDim] */
+  z: Float32Array;
+}
+
+/** Runs fn with every parameter of the modules frozen and in eval mode; restores both after. */
+export function withFrozen<T>(mods: { freeze(): unknown; parameters(): Tensor[]; train(on?: boolean): unknown; training: boolean }[], fn: () => T): T {
+  const state = mods.map((m) => ({ m, training: m.training, grads: m.parameters().map((p) => p.requiresGrad) }));
+  for (const m of mods) {
+    m.freeze();
+    m.train(false);
+  }
+  try {
+    return fn();
+  } finally {
+    for (const s of state) {
+      s.m.parameters().forEach((p, i) => (p.requiresGrad = s.grads[i]!));
+      s.m.train(s.training);
+    }
+  }
+}
+
+/** score, realism and objective of designs from w [n, zDim]; shapes commented. */
+export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Tensor, eta: number, start?: { z0: Tensor; gamma: number }) {
+  const z = w.tanh(); // z ∈ (−1, 1)  [n, zDim]
+  const x = m.gan.generator.forward(z, cond); // G(z, c)  [n, 3, S, S]
+  const size = m.encoder.config.inputSize;
+  const xr = x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'); // to Φ's input, in the graph
+  const score = m.encoder.forward(xr).matmul(theta); // θ_uᵀΦ(G(z, c))  [n]
+  const d = m.gan.discriminator.forward(x, cond); // D(G(z, c), c)  [n]
+  let objective = score.sub(d.sub(1).square().mul(eta)); // [n]
+  if (start) objective = objective.sub(z.sub(start.z0).square().sum(1).mul(start.gamma));
+  return { x, score, d, objective };
+}
+
+export function maximisePreference(m: DesignModels, o: DesignOptions): DesignResult {
+  const nc = m.gan.categories.length;
+  const zDim = m.gan.config.zDim;
+  return withFrozen([m.gan.generator, m.gan.discriminator, m.encoder], () => {
+    const cond = keep(oneHot(new Int32Array(o.n).fill(o.category), nc));
+    const theta = keep(tensor(o.theta, [o.theta.length, 1]));
+    // w0: from the starting code (atanh), or N(0, 1) random starts
+    const w = keep(
+      tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randn([o.n, zDim], new Generator(o.seed)))),
+    ).requiresGrad_(true);
+    const opt = new Adam([w], { lr: o.lr });
+    const scores: number[][] = [];
+    const objective: number[][] = [];
+    try {
+      for (let s = 0; s <= o.steps; s++) {
+        tidy(() => {
+          opt.zeroGrad();
+          const t = designTerms(m, w, cond, theta.reshape([-1]), o.eta, o.start);
+          scores.push(Array.from(t.score.detach().data()));
+          objective.push(Array.from(t.objective.detach().data()));
+          if (s === o.steps) return; // the last pass only measures
+          t.objective.sum().neg().backward(); // ascend the objective
+          opt.step();
+        });
+      }
+      return noGrad(() =>
+        tidy(() => {
+          const t = designTerms(m, w, cond, theta.reshape([-1]), o.eta, o.start);
+          return {
+            images: toUint8(t.x).data<'uint8'>(),
+            imageSize: t.x.shape[2]!,
+            scores,
+            objective,
+            realism: Array.from(t.d.data()),
+            finalScores: Array.from(t.score.data()),
+            z: w.tanh().data(),
+          };
+        }),
+      );
+    } finally {
+      opt.dispose();
+      w.dispose();
+      cond.dispose();
+      theta.dispose();
+    }
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * Designs for one shopper, from saved runs: `designForShopper` (new items in a category) and
+ * `improveForShopper` (an existing item moved towards the shopper's taste). Used by the CLI and
+ * the server. Real item images come from the run's dataset folder (its images.u8).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError, NotFoundError } from '../core/errors.js';
+import { readImageCache } from '../data/images.js';
+import { improveItem, type ImproveResult } from '../design/improve.js';
+import { maximisePreference, type DesignResult } from '../design/maximise.js';
+import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
+import { toInput, toUint8 } from '../models/encoder.js';
+import { ganCategoryIndex, type LoadedGan } from './gan-run.js';
+import { recommend } from './recommend.js';
+import type { LoadedRun } from './run.js';
+
+export interface ShopperDesign {
+  userId: string;
+  category: string;
+  design: DesignResult;
+  /** the shopper's best real items of the category: ids, scores, uint8 images [k, S, S, 3] at the dataset's size */
+  bestReal: { itemId: string; score: number }[];
+  realImages: Uint8Array;
+  /** dataset image size; designs are resized to it for side-by-side figures */
+  imageSize: number;
+  designImagesAtDatasetSize: Uint8Array;
+}
+
+export function thetaOf(run: LoadedRun, userId: string): Float32Array {
+  if (!run.dvbpr) throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
+  const u = run.catalogue.userIndex.get(userId);
+  if (u === undefined) throw new NotFoundError('user', userId);
+  const k = run.dvbpr.encoderConfig.k;
+  return tidy(() => run.dvbpr!.theta.narrow(0, u, 1).reshape([k]).data());
+}
+
+let imageCache: { path: string; images: Uint8Array } | null = null;
+
+/** The catalogue images of the run's dataset (kept after the first read). */
+export function catalogueImages(run: LoadedRun): { images: Uint8Array; size: number } {
+  const path = join(run.manifest.dataset.path, 'images.u8');
+  if (!existsSync(path)) throw new BadInputError(`the run's dataset images are not at ${path} (the dataset folder moved?)`, { file: join(run.dir, 'manifest.json') });
+  if (!imageCache || imageCache.path !== path) imageCache = { path, images: readImageCache(path, run.catalogue.itemIds.length, run.manifest.dataset.imageSize) };
+  return { images: imageCache.images, size: run.manifest.dataset.imageSize };
+}
+
+/** Resize uint8 images [n, s, s, 3] to [n, t, t, 3] (bilinear). */
+export function resizeU8(u8: Uint8Array, n: number, from: number, to: number): Uint8Array {
+  if (from === to) return u8;
+  return noGrad(() => tidy(() => toUint8(interpolate(toInput(tensor(u8, [n, from, from, 3])), [to, to], 'bilinear')).data<'uint8'>()));
+}
+
+function pickRows(images: Uint8Array, size: number, items: number[]): Uint8Array {
+  const per = size * size * 3;
+  const out = new Uint8Array(items.length * per);
+  items.forEach((i, r) => out.set(images.subarray(i * per, (i + 1) * per), r * per));
+  return out;
+}
+
+export interface DesignRequest {
+  userId: string;
+  category: string;
+  n: number;
+  steps: number;
+  lr?: number;
+  eta?: number;
+  seed?: number;
+  realItems?: number;
+}
+
+export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest): ShopperDesign {
+  const theta = thetaOf(run, r.userId);
+  if (!run.catalogue.categories.includes(r.category)) throw new NotFoundError(`category (known: ${run.catalogue.categories.join(', ')})`, r.category);
+  const c = ganCategoryIndex(g, r.category);
+  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1 });
+  const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
+  const { images, size } = catalogueImages(run);
+  const idx = rec!.items.map((it) => run.catalogue.itemIndex.get(it.itemId)!);
+  return {
+    userId: r.userId,
+    category: r.category,
+    design,
+    bestReal: rec!.items.map((it) => ({ itemId: it.itemId, score: it.score })),
+    realImages: pickRows(images, size, idx),
+    imageSize: size,
+    designImagesAtDatasetSize: resizeU8(design.images, r.n, design.imageSize, size),
+  };
+}
+
+export interface ImproveRequest {
+  userId: string;
+  itemId: string;
+  steps: number;
+  projectSteps?: number;
+  seed?: number;
+  gamma?: number;
+}
+
+export interface ShopperImprovement {
+  userId: string;
+  itemId: string;
+  category: string;
+  result: ImproveResult;
+  /** uint8 [3, S, S, 3] at the GAN's size: original, reconstruction, improved */
+  triptych: Uint8Array;
+  imageSize: number;
+  scores: { original: number; reconstruction: number; improved: number };
+}
+
+export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveRequest): ShopperImprovement {
+  const theta = thetaOf(run, r.userId);
+  const i = run.catalogue.itemIndex.get(r.itemId);
+  if (i === undefined) throw new NotFoundError('item', r.itemId);
+  const category = run.catalogue.categories[run.catalogue.itemCategory[i]!]!;
+  const c = ganCategoryIndex(g, category);
+  const { images, size } = catalogueImages(run);
+  const gs = g.manifest.config.imageSize;
+  const original = resizeU8(pickRows(images, size, [i]), 1, size, gs);
+  const result = improveItem(
+    { gan: g.gan, encoder: run.dvbpr!.encoder },
+    { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5 },
+  );
+  const scoreOf = (u8: Uint8Array) =>
+    noGrad(() =>
+      tidy(() => {
+        const enc = run.dvbpr!.encoder;
+        const s = enc.config.inputSize;
+        const x = toInput(tensor(u8, [1, gs, gs, 3]));
+        return enc.forward(x.shape[2] === s ? x : interpolate(x, [s, s], 'bilinear')).matmul(tensor(theta, [theta.length, 1])).item();
+      }),
+    );
+  const triptych = new Uint8Array(3 * gs * gs * 3);
+  triptych.set(original, 0);
+  triptych.set(result.projection.reconstruction, gs * gs * 3);
+  triptych.set(result.design.images, 2 * gs * gs * 3);
+  return {
+    userId: r.userId,
+    itemId: r.itemId,
+    category,
+    result,
+    triptych,
+    imageSize: gs,
+    scores: { original: run.recommender.scoreUsers(Int32Array.from([run.catalogue.userIndex.get(r.userId)!]))[i]!, reconstruction: scoreOf(result.projection.reconstruction), improved: result.design.finalScores[0]! },
+  };
+}
