@@ -18,7 +18,7 @@ import { engineInfo } from '../src/torch/index.js';
 export const GRID = {
   'bpr-mf': { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 20 },
   vbpr: { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 20 },
-  dvbpr: { lr: [1e-4, 3e-4], epochs: 20, init: ['scratch', 'classifier'] },
+  dvbpr: { lr: [1e-4, 3e-4], epochs: 10, init: ['scratch', 'classifier'] },
 };
 
 export async function recommendBench(args: string[]): Promise<void> {

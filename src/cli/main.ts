@@ -7,7 +7,10 @@ import { Command, Option } from 'commander';
 import { AtelierError, exitCodeOf } from '../core/errors.js';
 import { createProgress } from './progress.js';
 
+/** A fresh command tree per call (commander keeps parsed values on its objects). */
+function buildProgram(): Command {
 const program = new Command();
+program.exitOverride();
 program.name('atelier').description('Visually-aware fashion recommendation and design').showHelpAfterError();
 
 function out(json: boolean, value: unknown, text: () => string): void {
@@ -214,11 +217,20 @@ program
     }
   });
 
+  return program;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
+    // commander's own exits (--help, --version, a usage error it already printed)
+    const ce = err as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
+      return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' || ce.code === 'commander.help' ? 0 : 2;
+    }
     const code = exitCodeOf(err);
     const msg = err instanceof AtelierError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`atelier: ${msg}\n`);
@@ -226,7 +238,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export { program };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.exitCode = await main(process.argv);

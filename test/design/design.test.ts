@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runIngest } from '../../src/cli/ingest.js';
+import { createProgress } from '../../src/cli/progress.js';
+import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
+import { trainGanJob } from '../../src/cli/gan.js';
+import { main } from '../../src/cli/main.js';
+import { dvbprPreset } from '../../src/config/dvbpr.js';
+import { ganPreset } from '../../src/config/gan.js';
+import { loadDataset } from '../../src/data/dataset.js';
+import { maximisePreference } from '../../src/design/maximise.js';
+import { projectToLatent } from '../../src/design/improve.js';
+import { loadGanRun } from '../../src/store/gan-run.js';
+import { loadRun } from '../../src/store/run.js';
+import { thetaOf } from '../../src/store/designs.js';
+import type { Tensor } from '../../src/torch/index.js';
+import { makeShop, tempDir } from '../helpers/fixtures.js';
+
+const quiet = createProgress({ quiet: true });
+
+/** A tiny shop on disk (16 px, categories tops/shoes and a lone 'hats' item), a DVBPR run and a GAN run. */
+async function setup() {
+  const shop = await makeShop(16, 8, 6);
+  const items = readFileSync(join(shop.dir, 'items.csv'), 'utf8').split('\n');
+  items[1] = items[1]!.replace(/,shoes$/, ',hats');
+  writeFileSync(join(shop.dir, 'items.csv'), items.join('\n'));
+  const root = tempDir('atelier-design-');
+  const data = join(root, 'data');
+  await runIngest('folder', shop.dir, { out: data, imageSize: 16, minCategoryCount: 1 }, quiet);
+  const ds = loadDataset(data);
+  const images = imagesTensor(ds);
+  const run = join(root, 'run');
+  await trainDvbprJob(ds, images, { out: run, config: { ...dvbprPreset('tiny', 16), epochs: 2 }, resume: false, callbacks: {} });
+  const gan = join(root, 'gan');
+  await trainGanJob(ds, images, { ...ganPreset('tiny', 16), epochs: 2, snapshots: 1, minCategoryItems: 2 }, { out: gan, resume: false, progress: quiet, classifierEpochs: 1, qualitySamples: 10 });
+  images.dispose();
+  return { root, run, gan, ds };
+}
+
+const ctx = setup();
+const bytes = (ts: Tensor[]) => ts.map((t) => Buffer.from(t.data().buffer));
+
+test('design updates only the latent codes: every weight of G, D, Φ and θ is bit-identical after', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const all = () => [
+    ...g.gan.generator.stateDict().values(),
+    ...g.gan.discriminator.stateDict().values(),
+    ...r.dvbpr!.stateDict().values(), // Φ and θ
+  ];
+  const before = bytes(all());
+  const res = maximisePreference({ gan: g.gan, encoder: r.dvbpr!.encoder }, { theta: thetaOf(r, r.catalogue.userIds[0]!), category: 0, n: 3, steps: 5, lr: 0.05, eta: 1, seed: 1 });
+  assert.deepEqual(bytes(all()), before);
+  assert.equal(res.images.length, 3 * 16 * 16 * 3);
+  assert.equal(res.scores.length, 6);
+  // the modules come back as they were: parameters trainable again
+  assert.ok(g.gan.generator.parameters().every((p) => p.requiresGrad));
+});
+
+test('on a tiny preset each step raises the objective', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const res = maximisePreference({ gan: g.gan, encoder: r.dvbpr!.encoder }, { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 1, n: 4, steps: 12, lr: 0.002, eta: 1, seed: 3 });
+  const total = res.objective.map((o) => o.reduce((a, b) => a + b, 0));
+  for (let s = 1; s < total.length; s++) assert.ok(total[s]! > total[s - 1]!, `step ${s}: ${total[s - 1]} → ${total[s]}`);
+});
+
+test("improve's reconstruction is closer to the item than a random latent code's image", async () => {
+  const { run, gan, ds } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const item = ds.itemIds.findIndex((_, i) => ds.categories[ds.itemCategory[i]!] === 'tops');
+  const p = projectToLatent({ gan: g.gan, encoder: r.dvbpr!.encoder }, { image: ds.images.subarray(item * 768, (item + 1) * 768), category: g.manifest.categories.indexOf('tops'), starts: 4, steps: 40, lr: 0.05, alpha: 0.01, seed: 1 });
+  assert.ok(p.l1.at(-1)! < p.randomL1, `reconstruction L1 ${p.l1.at(-1)} vs random ${p.randomL1}`);
+});
+
+test('design and improve commands: outputs, and exit code 2 with a clear message on bad input', async () => {
+  const { root, run, gan, ds } = await ctx;
+  const user = ds.userIds[0]!;
+  const out = join(root, 'design-out');
+  assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '2', '--steps', '3', '--out', out]), 0);
+  assert.ok(existsSync(join(out, 'figure.png')) && existsSync(join(out, 'design-01.png')));
+  const s = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
+  assert.equal(s.trajectory.scores.length, 4);
+  const errs: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', 'nobody', '--category', 'tops', '--out', out]), 2);
+    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'capes', '--out', out]), 2);
+    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'hats', '--out', out]), 2);
+    assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', 'no-such-item', '--out', out]), 2);
+  } finally {
+    process.stderr.write = orig;
+  }
+  assert.match(errs[0]!, /unknown user 'nobody'/);
+  assert.match(errs[1]!, /unknown category.*'capes'/);
+  assert.match(errs[2]!, /left out of training: 1 items.*'hats'/);
+  assert.match(errs[3]!, /unknown item 'no-such-item'/);
+  const imp = join(root, 'improve-out');
+  const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
+  assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', item, '--steps', '3', '--out', imp]), 0);
+  assert.ok(existsSync(join(imp, 'improved.png')));
+});
