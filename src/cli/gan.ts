@@ -17,7 +17,7 @@ import { ganCategoryIndex, loadGanRun, type GanManifest } from '../store/gan-run
 import { versions } from '../store/versions.js';
 import { Generator, noGrad, randn, saveSafetensors, tensor, tidy, type Tensor } from '../torch/index.js';
 import { loadGanState, trainGan } from '../train/gan.js';
-import { imagesTensor, trainCategoryClassifier } from './jobs.js';
+import { imagesTensor, trainCategoryClassifier, type ClassifierJobResult } from './jobs.js';
 import type { Progress } from './progress.js';
 import { trainCallbacks } from './train.js';
 
@@ -114,7 +114,12 @@ const ganFlags = z
   })
   .strict();
 
-export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: { out: string; resume: boolean; progress: Progress; classifierEpochs?: number; qualitySamples: number }): Promise<GanManifest> {
+export async function trainGanJob(
+  ds: Dataset,
+  images: Tensor,
+  cfg: GanConfig,
+  o: { out: string; resume: boolean; progress: Progress; classifierEpochs?: number; qualitySamples: number; classifier?: ClassifierJobResult },
+): Promise<GanManifest> {
   if (cfg.imageSize !== ds.imageSize) throw new BadInputError(`--preset ${cfg.preset} draws ${cfg.imageSize} px images; the dataset has ${ds.imageSize} px (ingest with --image-size ${cfg.imageSize})`);
   mkdirSync(join(o.out, 'snapshots'), { recursive: true });
   // categories: the dataset's own, less unlabelled ones and those with too few images
@@ -127,7 +132,7 @@ export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o
   const itemCat = Int32Array.from(ds.itemCategory, (c) => cats.indexOf(ds.categories[c]!));
   // the metrics' classifier: the category classifier of DVBPR's default encoder
   const encCfg = dvbprPreset(cfg.preset === 'tiny' ? 'tiny' : 'default', ds.imageSize);
-  const clf = trainCategoryClassifier(ds, images, { ...encCfg, classifierEpochs: o.classifierEpochs ?? encCfg.classifierEpochs }, trainCallbacks(o.progress, 'classifier'));
+  const clf = o.classifier ?? trainCategoryClassifier(ds, images, { ...encCfg, classifierEpochs: o.classifierEpochs ?? encCfg.classifierEpochs }, trainCallbacks(o.progress, 'classifier'));
   clf.classifier.eval();
   noGrad(() => saveSafetensors(join(o.out, 'classifier.safetensors'), clf.classifier.stateDict()));
   const classOf = cats.map((c) => clf.classes.indexOf(c));
@@ -142,7 +147,7 @@ export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o
     config: cfg,
     categories: cats,
     leftOut,
-    classifier: { encoder: encCfg.encoder, classes: clf.classes, heldOutAccuracy: clf.heldOutAccuracy },
+    classifier: { encoder: clf.classifier.encoderConfig, classes: clf.classes, heldOutAccuracy: clf.heldOutAccuracy },
     dataset: { path: ds.dir, dataHash: ds.manifest.dataHash, imageSize: ds.imageSize },
     versions: versions(),
     metrics: { bestSnapshot: 0, bestFrechet: Infinity, snapshots: [] },

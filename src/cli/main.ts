@@ -182,6 +182,22 @@ program
   });
 
 program
+  .command('demo')
+  .description('ingest → train (baselines, DVBPR, GAN) → design → report.html, on the embedded default or a shop folder')
+  .option('--data <folder>', 'a shop in the H&M (Kaggle) layout; default: Fashion-MNIST with simulated shoppers')
+  .option('--out <dir>', 'output folder', 'out/demo')
+  .addOption(new Option('--preset <name>', 'sizes and schedule').choices(['tiny', 'default']).default('default'))
+  .option('--fresh', 'start over instead of resuming completed stages')
+  .option('--seed <n>', 'seed', '1')
+  .option('--json', 'progress as JSON lines')
+  .action(async (opts: Record<string, unknown>) => {
+    const { runDemo } = await import('./demo.js');
+    const { json, ...rest } = opts;
+    const report = await runDemo(rest, createProgress({ json: Boolean(json) }));
+    process.stdout.write(`report: ${report}\n`);
+  });
+
+program
   .command('evaluate')
   .description('AUC (full, sampled-100), cold AUC, Recall/NDCG@10 on the test split; the paper-shaped table')
   .requiredOption('--data <data>', 'prepared dataset folder')

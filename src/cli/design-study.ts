@@ -1,0 +1,149 @@
+/**
+ * The design study (issue: design for a shopper): over (shopper, category) pairs,
+ *  - uplift: share of pairs whose best design outscores the shopper's best real item of the category;
+ *  - realism: D(G(z), c) and the Fréchet distance to real items of the designs, beside the same
+ *    figures for the GAN's unoptimised samples (the starting codes);
+ *  - personalisation: rank of the shopper's own score among every shopper's scores of the same
+ *    designs (0 % = top);
+ *  - for simulated shoppers: the hidden taste's score of the best design against the best real item.
+ */
+import { Rng } from '../core/rng.js';
+import type { Dataset } from '../data/dataset.js';
+import { hiddenFeatures, hiddenScores } from '../data/simulate.js';
+import { maximisePreference } from '../design/maximise.js';
+import { frechetDistance } from '../eval/gan-quality.js';
+import { toInput } from '../models/encoder.js';
+import type { LoadedGan } from '../store/gan-run.js';
+import { designForShopper, resizeU8 } from '../store/designs.js';
+import type { LoadedRun } from '../store/run.js';
+import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
+
+export interface DesignStudy {
+  name: string;
+  pairs: number;
+  uplift: number;
+  meanScoreGain: number;
+  medianUserRankPct: number;
+  realism: { designD: number; samplesD: number; designFrechet: number; samplesFrechet: number };
+  hiddenTaste?: { designBeatsBestReal: number; meanDesign: number; meanBestReal: number };
+  settings: { n: number; steps: number; lr: number; eta: number; users: number; categories: string[] };
+  seconds: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[s.length >> 1]! : (s[(s.length >> 1) - 1]! + s[s.length >> 1]!) / 2) : NaN;
+}
+
+/** Φ embeddings of uint8 images [n, S, S, 3] at the GAN's size, via the run's encoder (resized in graph). */
+function embed(run: LoadedRun, u8: Uint8Array, n: number, size: number): Float32Array {
+  const enc = run.dvbpr!.encoder;
+  return noGrad(() =>
+    tidy(() => {
+      const x = toInput(tensor(u8, [n, size, size, 3]));
+      const s = enc.config.inputSize;
+      return enc.forward(x.shape[2] === s ? x : interpolate(x, [s, s], 'bilinear')).data();
+    }),
+  );
+}
+
+export function designStudy(
+  name: string,
+  ds: Dataset,
+  run: LoadedRun,
+  g: LoadedGan,
+  o: { users: number; n: number; steps: number; lr?: number; eta?: number; seed: number; onPair?: (done: number, total: number) => void },
+): DesignStudy {
+  const t0 = performance.now();
+  const rng = new Rng(o.seed);
+  const order = Array.from(ds.userIds.keys());
+  rng.shuffle(order);
+  const users = order.slice(0, o.users);
+  const cats = g.manifest.categories.filter((c) => run.catalogue.categories.includes(c));
+  const k = run.dvbpr!.encoderConfig.k;
+  const thetaAll = run.dvbpr!.theta.data(); // [U, K]
+  const U = thetaAll.length / k;
+  const gs = g.manifest.config.imageSize;
+  const clfK = g.classifier.encoderConfig.k;
+  const realFeat = new Map<string, Float32Array>();
+  const featsOf = (u8: Uint8Array, n: number, size: number) =>
+    noGrad(() => tidy(() => g.classifier.featuresFloat(toInput(tensor(resizeU8(u8, n, size, g.classifier.encoderConfig.inputSize), [n, g.classifier.encoderConfig.inputSize, g.classifier.encoderConfig.inputSize, 3]))).data()));
+  const per = ds.imageSize * ds.imageSize * 3;
+  for (const c of cats) {
+    const ci = ds.categories.indexOf(c);
+    const items = [...ds.itemCategory.keys()].filter((i) => ds.itemCategory[i] === ci).slice(0, 300);
+    const u8 = new Uint8Array(items.length * per);
+    items.forEach((i, r) => u8.set(ds.images.subarray(i * per, (i + 1) * per), r * per));
+    realFeat.set(c, featsOf(u8, items.length, ds.imageSize));
+  }
+  let uplift = 0;
+  let gain = 0;
+  const ranks: number[] = [];
+  const dDesign: number[] = [];
+  const dSample: number[] = [];
+  const designFeats = new Map<string, Float32Array[]>();
+  const sampleFeats = new Map<string, Float32Array[]>();
+  const hidden = { beats: 0, design: 0, real: 0 };
+  const sim = ds.simulation;
+  let pairs = 0;
+  const total = users.length * cats.length;
+  for (const u of users) {
+    for (const c of cats) {
+      const userId = ds.userIds[u]!;
+      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, seed: o.seed + pairs, realItems: 1 });
+      // the unoptimised samples: the same starts, no steps
+      const s0 = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs });
+      const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));
+      const bestReal = d.bestReal[0]?.score ?? -Infinity;
+      if (d.design.finalScores[best]! > bestReal) uplift++;
+      gain += d.design.finalScores[best]! - bestReal;
+      // personalisation: every shopper's score of the best design
+      const e = embed(run, d.design.images.subarray(best * gs * gs * 3, (best + 1) * gs * gs * 3), 1, gs);
+      const own = d.design.finalScores[best]!;
+      let above = 0;
+      for (let v = 0; v < U; v++) {
+        let sv = 0;
+        for (let q = 0; q < k; q++) sv += thetaAll[v * k + q]! * e[q]!;
+        if (v !== u && sv > own) above++;
+      }
+      ranks.push((100 * above) / (U - 1));
+      dDesign.push(...d.design.realism);
+      dSample.push(...s0.realism);
+      (designFeats.get(c) ?? designFeats.set(c, []).get(c)!).push(featsOf(d.design.images, o.n, gs));
+      (sampleFeats.get(c) ?? sampleFeats.set(c, []).get(c)!).push(featsOf(s0.images, o.n, gs));
+      if (sim && gs % 8 === 0) {
+        const designU8 = resizeU8(d.design.images.subarray(best * gs * gs * 3, (best + 1) * gs * gs * 3), 1, gs, sim.imageSize);
+        const hd = hiddenScores(sim, u, hiddenFeatures(sim, designU8, 1))[0]!;
+        const ri = run.catalogue.itemIndex.get(d.bestReal[0]!.itemId)!;
+        const hr = hiddenScores(sim, u, hiddenFeatures(sim, ds.images.subarray(ri * per, (ri + 1) * per), 1))[0]!;
+        hidden.design += hd;
+        hidden.real += hr;
+        if (hd > hr) hidden.beats++;
+      }
+      pairs++;
+      o.onPair?.(pairs, total);
+    }
+  }
+  const fd = (m: Map<string, Float32Array[]>) => {
+    const vals = cats.map((c) => {
+      const parts = m.get(c)!;
+      const all = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+      let off = 0;
+      for (const p of parts) (all.set(p, off), (off += p.length));
+      return frechetDistance(realFeat.get(c)!, all, clfK);
+    });
+    return vals.reduce((a, b) => a + b, 0) / vals.length;
+  };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    name,
+    pairs,
+    uplift: uplift / pairs,
+    meanScoreGain: gain / pairs,
+    medianUserRankPct: median(ranks),
+    realism: { designD: mean(dDesign), samplesD: mean(dSample), designFrechet: fd(designFeats), samplesFrechet: fd(sampleFeats) },
+    ...(sim ? { hiddenTaste: { designBeatsBestReal: hidden.beats / pairs, meanDesign: hidden.design / pairs, meanBestReal: hidden.real / pairs } } : {}),
+    settings: { n: o.n, steps: o.steps, lr: o.lr ?? 0.05, eta: o.eta ?? 1, users: users.length, categories: cats },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
