@@ -84,13 +84,14 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   if (o.resume && hasCheckpoint(o.dir)) {
     const ck = loadCheckpoint<LoopState>(o.dir);
     st = ck.state;
+    st.bestAuc ??= -Infinity; // JSON writes −Infinity (nothing evaluated yet) as null
     const weights = new Map([...ck.tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v]));
     model.module.loadStateDict(weights, `${o.dir}/checkpoint.safetensors`);
     opt.loadStateDict({ step: st.adamStep, tensors: new Map([...ck.tensors].filter(([k]) => k.startsWith('adam.')).map(([k, v]) => [k.slice(5), v])) });
     model.generators.forEach((g, i) => g.setState(ck.tensors.get(`gen.${i}`)!));
     best = new Map([...ck.tensors].filter(([k]) => k.startsWith('best.')).map(([k, v]) => [k.slice(5), v]));
     sampler.setState(st.sampler);
-    o.callbacks.onMessage?.(`resumed at epoch ${st.epoch} (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})`);
+    o.callbacks.onMessage?.(`resumed at epoch ${st.epoch}` + (st.bestEpoch ? ` (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})` : ''));
   }
 
   for (let epoch = st.epoch + 1; epoch <= fullEpochs; epoch++) {

@@ -78,6 +78,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   if (o.resume && hasCheckpoint(o.dir)) {
     const ck = loadCheckpoint<GanState>(o.dir);
     st = ck.state;
+    st.bestFrechet ??= Infinity; // JSON writes Infinity as null
     const pick = (p: string) => new Map([...ck.tensors].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
     loadGanState(gan, pick('model.'), `${o.dir}/checkpoint.safetensors`);
     optD.loadStateDict({ step: st.step, tensors: pick('adamD.') });

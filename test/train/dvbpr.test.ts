@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
@@ -72,5 +72,17 @@ test('resume gives the same weights as an uninterrupted run (dropout masks inclu
   const ha = JSON.parse(readFileSync(join(straight, 'manifest.json'), 'utf8')).history.map((h: { loss: number }) => h.loss);
   const hb = JSON.parse(readFileSync(join(interrupted, 'manifest.json'), 'utf8')).history.map((h: { loss: number }) => h.loss);
   assert.deepEqual(hb, ha);
+  images.dispose();
+});
+
+test('resume from a checkpoint written before any validation (best AUC stored as null) works', async () => {
+  const images = imagesTensor(ds);
+  const cfg = { ...dvbprPreset('tiny', 16), epochs: 1 };
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
+  await trainDvbprJob(ds, images, { out: dir, config: cfg, resume: false, callbacks: {} });
+  const ck = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'));
+  writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ ...ck, bestAuc: -Infinity, bestEpoch: 0 })); // −Infinity → null in JSON
+  const { manifest } = await trainDvbprJob(ds, images, { out: dir, config: { ...cfg, epochs: 2 }, resume: true, callbacks: {} });
+  assert.equal(manifest.metrics.bestEpoch, 2);
   images.dispose();
 });
