@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything Atelier needs on a fresh Debian machine (run as root): libtorch with the
+# pthread OpenBLAS (without it libtorch falls back to the reference BLAS at about half speed),
+# Fashion-MNIST (the embedded default data), then the npm packages, which builds the addon.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+need=()
+for p in libtorch-dev libopenblas0-pthread dataset-fashion-mnist; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if ((${#need[@]})); then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+npm ci --no-audit --no-fund   # its install script builds native/ against libtorch
