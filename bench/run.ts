@@ -1,7 +1,10 @@
 /**
  * Benchmarks, run on demand (never in the test suite): `npm run bench -- <name>`.
- *   engine  Atelier vs PyTorch on the same three workloads (+ per-op overhead);
- *           writes bench/results/engine.json
+ *   engine     Atelier vs PyTorch on the same three workloads (+ per-op overhead);
+ *              writes bench/results/engine.json
+ *   recommend  every recommender on H&M, grid on validation → recommend.md / .json
+ *   gan        the conditional GAN on Fashion-MNIST and H&M → gan.md / .json
+ *   design     the design study on both → design.md / .json
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
  * alternating round by round so that drift on a shared machine hits both alike.
  */
@@ -104,6 +107,8 @@ const which = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
   engine,
   recommend: async () => (await import('./recommend.js')).recommendBench(process.argv.slice(3)),
+  gan: async () => (await import('./gan-design.js')).ganBench(),
+  design: async () => (await import('./gan-design.js')).designBench(),
 };
 if (!which || !benches[which]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);

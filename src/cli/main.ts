@@ -198,6 +198,31 @@ program
   });
 
 program
+  .command('score-item')
+  .description('a new item from its photo alone: which shoppers would like it most')
+  .requiredOption('--run <run>', 'DVBPR run folder')
+  .requiredOption('--image <photo>', 'JPEG/PNG/WebP photo of the item')
+  .option('--k <n>', 'how many shoppers', '10')
+  .option('--json', 'JSON: {"shoppers": [{"userId", "score"}], "embedding": [...]}')
+  .action(async (opts: { run: string; image: string; k: string; json?: boolean }) => {
+    const { readFileSync } = await import('node:fs');
+    const { loadRun } = await import('../store/run.js');
+    const { scoreNewItem } = await import('../store/new-item.js');
+    const { BadInputError } = await import('../core/errors.js');
+    let photo: Buffer;
+    try {
+      photo = readFileSync(opts.image);
+    } catch (e) {
+      throw new BadInputError(`cannot read: ${(e as Error).message}`, { file: opts.image });
+    }
+    const run = loadRun(opts.run);
+    const r = await scoreNewItem(run, photo, opts.image);
+    const order = Array.from(r.scores.keys()).sort((a, b) => r.scores[b]! - r.scores[a]!).slice(0, Number(opts.k));
+    const shoppers = order.map((u) => ({ userId: run.catalogue.userIds[u]!, score: r.scores[u]! }));
+    out(Boolean(opts.json), { shoppers, embedding: Array.from(r.embedding) }, () => shoppers.map((s, n) => `${String(n + 1).padStart(3)}. ${s.userId}  ${s.score.toFixed(4)}`).join('\n'));
+  });
+
+program
   .command('evaluate')
   .description('AUC (full, sampled-100), cold AUC, Recall/NDCG@10 on the test split; the paper-shaped table')
   .requiredOption('--data <data>', 'prepared dataset folder')

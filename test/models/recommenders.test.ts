@@ -78,3 +78,15 @@ test('recommend: exact top-K with category, cold-only and exclude-bought filters
   assert.throws(() => recommend(run.recommender, run.catalogue, ['ghost'], { k: 3 }), /unknown user 'ghost'/);
   assert.throws(() => recommend(run.recommender, run.catalogue, ['user0'], { k: 3, category: 'hats' }), /hats/);
 });
+
+test('a new item is scored from its photo alone, consistently with the stored embeddings', async () => {
+  const { scoreNewItem } = await import('../../src/store/new-item.js');
+  const sharp = (await import('sharp')).default;
+  const run = loadRun((await get('dvbpr')).runDir);
+  // item 0's own pixels as a PNG: its photo-only score must match its stored catalogue score
+  const png = await sharp(Buffer.from(ds.images.subarray(0, 16 * 16 * 3)), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
+  const r = await scoreNewItem(run, png, 'item0.png');
+  const stored = run.recommender.scoreUsers(Int32Array.from([0, 1, 2]));
+  for (let u = 0; u < 3; u++) assert.ok(Math.abs(r.scores[u]! - stored[u * ds.itemIds.length]!) < 1e-4, `user ${u}`);
+  await assert.rejects(scoreNewItem(run, Buffer.from('nope'), 'bad.jpg'), /bad\.jpg: not a readable image/);
+});

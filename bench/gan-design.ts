@@ -1,0 +1,140 @@
+/**
+ * `npm run bench -- gan` and `npm run bench -- design`.
+ *  gan:    trains the conditional GAN on Fashion-MNIST (10 classes, 32 px) and on H&M (its main
+ *          product groups, 64 px); writes bench/results/gan.md (with sample grids) and gan.json.
+ *  design: the design study (≥ 50 shopper–category pairs) on both, using DVBPR runs trained here
+ *          (or by `bench recommend` for H&M); writes bench/results/design.md and design.json.
+ * Work folders under BENCH_WORK (default /tmp/atelier-bench-gan); every stage resumes.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runIngest } from '../src/cli/ingest.js';
+import { imagesTensor, trainDvbprJob } from '../src/cli/jobs.js';
+import { trainGanJob } from '../src/cli/gan.js';
+import { designStudy } from '../src/cli/design-study.js';
+import { createProgress } from '../src/cli/progress.js';
+import { trainCallbacks } from '../src/cli/train.js';
+import { dvbprPreset } from '../src/config/dvbpr.js';
+import { ganPreset } from '../src/config/gan.js';
+import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
+import { loadDataset } from '../src/data/dataset.js';
+import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
+import { loadGanRun, type GanManifest } from '../src/store/gan-run.js';
+import { loadRun, readManifest } from '../src/store/run.js';
+
+const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-gan';
+const progress = createProgress({ json: true });
+
+interface Target {
+  name: string;
+  data: string;
+  ingest: () => Promise<unknown>;
+  ganEpochs: number;
+  dvbprRun: string;
+}
+
+const targets: Target[] = [
+  {
+    name: 'Fashion-MNIST',
+    data: join(work, 'fm', 'data'),
+    ingest: () => runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm', 'data'), imageSize: 32, minCategoryCount: 1 }, progress),
+    ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 15),
+    dvbprRun: join(work, 'fm', 'dvbpr'),
+  },
+  {
+    name: 'H&M',
+    data: join(work, 'hm', 'data'),
+    ingest: () => runIngest('hm', process.env.HM_DATA ?? '../shared/data/hm', { out: join(work, 'hm', 'data'), imageSize: 64 }, progress),
+    ganEpochs: Number(process.env.GAN_EPOCHS_HM ?? 4),
+    dvbprRun: process.env.HM_DVBPR ?? join(work, 'hm', 'dvbpr'),
+  },
+];
+
+function finishedGan(dir: string): GanManifest | null {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as GanManifest;
+    return m.finishedAt ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+async function ensureGan(t: Target): Promise<GanManifest> {
+  if (!existsSync(join(t.data, 'manifest.json'))) await t.ingest();
+  const dir = join(t.data, '..', 'gan');
+  const done = finishedGan(dir);
+  if (done) return done;
+  const ds = loadDataset(t.data);
+  const images = imagesTensor(ds);
+  const cfg = { ...ganPreset('default', ds.imageSize), epochs: t.ganEpochs, snapshots: Math.min(6, Math.max(2, Math.round(t.ganEpochs))) };
+  const m = await trainGanJob(ds, images, cfg, { out: dir, resume: true, progress, qualitySamples: 200 });
+  images.dispose();
+  return m;
+}
+
+export async function ganBench(): Promise<void> {
+  const rows = [];
+  const md: string[] = ['# Conditional GAN quality', '', 'Quality in the feature space of a category classifier trained on the real images (the default DVBPR encoder shape with a linear head; its held-out accuracy is given). Fréchet distance: mean over categories of the distance between real and generated classifier features (200 generated images per category); category agreement: share of generated images the classifier assigns to the intended category; Inception-style score: exp(E KL(p(y|x) ‖ p(y))) over all generated images, at most the number of categories.', ''];
+  for (const t of targets) {
+    const m = await ensureGan(t);
+    const f = m.metrics.final as { frechet: number; categoryAgreement: number; inceptionScore: number; perCategory: { category: string; frechet: number; agreement: number }[] };
+    const snaps = m.metrics.snapshots as { snapshot: number; epoch: number; metrics: { frechet: number; categoryAgreement: number } }[];
+    const slug = t.name.replace(/[^A-Za-z]+/g, '').toLowerCase();
+    const gridPng = join('bench', 'results', `gan-${slug}.png`);
+    copyFileSync(join(t.data, '..', 'gan', 'snapshots', `snapshot-${String(m.metrics.bestSnapshot).padStart(2, '0')}.png`), gridPng);
+    rows.push({ name: t.name, categoryAgreement: f.categoryAgreement, frechet: f.frechet, inceptionScore: f.inceptionScore, categories: m.categories, perCategory: f.perCategory, bestSnapshot: m.metrics.bestSnapshot, snapshots: snaps.map((s) => ({ snapshot: s.snapshot, epoch: s.epoch, frechet: s.metrics.frechet, categoryAgreement: s.metrics.categoryAgreement })), leftOut: m.leftOut, classifierHeldOutAccuracy: m.classifier.heldOutAccuracy, config: m.config });
+    md.push(
+      `## ${t.name} (${m.config.imageSize} px, ${m.categories.length} categories, ${m.config.epochs} epochs)`,
+      '',
+      `Best snapshot ${m.metrics.bestSnapshot}: category agreement **${(100 * f.categoryAgreement).toFixed(1)}%**, Fréchet **${f.frechet.toFixed(2)}**, Inception-style score **${f.inceptionScore.toFixed(2)}** (classifier held-out accuracy ${(100 * m.classifier.heldOutAccuracy).toFixed(1)}%).`,
+      m.leftOut.length ? `Left out: ${m.leftOut.map((l) => `${l.category} (${l.items})`).join(', ')}.` : '',
+      '',
+      '| snapshot | epoch | Fréchet | agreement |',
+      '|---:|---:|---:|---:|',
+      ...snaps.map((s) => `| ${s.snapshot} | ${s.epoch.toFixed(1)} | ${s.metrics.frechet.toFixed(2)} | ${(100 * s.metrics.categoryAgreement).toFixed(1)}% |`),
+      '',
+      '| category | Fréchet | agreement |',
+      '|---|---:|---:|',
+      ...f.perCategory.map((p) => `| ${p.category} | ${p.frechet.toFixed(2)} | ${(100 * p.agreement).toFixed(1)}% |`),
+      '',
+      `![${t.name} samples, a row per category](${gridPng.replace('bench/results/', '')})`,
+      '',
+    );
+    writeJsonAtomic(join('bench', 'results', 'gan.json'), { datasets: rows, command: 'npm run bench -- gan' });
+    writeFileAtomic(join('bench', 'results', 'gan.md'), md.join('\n') + '\nCommand: `npm run bench -- gan`.\n');
+  }
+}
+
+export async function designBench(): Promise<void> {
+  const rows = [];
+  const md = ['# Design for a shopper', '', 'Over (shopper, category) pairs: 8 random starts × 50 Adam steps (lr 0.05, η = 1) on z = tanh(w). uplift: share of pairs whose best design outscores the shopper\'s best real item of that category; realism: mean D(G(z), c) and Fréchet distance (category-classifier features) of the designs beside the GAN\'s unoptimised samples (the same starting codes); personalisation: median rank of the shopper\'s own score among all shoppers\' scores of the same best design (0% = top); hidden taste: for simulated shoppers, how often the best design beats the DVBPR-chosen best real item under the shopper\'s true taste.', ''];
+  for (const t of targets) {
+    await ensureGan(t);
+    const ds = loadDataset(t.data);
+    if (!existsSync(join(t.dvbprRun, 'manifest.json'))) {
+      const images = imagesTensor(ds);
+      await trainDvbprJob(ds, images, { out: t.dvbprRun, config: { ...dvbprPreset('default', ds.imageSize), epochs: 10 }, resume: true, callbacks: trainCallbacks(progress, 'dvbpr') });
+      images.dispose();
+    }
+    const run = loadRun(t.dvbprRun);
+    const g = loadGanRun(join(t.data, '..', 'gan'));
+    const users = Math.ceil(50 / g.manifest.categories.length);
+    const s = designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, pair: d, of: n }) });
+    rows.push({ ...s, dvbprRun: readManifest(t.dvbprRun).name });
+    md.push(
+      `## ${t.name}`,
+      '',
+      `${s.pairs} pairs (${users} shoppers × ${g.manifest.categories.length} categories), ${s.seconds.toFixed(0)} s.`,
+      '',
+      `- uplift: **${(100 * s.uplift).toFixed(1)}%** of pairs (mean score gain ${s.meanScoreGain.toFixed(3)})`,
+      `- personalisation: median rank of the shopper among all shoppers **${s.medianUserRankPct.toFixed(2)}%**`,
+      `- realism: D ${s.realism.designD.toFixed(3)} (designs) vs ${s.realism.samplesD.toFixed(3)} (unoptimised samples); Fréchet ${s.realism.designFrechet.toFixed(2)} vs ${s.realism.samplesFrechet.toFixed(2)}`,
+      s.hiddenTaste ? `- hidden taste: the best design beats the best real item in ${(100 * s.hiddenTaste.designBeatsBestReal).toFixed(1)}% of pairs (mean ${s.hiddenTaste.meanDesign.toFixed(3)} vs ${s.hiddenTaste.meanBestReal.toFixed(3)})` : '',
+      '',
+    );
+    writeJsonAtomic(join('bench', 'results', 'design.json'), { datasets: rows, command: 'npm run bench -- design' });
+    writeFileAtomic(join('bench', 'results', 'design.md'), md.join('\n') + '\nCommand: `npm run bench -- design`.\n');
+  }
+}
+
+mkdirSync(work, { recursive: true });
