@@ -51,12 +51,13 @@ if (which === 'dvbpr-step') {
   const batch = keep(catalogue.narrow(0, 0, 256).contiguous());
   values = measure(() => void embedImages(model.encoder, batch, 256), 256, 3, 10);
   unit = 'images/s';
-} else if (which === 'dcgan-step') {
-  const cfg = ganPreset('default', S);
+} else if (which === 'dcgan-step' || which === 'dcgan-paper-step') {
+  // default preset: z 128, batch 64; paper preset: z 256, batch 16 (method.md §4)
+  const cfg = ganPreset(which === 'dcgan-step' ? 'default' : 'paper', S);
   const gan = new ConditionalGan(cfg, Array.from({ length: 10 }, (_, i) => `c${i}`), 1);
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
-  const B = 64;
+  const B = cfg.batch;
   values = measure(
     () =>
       tidy(() => {
@@ -67,8 +68,8 @@ if (which === 'dvbpr-step') {
         generatorStep(gan, optG, c, randn([B, cfg.zDim], gen));
       }),
     1,
-    2,
-    3,
+    B === 64 ? 2 : 3,
+    B === 64 ? 3 : 8,
   );
   unit = 'steps/s';
 } else if (which === 'op-overhead') {

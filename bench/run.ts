@@ -61,7 +61,8 @@ async function engine(): Promise<void> {
   const names: [string, string][] = [
     ['dvbpr-step', 'DVBPR step, 64×64×3, 64 triplets (128 images fwd+bwd), Adam'],
     ['encoder-inference', 'encoder inference, embeddings of 256 images at 64×64'],
-    ['dcgan-step', 'conditional DCGAN step at 64×64, batch 64: one D step + one G step'],
+    ['dcgan-step', 'conditional DCGAN step at 64×64, batch 64, z 128 (default preset): one D step + one G step'],
+    ['dcgan-paper-step', 'conditional DCGAN step at 64×64, batch 16, z 256 (paper preset): one D step + one G step'],
     ['op-overhead', 'one tiny op (add a scalar to 4 floats), per call'],
   ];
   const cases = [];
