@@ -75,8 +75,9 @@ export function ganQuality(gan: ConditionalGan, clf: Classifier, realFeats: Floa
   };
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+function concat<A extends Float32Array | Uint8Array>(parts: A[]): A {
+  const Ctor = (parts[0]?.constructor ?? Float32Array) as new (n: number) => A;
+  const out = new Ctor(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) {
     out.set(p, o);
@@ -168,7 +169,7 @@ export async function trainGanJob(
     callbacks: trainCallbacks(o.progress, 'gan'),
     snapshot: async (index) => {
       const rows = cats.map((_, c) => generate(gan, c, zFixed));
-      const all = concatU8(rows.map((r) => r.data<'uint8'>()));
+      const all = concat(rows.map((r) => r.data<'uint8'>()));
       rows.forEach((r) => r.dispose());
       await writePng(join(o.out, 'snapshots', `snapshot-${String(index).padStart(2, '0')}.png`), grid(all, rows.length * 8, { size: cfg.imageSize, cols: 8, zoom: cfg.imageSize < 48 ? 2 : 1 }));
       const q = ganQuality(gan, clf.classifier, real, classOf, o.qualitySamples, cfg.seed + 1000);
@@ -189,16 +190,6 @@ export async function trainGanJob(
   writeJsonAtomic(join(o.out, 'manifest.json'), manifest);
   zFixed.dispose();
   return manifest;
-}
-
-function concatU8(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 export async function runTrainGan(raw: Record<string, unknown>, progress: Progress): Promise<GanManifest> {

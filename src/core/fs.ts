@@ -1,4 +1,5 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { BadInputError } from './errors.js';
 import { dirname, join, basename } from 'node:path';
 import { createHash } from 'node:crypto';
 
@@ -21,4 +22,14 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** Reads a JSON file; a missing or unreadable file is a BadInputError naming it (and `hint`). */
+export function readJsonFile<T>(path: string, hint: string): T {
+  if (!existsSync(path)) throw new BadInputError(`missing file (${hint})`, { file: path });
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    throw new BadInputError(`unreadable JSON: ${(e as Error).message}`, { file: path });
+  }
 }

@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { readJsonFile } from '../core/fs.js';
 import type { IdMap } from '../core/ids.js';
 import { buildImageCache, readImageCache, type Fit, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
@@ -134,14 +135,7 @@ function readInt32(path: string): Int32Array {
   return new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
-function readJson<T>(path: string): T {
-  if (!existsSync(path)) throw new BadInputError('missing file (is this a prepared dataset? run `atelier ingest`)', { file: path });
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (e) {
-    throw new BadInputError(`unreadable JSON: ${(e as Error).message}`, { file: path });
-  }
-}
+const readJson = <T>(path: string): T => readJsonFile<T>(path, 'is this a prepared dataset? run `atelier ingest`');
 
 /** Full AUC of scores against the held-out item, negatives = items the user never interacted with (restricted by `allowed`). */
 function oracleAuc(scoresOf: (u: number) => Float64Array, heldOut: SplitPairs, seen: Set<number>[], allowed: (i: number) => boolean): number {

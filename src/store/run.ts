@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import type { Dataset } from '../data/dataset.js';
 import type { EncoderConfig } from '../config/dvbpr.js';
 import { Dvbpr, DvbprScorer } from '../models/dvbpr.js';
@@ -70,14 +70,7 @@ export function writeCatalogue(dir: string, ds: Dataset): void {
   writeFileAtomic(join(dir, 'purchases.i32'), new Uint8Array(all.buffer));
 }
 
-function readJson<T>(path: string): T {
-  if (!existsSync(path)) throw new BadInputError('missing file (is this a run folder?)', { file: path });
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (e) {
-    throw new BadInputError(`unreadable JSON: ${(e as Error).message}`, { file: path });
-  }
-}
+const readJson = <T>(path: string): T => readJsonFile<T>(path, 'is this a run folder?');
 
 export function readCatalogue(dir: string): Catalogue {
   const c = readJson<{ itemIds: string[]; userIds: string[]; categories: string[]; itemCategory: number[]; itemTrainCount: number[] }>(join(dir, 'catalogue.json'));
