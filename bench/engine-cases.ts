@@ -11,7 +11,7 @@ import { ConditionalGan, oneHot } from '../src/models/gan.js';
 import { bprStep } from '../src/train/bpr.js';
 import { dvbprLoss } from '../src/train/losses.js';
 import { discriminatorStep, generatorStep } from '../src/train/gan-steps.js';
-import { Adam, Generator, keep, randint, randn, tidy, tensor, getNumThreads } from '../src/torch/index.js';
+import { Adam, Generator, keep, randint, randn, tidy, tensor, getNumThreads, createdTensors } from '../src/torch/index.js';
 
 const which = process.argv[2];
 const reps = Number(process.env.BENCH_REPS ?? 7);
@@ -44,6 +44,9 @@ if (which === 'dvbpr-step') {
   const loss = dvbprLoss(model, catalogue, 1e-3, 1.0);
   const bm = { module: model, loss, generators: [] };
   values = measure(() => bprStep(bm, opt, sampler.sample(64)), 128, 5, 10); // 64 triplets = 128 images
+  const c0 = createdTensors();
+  bprStep(bm, opt, sampler.sample(64));
+  opsPerStep = createdTensors() - c0;
   unit = 'images/s';
 } else if (which === 'encoder-inference') {
   const cfg = dvbprPreset('default', S);
@@ -58,19 +61,18 @@ if (which === 'dvbpr-step') {
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
   const B = cfg.batch;
-  values = measure(
-    () =>
+  const step = () =>
       tidy(() => {
         const idx = randint(0, N_ITEMS, [B], gen);
         const cats = Int32Array.from({ length: B }, (_, b) => b % 10);
         const c = oneHot(cats, 10);
         discriminatorStep(gan, optD, catalogue.indexSelect(0, idx), c, randn([B, cfg.zDim], gen));
         generatorStep(gan, optG, c, randn([B, cfg.zDim], gen));
-      }),
-    1,
-    B === 64 ? 2 : 3,
-    B === 64 ? 3 : 8,
-  );
+      });
+  values = measure(step, 1, B === 64 ? 2 : 3, B === 64 ? 3 : 8);
+  const c0 = createdTensors();
+  step();
+  opsPerStep = createdTensors() - c0;
   unit = 'steps/s';
 } else if (which === 'op-overhead') {
   // per-op cost of the binding on a tiny tensor: what the N-API layer adds to every call
@@ -81,6 +83,5 @@ if (which === 'dvbpr-step') {
 } else {
   throw new Error(`unknown case ${which}`);
 }
-void opsPerStep;
 const rssMb = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(JSON.stringify({ case: which, values, unit, rssMb, threads: getNumThreads() }) + '\n');
+process.stdout.write(JSON.stringify({ case: which, values, unit, rssMb, threads: getNumThreads(), opsPerStep }) + '\n');

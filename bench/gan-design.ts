@@ -21,6 +21,8 @@ import { loadDataset } from '../src/data/dataset.js';
 import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
 import { loadGanRun, type GanManifest } from '../src/store/gan-run.js';
 import { loadRun, readManifest } from '../src/store/run.js';
+import { thetaOf } from '../src/store/designs.js';
+import { maximisePreference } from '../src/design/maximise.js';
 
 const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-gan';
 const progress = createProgress({ json: true });
@@ -120,7 +122,16 @@ export async function designBench(): Promise<void> {
     const g = loadGanRun(join(t.data, '..', 'gan'));
     const users = Math.ceil(50 / g.manifest.categories.length);
     const s = designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, pair: d, of: n }) });
-    rows.push({ ...s, dvbprRun: readManifest(t.dvbprRun).name });
+    // speed: 8 designs × 50 steps (median of 3), at the GAN's size
+    const times: number[] = [];
+    const theta = thetaOf(run, ds.userIds[0]!);
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: 0, n: 8, steps: 50, lr: 0.05, eta: 1, seed: r });
+      times.push((performance.now() - t0) / 1000);
+    }
+    const speed = { designs: 8, steps: 50, imageSize: g.manifest.config.imageSize, seconds: times.sort((a, b) => a - b)[1]! };
+    rows.push({ ...s, speed, dvbprRun: readManifest(t.dvbprRun).name });
     md.push(
       `## ${t.name}`,
       '',
@@ -129,6 +140,7 @@ export async function designBench(): Promise<void> {
       `- uplift: **${(100 * s.uplift).toFixed(1)}%** of pairs (mean score gain ${s.meanScoreGain.toFixed(3)})`,
       `- personalisation: median rank of the shopper among all shoppers **${s.medianUserRankPct.toFixed(2)}%**`,
       `- realism: D ${s.realism.designD.toFixed(3)} (designs) vs ${s.realism.samplesD.toFixed(3)} (unoptimised samples); Fréchet ${s.realism.designFrechet.toFixed(2)} vs ${s.realism.samplesFrechet.toFixed(2)}`,
+      `- speed: 8 designs × 50 steps at ${speed.imageSize} px in ${speed.seconds.toFixed(2)} s (median of 3)`,
       s.hiddenTaste ? `- hidden taste: the best design beats the best real item in ${(100 * s.hiddenTaste.designBeatsBestReal).toFixed(1)}% of pairs (mean ${s.hiddenTaste.meanDesign.toFixed(3)} vs ${s.hiddenTaste.meanBestReal.toFixed(3)})` : '',
       '',
     );

@@ -27,6 +27,7 @@ interface CaseResult {
   values: number[];
   unit: string;
   rssMb: number;
+  opsPerStep: number;
 }
 
 function median(xs: number[]): number {
@@ -84,11 +85,18 @@ async function engine(): Promise<void> {
       pytorch,
       ratio: atelier / pytorch,
       atelierRssMb: Math.max(...a.map((x) => x.rssMb)),
+      opsPerStep: a[0]!.opsPerStep,
       pytorchRssMb: Math.max(...p.map((x) => x.rssMb)),
       samples: { atelier: a.flatMap((x) => x.values), pytorch: p.flatMap((x) => x.values) },
     });
   }
   const overhead = cases.find((c) => c.name === 'op-overhead')!;
+  const perOpUs = 1e6 / overhead.atelier;
+  for (const c of cases) {
+    if (c.name === 'op-overhead' || !c.opsPerStep) continue;
+    const stepSeconds = c.unit === 'steps/s' ? 1 / c.atelier : (c.name === 'dvbpr-step' ? 128 : 256) / c.atelier;
+    Object.assign(c, { bindingOverheadPerStepMs: (c.opsPerStep * perOpUs) / 1000, bindingOverheadShare: (c.opsPerStep * perOpUs) / 1e6 / stepSeconds });
+  }
   const out = {
     cases,
     threads,

@@ -23,6 +23,12 @@ type TypedArrayOf<D extends DType> = D extends 'float32'
 export type AnyTypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
 const n = native;
+/** tensors wrapped so far: one per op call, so a step's op count is a difference of two readings */
+let created = 0;
+
+export function createdTensors(): number {
+  return created;
+}
 
 /** Maps native errors to typed ones: shape errors name both shapes. */
 function rethrow(err: unknown): never {
@@ -39,6 +45,7 @@ export class Tensor implements Disposable {
   /** Wraps a native handle; internal. */
   constructor(handle: Handle) {
     this.#h = handle;
+    created++;
     track(this);
   }
 
