@@ -9,7 +9,7 @@ import type { Encoder } from '../models/encoder.js';
 import type { ConditionalGan } from '../models/gan.js';
 import { oneHot } from '../models/gan.js';
 import { toUint8 } from '../models/encoder.js';
-import { Adam, Generator, interpolate, keep, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { Adam, Generator as TorchGenerator, interpolate, keep, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
 
 export interface DesignModels {
   gan: ConditionalGan;
@@ -75,50 +75,93 @@ export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Ten
   return { x, score, d, objective };
 }
 
-export function maximisePreference(m: DesignModels, o: DesignOptions): DesignResult {
+export interface DesignProgress {
+  step: number;
+  steps: number;
+  /** preference score of each design at this step */
+  scores: number[];
+}
+
+/**
+ * The maximisation as a generator: yields after every step, returns the result. G, D and Φ are
+ * frozen and in eval mode for the generator's whole life (restored in `finally`, also when the
+ * consumer stops early with `return()`).
+ */
+export function* designSteps(m: DesignModels, o: DesignOptions): Generator<DesignProgress, DesignResult, void> {
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
-  return withFrozen([m.gan.generator, m.gan.discriminator, m.encoder], () => {
-    const cond = keep(oneHot(new Int32Array(o.n).fill(o.category), nc));
-    const theta = keep(tensor(o.theta, [o.theta.length, 1]));
-    // w0: from the starting code (atanh), or N(0, 1) random starts
-    const w = keep(
-      tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randn([o.n, zDim], new Generator(o.seed)))),
-    ).requiresGrad_(true);
-    const opt = new Adam([w], { lr: o.lr });
-    const scores: number[][] = [];
-    const objective: number[][] = [];
-    try {
-      for (let s = 0; s <= o.steps; s++) {
-        tidy(() => {
-          opt.zeroGrad();
-          const t = designTerms(m, w, cond, theta.reshape([-1]), o.eta, o.start);
-          scores.push(Array.from(t.score.detach().data()));
-          objective.push(Array.from(t.objective.detach().data()));
-          if (s === o.steps) return; // the last pass only measures
-          t.objective.sum().neg().backward(); // ascend the objective
-          opt.step();
-        });
-      }
-      return noGrad(() =>
-        tidy(() => {
-          const t = designTerms(m, w, cond, theta.reshape([-1]), o.eta, o.start);
-          return {
-            images: toUint8(t.x).data<'uint8'>(),
-            imageSize: t.x.shape[2]!,
-            scores,
-            objective,
-            realism: Array.from(t.d.data()),
-            finalScores: Array.from(t.score.data()),
-            z: w.tanh().data(),
-          };
-        }),
-      );
-    } finally {
-      opt.dispose();
-      w.dispose();
-      cond.dispose();
-      theta.dispose();
+  const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
+  const saved = mods.map((mod) => ({ mod, training: mod.training, grads: mod.parameters().map((p) => p.requiresGrad) }));
+  for (const mod of mods) mod.freeze().train(false);
+  const cond = keep(oneHot(new Int32Array(o.n).fill(o.category), nc));
+  const theta = keep(tensor(o.theta, [o.theta.length]));
+  // w0: from the starting code (atanh), or N(0, 1) random starts
+  const w = keep(
+    tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randn([o.n, zDim], new TorchGenerator(o.seed)))),
+  ).requiresGrad_(true);
+  const opt = new Adam([w], { lr: o.lr });
+  const scores: number[][] = [];
+  const objective: number[][] = [];
+  try {
+    for (let s = 0; s <= o.steps; s++) {
+      tidy(() => {
+        opt.zeroGrad();
+        const t = designTerms(m, w, cond, theta, o.eta, o.start);
+        scores.push(Array.from(t.score.detach().data()));
+        objective.push(Array.from(t.objective.detach().data()));
+        if (s === o.steps) return; // the last pass only measures
+        t.objective.sum().neg().backward(); // ascend the objective
+        opt.step();
+      });
+      yield { step: s, steps: o.steps, scores: scores.at(-1)! };
     }
-  });
+    return noGrad(() =>
+      tidy(() => {
+        const t = designTerms(m, w, cond, theta, o.eta, o.start);
+        return {
+          images: toUint8(t.x).data<'uint8'>(),
+          imageSize: t.x.shape[2]!,
+          scores,
+          objective,
+          realism: Array.from(t.d.data()),
+          finalScores: Array.from(t.score.data()),
+          z: w.tanh().data(),
+        };
+      }),
+    );
+  } finally {
+    opt.dispose();
+    for (const t of [w, cond, theta]) t.dispose();
+    for (const sv of saved) {
+      sv.mod.parameters().forEach((p, i) => (p.requiresGrad = sv.grads[i]!));
+      sv.mod.train(sv.training);
+    }
+  }
+}
+
+export function maximisePreference(m: DesignModels, o: DesignOptions): DesignResult {
+  const it = designSteps(m, o);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same, yielding to the event loop between steps (a server stays responsive), reporting
+ * progress, and stopping when `signal` aborts (its work and tensors are released).
+ */
+export async function maximisePreferenceAsync(m: DesignModels, o: DesignOptions, hooks: { onStep?: (p: DesignProgress) => void; signal?: AbortSignal } = {}): Promise<DesignResult> {
+  const it = designSteps(m, o);
+  try {
+    for (;;) {
+      if (hooks.signal?.aborted) throw Object.assign(new Error('design cancelled'), { name: 'AbortError' });
+      const r = it.next();
+      if (r.done) return r.value;
+      hooks.onStep?.(r.value);
+      await new Promise((res) => setImmediate(res));
+    }
+  } finally {
+    it.return(undefined as never);
+  }
 }
