@@ -223,6 +223,21 @@ program
   });
 
 program
+  .command('serve')
+  .description('HTTP API and web page over a saved run (and GAN)')
+  .requiredOption('--run <run>', 'DVBPR run folder')
+  .option('--gan <gan>', 'GAN run folder (enables designs)')
+  .option('--port <n>', 'port', '8080')
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .option('--designs <dir>', 'where generated images are kept')
+  .action(async (opts: { run: string; gan?: string; port: string; host: string; designs?: string }) => {
+    const { runServe } = await import('./serve.js');
+    const url = await runServe(opts);
+    process.stderr.write(`atelier serving on ${url}\n`);
+    await new Promise(() => {}); // until killed
+  });
+
+program
   .command('evaluate')
   .description('AUC (full, sampled-100), cold AUC, Recall/NDCG@10 on the test split; the paper-shaped table')
   .requiredOption('--data <data>', 'prepared dataset folder')

@@ -1,45 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngest } from '../../src/cli/ingest.js';
-import { createProgress } from '../../src/cli/progress.js';
-import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
-import { trainGanJob } from '../../src/cli/gan.js';
 import { main } from '../../src/cli/main.js';
-import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { ganPreset } from '../../src/config/gan.js';
-import { loadDataset } from '../../src/data/dataset.js';
 import { maximisePreference } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun } from '../../src/store/run.js';
 import { thetaOf } from '../../src/store/designs.js';
 import type { Tensor } from '../../src/torch/index.js';
-import { makeShop, tempDir } from '../helpers/fixtures.js';
+import { tinyRuns } from '../helpers/tiny-runs.js';
 
-const quiet = createProgress({ quiet: true });
 
-/** A tiny shop on disk (16 px, categories tops/shoes and a lone 'hats' item), a DVBPR run and a GAN run. */
-async function setup() {
-  const shop = await makeShop(16, 8, 6);
-  const items = readFileSync(join(shop.dir, 'items.csv'), 'utf8').split('\n');
-  items[1] = items[1]!.replace(/,shoes$/, ',hats');
-  writeFileSync(join(shop.dir, 'items.csv'), items.join('\n'));
-  const root = tempDir('atelier-design-');
-  const data = join(root, 'data');
-  await runIngest('folder', shop.dir, { out: data, imageSize: 16, minCategoryCount: 1 }, quiet);
-  const ds = loadDataset(data);
-  const images = imagesTensor(ds);
-  const run = join(root, 'run');
-  await trainDvbprJob(ds, images, { out: run, config: { ...dvbprPreset('tiny', 16), epochs: 2 }, resume: false, callbacks: {} });
-  const gan = join(root, 'gan');
-  await trainGanJob(ds, images, { ...ganPreset('tiny', 16), epochs: 2, snapshots: 1, minCategoryItems: 2 }, { out: gan, resume: false, progress: quiet, classifierEpochs: 1, qualitySamples: 10 });
-  images.dispose();
-  return { root, run, gan, ds };
-}
-
-const ctx = setup();
+const ctx = tinyRuns();
 const bytes = (ts: Tensor[]) => ts.map((t) => Buffer.from(t.data().buffer));
 
 test('design updates only the latent codes: every weight of G, D, Φ and θ is bit-identical after', async () => {

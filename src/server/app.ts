@@ -1,0 +1,206 @@
+/**
+ * The HTTP API (fastify). Thin: validate with zod, call the library, map errors to statuses in
+ * one place (`errorStatus`). Designs and improvements stream progress as server-sent events and
+ * run one at a time, yielding to the event loop between steps, so other requests are served
+ * meanwhile; a client that goes away cancels its design.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z, ZodError } from 'zod';
+import { AtelierError, NotFoundError } from '../core/errors.js';
+import { encodePng, grid, writePng } from '../data/png.js';
+import { improveItem } from '../design/improve.js';
+import { maximisePreferenceAsync } from '../design/maximise.js';
+import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
+import { catalogueImages, resizeU8, thetaOf } from '../store/designs.js';
+import { recommend } from '../store/recommend.js';
+import { purchasesOf, type LoadedRun } from '../store/run.js';
+
+export interface ServerContext {
+  run: LoadedRun;
+  gan?: LoadedGan;
+  /** where generated images are written and served from */
+  designsDir: string;
+  /** the web page (web/index.html) */
+  page?: string;
+}
+
+/** The one place where errors become HTTP statuses. */
+export function errorStatus(err: unknown): { status: number; code: string; message: string } {
+  if (err instanceof ZodError) {
+    const i = err.issues[0]!;
+    return { status: 400, code: 'BAD_INPUT', message: `${i.path.join('.') || 'body'}: ${i.message}` };
+  }
+  if (err instanceof AtelierError) {
+    const status = err.code === 'NOT_FOUND' ? 404 : err.code === 'BAD_INPUT' || err.code === 'SHAPE_MISMATCH' ? 400 : 500;
+    return { status, code: err.code, message: err.message };
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (e && typeof e.statusCode === 'number' && e.statusCode < 500) return { status: e.statusCode, code: e.code ?? 'BAD_REQUEST', message: e.message ?? 'bad request' };
+  return { status: 500, code: 'INTERNAL', message: (err as Error)?.message ?? 'internal error' };
+}
+
+const recQuery = z
+  .object({
+    k: z.coerce.number().int().min(1).max(1000).default(10),
+    category: z.string().min(1).optional(),
+    coldOnly: z.enum(['true', 'false', '1', '0']).optional(),
+  })
+  .strict();
+const designBody = z.object({ category: z.string().min(1), n: z.number().int().min(1).max(32).default(8), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) }).strict();
+const improveBody = z.object({ itemId: z.string().min(1), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) }).strict();
+const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
+
+function sse(reply: FastifyReply): (event: string, data: unknown) => void {
+  reply.hijack();
+  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  return (event, data) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  const { run } = ctx;
+  const cat = run.catalogue;
+  mkdirSync(ctx.designsDir, { recursive: true });
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = queue.then(fn, fn);
+    queue = p.catch(() => undefined);
+    return p;
+  };
+  const userIdx = (id: string) => {
+    const u = cat.userIndex.get(id);
+    if (u === undefined) throw new NotFoundError('user', id);
+    return u;
+  };
+  const needGan = (): LoadedGan => {
+    if (!ctx.gan) throw new AtelierError('BAD_INPUT', 'this server was started without --gan: designs are not available');
+    return ctx.gan;
+  };
+  const itemImage = (i: number) => {
+    const { images, size } = catalogueImages(run);
+    return { tile: images.subarray(i * size * size * 3, (i + 1) * size * size * 3), size };
+  };
+
+  app.setErrorHandler((err, _req, reply) => {
+    const e = errorStatus(err);
+    void reply.status(e.status).send({ error: { code: e.code, message: e.message } });
+  });
+  app.setNotFoundHandler((req, reply) => void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+
+  app.get('/health', async () => ({ status: 'ok', users: cat.userIds.length, items: cat.itemIds.length, gan: Boolean(ctx.gan) }));
+
+  app.get('/runs', async () => ({
+    run: { dir: run.dir, kind: run.manifest.kind, name: run.manifest.name, metrics: run.manifest.metrics, dataset: run.manifest.dataset, seed: run.manifest.seed, versions: run.manifest.versions },
+    gan: ctx.gan ? { dir: ctx.gan.dir, categories: ctx.gan.manifest.categories, metrics: { bestSnapshot: ctx.gan.manifest.metrics.bestSnapshot, final: ctx.gan.manifest.metrics.final } } : null,
+  }));
+
+  app.get('/users', async (req) => {
+    const q = usersQuery.parse(req.query);
+    return { total: cat.userIds.length, users: cat.userIds.slice(q.offset, q.offset + q.limit) };
+  });
+
+  app.get('/users/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const u = userIdx(req.params.id);
+    return {
+      userId: req.params.id,
+      purchases: Array.from(purchasesOf(cat, u), (i) => ({ itemId: cat.itemIds[i]!, category: cat.categories[cat.itemCategory[i]!]!, image: `/items/${encodeURIComponent(cat.itemIds[i]!)}/image` })),
+    };
+  });
+
+  app.get('/users/:id/recommendations', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const q = recQuery.parse(req.query);
+    const [r] = recommend(run.recommender, cat, [req.params.id], { k: q.k, category: q.category, coldOnly: q.coldOnly === 'true' || q.coldOnly === '1' });
+    return { userId: r!.userId, items: r!.items.map((it) => ({ ...it, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
+  });
+
+  app.get('/categories', async () => ({ categories: cat.categories, designable: ctx.gan ? ctx.gan.manifest.categories : [] }));
+
+  app.get('/items/:id/image', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const i = cat.itemIndex.get(req.params.id);
+    if (i === undefined) throw new NotFoundError('item', req.params.id);
+    const { tile, size } = itemImage(i);
+    return reply.type('image/png').send(await encodePng(grid(tile, 1, { size, cols: 1, pad: 0, zoom: size < 48 ? 2 : 1 })));
+  });
+
+  app.get('/designs/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+    if (!/^[0-9a-f-]{36}-\d+\.png$/.test(req.params.name)) throw new NotFoundError('design image', req.params.name);
+    const path = join(ctx.designsDir, req.params.name);
+    if (!existsSync(path)) throw new NotFoundError('design image', req.params.name);
+    return reply.type('image/png').send(readFileSync(path));
+  });
+
+  app.post('/users/:id/designs', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const body = designBody.parse(req.body ?? {});
+    const g = needGan();
+    userIdx(req.params.id);
+    if (!cat.categories.includes(body.category)) throw new NotFoundError(`category (known: ${cat.categories.join(', ')})`, body.category);
+    const c = ganCategoryIndex(g, body.category);
+    const theta = thetaOf(run, req.params.id);
+    const send = sse(reply);
+    const abort = new AbortController();
+    // the response's 'close' (not the request's: that fires once the body is read) = the client left
+    reply.raw.on('close', () => abort.abort());
+    send('queued', { userId: req.params.id, category: body.category });
+    try {
+      const d = await serial(() =>
+        maximisePreferenceAsync({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: 1, seed: body.seed }, {
+          signal: abort.signal,
+          onStep: (p) => send('progress', { step: p.step, steps: p.steps, best: Math.max(...p.scores) }),
+        }),
+      );
+      const id = randomUUID();
+      const gs = d.imageSize;
+      const designs = [];
+      for (let k = 0; k < body.n; k++) {
+        await writePng(join(ctx.designsDir, `${id}-${k}.png`), grid(d.images.subarray(k * gs * gs * 3, (k + 1) * gs * gs * 3), 1, { size: gs, cols: 1, pad: 0, zoom: gs < 48 ? 2 : 1 }));
+        designs.push({ url: `/designs/${id}-${k}.png`, score: d.finalScores[k]!, realism: d.realism[k]! });
+      }
+      const [best] = recommend(run.recommender, cat, [req.params.id], { k: body.n, category: body.category });
+      send('done', { designs, bestReal: best!.items.map((it) => ({ itemId: it.itemId, score: it.score, image: `/items/${encodeURIComponent(it.itemId)}/image` })) });
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') send('error', { error: errorStatus(err) });
+    } finally {
+      reply.raw.end();
+    }
+  });
+
+  app.post('/users/:id/improvements', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const body = improveBody.parse(req.body ?? {});
+    const g = needGan();
+    userIdx(req.params.id);
+    const i = cat.itemIndex.get(body.itemId);
+    if (i === undefined) throw new NotFoundError('item', body.itemId);
+    const c = ganCategoryIndex(g, cat.categories[cat.itemCategory[i]!]!);
+    const theta = thetaOf(run, req.params.id);
+    const send = sse(reply);
+    try {
+      const gs = g.manifest.config.imageSize;
+      const { tile, size } = itemImage(i);
+      send('progress', { stage: 'projection' });
+      const r = await serial(async () => improveItem({ gan: g.gan, encoder: run.dvbpr!.encoder }, { image: resizeU8(tile, 1, size, gs), category: c, starts: 8, steps: 100, lr: 0.05, alpha: 0.01, seed: body.seed, theta, improveSteps: body.steps, improveLr: 0.05, eta: 1, gamma: 0.5 }));
+      const id = randomUUID();
+      const urls = [];
+      for (const [k, img] of [r.projection.reconstruction, r.design.images].entries()) {
+        await writePng(join(ctx.designsDir, `${id}-${k}.png`), grid(img, 1, { size: gs, cols: 1, pad: 0, zoom: gs < 48 ? 2 : 1 }));
+        urls.push(`/designs/${id}-${k}.png`);
+      }
+      const original = run.recommender.scoreUsers(Int32Array.from([userIdx(req.params.id)]))[i]!;
+      send('done', {
+        original: { itemId: body.itemId, image: `/items/${encodeURIComponent(body.itemId)}/image`, score: original },
+        reconstruction: { url: urls[0], l1: r.projection.l1.at(-1) },
+        improved: { url: urls[1], score: r.design.finalScores[0] },
+        trajectory: r.design.scores.map((s) => s[0]),
+      });
+    } catch (err) {
+      send('error', { error: errorStatus(err) });
+    } finally {
+      reply.raw.end();
+    }
+  });
+
+  app.get('/', async (_req, reply) => reply.type('text/html').send(ctx.page ?? '<p>Atelier API: see /health, /runs, /users</p>'));
+  return app;
+}

@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { buildServer } from '../../src/server/app.js';
+import { loadGanRun } from '../../src/store/gan-run.js';
+import { loadRun } from '../../src/store/run.js';
+import { tinyRuns } from '../helpers/tiny-runs.js';
+
+const ctx = (async () => {
+  const t = await tinyRuns();
+  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), designsDir: join(t.root, 'served'), page: '<html>atelier page</html>' });
+  return { ...t, app };
+})();
+
+function events(body: string): { event: string; data: Record<string, unknown> }[] {
+  return body
+    .split('\n\n')
+    .filter(Boolean)
+    .map((c) => ({ event: /event: (.*)/.exec(c)![1]!, data: JSON.parse(/data: (.*)/.exec(c)![1]!) }));
+}
+
+test('GET /health, /runs, /users, /users/:id, /categories and the page', async () => {
+  const { app, ds } = await ctx;
+  assert.equal((await app.inject('/health')).json().status, 'ok');
+  const runs = (await app.inject('/runs')).json();
+  assert.equal(runs.run.kind, 'dvbpr');
+  assert.ok(runs.gan.categories.includes('tops'));
+  assert.equal((await app.inject('/users?limit=3')).json().users.length, 3);
+  const u = (await app.inject(`/users/${ds.userIds[0]}`)).json();
+  assert.ok(u.purchases.length >= 5);
+  assert.deepEqual((await app.inject('/categories')).json().designable.sort(), ['shoes', 'tops']);
+  const page = await app.inject('/');
+  assert.match(page.headers['content-type'] as string, /text\/html/);
+});
+
+test('GET /users/:id/recommendations: scores, cold flags, filters; errors with a code', async () => {
+  const { app, ds } = await ctx;
+  const r = await app.inject(`/users/${ds.userIds[0]}/recommendations?k=3&category=tops&coldOnly=true`);
+  assert.equal(r.statusCode, 200);
+  const body = r.json();
+  assert.equal(body.items.length, 3);
+  for (const it of body.items) {
+    assert.equal(it.category, 'tops');
+    assert.equal(it.cold, true);
+    assert.equal(typeof it.score, 'number');
+  }
+  const unknown = await app.inject('/users/ghost/recommendations');
+  assert.equal(unknown.statusCode, 404);
+  assert.equal(unknown.json().error.code, 'NOT_FOUND');
+  const bad = await app.inject(`/users/${ds.userIds[0]}/recommendations?k=lots`);
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().error.message, /k/);
+  assert.equal((await app.inject(`/users/${ds.userIds[0]}/recommendations?category=capes`)).statusCode, 404);
+});
+
+test('GET /items/:id/image is a PNG; an unknown item is a 404', async () => {
+  const { app, ds } = await ctx;
+  const r = await app.inject(`/items/${ds.itemIds[0]}/image`);
+  assert.equal(r.statusCode, 200);
+  assert.equal(r.headers['content-type'], 'image/png');
+  assert.equal(r.rawPayload.subarray(1, 4).toString(), 'PNG');
+  assert.equal((await app.inject('/items/nope/image')).statusCode, 404);
+});
+
+test('POST /users/:id/designs streams progress and returns image URLs with scores', async () => {
+  const { app, ds } = await ctx;
+  const r = await app.inject({ method: 'POST', url: `/users/${ds.userIds[0]}/designs`, payload: { category: 'tops', n: 2, steps: 4 } });
+  assert.match(r.headers['content-type'] as string, /text\/event-stream/);
+  const ev = events(r.body);
+  assert.equal(ev.filter((e) => e.event === 'progress').length, 5);
+  const done = ev.find((e) => e.event === 'done')!.data as { designs: { url: string; score: number }[]; bestReal: { score: number }[] };
+  assert.equal(done.designs.length, 2);
+  const img = await app.inject(done.designs[0]!.url);
+  assert.equal(img.statusCode, 200);
+  assert.equal(img.headers['content-type'], 'image/png');
+  assert.ok(done.bestReal.length > 0);
+});
+
+test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN left out 404', async () => {
+  const { app, ds } = await ctx;
+  const u = ds.userIds[0];
+  assert.equal((await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 'many' } })).statusCode, 400);
+  assert.equal((await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', extra: 1 } })).statusCode, 400);
+  assert.equal((await app.inject({ method: 'POST', url: '/users/ghost/designs', payload: { category: 'tops' } })).statusCode, 404);
+  const hats = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'hats' } });
+  assert.equal(hats.statusCode, 404);
+  assert.match(hats.json().error.message, /left out/);
+});
+
+test('POST /users/:id/improvements: the original, its reconstruction and the improved design', async () => {
+  const { app, ds } = await ctx;
+  const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
+  const r = await app.inject({ method: 'POST', url: `/users/${ds.userIds[1]}/improvements`, payload: { itemId: item, steps: 3 } });
+  const done = events(r.body).find((e) => e.event === 'done')!.data as { improved: { url: string; score: number }; original: { score: number } };
+  assert.equal(typeof done.improved.score, 'number');
+  assert.equal((await app.inject(done.improved.url)).statusCode, 200);
+  assert.equal((await app.inject({ method: 'POST', url: `/users/${ds.userIds[1]}/improvements`, payload: { itemId: 'nope' } })).statusCode, 404);
+});
+
+test('other requests are served while a design runs, and a cancelled design stops its work', async () => {
+  const { app, ds } = await ctx;
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+  const url = new URL(`/users/${ds.userIds[0]}/designs`, address);
+  // a long design, cancelled by the client after its first progress event
+  let progressSeen = 0;
+  await new Promise<void>((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('event: progress')) {
+          progressSeen++;
+          req.destroy();
+          resolve();
+        }
+      });
+    });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ category: 'tops', n: 2, steps: 400 }));
+    setTimeout(() => reject(new Error('no progress')), 20000);
+  });
+  assert.equal(progressSeen, 1);
+  // the queue is free again at once: a short design finishes in far less time than 400 steps take
+  let healthAt = 0;
+  const t0 = Date.now();
+  const design = app.inject({ method: 'POST', url: `/users/${ds.userIds[0]}/designs`, payload: { category: 'tops', n: 2, steps: 30 } }).then(() => Date.now());
+  const health = app.inject('/health').then(() => (healthAt = Date.now()));
+  const [designAt] = await Promise.all([design, health]);
+  assert.ok(healthAt <= designAt, 'health answered while the design ran');
+  const d2 = Date.now();
+  await app.inject({ method: 'POST', url: `/users/${ds.userIds[0]}/designs`, payload: { category: 'tops', n: 2, steps: 30 } });
+  const shortDesign = Date.now() - d2;
+  assert.ok(designAt - t0 < shortDesign * 3 + 500, `the cancelled 400-step design kept running (${designAt - t0} ms vs ${shortDesign} ms)`);
+  } finally {
+    await app.close();
+  }
+});
