@@ -5,6 +5,7 @@
  *   recommend  every recommender on H&M, grid on validation → recommend.md / .json
  *   gan        the conditional GAN on Fashion-MNIST and H&M → gan.md / .json
  *   design     the design study on both → design.md / .json
+ *   topk       top-10 for one shopper over 20,000 items → topk.json
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
  * alternating round by round so that drift on a shared machine hits both alike.
  */
@@ -117,6 +118,7 @@ const benches: Record<string, () => Promise<void>> = {
   engine,
   recommend: async () => (await import('./recommend.js')).recommendBench(process.argv.slice(3)),
   gan: async () => (await import('./gan-design.js')).ganBench(),
+  topk: async () => (await import('./topk.js')).topkBench(),
   design: async () => (await import('./gan-design.js')).designBench(),
 };
 if (!which || !benches[which]) {

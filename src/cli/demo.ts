@@ -56,7 +56,7 @@ function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
     return { imageSize: 16, fmnist: { items: 200, shoppers: 40 }, classifierEpochs: 1, factorEpochs: 1, dvbprEpochs: 1, ganEpochs: 1, ganSnapshots: 1, designUsers: 1, designCategories: 2, designN: 2, designSteps: 3, studyUsers: 1 };
   }
   if (hm) return { imageSize: 64, fmnist: { items: 0, shoppers: 0 }, classifierEpochs: 5, factorEpochs: 20, dvbprEpochs: 10, ganEpochs: 6, ganSnapshots: 3, designUsers: 2, designCategories: 4, designN: 6, designSteps: 50, studyUsers: 5 };
-  return { imageSize: 32, fmnist: { items: 6000, shoppers: 1000 }, classifierEpochs: 3, factorEpochs: 10, dvbprEpochs: 10, ganEpochs: 12, ganSnapshots: 4, designUsers: 2, designCategories: 4, designN: 6, designSteps: 50, studyUsers: 5 };
+  return { imageSize: 32, fmnist: { items: 6000, shoppers: 1000 }, classifierEpochs: 3, factorEpochs: 20, dvbprEpochs: 25, ganEpochs: 20, ganSnapshots: 5, designUsers: 2, designCategories: 4, designN: 6, designSteps: 50, studyUsers: 5 };
 }
 
 function finished(dir: string): RunManifest | null {
@@ -179,7 +179,7 @@ export async function runDemo(raw: Record<string, unknown>, progress: Progress):
   await writeReport(report, {
     title: `Atelier demo: ${hm ? 'H&M' : 'Fashion-MNIST with simulated shoppers'}`,
     dataset: {
-      name: hm ? `H&M (${f.data})` : `Fashion-MNIST (${FASHION_MNIST_DEFAULT}), ${ds.itemIds.length} items, simulated shoppers`,
+      name: hm ? `H&M (${f.data})` : `Fashion-MNIST (${FASHION_MNIST_DEFAULT}) with simulated shoppers`,
       items: ds.itemIds.length,
       users: ds.userIds.length,
       coldTestItems: ds.manifest.split.coldTestItems,

@@ -107,8 +107,13 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
       numUsers: ds.userIds.length,
       numItems: ds.itemIds.length,
       validate: () => {
-        const r = rankingOn(ds, scorer(), 'valid');
-        return { auc: r.auc, coldAuc: r.coldAuc };
+        const s = scorer();
+        try {
+          const r = rankingOn(ds, s, 'valid');
+          return { auc: r.auc, coldAuc: r.coldAuc };
+        } finally {
+          s.dispose();
+        }
       },
       evalEvery: cfg.evalEvery,
       earlyStopping: cfg.earlyStopping,
@@ -126,6 +131,7 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
   manifest.embeddings = { file: 'item-embeddings.f32', count: ds.itemIds.length, k: cfg.encoder.k };
   manifest.metrics = { ...manifest.metrics, bestEpoch: result.bestEpoch, valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') };
+  final.dispose();
   manifest.history = result.history;
   manifest.finishedAt = new Date().toISOString();
   writeManifest(o.out, manifest);

@@ -3,7 +3,7 @@
  * (init U(0, 0.01)). No item bias, no non-visual item factor.
  */
 import type { EncoderConfig } from '../config/dvbpr.js';
-import { cat, Generator, Module, noGrad, tidy, zeros, tensor, type Tensor } from '../torch/index.js';
+import { cat, Generator, keep, Module, noGrad, tidy, zeros, tensor, type Tensor } from '../torch/index.js';
 import { Encoder, toInput } from './encoder.js';
 import { checkUsers, type Recommender } from './recommender.js';
 
@@ -53,11 +53,14 @@ export function embedImages(encoder: Encoder, images: Tensor, batch = 256): Floa
   return out;
 }
 
-/** A trained DVBPR as a Recommender: θ and the item embedding matrix E [N, K]. */
+/** A trained DVBPR as a Recommender: θ and the item embedding matrix E [N, K], kept as tensors. */
 export class DvbprScorer implements Recommender {
   readonly kind = 'dvbpr' as const;
   readonly numUsers: number;
   readonly numItems: number;
+  private readonly eT: Tensor; // Eᵀ [K, N], contiguous for the product
+  private readonly thetaT: Tensor; // θ [U, K]
+
   constructor(
     readonly theta: Float32Array,
     readonly embeddings: Float32Array,
@@ -65,15 +68,17 @@ export class DvbprScorer implements Recommender {
   ) {
     this.numUsers = theta.length / k;
     this.numItems = embeddings.length / k;
+    this.eT = keep(tidy(() => tensor(embeddings, [this.numItems, k]).transpose(0, 1).contiguous()));
+    this.thetaT = keep(tensor(theta, [this.numUsers, k]));
   }
 
   scoreUsers(users: Int32Array): Float32Array {
     checkUsers(users, this.numUsers);
-    return tidy(() => {
-      const e = tensor(this.embeddings, [this.numItems, this.k]);
-      const rows = new Float32Array(users.length * this.k);
-      users.forEach((u, r) => rows.set(this.theta.subarray(u * this.k, (u + 1) * this.k), r * this.k));
-      return tensor(rows, [users.length, this.k]).matmul(e.transpose(0, 1)).data(); // [U', N]
-    });
+    return tidy(() => this.thetaT.indexSelect(0, tensor(users, [users.length], 'int64')).matmul(this.eT).data()); // [U', N]
+  }
+
+  dispose(): void {
+    this.eT.dispose();
+    this.thetaT.dispose();
   }
 }

@@ -47,8 +47,7 @@ export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o
         cand.push(i);
       }
       const row = scores.subarray(r * n, (r + 1) * n);
-      cand.sort((a, b) => row[b]! - row[a]! || a - b);
-      const top = Number.isFinite(o.k) ? cand.slice(0, o.k) : cand;
+      const top = Number.isFinite(o.k) && o.k < cand.length / 4 ? topK(cand, row, o.k) : cand.sort((a, b) => row[b]! - row[a]! || a - b).slice(0, Number.isFinite(o.k) ? o.k : undefined);
       out.push({
         userId: userIds[s + r]!,
         items: top.map((i) => ({ itemId: cat.itemIds[i]!, score: row[i]!, cold: cat.itemTrainCount[i]! < coldT, category: cat.categories[cat.itemCategory[i]!]! })),
@@ -56,4 +55,41 @@ export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o
     });
   }
   return out;
+}
+
+/** The k best candidates by score (ties: lower index first), best first: a bounded min-heap, O(n log k). */
+export function topK(cand: number[], score: ArrayLike<number>, k: number): number[] {
+  const heap: number[] = [];
+  // "worse" = lower score, or the same score and a higher index
+  const worse = (a: number, b: number) => score[a]! < score[b]! || (score[a] === score[b] && a > b);
+  const up = (i: number) => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!worse(heap[i]!, heap[p]!)) break;
+      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      i = p;
+    }
+  };
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  for (const c of cand) {
+    if (heap.length < k) {
+      heap.push(c);
+      up(heap.length - 1);
+    } else if (worse(heap[0]!, c)) {
+      heap[0] = c;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => score[b]! - score[a]! || a - b);
 }

@@ -90,3 +90,11 @@ test('a new item is scored from its photo alone, consistently with the stored em
   for (let u = 0; u < 3; u++) assert.ok(Math.abs(r.scores[u]! - stored[u * ds.itemIds.length]!) < 1e-4, `user ${u}`);
   await assert.rejects(scoreNewItem(run, Buffer.from('nope'), 'bad.jpg'), /bad\.jpg: not a readable image/);
 });
+
+test('top-K by heap equals a full sort, ties broken by index', async () => {
+  const { topK } = await import('../../src/store/recommend.js');
+  const scores = Float32Array.from({ length: 500 }, (_, i) => Math.round(Math.sin(i * 12.9898) * 20) / 4);
+  const cand = Array.from(scores.keys()).filter((i) => i % 3 !== 0);
+  const full = [...cand].sort((a, b) => scores[b]! - scores[a]! || a - b);
+  for (const k of [1, 5, 17, 100]) assert.deepEqual(topK(cand, scores, k), full.slice(0, k));
+});
