@@ -25,6 +25,8 @@ export interface ServerContext {
   designsDir: string;
   /** the web page (web/index.html) */
   page?: string;
+  /** counters the server keeps (steps run by designs, designs cancelled by their client) */
+  stats?: { designSteps: number; cancelled: number };
 }
 
 /** The one place where errors become HTTP statuses. */
@@ -63,6 +65,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
   const { run } = ctx;
   const cat = run.catalogue;
+  const stats = (ctx.stats ??= { designSteps: 0, cancelled: 0 });
   mkdirSync(ctx.designsDir, { recursive: true });
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -148,7 +151,10 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       const d = await serial(() =>
         maximisePreferenceAsync({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: 1, seed: body.seed }, {
           signal: abort.signal,
-          onStep: (p) => send('progress', { step: p.step, steps: p.steps, best: Math.max(...p.scores) }),
+          onStep: (p) => {
+            stats.designSteps++;
+            send('progress', { step: p.step, steps: p.steps, best: Math.max(...p.scores) });
+          },
         }),
       );
       const id = randomUUID();
@@ -161,7 +167,8 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       const [best] = recommend(run.recommender, cat, [req.params.id], { k: body.n, category: body.category });
       send('done', { designs, bestReal: best!.items.map((it) => ({ itemId: it.itemId, score: it.score, image: `/items/${encodeURIComponent(it.itemId)}/image` })) });
     } catch (err) {
-      if ((err as Error).name !== 'AbortError') send('error', { error: errorStatus(err) });
+      if ((err as Error).name === 'AbortError') stats.cancelled++;
+      else send('error', { error: errorStatus(err) });
     } finally {
       reply.raw.end();
     }
