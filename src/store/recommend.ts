@@ -39,15 +39,16 @@ export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o
     const scores = rec.scoreUsers(part);
     part.forEach((u, r) => {
       const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;
-      const cand: number[] = [];
-      for (let i = 0; i < n; i++) {
-        if (catIdx >= 0 && cat.itemCategory[i] !== catIdx) continue;
-        if (o.coldOnly && cat.itemTrainCount[i]! >= coldT) continue;
-        if (bought?.has(i)) continue;
-        cand.push(i);
-      }
+      const keep = (i: number) => !((catIdx >= 0 && cat.itemCategory[i] !== catIdx) || (o.coldOnly && cat.itemTrainCount[i]! >= coldT) || bought?.has(i));
       const row = scores.subarray(r * n, (r + 1) * n);
-      const top = Number.isFinite(o.k) && o.k < cand.length / 4 ? topK(cand, row, o.k) : cand.sort((a, b) => row[b]! - row[a]! || a - b).slice(0, Number.isFinite(o.k) ? o.k : undefined);
+      let top: number[];
+      if (Number.isFinite(o.k) && o.k <= 1000) {
+        top = topKWhere(row, o.k, keep);
+      } else {
+        const cand: number[] = [];
+        for (let i = 0; i < n; i++) if (keep(i)) cand.push(i);
+        top = cand.sort((a, b) => row[b]! - row[a]! || a - b).slice(0, Number.isFinite(o.k) ? o.k : undefined);
+      }
       out.push({
         userId: userIds[s + r]!,
         items: top.map((i) => ({ itemId: cat.itemIds[i]!, score: row[i]!, cold: cat.itemTrainCount[i]! < coldT, category: cat.categories[cat.itemCategory[i]!]! })),
@@ -57,39 +58,51 @@ export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o
   return out;
 }
 
-/** The k best candidates by score (ties: lower index first), best first: a bounded min-heap, O(n log k). */
-export function topK(cand: number[], score: ArrayLike<number>, k: number): number[] {
-  const heap: number[] = [];
-  // "worse" = lower score, or the same score and a higher index
-  const worse = (a: number, b: number) => score[a]! < score[b]! || (score[a] === score[b] && a > b);
-  const up = (i: number) => {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!worse(heap[i]!, heap[p]!)) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
-      i = p;
+/**
+ * The k best items by score among those `keep` accepts (ties: lower index first), best first:
+ * a bounded min-heap over parallel typed arrays, O(n log k), one pass, no candidate list.
+ */
+export function topKWhere(score: ArrayLike<number>, k: number, keep: (i: number) => boolean): number[] {
+  const hs = new Float64Array(k); // heap of scores (min at 0)
+  const hi = new Int32Array(k); // their indices
+  let size = 0;
+  // a is worse than b: lower score, or the same score and a higher index
+  const worse = (sa: number, ia: number, sb: number, ib: number) => sa < sb || (sa === sb && ia > ib);
+  for (let i = 0; i < score.length; i++) {
+    const v = score[i]!;
+    if (size === k && !worse(hs[0]!, hi[0]!, v, i)) continue; // cheap reject before the filter
+    if (!keep(i)) continue;
+    let pos: number;
+    if (size < k) {
+      pos = size++;
+      while (pos > 0) {
+        const p = (pos - 1) >> 1;
+        if (!worse(v, i, hs[p]!, hi[p]!)) break;
+        hs[pos] = hs[p]!;
+        hi[pos] = hi[p]!;
+        pos = p;
+      }
+    } else {
+      pos = 0;
+      for (;;) {
+        const l = 2 * pos + 1;
+        if (l >= size) break;
+        const r = l + 1;
+        const m = r < size && worse(hs[r]!, hi[r]!, hs[l]!, hi[l]!) ? r : l;
+        if (!worse(hs[m]!, hi[m]!, v, i)) break;
+        hs[pos] = hs[m]!;
+        hi[pos] = hi[m]!;
+        pos = m;
+      }
     }
-  };
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
-  };
-  for (const c of cand) {
-    if (heap.length < k) {
-      heap.push(c);
-      up(heap.length - 1);
-    } else if (worse(heap[0]!, c)) {
-      heap[0] = c;
-      down(0);
-    }
+    hs[pos] = v;
+    hi[pos] = i;
   }
-  return heap.sort((a, b) => score[b]! - score[a]! || a - b);
+  return Array.from(hi.subarray(0, size)).sort((a, b) => score[b]! - score[a]! || a - b);
+}
+
+/** topKWhere over an explicit candidate list. */
+export function topK(cand: number[], score: ArrayLike<number>, k: number): number[] {
+  const allowed = new Set(cand);
+  return topKWhere(score, k, (i) => allowed.has(i));
 }
