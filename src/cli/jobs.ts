@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
+import type { DvbprConfig } from '../config/dvbpr.js';
 import type { Dataset } from '../data/dataset.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
 import { Classifier } from '../models/classifier.js';
@@ -19,7 +19,6 @@ import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
 import { dvbprLoss, factorLoss } from '../train/losses.js';
 import { keep, noGrad, saveSafetensors, tensor, type Tensor } from '../torch/index.js';
-import { writeJsonAtomic } from '../core/fs.js';
 
 /** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
 export function imagesTensor(ds: Dataset): Tensor {
@@ -209,4 +208,3 @@ export function classifierFeatures(clf: Classifier, images: Tensor): { data: Flo
   return { data: embedImages(clf.encoder, images), dim: clf.encoderConfig.k };
 }
 
-export { dvbprPreset, writeJsonAtomic };

@@ -8,7 +8,7 @@
  */
 import type { GanConfig } from '../config/gan.js';
 import { ShapeError } from '../core/errors.js';
-import { BatchNorm2d, cat, consume, Conv2d, ConvTranspose2d, Generator, Linear, Module, tensor, zeros, type Tensor } from '../torch/index.js';
+import { BatchNorm2d, cat, consume, Conv2d, ConvTranspose2d, Generator, Linear, Module, tensor, type Tensor } from '../torch/index.js';
 
 const INIT = { kind: 'normal' as const, std: 0.02 };
 
@@ -142,4 +142,3 @@ export class ConditionalGan {
   }
 }
 
-export { zeros };
