@@ -38,7 +38,9 @@ function median(xs: number[]): number {
 }
 
 function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, reps: number): CaseResult {
-  // PyTorch at its best setting: the same fixed malloc thresholds the addon sets for Atelier
+  // Atelier runs with V8's --single-threaded-gc (as `npm run` does): V8's GC helper threads otherwise
+  // compete with libtorch's two threads on a 2-core machine (measured: some runs slow, with peaks of
+  // up to 2 GB). PyTorch at its best setting: the same fixed malloc thresholds the addon sets for Atelier
   // (without them both run at about half speed on this allocator).
   const env = {
     ...process.env,
@@ -48,7 +50,7 @@ function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, rep
     ...(side === 'pytorch' ? { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(512 * 1024 * 1024) } : {}),
   };
   const [cmd, args] =
-    side === 'atelier' ? [process.execPath, ['--import', 'tsx', join('bench', 'engine-cases.ts'), name]] : [PY, [join('bench', 'engine_pytorch.py'), name]];
+    side === 'atelier' ? [process.execPath, ['--single-threaded-gc', '--import', 'tsx', join('bench', 'engine-cases.ts'), name]] : [PY, [join('bench', 'engine_pytorch.py'), name]];
   const r = spawnSync(cmd, args as string[], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${side} ${name} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as CaseResult;
