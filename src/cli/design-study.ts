@@ -14,9 +14,9 @@ import { maximisePreference } from '../design/maximise.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import { toInput } from '../models/encoder.js';
 import type { LoadedGan } from '../store/gan-run.js';
-import { designForShopper, resizeU8 } from '../store/designs.js';
+import { designForShopper, embedWithRun, resizeU8 } from '../store/designs.js';
 import type { LoadedRun } from '../store/run.js';
-import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
+import { noGrad, tensor, tidy } from '../torch/index.js';
 
 export interface DesignStudy {
   name: string;
@@ -33,18 +33,6 @@ export interface DesignStudy {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[s.length >> 1]! : (s[(s.length >> 1) - 1]! + s[s.length >> 1]!) / 2) : NaN;
-}
-
-/** Φ embeddings of uint8 images [n, S, S, 3] at the GAN's size, via the run's encoder (resized in graph). */
-function embed(run: LoadedRun, u8: Uint8Array, n: number, size: number): Float32Array {
-  const enc = run.dvbpr!.encoder;
-  return noGrad(() =>
-    tidy(() => {
-      const x = toInput(tensor(u8, [n, size, size, 3]));
-      const s = enc.config.inputSize;
-      return enc.forward(x.shape[2] === s ? x : interpolate(x, [s, s], 'bilinear')).data();
-    }),
-  );
 }
 
 export function designStudy(
@@ -98,7 +86,7 @@ export function designStudy(
       if (d.design.finalScores[best]! > bestReal) uplift++;
       gain += d.design.finalScores[best]! - bestReal;
       // personalisation: every shopper's score of the best design
-      const e = embed(run, d.design.images.subarray(best * gs * gs * 3, (best + 1) * gs * gs * 3), 1, gs);
+      const e = embedWithRun(run, d.design.images.subarray(best * gs * gs * 3, (best + 1) * gs * gs * 3), 1, gs);
       const own = d.design.finalScores[best]!;
       let above = 0;
       for (let v = 0; v < U; v++) {

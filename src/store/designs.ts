@@ -45,6 +45,18 @@ export function catalogueImages(run: LoadedRun): { images: Uint8Array; size: num
   return { images: imageCache.images, size: run.manifest.dataset.imageSize };
 }
 
+/** Φ of uint8 images [n, S, S, 3] of any size S (e.g. the GAN's), resized to Φ's input in the graph: [n, K]. */
+export function embedWithRun(run: LoadedRun, u8: Uint8Array, n: number, size: number): Float32Array {
+  const enc = run.dvbpr!.encoder;
+  return noGrad(() =>
+    tidy(() => {
+      const x = toInput(tensor(u8, [n, size, size, 3]));
+      const s = enc.config.inputSize;
+      return enc.forward(x.shape[2] === s ? x : interpolate(x, [s, s], 'bilinear')).data();
+    }),
+  );
+}
+
 /** Resize uint8 images [n, s, s, 3] to [n, t, t, 3] (bilinear). */
 export function resizeU8(u8: Uint8Array, n: number, from: number, to: number): Uint8Array {
   if (from === to) return u8;
@@ -121,15 +133,7 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
     { gan: g.gan, encoder: run.dvbpr!.encoder },
     { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5 },
   );
-  const scoreOf = (u8: Uint8Array) =>
-    noGrad(() =>
-      tidy(() => {
-        const enc = run.dvbpr!.encoder;
-        const s = enc.config.inputSize;
-        const x = toInput(tensor(u8, [1, gs, gs, 3]));
-        return enc.forward(x.shape[2] === s ? x : interpolate(x, [s, s], 'bilinear')).matmul(tensor(theta, [theta.length, 1])).item();
-      }),
-    );
+  const scoreOf = (u8: Uint8Array) => embedWithRun(run, u8, 1, gs).reduce((acc, e, q) => acc + e * theta[q]!, 0); // θ_uᵀΦ(x)
   const triptych = new Uint8Array(3 * gs * gs * 3);
   triptych.set(original, 0);
   triptych.set(result.projection.reconstruction, gs * gs * 3);
