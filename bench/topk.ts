@@ -19,6 +19,8 @@ export async function topkBench(): Promise<void> {
   const itemIds = Array.from({ length: N }, (_, i) => `i${i}`);
   const userIds = Array.from({ length: U }, (_, u) => `u${u}`);
   const cat: Catalogue = {
+    addedPixels: new Map(),
+    imageFit: 'letterbox',
     itemIds,
     userIds,
     categories: ['a', 'b'],

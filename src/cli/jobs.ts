@@ -13,7 +13,7 @@ import { FactorModel } from '../models/mf.js';
 import type { Recommender, RecommenderKind } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { versions } from '../store/versions.js';
-import { writeCatalogue, writeEmbeddings, writeManifest, type RunManifest } from '../store/run.js';
+import { RUN_FORMAT, writeCatalogue, writeEmbeddings, writeManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
@@ -39,7 +39,7 @@ export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'
 
 function baseManifest(kind: RecommenderKind, name: string, ds: Dataset, seed: number, config: Record<string, unknown>): RunManifest {
   return {
-    format: 1,
+    format: RUN_FORMAT,
     kind,
     name,
     createdAt: new Date().toISOString(),
@@ -85,7 +85,7 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
   const cfg = o.config;
   mkdirSync(o.out, { recursive: true });
   const manifest = baseManifest('dvbpr', `dvbpr-${cfg.init}`, ds, cfg.seed, cfg as unknown as Record<string, unknown>);
-  writeCatalogue(o.out, ds);
+  writeCatalogue(o.out, ds, manifest);
   const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
   if (cfg.init === 'classifier') {
     const clf = o.classifier ?? trainCategoryClassifier(ds, images, cfg, o.callbacks);
@@ -125,7 +125,7 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
   // embed every catalogue item (bought or not) with the best weights
   model.eval();
   const e = embedImages(model.encoder, images);
-  writeEmbeddings(o.out, e);
+  writeEmbeddings(o.out, e, cfg.encoder.k);
   noGrad(() => saveSafetensors(join(o.out, 'weights.safetensors'), model.stateDict(), { kind: 'dvbpr' }));
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
   manifest.embeddings = { file: 'item-embeddings.f32', count: ds.itemIds.length, k: cfg.encoder.k };
@@ -158,7 +158,7 @@ export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<
   mkdirSync(o.out, { recursive: true });
   const config = { factors: o.factors, visualFactors: o.kind === 'vbpr' ? o.visualFactors : 0, lambda: o.lambda, lambdaE: o.lambdaE, lr: o.lr, epochs: o.epochs, batch: o.batch, featureSource: o.features?.source ?? null };
   const manifest = baseManifest(o.kind, o.kind, ds, o.seed, config);
-  writeCatalogue(o.out, ds);
+  writeCatalogue(o.out, ds, manifest);
   const model = new FactorModel(ds.userIds.length, ds.itemIds.length, { factors: o.factors, visualFactors: config.visualFactors }, o.seed, o.features);
   const result = await trainBpr(
     { module: model, loss: factorLoss(model, o.lambda, o.lambdaE), generators: [] },
@@ -195,7 +195,7 @@ export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<
 export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: string, seed: number): RunManifest {
   mkdirSync(out, { recursive: true });
   const manifest = baseManifest(kind, kind, ds, seed, {});
-  writeCatalogue(out, ds);
+  writeCatalogue(out, ds, manifest);
   const rec = kind === 'random' ? new RandomRecommender(ds.userIds.length, ds.itemIds.length, seed) : new PopularityRecommender(ds.userIds.length, ds.itemTrainCount);
   manifest.metrics = { valid: rankingOn(ds, rec, 'valid'), test: rankingOn(ds, rec, 'test') };
   manifest.finishedAt = manifest.createdAt;

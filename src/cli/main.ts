@@ -230,11 +230,28 @@ program
   .option('--port <n>', 'port', '8080')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .option('--designs <dir>', 'where generated images are kept')
-  .action(async (opts: { run: string; gan?: string; port: string; host: string; designs?: string }) => {
+  .option('--index <kind>', "top-K by 'exact' inner product, or through the run's 'lance' index (atelier index)", 'exact')
+  .action(async (opts: { run: string; gan?: string; port: string; host: string; designs?: string; index?: string }) => {
     const { runServe } = await import('./serve.js');
     const url = await runServe(opts);
     process.stderr.write(`atelier serving on ${url}\n`);
     await new Promise(() => {}); // until killed
+  });
+
+program
+  .command('index')
+  .description("an approximate top-K index (LanceDB, IVF-PQ, inner product) over a DVBPR run's item embeddings, for large catalogues")
+  .requiredOption('--run <run>', 'DVBPR run folder')
+  .option('--partitions <n>', 'IVF partitions (default √items)')
+  .option('--sub-vectors <n>', 'PQ sub-vectors (default K/4)')
+  .action(async (opts: { run: string; partitions?: string; subVectors?: string }) => {
+    const { loadRun } = await import('../store/run.js');
+    const { indexRun } = await import('../store/lance-index.js');
+    const { parseConfig } = await import('../config/parse.js');
+    const { z } = await import('zod');
+    const o = parseConfig(z.object({ run: z.string(), partitions: z.coerce.number().int().min(1).optional(), subVectors: z.coerce.number().int().min(1).optional() }).strict(), opts);
+    const r = await indexRun(loadRun(o.run), { partitions: o.partitions, subVectors: o.subVectors });
+    process.stdout.write(JSON.stringify({ index: `${opts.run}/lance`, ...r }) + '\n');
   });
 
 program

@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'SHAPE_MISMATCH'
   | 'TORCH_ERROR'
   | 'NATIVE_MISSING'
-  | 'CORRUPT_FILE';
+  | 'CORRUPT_FILE'
+  | 'CONFLICT';
 
 export class AtelierError extends Error {
   readonly code: ErrorCode;
@@ -47,6 +48,13 @@ export class ShapeError extends AtelierError {
   }
 }
 
+/** Something that already exists (an item id given twice). Exit code 2, HTTP 409. */
+export class ConflictError extends AtelierError {
+  constructor(what: string, id: string) {
+    super('CONFLICT', `${what} '${id}' already exists`);
+  }
+}
+
 export class TorchError extends AtelierError {
   constructor(message: string) {
     super('TORCH_ERROR', message);
@@ -55,7 +63,7 @@ export class TorchError extends AtelierError {
 
 export function exitCodeOf(err: unknown): number {
   if (err instanceof AtelierError) {
-    return err.code === 'BAD_INPUT' || err.code === 'NOT_FOUND' || err.code === 'CORRUPT_FILE' ? 2 : 1;
+    return err.code === 'BAD_INPUT' || err.code === 'NOT_FOUND' || err.code === 'CORRUPT_FILE' || err.code === 'CONFLICT' ? 2 : 1;
   }
   return 1;
 }

@@ -3,6 +3,7 @@
  * (init U(0, 0.01)). No item bias, no non-visual item factor.
  */
 import type { EncoderConfig } from '../config/dvbpr.js';
+import { ShapeError } from '../core/errors.js';
 import { cat, Generator, keep, Module, noGrad, tidy, zeros, tensor, type Tensor } from '../torch/index.js';
 import { Encoder, toInput } from './encoder.js';
 import { checkUsers, type Recommender } from './recommender.js';
@@ -57,13 +58,13 @@ export function embedImages(encoder: Encoder, images: Tensor, batch = 256): Floa
 export class DvbprScorer implements Recommender {
   readonly kind = 'dvbpr' as const;
   readonly numUsers: number;
-  readonly numItems: number;
-  private readonly eT: Tensor; // Eᵀ [K, N], contiguous for the product
+  numItems: number;
+  private eT: Tensor; // Eᵀ [K, N], contiguous for the product
   private readonly thetaT: Tensor; // θ [U, K]
 
   constructor(
     readonly theta: Float32Array,
-    readonly embeddings: Float32Array,
+    embeddings: Float32Array,
     readonly k: number,
   ) {
     this.numUsers = theta.length / k;
@@ -75,6 +76,16 @@ export class DvbprScorer implements Recommender {
   scoreUsers(users: Int32Array): Float32Array {
     checkUsers(users, this.numUsers);
     return tidy(() => this.thetaT.indexSelect(0, tensor(users, [users.length], 'int64')).matmul(this.eT).data()); // [U', N]
+  }
+
+  /** Appends items (embeddings [n, K]) after the existing ones: new items are scored at once. */
+  addItems(embeddings: Float32Array): void {
+    const n = embeddings.length / this.k;
+    if (!Number.isInteger(n)) throw new ShapeError(`embeddings of ${embeddings.length} values are not rows of K=${this.k}`, [[embeddings.length], [this.k]]);
+    const next = keep(tidy(() => cat([this.eT, tensor(embeddings, [n, this.k]).transpose(0, 1)], 1).contiguous()));
+    this.eT.dispose();
+    this.eT = next;
+    this.numItems += n;
   }
 
   dispose(): void {

@@ -7,19 +7,29 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z, ZodError } from 'zod';
-import { AtelierError, NotFoundError } from '../core/errors.js';
+import { AtelierError, BadInputError, NotFoundError } from '../core/errors.js';
 import { encodePng, grid, writePng } from '../data/png.js';
 import { improveItem } from '../design/improve.js';
 import { maximisePreferenceAsync } from '../design/maximise.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
-import { catalogueImages, resizeU8, thetaOf } from '../store/designs.js';
+import { itemPixels, resizeU8, thetaOf } from '../store/designs.js';
+import type { CatalogueStore } from '../store/catalogue-db.js';
+import { recommendIndexed, type LanceIndex } from '../store/lance-index.js';
+import { addItem } from '../store/new-item.js';
 import { recommend } from '../store/recommend.js';
 import { purchasesOf, type LoadedRun } from '../store/run.js';
 
 export interface ServerContext {
   run: LoadedRun;
+  /** the run's catalogue opened for writing: new items (POST /items) and designs are kept in it */
+  store?: CatalogueStore;
+  /** an approximate index (LanceDB) answering recommendations instead of exact search */
+  index?: LanceIndex;
+  /** largest photo accepted by POST /items, bytes (default 10 MiB) */
+  maxUploadBytes?: number;
   gan?: LoadedGan;
   /** where generated images are written and served from */
   designsDir: string;
@@ -36,7 +46,7 @@ export function errorStatus(err: unknown): { status: number; code: string; messa
     return { status: 400, code: 'BAD_INPUT', message: `${i.path.join('.') || 'body'}: ${i.message}` };
   }
   if (err instanceof AtelierError) {
-    const status = err.code === 'NOT_FOUND' ? 404 : err.code === 'BAD_INPUT' || err.code === 'SHAPE_MISMATCH' ? 400 : 500;
+    const status = err.code === 'NOT_FOUND' ? 404 : err.code === 'CONFLICT' ? 409 : err.code === 'BAD_INPUT' || err.code === 'SHAPE_MISMATCH' ? 400 : 500;
     return { status, code: err.code, message: err.message };
   }
   const e = err as { statusCode?: number; code?: string; message?: string };
@@ -53,6 +63,7 @@ const recQuery = z
   .strict();
 const designBody = z.object({ category: z.string().min(1), n: z.number().int().min(1).max(32).default(8), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) }).strict();
 const improveBody = z.object({ itemId: z.string().min(1), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) }).strict();
+const itemFields = z.object({ category: z.string().min(1), itemId: z.string().min(1).optional() }).strict();
 const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
 
 function sse(reply: FastifyReply): (event: string, data: unknown) => void {
@@ -82,10 +93,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     if (!ctx.gan) throw new AtelierError('BAD_INPUT', 'this server was started without --gan: designs are not available');
     return ctx.gan;
   };
-  const itemImage = (i: number) => {
-    const { images, size } = catalogueImages(run);
-    return { tile: images.subarray(i * size * size * 3, (i + 1) * size * size * 3), size };
-  };
+  const itemImage = (i: number) => ({ tile: itemPixels(run, i), size: run.manifest.dataset.imageSize });
 
   app.setErrorHandler((err, _req, reply) => {
     const e = errorStatus(err);
@@ -115,8 +123,45 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
 
   app.get('/users/:id/recommendations', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const q = recQuery.parse(req.query);
-    const [r] = recommend(run.recommender, cat, [req.params.id], { k: q.k, category: q.category, coldOnly: q.coldOnly === 'true' || q.coldOnly === '1' });
+    const coldOnly = q.coldOnly === 'true' || q.coldOnly === '1';
+    if (ctx.index) {
+      userIdx(req.params.id);
+      const r = await recommendIndexed(ctx.index, run, req.params.id, { k: q.k, category: q.category, coldOnly });
+      return { userId: r.userId, index: 'lance', items: r.items.map((it) => ({ ...it, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
+    }
+    const [r] = recommend(run.recommender, cat, [req.params.id], { k: q.k, category: q.category, coldOnly });
     return { userId: r!.userId, items: r!.items.map((it) => ({ ...it, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
+  });
+
+  const maxUpload = ctx.maxUploadBytes ?? 10 << 20;
+  await app.register(multipart, { limits: { fileSize: maxUpload, files: 1, fields: 4, fieldSize: 1024, parts: 5 } });
+
+  app.post('/items', async (req, reply) => {
+    if (!req.isMultipart()) throw new BadInputError('send multipart/form-data with a photo file and a category field');
+    const store = ctx.store;
+    if (!store) throw new AtelierError('BAD_INPUT', 'this server was started with a read-only catalogue: new items are not accepted');
+    const fields: Record<string, string> = {};
+    let photo: Buffer | undefined;
+    let source = 'upload';
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'photo') throw new BadInputError(`unexpected file field '${part.fieldname}' (send the image as 'photo')`);
+        photo = await part.toBuffer(); // throws a 413 past the size limit
+        source = part.filename || 'upload';
+      } else {
+        fields[part.fieldname] = String(part.value);
+      }
+    }
+    const body = itemFields.parse(fields);
+    if (!photo || photo.length === 0) throw new BadInputError('photo: missing (send the image as a file field named photo)');
+    const { embedding, ...added } = await addItem(run, store, { photo, category: body.category, itemId: body.itemId, source });
+    await ctx.index?.add(added.index, embedding, embedding.length, Int32Array.of(cat.itemCategory[added.index]!), Uint8Array.of(1));
+    return reply.status(201).send({ ...added, cold: true, image: `/items/${encodeURIComponent(added.itemId)}/image` });
+  });
+
+  app.get('/users/:id/designs', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    userIdx(req.params.id);
+    return { userId: req.params.id, designs: ctx.store ? ctx.store.designsOf(req.params.id) : [] };
   });
 
   app.get('/categories', async () => ({ categories: cat.categories, designable: ctx.gan ? ctx.gan.manifest.categories : [] }));
@@ -165,7 +210,9 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
         designs.push({ url: `/designs/${id}-${k}.png`, score: d.finalScores[k]!, realism: d.realism[k]! });
       }
       const [best] = recommend(run.recommender, cat, [req.params.id], { k: body.n, category: body.category });
-      send('done', { designs, bestReal: best!.items.map((it) => ({ itemId: it.itemId, score: it.score, image: `/items/${encodeURIComponent(it.itemId)}/image` })) });
+      const result = { designs, bestReal: best!.items.map((it) => ({ itemId: it.itemId, score: it.score, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
+      ctx.store?.recordDesign({ id, userId: req.params.id, kind: 'design', category: body.category, result });
+      send('done', { id, ...result });
     } catch (err) {
       if ((err as Error).name === 'AbortError') stats.cancelled++;
       else send('error', { error: errorStatus(err) });
@@ -195,12 +242,14 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
         urls.push(`/designs/${id}-${k}.png`);
       }
       const original = run.recommender.scoreUsers(Int32Array.from([userIdx(req.params.id)]))[i]!;
-      send('done', {
+      const result = {
         original: { itemId: body.itemId, image: `/items/${encodeURIComponent(body.itemId)}/image`, score: original },
         reconstruction: { url: urls[0], l1: r.projection.l1.at(-1) },
         improved: { url: urls[1], score: r.design.finalScores[0] },
         trajectory: r.design.scores.map((s) => s[0]),
-      });
+      };
+      ctx.store?.recordDesign({ id, userId: req.params.id, kind: 'improvement', category: cat.categories[cat.itemCategory[i]!]!, itemId: body.itemId, result });
+      send('done', { id, ...result });
     } catch (err) {
       send('error', { error: errorStatus(err) });
     } finally {

@@ -37,12 +37,21 @@ export function thetaOf(run: LoadedRun, userId: string): Float32Array {
 
 let imageCache: { path: string; images: Uint8Array } | null = null;
 
-/** The catalogue images of the run's dataset (kept after the first read). */
+/** The images of the run's dataset, uint8 [N₀, S, S, 3] (kept after the first read); items added later are not in it. */
 export function catalogueImages(run: LoadedRun): { images: Uint8Array; size: number } {
   const path = join(run.manifest.dataset.path, 'images.u8');
   if (!existsSync(path)) throw new BadInputError(`the run's dataset images are not at ${path} (the dataset folder moved?)`, { file: join(run.dir, 'manifest.json') });
-  if (!imageCache || imageCache.path !== path) imageCache = { path, images: readImageCache(path, run.catalogue.itemIds.length, run.manifest.dataset.imageSize) };
+  if (!imageCache || imageCache.path !== path) imageCache = { path, images: readImageCache(path, run.manifest.dataset.items, run.manifest.dataset.imageSize) };
   return { images: imageCache.images, size: run.manifest.dataset.imageSize };
+}
+
+/** One catalogue item's image, uint8 [S, S, 3] at the dataset's size: from the dataset, or the upload's fitted pixels. */
+export function itemPixels(run: LoadedRun, i: number): Uint8Array {
+  const added = run.catalogue.addedPixels.get(i);
+  if (added) return added;
+  const { images, size } = catalogueImages(run);
+  const per = size * size * 3;
+  return images.subarray(i * per, (i + 1) * per);
 }
 
 /** Φ of uint8 images [n, S, S, 3] of any size S (e.g. the GAN's), resized to Φ's input in the graph: [n, K]. */
@@ -63,10 +72,10 @@ export function resizeU8(u8: Uint8Array, n: number, from: number, to: number): U
   return noGrad(() => tidy(() => toUint8(interpolate(toInput(tensor(u8, [n, from, from, 3])), [to, to], 'bilinear')).data<'uint8'>()));
 }
 
-function pickRows(images: Uint8Array, size: number, items: number[]): Uint8Array {
-  const per = size * size * 3;
+function pickRows(run: LoadedRun, items: number[]): Uint8Array {
+  const per = run.manifest.dataset.imageSize ** 2 * 3;
   const out = new Uint8Array(items.length * per);
-  items.forEach((i, r) => out.set(images.subarray(i * per, (i + 1) * per), r * per));
+  items.forEach((i, r) => out.set(itemPixels(run, i), r * per));
   return out;
 }
 
@@ -87,14 +96,14 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
   const c = ganCategoryIndex(g, r.category);
   const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1 });
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
-  const { images, size } = catalogueImages(run);
+  const size = run.manifest.dataset.imageSize;
   const idx = rec!.items.map((it) => run.catalogue.itemIndex.get(it.itemId)!);
   return {
     userId: r.userId,
     category: r.category,
     design,
     bestReal: rec!.items.map((it) => ({ itemId: it.itemId, score: it.score })),
-    realImages: pickRows(images, size, idx),
+    realImages: pickRows(run, idx),
     imageSize: size,
     designImagesAtDatasetSize: resizeU8(design.images, r.n, design.imageSize, size),
   };
@@ -126,9 +135,9 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
   if (i === undefined) throw new NotFoundError('item', r.itemId);
   const category = run.catalogue.categories[run.catalogue.itemCategory[i]!]!;
   const c = ganCategoryIndex(g, category);
-  const { images, size } = catalogueImages(run);
+  const size = run.manifest.dataset.imageSize;
   const gs = g.manifest.config.imageSize;
-  const original = resizeU8(pickRows(images, size, [i]), 1, size, gs);
+  const original = resizeU8(itemPixels(run, i), 1, size, gs);
   const result = improveItem(
     { gan: g.gan, encoder: run.dvbpr!.encoder },
     { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5 },

@@ -1,21 +1,34 @@
 /**
  * New items from their photo alone: the photo is fitted like the catalogue (same size and fit),
  * embedded by the run's encoder Φ, and scored by every shopper — no purchase needed.
+ *
+ * `addItem` also keeps it: the original photo goes to `uploads/` (temporary file + rename), its
+ * embedding row is written in place at the end of item-embeddings.f32, then one catalogue
+ * transaction adds the item and counts the row. A process killed at any point leaves either the
+ * old catalogue (an extra, uncounted embedding row or photo at most) or the new one whole.
  */
-import { BadInputError } from '../core/errors.js';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { BadInputError, ConflictError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
+import { writeFileAtomic } from '../core/fs.js';
 import { fitImage, type Fit } from '../data/images.js';
+import { DvbprScorer } from '../models/dvbpr.js';
 import { toInput } from '../models/encoder.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
-import type { LoadedRun } from './run.js';
+import { appendItem, type CatalogueStore } from './catalogue-db.js';
+import { appendEmbedding, type LoadedRun } from './run.js';
 
 export interface NewItemScores {
   /** Φ(X) [K] */
   embedding: Float32Array;
   /** θ_uᵀΦ(X) for every shopper [U] */
   scores: Float32Array;
+  /** the photo fitted to the dataset's size, uint8 [S, S, 3] */
+  pixels: Uint8Array;
 }
 
-export async function scoreNewItem(run: LoadedRun, photo: Buffer, source: string, fit: Fit = 'letterbox'): Promise<NewItemScores> {
+export async function scoreNewItem(run: LoadedRun, photo: Buffer, source: string, fit: Fit = run.catalogue.imageFit): Promise<NewItemScores> {
   if (!run.dvbpr) throw new BadInputError(`run kind '${run.manifest.kind}' cannot embed photos: use a DVBPR run`);
   const size = run.manifest.dataset.imageSize;
   let pixels: Uint8Array;
@@ -28,7 +41,53 @@ export async function scoreNewItem(run: LoadedRun, photo: Buffer, source: string
   return noGrad(() =>
     tidy(() => {
       const e = model.encoder.forward(toInput(tensor(pixels, [1, size, size, 3]))); // [1, K]
-      return { embedding: e.data(), scores: model.theta.matmul(e.transpose(0, 1)).data() }; // [U]
+      return { embedding: e.data(), scores: model.theta.matmul(e.transpose(0, 1)).data(), pixels }; // [U]
     }),
   );
+}
+
+export const ITEM_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface AddItemRequest {
+  photo: Buffer;
+  category: string;
+  /** the new item's id; one is made up when left out */
+  itemId?: string;
+  /** where the photo came from, for messages (a file name, "upload") */
+  source: string;
+}
+
+export interface AddedItem {
+  itemId: string;
+  index: number;
+  category: string;
+  /** the shoppers who would like it most, best first */
+  topShoppers: { userId: string; score: number }[];
+  /** Φ(X) [K] */
+  embedding: Float32Array;
+}
+
+/** Adds an item to a served DVBPR run: persisted, and recommendable as soon as this returns. */
+export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemRequest): Promise<AddedItem> {
+  if (!(run.recommender instanceof DvbprScorer)) throw new BadInputError(`run kind '${run.manifest.kind}' cannot take new items: it has no image encoder (use a DVBPR run)`);
+  const cat = run.catalogue;
+  const c = cat.categories.indexOf(r.category);
+  if (c < 0) throw new BadInputError(`category: unknown category '${r.category}' (known: ${cat.categories.join(', ')})`);
+  if (r.itemId !== undefined && !ITEM_ID.test(r.itemId)) throw new BadInputError(`itemId: '${r.itemId}' is not an item id (letters, digits, '.', '_', '-'; at most 64)`);
+  const itemId = r.itemId ?? `new-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  if (cat.itemIndex.has(itemId)) throw new ConflictError('item', itemId);
+  const s = await scoreNewItem(run, r.photo, r.source);
+  const format = (await sharp(r.photo).metadata()).format ?? 'img';
+  // everything below is synchronous: no other request can take the same row meanwhile
+  if (cat.itemIndex.has(itemId)) throw new ConflictError('item', itemId);
+  const index = cat.itemIds.length;
+  const image = join('uploads', `${index}-${itemId}.${format}`);
+  writeFileAtomic(join(run.dir, image), r.photo);
+  appendEmbedding(run.dir, index, s.embedding);
+  faultPoint('add-item:after-embedding');
+  store.addItem(index, { itemId, category: c, image, pixels: s.pixels });
+  appendItem(cat, itemId, c, s.pixels);
+  run.recommender.addItems(s.embedding);
+  const order = Array.from(s.scores.keys()).sort((a, b) => s.scores[b]! - s.scores[a]!);
+  return { itemId, index, category: r.category, embedding: s.embedding, topShoppers: order.slice(0, 5).map((u) => ({ userId: cat.userIds[u]!, score: s.scores[u]! })) };
 }

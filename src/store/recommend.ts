@@ -6,6 +6,9 @@ import { NotFoundError } from '../core/errors.js';
 import { purchasesOf, type Catalogue } from './run.js';
 import type { Recommender } from '../models/recommender.js';
 
+/** An item with fewer training purchases than this is cold (method.md section 3). */
+export const COLD_THRESHOLD = 5;
+
 export interface RecommendOptions {
   k: number;
   category?: string;
@@ -20,7 +23,7 @@ export interface Recommendation {
 }
 
 export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o: RecommendOptions): Recommendation[] {
-  const coldT = o.coldThreshold ?? 5;
+  const coldT = o.coldThreshold ?? COLD_THRESHOLD;
   let catIdx = -1;
   if (o.category !== undefined) {
     catIdx = cat.categories.indexOf(o.category);

@@ -2,16 +2,19 @@
  * A run folder: everything needed to recommend without the training data.
  *
  *   manifest.json         kind, config, seed, dataset hash, versions, metrics, history
- *   catalogue.json        item ids, categories, item category, training counts (cold items), user ids
- *   purchases.i32         each user's known items (train + valid + test), CSR: [U+1 offsets..., items...]
+ *   catalogue.sqlite      items, categories, shoppers, purchases, the run, designs (catalogue-db.ts)
  *   weights.safetensors   model weights (best validation), when the model has any
- *   item-embeddings.f32   DVBPR: Φ(X_i) for every catalogue item [N, K]
+ *   item-embeddings.f32   DVBPR: Φ(X_i) for every catalogue item [N, K], float32, row = item index;
+ *                         rows past the catalogue's committed count are an interrupted upload's
+ *                         and are ignored (and overwritten by the next one)
+ *   uploads/              photos of items added after training (POST /items)
  *   checkpoint.*          the last epoch's training state, for --resume
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
+import { CATALOGUE_FILE, CatalogueStore, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
 import type { Dataset } from '../data/dataset.js';
 import type { EncoderConfig } from '../config/dvbpr.js';
 import { Dvbpr, DvbprScorer } from '../models/dvbpr.js';
@@ -20,7 +23,8 @@ import type { Recommender, RecommenderKind } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { loadSafetensors } from '../torch/index.js';
 
-export const RUN_FORMAT = 1;
+/** 2: the catalogue moved from catalogue.json + purchases.i32 to catalogue.sqlite */
+export const RUN_FORMAT = 2;
 
 export interface RunManifest {
   format: number;
@@ -37,61 +41,34 @@ export interface RunManifest {
   embeddings?: { file: string; count: number; k: number };
 }
 
-export interface Catalogue {
-  itemIds: string[];
-  userIds: string[];
-  categories: string[];
-  itemCategory: Int32Array;
-  itemTrainCount: Int32Array;
-  /** CSR of each user's known items */
-  purchaseOffsets: Int32Array;
-  purchaseItems: Int32Array;
-  itemIndex: Map<string, number>;
-  userIndex: Map<string, number>;
+export type { Catalogue } from './catalogue-db.js';
+
+/** Writes the run's catalogue (catalogue.sqlite) from the dataset it is trained on. */
+export function writeCatalogue(dir: string, ds: Dataset, m: RunManifest): void {
+  writeCatalogueDb(dir, { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] }, { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m });
 }
 
-export function writeCatalogue(dir: string, ds: Dataset): void {
-  writeJsonAtomic(join(dir, 'catalogue.json'), {
-    itemIds: ds.itemIds,
-    userIds: ds.userIds,
-    categories: ds.categories,
-    itemCategory: Array.from(ds.itemCategory),
-    itemTrainCount: Array.from(ds.itemTrainCount),
-  });
-  const per = Array.from({ length: ds.userIds.length }, () => new Set<number>());
-  for (const p of [ds.train, ds.valid, ds.test]) for (let x = 0; x < p.user.length; x++) per[p.user[x]!]!.add(p.item[x]!);
-  const offsets = new Int32Array(per.length + 1);
-  per.forEach((s, u) => (offsets[u + 1] = offsets[u]! + s.size));
-  const items = new Int32Array(offsets[per.length]!);
-  per.forEach((s, u) => items.set(Int32Array.from([...s].sort((a, b) => a - b)), offsets[u]!));
-  const all = new Int32Array(offsets.length + items.length);
-  all.set(offsets);
-  all.set(items, offsets.length);
-  writeFileAtomic(join(dir, 'purchases.i32'), new Uint8Array(all.buffer));
+export function readCatalogue(dir: string): Catalogue {
+  const store = CatalogueStore.open(dir, { readonly: true });
+  try {
+    return store.read();
+  } finally {
+    store.close();
+  }
 }
 
 const readJson = <T>(path: string): T => readJsonFile<T>(path, 'is this a run folder?');
 
-export function readCatalogue(dir: string): Catalogue {
-  const c = readJson<{ itemIds: string[]; userIds: string[]; categories: string[]; itemCategory: number[]; itemTrainCount: number[] }>(join(dir, 'catalogue.json'));
-  const buf = readFileSync(join(dir, 'purchases.i32'));
-  const all = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const u = c.userIds.length;
-  return {
-    itemIds: c.itemIds,
-    userIds: c.userIds,
-    categories: c.categories,
-    itemCategory: Int32Array.from(c.itemCategory),
-    itemTrainCount: Int32Array.from(c.itemTrainCount),
-    purchaseOffsets: all.slice(0, u + 1),
-    purchaseItems: all.slice(u + 1),
-    itemIndex: new Map(c.itemIds.map((id, i) => [id, i])),
-    userIndex: new Map(c.userIds.map((id, i) => [id, i])),
-  };
-}
-
 export function writeManifest(dir: string, m: RunManifest): void {
   writeJsonAtomic(join(dir, 'manifest.json'), m);
+  if (existsSync(join(dir, CATALOGUE_FILE))) {
+    const store = CatalogueStore.open(dir);
+    try {
+      store.recordRun(dir, m);
+    } finally {
+      store.close();
+    }
+  }
 }
 
 export function readManifest(dir: string): RunManifest {
@@ -100,16 +77,45 @@ export function readManifest(dir: string): RunManifest {
   return m;
 }
 
-export function writeEmbeddings(dir: string, e: Float32Array): void {
-  writeFileAtomic(join(dir, 'item-embeddings.f32'), new Uint8Array(e.buffer, e.byteOffset, e.byteLength));
+export const EMBEDDINGS_FILE = 'item-embeddings.f32';
+
+/** Writes the embedding matrix of every catalogue item [N, K] and marks its N rows committed. */
+export function writeEmbeddings(dir: string, e: Float32Array, k: number): void {
+  writeFileAtomic(join(dir, EMBEDDINGS_FILE), new Uint8Array(e.buffer, e.byteOffset, e.byteLength));
+  const store = CatalogueStore.open(dir);
+  try {
+    store.setEmbeddingRows(e.length / k);
+  } finally {
+    store.close();
+  }
 }
 
+/** The first `count` rows of the embedding matrix (rows past them are an interrupted upload's). */
 export function readEmbeddings(dir: string, count: number, k: number): Float32Array {
-  const path = join(dir, 'item-embeddings.f32');
+  const path = join(dir, EMBEDDINGS_FILE);
   if (!existsSync(path)) throw new BadInputError('missing item embeddings', { file: path });
   const buf = readFileSync(path);
-  if (buf.byteLength !== count * k * 4) throw new BadInputError(`${buf.byteLength} bytes, expected ${count}×${k} float32`, { file: path });
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  if (buf.byteLength < count * k * 4) throw new BadInputError(`${buf.byteLength} bytes, expected at least ${count}×${k} float32 (the catalogue's items)`, { file: path });
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + count * k * 4));
+}
+
+/**
+ * Writes row `index` of the embedding matrix in place (fsync'd) and cuts anything after it:
+ * the catalogue's transaction that commits the item comes after, so a process killed between
+ * the two leaves a row nobody counts, which the next upload overwrites.
+ */
+export function appendEmbedding(dir: string, index: number, e: Float32Array): void {
+  const path = join(dir, EMBEDDINGS_FILE);
+  const fd = openSync(path, 'r+');
+  try {
+    const at = index * e.byteLength;
+    if (fstatSync(fd).size < at) throw new BadInputError(`embedding file is shorter than its ${index} committed rows`, { file: path });
+    writeSync(fd, new Uint8Array(e.buffer, e.byteOffset, e.byteLength), 0, e.byteLength, at);
+    ftruncateSync(fd, at + e.byteLength);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface LoadedRun {
@@ -124,7 +130,15 @@ export interface LoadedRun {
 /** Loads a run folder as a Recommender, without the training data. */
 export function loadRun(dir: string): LoadedRun {
   const manifest = readManifest(dir);
-  const catalogue = readCatalogue(dir);
+  const store = CatalogueStore.open(dir, { readonly: true });
+  let catalogue: Catalogue;
+  let embeddingRows: number;
+  try {
+    catalogue = store.read();
+    embeddingRows = store.embeddingRows();
+  } finally {
+    store.close();
+  }
   const nU = catalogue.userIds.length;
   const nI = catalogue.itemIds.length;
   const weights = () => loadSafetensors(join(dir, 'weights.safetensors')).tensors;
@@ -147,6 +161,7 @@ export function loadRun(dir: string): LoadedRun {
       const model = new Dvbpr(enc, nU, manifest.seed);
       model.loadStateDict(weights(), join(dir, 'weights.safetensors'));
       model.eval();
+      if (embeddingRows !== nI) throw new BadInputError(`the catalogue has ${nI} items but ${embeddingRows} committed embedding rows (did training finish?)`, { file: join(dir, CATALOGUE_FILE) });
       const e = readEmbeddings(dir, nI, enc.k);
       return { dir, manifest, catalogue, recommender: new DvbprScorer(model.theta.data(), e, enc.k), dvbpr: model };
     }

@@ -44,7 +44,7 @@ export function plantedDataset(opts: { users?: number; items?: number; perUser?:
   const sampledNegatives = new Int32Array(users * 100).fill(-1);
   return {
     dir: '/planted',
-    manifest: { dataHash: 'planted', imageSize: size } as Dataset['manifest'],
+    manifest: { dataHash: 'planted', imageSize: size, fit: 'letterbox' } as Dataset['manifest'],
     itemIds: Array.from({ length: items }, (_, i) => `item${i}`),
     userIds: Array.from({ length: users }, (_, u) => `user${u}`),
     itemCategory: Int32Array.from(side),

@@ -1,0 +1,286 @@
+/**
+ * The catalogue of a run in SQLite (better-sqlite3): categories, items (with where each photo
+ * is), shoppers, purchases, the run itself and the designs made from it.
+ *
+ *   meta        key → value: format, embedding_rows (rows of item-embeddings.f32 that are committed)
+ *   categories  idx, name
+ *   items       idx (= row of the embedding matrix), item_id, category, train_count, image, pixels, added_at
+ *   users       idx (= row of θ), user_id
+ *   purchases   user, item (train + valid + test: what each shopper is known to have bought)
+ *   runs        dir, kind, name, created_at, manifest (JSON)
+ *   designs     id, user_id, kind, category, item_id, created_at, result (JSON)
+ *
+ * The dense indices are the model's: item `idx` is the row of the embedding matrix, user `idx` the
+ * row of θ. A new catalogue is written to a temporary file and renamed into place; an item added
+ * later (an upload) is one transaction, which also moves `embedding_rows`, so the embedding file
+ * and the catalogue agree whatever moment a process dies at (see `appendEmbedding` in run.ts).
+ */
+import Database from 'better-sqlite3';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError } from '../core/errors.js';
+import type { Fit } from '../data/images.js';
+
+export const CATALOGUE_FILE = 'catalogue.sqlite';
+export const CATALOGUE_FORMAT = 1;
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE categories (idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE items (
+  idx INTEGER PRIMARY KEY,
+  item_id TEXT NOT NULL UNIQUE,
+  category INTEGER NOT NULL REFERENCES categories(idx),
+  train_count INTEGER NOT NULL,
+  image TEXT NOT NULL,
+  pixels BLOB,
+  added_at TEXT
+);
+CREATE INDEX items_category ON items(category);
+CREATE TABLE users (idx INTEGER PRIMARY KEY, user_id TEXT NOT NULL UNIQUE);
+CREATE TABLE purchases (
+  user INTEGER NOT NULL REFERENCES users(idx),
+  item INTEGER NOT NULL REFERENCES items(idx),
+  PRIMARY KEY (user, item)
+) WITHOUT ROWID;
+CREATE TABLE runs (dir TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, manifest TEXT NOT NULL);
+CREATE TABLE designs (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('design', 'improvement')),
+  category TEXT NOT NULL,
+  item_id TEXT,
+  created_at TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE INDEX designs_user ON designs(user_id, created_at);
+`;
+
+/** What a new catalogue is made from (a prepared dataset has all of it). */
+export interface CatalogueSource {
+  itemIds: string[];
+  userIds: string[];
+  categories: string[];
+  itemCategory: Int32Array;
+  itemTrainCount: Int32Array;
+  /** dataset folder whose images.u8 holds the photos, row = item index */
+  imagesFrom: string;
+  /** how photos were fitted to the square (new photos are fitted the same way) */
+  imageFit: Fit;
+  /** (user, item) pairs known to be bought */
+  purchases: { user: Int32Array; item: Int32Array }[];
+}
+
+/** The catalogue in memory, as the recommenders and the server use it. */
+export interface Catalogue {
+  itemIds: string[];
+  userIds: string[];
+  categories: string[];
+  itemCategory: Int32Array;
+  itemTrainCount: Int32Array;
+  /** CSR of each user's known items */
+  purchaseOffsets: Int32Array;
+  purchaseItems: Int32Array;
+  itemIndex: Map<string, number>;
+  userIndex: Map<string, number>;
+  /** fitted pixels [S, S, 3] of items added after training (uploads), by item index */
+  addedPixels: Map<number, Uint8Array>;
+  /** how the catalogue's photos were fitted to the square */
+  imageFit: Fit;
+}
+
+/** Appends an item to the in-memory catalogue (after the store committed it). */
+export function appendItem(c: Catalogue, itemId: string, category: number, pixels: Uint8Array): number {
+  const i = c.itemIds.length;
+  c.itemIds.push(itemId);
+  c.itemIndex.set(itemId, i);
+  const grow = (a: Int32Array, v: number) => {
+    const b = new Int32Array(a.length + 1);
+    b.set(a);
+    b[a.length] = v;
+    return b;
+  };
+  c.itemCategory = grow(c.itemCategory, category);
+  c.itemTrainCount = grow(c.itemTrainCount, 0);
+  c.addedPixels.set(i, pixels);
+  return i;
+}
+
+export interface NewItemRow {
+  itemId: string;
+  category: number;
+  /** where the original photo was kept (relative to the run folder) */
+  image: string;
+  /** the photo fitted to the dataset's image size, uint8 [S, S, 3] */
+  pixels: Uint8Array;
+}
+
+export interface DesignRecord {
+  id: string;
+  userId: string;
+  kind: 'design' | 'improvement';
+  category: string;
+  itemId?: string;
+  result: unknown;
+}
+
+/** Writes `<dir>/catalogue.sqlite` from a dataset, atomically (temporary file, then rename). */
+export function writeCatalogueDb(dir: string, src: CatalogueSource, run: { kind: string; name: string; createdAt: string; manifest: unknown }): void {
+  const path = join(dir, CATALOGUE_FILE);
+  const tmp = join(dir, `.${CATALOGUE_FILE}.${process.pid}.${Date.now()}.tmp`);
+  rmSync(tmp, { force: true });
+  const db = new Database(tmp);
+  try {
+    db.pragma('journal_mode = OFF'); // a fresh file: the rename is the commit
+    db.pragma('synchronous = OFF');
+    db.exec(SCHEMA);
+    db.transaction(() => {
+      const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      meta.run('format', String(CATALOGUE_FORMAT));
+      meta.run('embedding_rows', '0');
+      meta.run('images_from', src.imagesFrom);
+      meta.run('image_fit', src.imageFit);
+      const c = db.prepare('INSERT INTO categories (idx, name) VALUES (?, ?)');
+      src.categories.forEach((n, i) => c.run(i, n));
+      const it = db.prepare('INSERT INTO items (idx, item_id, category, train_count, image) VALUES (?, ?, ?, ?, ?)');
+      src.itemIds.forEach((id, i) => it.run(i, id, src.itemCategory[i]!, src.itemTrainCount[i]!, `images.u8#${i}`));
+      const u = db.prepare('INSERT INTO users (idx, user_id) VALUES (?, ?)');
+      src.userIds.forEach((id, i) => u.run(i, id));
+      const p = db.prepare('INSERT OR IGNORE INTO purchases (user, item) VALUES (?, ?)');
+      for (const pairs of src.purchases) for (let x = 0; x < pairs.user.length; x++) p.run(pairs.user[x]!, pairs.item[x]!);
+      db.prepare('INSERT INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(dir, run.kind, run.name, run.createdAt, JSON.stringify(run.manifest));
+    })();
+    db.pragma('synchronous = FULL');
+    db.close();
+    renameSync(tmp, path);
+  } catch (err) {
+    if (db.open) db.close();
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** An open catalogue: read it whole, add items, keep runs and designs. */
+export class CatalogueStore {
+  private constructor(
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {}
+
+  static open(dir: string, o: { readonly?: boolean } = {}): CatalogueStore {
+    const path = join(dir, CATALOGUE_FILE);
+    if (!existsSync(path)) throw new BadInputError('missing catalogue (is this a run folder?)', { file: path });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: o.readonly ?? false, fileMustExist: true });
+      if (!o.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+      }
+      const format = (db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined)?.value;
+      if (format !== String(CATALOGUE_FORMAT)) throw new BadInputError(`catalogue format ${format}, this Atelier reads format ${CATALOGUE_FORMAT}`, { file: path });
+    } catch (e) {
+      if (e instanceof BadInputError) throw e;
+      throw new BadInputError(`not a readable catalogue: ${(e as Error).message}`, { file: path });
+    }
+    return new CatalogueStore(path, db);
+  }
+
+  meta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Rows of item-embeddings.f32 that belong to committed items. */
+  embeddingRows(): number {
+    return Number(this.meta('embedding_rows') ?? 0);
+  }
+
+  /** Marks the embedding matrix as written for every item (after training). */
+  setEmbeddingRows(n: number): void {
+    this.db.prepare("UPDATE meta SET value = ? WHERE key = 'embedding_rows'").run(String(n));
+  }
+
+  read(): Catalogue {
+    const categories = (this.db.prepare('SELECT idx, name FROM categories ORDER BY idx').all() as { idx: number; name: string }[]).map((r, i) => {
+      if (r.idx !== i) throw new BadInputError(`category indices are not dense at ${r.idx}`, { file: this.path });
+      return r.name;
+    });
+    const items = this.db.prepare('SELECT idx, item_id, category, train_count, pixels FROM items ORDER BY idx').all() as { idx: number; item_id: string; category: number; train_count: number; pixels: Buffer | null }[];
+    const itemIds: string[] = new Array(items.length);
+    const itemCategory = new Int32Array(items.length);
+    const itemTrainCount = new Int32Array(items.length);
+    const addedPixels = new Map<number, Uint8Array>();
+    items.forEach((r, i) => {
+      if (r.idx !== i) throw new BadInputError(`item indices are not dense at ${r.idx}`, { file: this.path });
+      itemIds[i] = r.item_id;
+      itemCategory[i] = r.category;
+      itemTrainCount[i] = r.train_count;
+      if (r.pixels) addedPixels.set(i, new Uint8Array(r.pixels));
+    });
+    const userIds = (this.db.prepare('SELECT user_id FROM users ORDER BY idx').pluck().all() as string[]);
+    const purchaseOffsets = new Int32Array(userIds.length + 1);
+    const rows = this.db.prepare('SELECT user, item FROM purchases ORDER BY user, item').raw().all() as [number, number][];
+    const purchaseItems = new Int32Array(rows.length);
+    rows.forEach(([u, i], x) => {
+      purchaseOffsets[u + 1]!++;
+      purchaseItems[x] = i;
+    });
+    for (let u = 0; u < userIds.length; u++) purchaseOffsets[u + 1]! += purchaseOffsets[u]!;
+    return {
+      itemIds,
+      userIds,
+      categories,
+      itemCategory,
+      itemTrainCount,
+      purchaseOffsets,
+      purchaseItems,
+      itemIndex: new Map(itemIds.map((id, i) => [id, i])),
+      userIndex: new Map(userIds.map((id, i) => [id, i])),
+      addedPixels,
+      imageFit: (this.meta('image_fit') ?? 'letterbox') as Fit,
+    };
+  }
+
+  /**
+   * Adds one item as row `index` (which must be the next one) and marks its embedding row
+   * committed, in one transaction. Call after its embedding row is on disk.
+   */
+  addItem(index: number, row: NewItemRow): void {
+    this.db.transaction(() => {
+      const n = this.db.prepare('SELECT COUNT(*) FROM items').pluck().get() as number;
+      if (n !== index) throw new BadInputError(`catalogue has ${n} items, cannot add row ${index}`, { file: this.path });
+      this.db
+        .prepare('INSERT INTO items (idx, item_id, category, train_count, image, pixels, added_at) VALUES (?, ?, ?, 0, ?, ?, ?)')
+        .run(index, row.itemId, row.category, row.image, Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength), new Date().toISOString());
+      this.db.prepare("UPDATE meta SET value = ? WHERE key = 'embedding_rows'").run(String(index + 1));
+    })();
+  }
+
+  /** Keeps the run's manifest (with its final metrics) beside the catalogue. */
+  recordRun(dir: string, m: { kind: string; name: string; createdAt: string }): void {
+    this.db.prepare('INSERT OR REPLACE INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(dir, m.kind, m.name, m.createdAt, JSON.stringify(m));
+  }
+
+  recordDesign(d: DesignRecord): void {
+    this.db
+      .prepare('INSERT INTO designs (id, user_id, kind, category, item_id, created_at, result) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(d.id, d.userId, d.kind, d.category, d.itemId ?? null, new Date().toISOString(), JSON.stringify(d.result));
+  }
+
+  designsOf(userId: string, limit = 20): (DesignRecord & { createdAt: string })[] {
+    const rows = this.db.prepare('SELECT id, user_id, kind, category, item_id, created_at, result FROM designs WHERE user_id = ? ORDER BY created_at DESC LIMIT ?').all(userId, limit) as {
+      id: string;
+      user_id: string;
+      kind: 'design' | 'improvement';
+      category: string;
+      item_id: string | null;
+      created_at: string;
+      result: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, kind: r.kind, category: r.category, itemId: r.item_id ?? undefined, createdAt: r.created_at, result: JSON.parse(r.result) as unknown }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
