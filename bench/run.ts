@@ -121,6 +121,7 @@ const benches: Record<string, () => Promise<void>> = {
   recommend: async () => (await import('./recommend.js')).recommendBench(process.argv.slice(3)),
   gan: async () => (await import('./gan-design.js')).ganBench(),
   topk: async () => (await import('./topk.js')).topkBench(),
+  serve: async () => (await import('./serve.js')).serveBench(process.argv.slice(3)),
   design: async () => (await import('./gan-design.js')).designBench(),
 };
 if (!which || !benches[which]) {
