@@ -16,6 +16,7 @@ import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import { CATALOGUE_FILE, CatalogueStore, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
 import type { Dataset } from '../data/dataset.js';
+import type { Fit } from '../data/images.js';
 import type { EncoderConfig } from '../config/dvbpr.js';
 import { Dvbpr, DvbprScorer } from '../models/dvbpr.js';
 import { FactorModel, type FactorConfig } from '../models/mf.js';
@@ -72,9 +73,44 @@ export function writeManifest(dir: string, m: RunManifest): void {
 }
 
 export function readManifest(dir: string): RunManifest {
-  const m = readJson<RunManifest>(join(dir, 'manifest.json'));
+  let m = readJson<RunManifest>(join(dir, 'manifest.json'));
+  if (m.format === 1) m = migrateFormat1(dir, m);
   if (m.format !== RUN_FORMAT) throw new BadInputError(`run format ${m.format}, expected ${RUN_FORMAT}`, { file: join(dir, 'manifest.json') });
   return m;
+}
+
+/**
+ * Format 1 kept the catalogue in catalogue.json + purchases.i32: build catalogue.sqlite from them
+ * (atomically), then mark the manifest format 2. The old files are left in place.
+ */
+function migrateFormat1(dir: string, m: RunManifest): RunManifest {
+  const c = readJson<{ itemIds: string[]; userIds: string[]; categories: string[]; itemCategory: number[]; itemTrainCount: number[] }>(join(dir, 'catalogue.json'));
+  const path = join(dir, 'purchases.i32');
+  if (!existsSync(path)) throw new BadInputError('missing purchases of a format-1 run', { file: path });
+  const buf = readFileSync(path);
+  const all = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const nU = c.userIds.length;
+  const offsets = all.subarray(0, nU + 1);
+  const user = new Int32Array(all.length - nU - 1);
+  for (let u = 0; u < nU; u++) user.fill(u, offsets[u]!, offsets[u + 1]!);
+  const dsManifest = join(m.dataset.path, 'manifest.json');
+  const fit = existsSync(dsManifest) ? (JSON.parse(readFileSync(dsManifest, 'utf8')) as { fit?: Fit }).fit ?? 'letterbox' : 'letterbox';
+  writeCatalogueDb(
+    dir,
+    { itemIds: c.itemIds, userIds: c.userIds, categories: c.categories, itemCategory: Int32Array.from(c.itemCategory), itemTrainCount: Int32Array.from(c.itemTrainCount), imagesFrom: m.dataset.path, imageFit: fit, purchases: [{ user, item: all.subarray(nU + 1) }] },
+    { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m },
+  );
+  const migrated = { ...m, format: RUN_FORMAT };
+  if (m.embeddings) {
+    const store = CatalogueStore.open(dir);
+    try {
+      store.setEmbeddingRows(m.embeddings.count);
+    } finally {
+      store.close();
+    }
+  }
+  writeJsonAtomic(join(dir, 'manifest.json'), migrated);
+  return migrated;
 }
 
 export const EMBEDDINGS_FILE = 'item-embeddings.f32';

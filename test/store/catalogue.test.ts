@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/cli/ingest.js';
 import { createProgress } from '../../src/cli/progress.js';
 import { BadInputError } from '../../src/core/errors.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { appendItem, CatalogueStore } from '../../src/store/catalogue-db.js';
-import { purchasesOf, readCatalogue, writeCatalogue, type RunManifest } from '../../src/store/run.js';
+import { loadRun, purchasesOf, readCatalogue, readManifest, RUN_FORMAT, writeCatalogue, type RunManifest } from '../../src/store/run.js';
 import { makeShop, tempDir } from '../helpers/fixtures.js';
 
 async function dataset() {
@@ -74,4 +74,28 @@ test('a missing or foreign catalogue is a BadInputError naming the file', () => 
   assert.throws(() => readCatalogue(dir), (e: unknown) => e instanceof BadInputError && e.message.includes(join(dir, 'catalogue.sqlite')));
   writeFileSync(join(dir, 'catalogue.sqlite'), 'not a database at all, just text that is long enough to be read as a header');
   assert.throws(() => readCatalogue(dir), (e: unknown) => e instanceof BadInputError && /not a readable catalogue/.test(e.message));
+});
+
+test('a format-1 run (catalogue.json + purchases.i32) is migrated to catalogue.sqlite on first load', async () => {
+  const ds = await dataset();
+  const dir = tempDir();
+  // the format-1 layout, as the previous version wrote it
+  writeFileSync(join(dir, 'catalogue.json'), JSON.stringify({ itemIds: ds.itemIds, userIds: ds.userIds, categories: ds.categories, itemCategory: Array.from(ds.itemCategory), itemTrainCount: Array.from(ds.itemTrainCount) }));
+  const per = ds.userIds.map(() => new Set<number>());
+  for (const p of [ds.train, ds.valid, ds.test]) for (let x = 0; x < p.user.length; x++) per[p.user[x]!]!.add(p.item[x]!);
+  const offsets = [0];
+  const items: number[] = [];
+  per.forEach((set) => {
+    items.push(...[...set].sort((a, b) => a - b));
+    offsets.push(items.length);
+  });
+  writeFileSync(join(dir, 'purchases.i32'), new Uint8Array(Int32Array.from([...offsets, ...items]).buffer));
+  const m = { format: 1, kind: 'popularity', name: 'popularity', createdAt: '2026-01-01T00:00:00.000Z', seed: 1, config: {}, dataset: { path: ds.dir, dataHash: 'x', imageSize: 8, items: ds.itemIds.length, users: ds.userIds.length }, versions: {}, metrics: {}, history: [] };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+  const run = loadRun(dir);
+  assert.equal(readManifest(dir).format, RUN_FORMAT);
+  assert.ok(existsSync(join(dir, 'catalogue.sqlite')));
+  assert.deepEqual(run.catalogue.itemIds, ds.itemIds);
+  per.forEach((set, u) => assert.deepEqual(Array.from(purchasesOf(run.catalogue, u)), [...set].sort((a, b) => a - b)));
+  assert.equal(run.catalogue.imageFit, ds.manifest.fit);
 });
