@@ -14,7 +14,7 @@ import { maximisePreference } from '../design/maximise.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import { toInput } from '../models/encoder.js';
 import type { LoadedGan } from '../store/gan-run.js';
-import { designForShopper, embedWithRun, resizeU8 } from '../store/designs.js';
+import { designForShopper, embedWithRun, resizeU8, type ScoreScale } from '../store/designs.js';
 import type { LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 
@@ -40,7 +40,7 @@ export function designStudy(
   ds: Dataset,
   run: LoadedRun,
   g: LoadedGan,
-  o: { users: number; n: number; steps: number; lr?: number; eta?: number; seed: number; onPair?: (done: number, total: number) => void },
+  o: { users: number; n: number; steps: number; lr?: number; eta?: number; scale?: ScoreScale; seed: number; onPair?: (done: number, total: number) => void },
 ): DesignStudy {
   const t0 = performance.now();
   const rng = new Rng(o.seed);
@@ -78,7 +78,7 @@ export function designStudy(
   for (const u of users) {
     for (const c of cats) {
       const userId = ds.userIds[u]!;
-      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, seed: o.seed + pairs, realItems: 1 });
+      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, scale: o.scale, seed: o.seed + pairs, realItems: 1 });
       // the unoptimised samples: the same starts, no steps
       const s0 = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs });
       const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));

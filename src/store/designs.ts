@@ -88,13 +88,46 @@ export interface DesignRequest {
   eta?: number;
   seed?: number;
   realItems?: number;
+  /** the preference term's unit (see `scoreScaleOf`); default 'standardised' */
+  scale?: ScoreScale;
+}
+
+/**
+ * 'raw': the paper's objective θ_uᵀΦ(G) − η(D − 1)². 'standardised': θ_uᵀΦ(G)/σ_uc − η(D − 1)²,
+ * σ_uc the spread of the shopper's scores over the real items of the category, so that η = 1
+ * weighs realism against one spread of real items whatever scale the recommender's scores have
+ * (DVBPR's scale depends on K, λ and training length; the paper's η = 1 assumed its own).
+ */
+export type ScoreScale = 'raw' | 'standardised';
+
+export function scoreScaleOf(run: LoadedRun, userId: string, category: string, scale: ScoreScale = 'standardised'): number {
+  if (scale === 'raw') return 1;
+  const c = run.catalogue;
+  const ci = c.categories.indexOf(category);
+  const u = c.userIndex.get(userId);
+  if (u === undefined) throw new NotFoundError('user', userId);
+  if (ci < 0) throw new NotFoundError(`category (known: ${c.categories.join(', ')})`, category);
+  const s = run.recommender.scoreUsers(Int32Array.of(u));
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (c.itemCategory[i] !== ci) continue;
+    n++;
+    const d = s[i]! - mean;
+    mean += d / n;
+    m2 += d * (s[i]! - mean);
+  }
+  const sd = n > 1 ? Math.sqrt(m2 / (n - 1)) : 0;
+  return sd > 1e-6 ? sd : 1;
 }
 
 export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest): ShopperDesign {
   const theta = thetaOf(run, r.userId);
   if (!run.catalogue.categories.includes(r.category)) throw new NotFoundError(`category (known: ${run.catalogue.categories.join(', ')})`, r.category);
   const c = ganCategoryIndex(g, r.category);
-  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1 });
+  const scoreScale = scoreScaleOf(run, r.userId, r.category, r.scale);
+  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, scoreScale });
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
   const size = run.manifest.dataset.imageSize;
   const idx = rec!.items.map((it) => run.catalogue.itemIndex.get(it.itemId)!);
@@ -116,6 +149,7 @@ export interface ImproveRequest {
   projectSteps?: number;
   seed?: number;
   gamma?: number;
+  scale?: ScoreScale;
 }
 
 export interface ShopperImprovement {
@@ -140,7 +174,7 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
   const original = resizeU8(itemPixels(run, i), 1, size, gs);
   const result = improveItem(
     { gan: g.gan, encoder: run.dvbpr!.encoder },
-    { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5 },
+    { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5, scoreScale: scoreScaleOf(run, r.userId, category, r.scale) },
   );
   const scoreOf = (u8: Uint8Array) => embedWithRun(run, u8, 1, gs).reduce((acc, e, q) => acc + e * theta[q]!, 0); // θ_uᵀΦ(x)
   const triptych = new Uint8Array(3 * gs * gs * 3);

@@ -4,13 +4,16 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { buildServer } from '../../src/server/app.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
+import { CatalogueStore } from '../../src/store/catalogue-db.js';
 import { loadRun } from '../../src/store/run.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
 const ctx = (async () => {
   const t = await tinyRuns();
   const stats = { designSteps: 0, cancelled: 0 };
-  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), designsDir: join(t.root, 'served'), page: '<html>atelier page</html>', stats });
+  const store = CatalogueStore.open(t.run);
+  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), store, designsDir: join(t.root, 'served'), page: '<html>atelier page</html>', stats });
+  app.addHook('onClose', async () => store.close());
   return { ...t, app, stats };
 })();
 
@@ -76,6 +79,14 @@ test('POST /users/:id/designs streams progress and returns image URLs with score
   assert.equal(img.statusCode, 200);
   assert.equal(img.headers['content-type'], 'image/png');
   assert.ok(done.bestReal.length > 0);
+  // kept in the catalogue, listed per shopper
+  const kept = (await app.inject(`/users/${ds.userIds[0]}/designs`)).json();
+  const mine = kept.designs.find((d: { id: string }) => d.id === (done as unknown as { id: string }).id);
+  assert.ok(mine, 'the design is listed');
+  assert.equal(mine.kind, 'design');
+  assert.equal(mine.category, 'tops');
+  assert.deepEqual(mine.result.designs.map((d: { score: number }) => d.score), done.designs.map((d) => d.score));
+  assert.equal((await app.inject('/users/ghost/designs')).statusCode, 404);
 });
 
 test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN left out 404', async () => {
