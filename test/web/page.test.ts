@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { buildServer } from '../../src/server/app.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
+import { CatalogueStore } from '../../src/store/catalogue-db.js';
 import { loadRun } from '../../src/store/run.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
@@ -14,7 +16,8 @@ test('the web page: pick a shopper, see recommendations and a design with scores
   const { chromium } = await import('playwright-core');
   const t = await tinyRuns();
   const page = readFileSync(new URL('../../web/index.html', import.meta.url), 'utf8');
-  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), designsDir: join(t.root, 'served'), page });
+  const store = CatalogueStore.open(t.run);
+  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), store, designsDir: join(t.root, 'served'), page });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -37,6 +40,17 @@ test('the web page: pick a shopper, see recommendations and a design with scores
     assert.ok(figure.every((l) => /-?\d+\.\d{3}/.test(l)), 'every image in the figure has its score');
     const loaded = await p.$$eval('#figure img', (is) => is.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
     assert.ok(loaded, 'all figure images load');
+    // add an item from a photo: it comes back cold, with the shoppers who would like it most
+    const photo = join(t.root, 'upload.png');
+    await sharp({ create: { width: 30, height: 40, channels: 3, background: { r: 20, g: 120, b: 220 } } }).png().toFile(photo);
+    await p.setInputFiles('#photo', photo);
+    await p.selectOption('#newcat', 'shoes');
+    await p.click('#addform button');
+    await p.waitForSelector('#added[data-done="1"]', { timeout: 30000 });
+    const added = await p.$eval('#added', (d) => d.textContent ?? '');
+    assert.match(added, /cold/);
+    assert.match(added, /who would like it most/);
+    assert.ok(await p.$eval('#added img', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), 'the new item image loads');
     const dir = join('test', 'artifacts');
     mkdirSync(dir, { recursive: true });
     const shot = join(dir, 'web-page.png');
@@ -45,5 +59,6 @@ test('the web page: pick a shopper, see recommendations and a design with scores
   } finally {
     await browser.close();
     await app.close();
+    store.close();
   }
 });
