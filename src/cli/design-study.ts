@@ -24,9 +24,20 @@ export interface DesignStudy {
   uplift: number;
   meanScoreGain: number;
   medianUserRankPct: number;
-  realism: { designD: number; samplesD: number; designFrechet: number; samplesFrechet: number };
+  realism: {
+    designD: number;
+    samplesD: number;
+    designFrechet: number;
+    samplesFrechet: number;
+    /** share of images the category classifier assigns to the intended category */
+    designAgreement: number;
+    samplesAgreement: number;
+    /** mean distance from an image to its nearest real item of the category (classifier features) */
+    designNearestReal: number;
+    samplesNearestReal: number;
+  };
   hiddenTaste?: { designBeatsBestReal: number; meanDesign: number; meanBestReal: number };
-  settings: { n: number; steps: number; lr: number; eta: number; users: number; categories: string[] };
+  settings: { n: number; steps: number; lr: number; eta: number; scale: ScoreScale; taste: 'own' | 'distinctive'; users: number; categories: string[] };
   seconds: number;
 }
 
@@ -40,7 +51,7 @@ export function designStudy(
   ds: Dataset,
   run: LoadedRun,
   g: LoadedGan,
-  o: { users: number; n: number; steps: number; lr?: number; eta?: number; scale?: ScoreScale; seed: number; onPair?: (done: number, total: number) => void },
+  o: { users: number; n: number; steps: number; lr?: number; eta?: number; scale?: ScoreScale; taste?: 'own' | 'distinctive'; seed: number; onPair?: (done: number, total: number) => void },
 ): DesignStudy {
   const t0 = performance.now();
   const rng = new Rng(o.seed);
@@ -75,10 +86,29 @@ export function designStudy(
   const sim = ds.simulation;
   let pairs = 0;
   const total = users.length * cats.length;
+  const perImage = { design: { agree: 0, nn: 0 }, sample: { agree: 0, nn: 0 }, n: 0 };
+  // agreement with the intended category and distance to the nearest real item, per image
+  const judge = (feats: Float32Array, c: string, into: { agree: number; nn: number }) => {
+    const n = feats.length / clfK;
+    const cls = g.manifest.classifier.classes.indexOf(c);
+    const pred = noGrad(() => tidy(() => g.classifier.head.forward(tensor(feats, [n, clfK]).relu()).argmax(1).data()));
+    const real = realFeat.get(c)!;
+    const nr = real.length / clfK;
+    for (let a = 0; a < n; a++) {
+      if (Number(pred[a]) === cls) into.agree++;
+      let best = Infinity;
+      for (let r = 0; r < nr; r++) {
+        let d = 0;
+        for (let q = 0; q < clfK; q++) d += (feats[a * clfK + q]! - real[r * clfK + q]!) ** 2;
+        if (d < best) best = d;
+      }
+      into.nn += Math.sqrt(best);
+    }
+  };
   for (const u of users) {
     for (const c of cats) {
       const userId = ds.userIds[u]!;
-      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, scale: o.scale, seed: o.seed + pairs, realItems: 1 });
+      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, scale: o.scale, taste: o.taste, seed: o.seed + pairs, realItems: 1 });
       // the unoptimised samples: the same starts, no steps
       const s0 = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs });
       const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));
@@ -97,8 +127,13 @@ export function designStudy(
       ranks.push((100 * above) / (U - 1));
       dDesign.push(...d.design.realism);
       dSample.push(...s0.realism);
-      (designFeats.get(c) ?? designFeats.set(c, []).get(c)!).push(featsOf(d.design.images, o.n, gs));
-      (sampleFeats.get(c) ?? sampleFeats.set(c, []).get(c)!).push(featsOf(s0.images, o.n, gs));
+      const df = featsOf(d.design.images, o.n, gs);
+      const sf = featsOf(s0.images, o.n, gs);
+      (designFeats.get(c) ?? designFeats.set(c, []).get(c)!).push(df);
+      (sampleFeats.get(c) ?? sampleFeats.set(c, []).get(c)!).push(sf);
+      judge(df, c, perImage.design);
+      judge(sf, c, perImage.sample);
+      perImage.n += o.n;
       if (sim && gs % 8 === 0) {
         const designU8 = resizeU8(d.design.images.subarray(best * gs * gs * 3, (best + 1) * gs * gs * 3), 1, gs, sim.imageSize);
         const hd = hiddenScores(sim, u, hiddenFeatures(sim, designU8, 1))[0]!;
@@ -129,9 +164,18 @@ export function designStudy(
     uplift: uplift / pairs,
     meanScoreGain: gain / pairs,
     medianUserRankPct: median(ranks),
-    realism: { designD: mean(dDesign), samplesD: mean(dSample), designFrechet: fd(designFeats), samplesFrechet: fd(sampleFeats) },
+    realism: {
+      designD: mean(dDesign),
+      samplesD: mean(dSample),
+      designFrechet: fd(designFeats),
+      samplesFrechet: fd(sampleFeats),
+      designAgreement: perImage.design.agree / perImage.n,
+      samplesAgreement: perImage.sample.agree / perImage.n,
+      designNearestReal: perImage.design.nn / perImage.n,
+      samplesNearestReal: perImage.sample.nn / perImage.n,
+    },
     ...(sim ? { hiddenTaste: { designBeatsBestReal: hidden.beats / pairs, meanDesign: hidden.design / pairs, meanBestReal: hidden.real / pairs } } : {}),
-    settings: { n: o.n, steps: o.steps, lr: o.lr ?? 0.05, eta: o.eta ?? 1, users: users.length, categories: cats },
+    settings: { n: o.n, steps: o.steps, lr: o.lr ?? 0.05, eta: o.eta ?? 1, scale: o.scale ?? 'raw', taste: o.taste ?? 'own', users: users.length, categories: cats },
     seconds: (performance.now() - t0) / 1000,
   };
 }

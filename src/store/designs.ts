@@ -88,8 +88,24 @@ export interface DesignRequest {
   eta?: number;
   seed?: number;
   realItems?: number;
-  /** the preference term's unit (see `scoreScaleOf`); default 'standardised' */
+  /** the preference term's unit (see `scoreScaleOf`); default 'raw', the paper's objective */
   scale?: ScoreScale;
+  /**
+   * 'own' (default, the paper): maximise θ_uᵀΦ. 'distinctive': maximise (θ_u − θ̄)ᵀΦ, what sets
+   * this shopper apart from the average shopper, so that the design suits u more than others.
+   */
+  taste?: 'own' | 'distinctive';
+}
+
+/** θ_u − θ̄ (θ̄ the mean over every shopper) [K]. */
+export function distinctiveThetaOf(run: LoadedRun, userId: string): Float32Array {
+  const own = thetaOf(run, userId);
+  const all = run.dvbpr!.theta.data(); // [U, K]
+  const k = own.length;
+  const u = all.length / k;
+  const out = Float32Array.from(own);
+  for (let v = 0; v < u; v++) for (let q = 0; q < k; q++) out[q]! -= all[v * k + q]! / u;
+  return out;
 }
 
 /**
@@ -100,7 +116,7 @@ export interface DesignRequest {
  */
 export type ScoreScale = 'raw' | 'standardised';
 
-export function scoreScaleOf(run: LoadedRun, userId: string, category: string, scale: ScoreScale = 'standardised'): number {
+export function scoreScaleOf(run: LoadedRun, userId: string, category: string, scale: ScoreScale = 'raw'): number {
   if (scale === 'raw') return 1;
   const c = run.catalogue;
   const ci = c.categories.indexOf(category);
@@ -127,7 +143,14 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
   if (!run.catalogue.categories.includes(r.category)) throw new NotFoundError(`category (known: ${run.catalogue.categories.join(', ')})`, r.category);
   const c = ganCategoryIndex(g, r.category);
   const scoreScale = scoreScaleOf(run, r.userId, r.category, r.scale);
-  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, scoreScale });
+  const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
+  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, scoreScale });
+  if (objectiveTheta !== theta) {
+    // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
+    const e = embedWithRun(run, design.images, r.n, design.imageSize);
+    const k = theta.length;
+    design.finalScores = Array.from({ length: r.n }, (_, a) => e.subarray(a * k, (a + 1) * k).reduce((acc, v, q) => acc + v * theta[q]!, 0));
+  }
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
   const size = run.manifest.dataset.imageSize;
   const idx = rec!.items.map((it) => run.catalogue.itemIndex.get(it.itemId)!);
