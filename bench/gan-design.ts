@@ -107,9 +107,31 @@ export async function ganBench(): Promise<void> {
   }
 }
 
+/** The paper's objective first (its figures are the headline), then the trade-offs around it. */
+export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'distinctive' }[] = [
+  { name: 'paper: θ_u, η = 1', eta: 1, taste: 'own' },
+  { name: 'θ_u, η = 3', eta: 3, taste: 'own' },
+  { name: 'θ_u, η = 10', eta: 10, taste: 'own' },
+  { name: 'distinctive θ_u − θ̄, η = 1', eta: 1, taste: 'distinctive' },
+  { name: 'distinctive θ_u − θ̄, η = 3', eta: 3, taste: 'distinctive' },
+];
+
 export async function designBench(): Promise<void> {
   const rows = [];
-  const md = ['# Design for a shopper', '', 'Over (shopper, category) pairs: 8 random starts × 50 Adam steps (lr 0.05, η = 1) on z = tanh(w). uplift: share of pairs whose best design outscores the shopper\'s best real item of that category; realism: mean D(G(z), c) and Fréchet distance (category-classifier features) of the designs beside the GAN\'s unoptimised samples (the same starting codes); personalisation: median rank of the shopper\'s own score among all shoppers\' scores of the same best design (0% = top); hidden taste: for simulated shoppers, how often the best design beats the DVBPR-chosen best real item under the shopper\'s true taste.', ''];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const md = [
+    '# Design for a shopper',
+    '',
+    "Over (shopper, category) pairs: 8 random starts × 50 Adam steps (lr 0.05) on z = tanh(w), objective θᵀΦ(G(z, c)) − η(D(G(z, c), c) − 1)². " +
+      "uplift: share of pairs whose best design outscores the shopper's best real item of that category (the shopper's own score θ_uᵀΦ in every variant); " +
+      "personalisation: median rank of the shopper's own score among all shoppers' scores of the same best design (0% = top); " +
+      "realism, designs / the GAN's unoptimised samples from the same starting codes: mean D(G(z), c); Fréchet distance to 300 real items of the category in the category classifier's feature space (a set measure: designs for a few shoppers are also less diverse than samples); " +
+      'the share the classifier assigns to the intended category; the mean distance to the nearest real item of the category (same features); ' +
+      "hidden taste (simulated shoppers): how often the best design beats the DVBPR-chosen best real item under the shopper's true taste.",
+    '',
+    "Variants: the paper's objective (η = 1, θ_u), stronger realism (η = 3, 10), and 'distinctive' taste θ_u − θ̄ (what sets the shopper apart from the average shopper; `taste: 'distinctive'` in the library).",
+    '',
+  ];
   for (const t of targets) {
     await ensureGan(t);
     const ds = loadDataset(t.data);
@@ -121,7 +143,11 @@ export async function designBench(): Promise<void> {
     const run = loadRun(t.dvbprRun);
     const g = loadGanRun(join(t.data, '..', 'gan'));
     const users = Math.ceil(50 / g.manifest.categories.length);
-    const s = designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, pair: d, of: n }) });
+    const studies = DESIGN_VARIANTS.map((v) => ({
+      variant: v.name,
+      ...designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, eta: v.eta, taste: v.taste, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, variant: v.name, pair: d, of: n }) }),
+    }));
+    const s = studies[0]!;
     // speed: 8 designs × 50 steps (median of 3), at the GAN's size
     const times: number[] = [];
     const theta = thetaOf(run, ds.userIds[0]!);
@@ -131,17 +157,18 @@ export async function designBench(): Promise<void> {
       times.push((performance.now() - t0) / 1000);
     }
     const speed = { designs: 8, steps: 50, imageSize: g.manifest.config.imageSize, seconds: times.sort((a, b) => a - b)[1]! };
-    rows.push({ ...s, speed, dvbprRun: readManifest(t.dvbprRun).name });
+    rows.push({ ...s, speed, dvbprRun: readManifest(t.dvbprRun).name, variants: studies });
     md.push(
       `## ${t.name}`,
       '',
-      `${s.pairs} pairs (${users} shoppers × ${g.manifest.categories.length} categories), ${s.seconds.toFixed(0)} s.`,
+      `${s.pairs} pairs (${users} shoppers × ${g.manifest.categories.length} categories) per variant; speed: 8 designs × 50 steps at ${speed.imageSize} px in ${speed.seconds.toFixed(2)} s (median of 3).`,
       '',
-      `- uplift: **${(100 * s.uplift).toFixed(1)}%** of pairs (mean score gain ${s.meanScoreGain.toFixed(3)})`,
-      `- personalisation: median rank of the shopper among all shoppers **${s.medianUserRankPct.toFixed(2)}%**`,
-      `- realism: D ${s.realism.designD.toFixed(3)} (designs) vs ${s.realism.samplesD.toFixed(3)} (unoptimised samples); Fréchet ${s.realism.designFrechet.toFixed(2)} vs ${s.realism.samplesFrechet.toFixed(2)}`,
-      `- speed: 8 designs × 50 steps at ${speed.imageSize} px in ${speed.seconds.toFixed(2)} s (median of 3)`,
-      s.hiddenTaste ? `- hidden taste: the best design beats the best real item in ${(100 * s.hiddenTaste.designBeatsBestReal).toFixed(1)}% of pairs (mean ${s.hiddenTaste.meanDesign.toFixed(3)} vs ${s.hiddenTaste.meanBestReal.toFixed(3)})` : '',
+      '| variant | uplift | median rank | D designs / samples | Fréchet designs / samples | category agreement designs / samples | nearest real designs / samples | hidden taste: design beats best real |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...studies.map(
+        (v) =>
+          `| ${v.variant} | ${pct(v.uplift)} | ${v.medianUserRankPct.toFixed(2)}% | ${v.realism.designD.toFixed(3)} / ${v.realism.samplesD.toFixed(3)} | ${v.realism.designFrechet.toFixed(2)} / ${v.realism.samplesFrechet.toFixed(2)} | ${pct(v.realism.designAgreement)} / ${pct(v.realism.samplesAgreement)} | ${v.realism.designNearestReal.toFixed(2)} / ${v.realism.samplesNearestReal.toFixed(2)} | ${v.hiddenTaste ? pct(v.hiddenTaste.designBeatsBestReal) : '–'} |`,
+      ),
       '',
     );
     writeJsonAtomic(join('bench', 'results', 'design.json'), { datasets: rows, command: 'npm run bench -- design' });
