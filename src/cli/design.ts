@@ -25,12 +25,25 @@ export async function writeFigure(path: string, d: ShopperDesign): Promise<void>
   await writePng(path, grid(tiles, k + n, { size: d.imageSize, cols: k + n, zoom: d.imageSize < 48 ? 3 : 2, labels, splitAfter: k }));
 }
 
-export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string }) {
+const positive = (v: unknown, name: string): number => {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0) throw new BadInputError(`--${name} must be a number ≥ 0, got '${String(v)}'`);
+  return x;
+};
+
+const tasteOf = (v: string | undefined): 'own' | 'distinctive' => {
+  if (v === undefined || v === 'own' || v === 'distinctive') return v ?? 'own';
+  throw new BadInputError(`--taste must be own or distinctive, got '${v}'`);
+};
+
+export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string; eta?: string; taste?: string }) {
   const n = num(o.n, 'n', 1, 64);
   const steps = num(o.steps, 'steps', 0, 10000);
+  const eta = positive(o.eta ?? '1', 'eta');
+  const taste = tasteOf(o.taste);
   const run = loadRun(o.run);
   const g = loadGanRun(o.gan);
-  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, seed: o.seed ? Number(o.seed) : 1 });
+  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, eta, taste, seed: o.seed ? Number(o.seed) : 1 });
   mkdirSync(o.out, { recursive: true });
   const gs = d.design.imageSize;
   for (let i = 0; i < n; i++) {

@@ -156,6 +156,8 @@ program
   .option('--n <n>', 'designs (random starts)', '8')
   .option('--steps <n>', 'Adam steps on the latent codes', '50')
   .option('--seed <n>', 'seed of the starts', '1')
+  .option('--eta <x>', 'weight η of the realism term (D(G) − 1)²', '1')
+  .option('--taste <t>', "'own': maximise θ_uᵀΦ (the paper); 'distinctive': (θ_u − θ̄)ᵀΦ, what sets this shopper apart", 'own')
   .requiredOption('--out <dir>', 'output folder: design-XX.png, figure.png, scores.json')
   .option('--json', 'print the summary as JSON')
   .action(async (opts: Record<string, string>) => {

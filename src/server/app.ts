@@ -15,7 +15,7 @@ import { encodePng, grid, writePng } from '../data/png.js';
 import { improveItem } from '../design/improve.js';
 import { maximisePreferenceAsync } from '../design/maximise.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
-import { itemPixels, resizeU8, thetaOf } from '../store/designs.js';
+import { itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
 import type { CatalogueStore } from '../store/catalogue-db.js';
 import { recommendIndexed, type LanceIndex } from '../store/lance-index.js';
 import { addItem } from '../store/new-item.js';
@@ -61,7 +61,16 @@ const recQuery = z
     coldOnly: z.enum(['true', 'false', '1', '0']).optional(),
   })
   .strict();
-const designBody = z.object({ category: z.string().min(1), n: z.number().int().min(1).max(32).default(8), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) }).strict();
+const designBody = z
+  .object({
+    category: z.string().min(1),
+    n: z.number().int().min(1).max(32).default(8),
+    steps: z.number().int().min(0).max(500).default(50),
+    seed: z.number().int().min(0).default(1),
+    eta: z.number().min(0).max(1000).default(1),
+    taste: z.enum(['own', 'distinctive']).default('own'),
+  })
+  .strict();
 const improveBody = z.object({ itemId: z.string().min(1), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) }).strict();
 const itemFields = z.object({ category: z.string().min(1), itemId: z.string().min(1).optional() }).strict();
 const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
@@ -187,6 +196,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     if (!cat.categories.includes(body.category)) throw new NotFoundError(`category (known: ${cat.categories.join(', ')})`, body.category);
     const c = ganCategoryIndex(g, body.category);
     const theta = thetaOf(run, req.params.id);
+    const objective = objectiveThetaOf(run, req.params.id, body.taste);
     const send = sse(reply);
     const abort = new AbortController();
     // the response's 'close' (not the request's: that fires once the body is read) = the client left
@@ -194,7 +204,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     send('queued', { userId: req.params.id, category: body.category });
     try {
       const d = await serial(() =>
-        maximisePreferenceAsync({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: 1, seed: body.seed }, {
+        maximisePreferenceAsync({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed }, {
           signal: abort.signal,
           onStep: (p) => {
             stats.designSteps++;
@@ -204,10 +214,11 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       );
       const id = randomUUID();
       const gs = d.imageSize;
+      const own = objective === theta ? d.finalScores : scoresOf(run, theta, d.images, body.n, gs); // the shopper's own θ_uᵀΦ
       const designs = [];
       for (let k = 0; k < body.n; k++) {
         await writePng(join(ctx.designsDir, `${id}-${k}.png`), grid(d.images.subarray(k * gs * gs * 3, (k + 1) * gs * gs * 3), 1, { size: gs, cols: 1, pad: 0, zoom: gs < 48 ? 2 : 1 }));
-        designs.push({ url: `/designs/${id}-${k}.png`, score: d.finalScores[k]!, realism: d.realism[k]! });
+        designs.push({ url: `/designs/${id}-${k}.png`, score: own[k]!, realism: d.realism[k]! });
       }
       const [best] = recommend(run.recommender, cat, [req.params.id], { k: body.n, category: body.category });
       const result = { designs, bestReal: best!.items.map((it) => ({ itemId: it.itemId, score: it.score, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };

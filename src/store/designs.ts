@@ -97,6 +97,18 @@ export interface DesignRequest {
   taste?: 'own' | 'distinctive';
 }
 
+/** θᵀΦ(x) of n uint8 images [n, S, S, 3] of any size. */
+export function scoresOf(run: LoadedRun, theta: Float32Array, u8: Uint8Array, n: number, size: number): number[] {
+  const e = embedWithRun(run, u8, n, size);
+  const k = theta.length;
+  return Array.from({ length: n }, (_, a) => e.subarray(a * k, (a + 1) * k).reduce((acc, v, q) => acc + v * theta[q]!, 0));
+}
+
+/** The θ a design maximises: the shopper's own, or what sets them apart (θ_u − θ̄). */
+export function objectiveThetaOf(run: LoadedRun, userId: string, taste: 'own' | 'distinctive' = 'own'): Float32Array {
+  return taste === 'distinctive' ? distinctiveThetaOf(run, userId) : thetaOf(run, userId);
+}
+
 /** θ_u − θ̄ (θ̄ the mean over every shopper) [K]. */
 export function distinctiveThetaOf(run: LoadedRun, userId: string): Float32Array {
   const own = thetaOf(run, userId);
@@ -145,12 +157,8 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
   const scoreScale = scoreScaleOf(run, r.userId, r.category, r.scale);
   const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
   const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, scoreScale });
-  if (objectiveTheta !== theta) {
-    // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
-    const e = embedWithRun(run, design.images, r.n, design.imageSize);
-    const k = theta.length;
-    design.finalScores = Array.from({ length: r.n }, (_, a) => e.subarray(a * k, (a + 1) * k).reduce((acc, v, q) => acc + v * theta[q]!, 0));
-  }
+  // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
+  if (objectiveTheta !== theta) design.finalScores = scoresOf(run, theta, design.images, r.n, design.imageSize);
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
   const size = run.manifest.dataset.imageSize;
   const idx = rec!.items.map((it) => run.catalogue.itemIndex.get(it.itemId)!);

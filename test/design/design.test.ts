@@ -7,7 +7,7 @@ import { maximisePreference } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun } from '../../src/store/run.js';
-import { thetaOf } from '../../src/store/designs.js';
+import { designForShopper, distinctiveThetaOf, scoresOf, thetaOf } from '../../src/store/designs.js';
 import type { Tensor } from '../../src/torch/index.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
@@ -78,4 +78,20 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
   assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', item, '--steps', '3', '--out', imp]), 0);
   assert.ok(existsSync(join(imp, 'improved.png')));
+});
+
+test("the 'distinctive' taste maximises (θ_u − θ̄)ᵀΦ but reports the shopper's own θ_uᵀΦ of its designs", async () => {
+  const { run, gan, ds } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const user = ds.userIds[2]!;
+  const d = designForShopper(r, g, { userId: user, category: 'tops', n: 3, steps: 3, taste: 'distinctive', seed: 4 });
+  const own = scoresOf(r, thetaOf(r, user), d.design.images, 3, d.design.imageSize);
+  d.design.finalScores.forEach((s, a) => assert.ok(Math.abs(s - own[a]!) < 1e-5, 'final scores are the shopper\'s own'));
+  const distinct = scoresOf(r, distinctiveThetaOf(r, user), d.design.images, 3, d.design.imageSize);
+  d.design.scores.at(-1)!.forEach((s, a) => assert.ok(Math.abs(s - distinct[a]!) < 1e-4, 'the trajectory is the objective\'s'));
+  // θ_u − θ̄ sums to zero over shoppers
+  const sum = new Float64Array(thetaOf(r, user).length);
+  for (const u of ds.userIds) distinctiveThetaOf(r, u).forEach((v, q) => (sum[q]! += v));
+  assert.ok(sum.every((v) => Math.abs(v) < 1e-4));
 });

@@ -94,6 +94,12 @@ test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN 
   const u = ds.userIds[0];
   assert.equal((await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 'many' } })).statusCode, 400);
   assert.equal((await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', extra: 1 } })).statusCode, 400);
+  assert.equal((await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', taste: 'bold' } })).statusCode, 400);
+  // the distinctive objective is accepted; the scores it reports are checked in test/design
+  const r = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3 } });
+  const done = events(r.body).find((e) => e.event === 'done')!.data as { designs: { score: number; url: string }[] };
+  assert.equal(done.designs.length, 2);
+  for (const d of done.designs) assert.ok(Number.isFinite(d.score));
   assert.equal((await app.inject({ method: 'POST', url: '/users/ghost/designs', payload: { category: 'tops' } })).statusCode, 404);
   const hats = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'hats' } });
   assert.equal(hats.statusCode, 404);
