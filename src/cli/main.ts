@@ -252,7 +252,19 @@ program
     const { parseConfig } = await import('../config/parse.js');
     const { z } = await import('zod');
     const o = parseConfig(z.object({ run: z.string(), partitions: z.coerce.number().int().min(1).optional(), subVectors: z.coerce.number().int().min(1).optional() }).strict(), opts);
-    const r = await indexRun(loadRun(o.run), { partitions: o.partitions, subVectors: o.subVectors });
+    const { createProgress } = await import('./progress.js');
+    const progress = createProgress();
+    const run = loadRun(o.run);
+    const bar = progress.stage('index', run.catalogue.itemIds.length);
+    const r = await indexRun(run, {
+      partitions: o.partitions,
+      subVectors: o.subVectors,
+      onProgress: (stage, done) => {
+        if (stage === 'rows') bar.update(done, { writing: 'rows' });
+        else if (stage === 'train') bar.update(run.catalogue.itemIds.length, { training: 'IVF-PQ' });
+        else bar.done();
+      },
+    });
     process.stdout.write(JSON.stringify({ index: `${opts.run}/lance`, ...r }) + '\n');
   });
 

@@ -34,6 +34,8 @@ export interface LanceBuildOptions {
   batch?: number;
   /** below this many rows no index is trained: LanceDB scans them all (exact) */
   minRowsForIndex?: number;
+  /** progress: rows written so far, then the index training stage */
+  onProgress?: (stage: 'rows' | 'train' | 'done', done: number, total: number) => void;
 }
 
 export interface LanceSearchOptions {
@@ -89,10 +91,12 @@ export async function buildLanceIndex(dir: string, e: Float32Array, k: number, c
     const t = batchTable(s, e.subarray(s * k, (s + m) * k), k, category.subarray(s, s + m), cold.subarray(s, s + m));
     if (!table) table = await db.createTable(TABLE, t);
     else await table.add(t);
+    o.onProgress?.('rows', s + m, n);
   }
   if (!table) throw new BadInputError('index input: no items');
   const indexed = n >= (o.minRowsForIndex ?? 4096);
   if (indexed) {
+    o.onProgress?.('train', 0, 1);
     await table.createIndex('vector', {
       config: lancedb.Index.ivfPq({ distanceType: 'dot', numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))), numSubVectors: o.subVectors ?? subVectorsFor(k) }),
     });
@@ -102,6 +106,7 @@ export async function buildLanceIndex(dir: string, e: Float32Array, k: number, c
   db.close();
   rmSync(path, { recursive: true, force: true });
   renameSync(tmp, path);
+  o.onProgress?.('done', 1, 1);
   return { rows: n, indexed, seconds: (performance.now() - t0) / 1000 };
 }
 
