@@ -19,7 +19,7 @@ import { itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../st
 import type { CatalogueStore } from '../store/catalogue-db.js';
 import { recommendIndexed, type LanceIndex } from '../store/lance-index.js';
 import { addItem } from '../store/new-item.js';
-import { recommend } from '../store/recommend.js';
+import { recommend, RecommendBatcher } from '../store/recommend.js';
 import { purchasesOf, type LoadedRun } from '../store/run.js';
 
 export interface ServerContext {
@@ -86,6 +86,8 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   const { run } = ctx;
   const cat = run.catalogue;
   const stats = (ctx.stats ??= { designSteps: 0, cancelled: 0 });
+  // concurrent recommendation requests share one scoring pass
+  const batcher = new RecommendBatcher(run.recommender, cat);
   mkdirSync(ctx.designsDir, { recursive: true });
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -138,8 +140,8 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       const r = await recommendIndexed(ctx.index, run, req.params.id, { k: q.k, category: q.category, coldOnly });
       return { userId: r.userId, index: 'lance', items: r.items.map((it) => ({ ...it, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
     }
-    const [r] = recommend(run.recommender, cat, [req.params.id], { k: q.k, category: q.category, coldOnly });
-    return { userId: r!.userId, items: r!.items.map((it) => ({ ...it, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
+    const r = await batcher.recommend(req.params.id, { k: q.k, category: q.category, coldOnly });
+    return { userId: r.userId, items: r.items.map((it) => ({ ...it, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
   });
 
   const maxUpload = ctx.maxUploadBytes ?? 10 << 20;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildServer } from '../../src/server/app.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { CatalogueStore } from '../../src/store/catalogue-db.js';
+import { recommend, RecommendBatcher } from '../../src/store/recommend.js';
 import { loadRun } from '../../src/store/run.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
@@ -155,4 +156,25 @@ test('a cancelled design stops its work, and other requests are served while a d
   } finally {
     await app.close();
   }
+});
+
+test('concurrent recommendation requests are scored together and answer as one at a time', async () => {
+  const t = await tinyRuns();
+  const run = loadRun(t.run);
+  const batcher = new RecommendBatcher(run.recommender, run.catalogue);
+  const asks = t.ds.userIds.flatMap((u, x) => [
+    { u, o: { k: 3 } },
+    { u, o: { k: 5, category: 'tops', coldOnly: x % 2 === 0 } },
+  ]);
+  const together = await Promise.all(asks.map((a) => batcher.recommend(a.u, a.o)));
+  assert.equal(batcher.stats.batches, 1, 'one scoring pass for requests of the same turn');
+  assert.equal(batcher.stats.requests, asks.length);
+  asks.forEach((a, x) => {
+    const alone = recommend(run.recommender, run.catalogue, [a.u], a.o)[0]!;
+    assert.deepEqual(together[x]!.items.map((i) => i.itemId), alone.items.map((i) => i.itemId));
+    // a batched product may round differently in the last bit
+    together[x]!.items.forEach((it, r) => assert.ok(Math.abs(it.score - alone.items[r]!.score) < 1e-6));
+  });
+  await assert.rejects(batcher.recommend('ghost', { k: 3 }), /unknown user 'ghost'/);
+  await assert.rejects(batcher.recommend(t.ds.userIds[0]!, { k: 3, category: 'capes' }), /capes/);
 });
