@@ -16,9 +16,9 @@ import type { RunManifest } from '../src/store/run.js';
 import { engineInfo } from '../src/torch/index.js';
 
 export const GRID = {
-  'bpr-mf': { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 20 },
-  vbpr: { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 20 },
-  dvbpr: { lr: [1e-4, 3e-4], epochs: 10, init: ['scratch', 'classifier'] },
+  'bpr-mf': { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 30 },
+  vbpr: { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 30 },
+  dvbpr: { lr: [1e-4, 3e-4], epochs: 30, init: ['scratch', 'classifier'] },
 };
 
 export async function recommendBench(args: string[]): Promise<void> {
