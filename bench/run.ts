@@ -47,6 +47,9 @@ function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, rep
     ATELIER_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: '1',
     BENCH_REPS: String(reps),
+    // one malloc arena for every thread, for both (glibc fixes the arena limit once threads exist,
+    // so it must come from the environment, before the process starts)
+    MALLOC_ARENA_MAX: '1',
     ...(side === 'pytorch' ? { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(512 * 1024 * 1024) } : {}),
   };
   const [cmd, args] =

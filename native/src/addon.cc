@@ -344,8 +344,10 @@ using namespace atl;
 // here, a DVBPR step runs at half speed that way (PyTorch too, under the same allocator). Fixed
 // thresholds keep freed memory for the next step. With them, every thread's own arena also keeps
 // up to the trim threshold, so peak RSS varied from run to run (measured: encoder inference 448 to
-// 885 MB); one arena for all threads keeps it steady (438 to 454 MB). ATELIER_MALLOC=system keeps
-// glibc's defaults; ATELIER_MALLOC=arenas keeps the thresholds but glibc's per-thread arenas.
+// 885 MB); one arena for all threads keeps it steady (438 to 466 MB). glibc fixes its arena limit
+// once a second arena exists, which Node's own threads have made by the time the addon loads, so
+// the npm scripts set MALLOC_ARENA_MAX=1 before node starts; the call below covers the rest.
+// ATELIER_MALLOC=system keeps glibc's defaults; ATELIER_MALLOC=arenas keeps its per-thread arenas.
 static void TuneAllocator() {
   const char* v = std::getenv("ATELIER_MALLOC");
   const std::string mode = v ? v : "";
