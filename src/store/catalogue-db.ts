@@ -16,7 +16,7 @@
  * and the catalogue agree whatever moment a process dies at (see `appendEmbedding` in run.ts).
  */
 import Database from 'better-sqlite3';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import type { Fit } from '../data/images.js';
@@ -150,8 +150,14 @@ export function writeCatalogueDb(dir: string, src: CatalogueSource, run: { kind:
       for (const pairs of src.purchases) for (let x = 0; x < pairs.user.length; x++) p.run(pairs.user[x]!, pairs.item[x]!);
       db.prepare('INSERT INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(dir, run.kind, run.name, run.createdAt, JSON.stringify(run.manifest));
     })();
-    db.pragma('synchronous = FULL');
     db.close();
+    // on disk before it takes the old catalogue's name
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
     if (db.open) db.close();
