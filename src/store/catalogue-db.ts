@@ -180,7 +180,10 @@ export class CatalogueStore {
     try {
       db = new Database(path, { readonly: o.readonly ?? false, fileMustExist: true });
       if (!o.readonly) {
-        db.pragma('journal_mode = WAL');
+        // a rollback journal, not WAL: a closed catalogue is one self-contained file (a WAL file
+        // left beside it by a read-only reader would hold committed rows that a copy of the run
+        // folder without it would lose)
+        db.pragma('journal_mode = DELETE');
         db.pragma('synchronous = FULL');
       }
       const format = (db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined)?.value;

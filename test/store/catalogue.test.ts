@@ -99,3 +99,16 @@ test('a format-1 run (catalogue.json + purchases.i32) is migrated to catalogue.s
   per.forEach((set, u) => assert.deepEqual(Array.from(purchasesOf(run.catalogue, u)), [...set].sort((a, b) => a - b)));
   assert.equal(run.catalogue.imageFit, ds.manifest.fit);
 });
+
+test('a catalogue written to and read leaves one self-contained file (no WAL beside it)', async () => {
+  const ds = await dataset();
+  const dir = tempDir();
+  writeCatalogue(dir, ds, manifest);
+  const w = CatalogueStore.open(dir);
+  w.setEmbeddingRows(3);
+  w.close();
+  const r = CatalogueStore.open(dir, { readonly: true });
+  assert.equal(r.embeddingRows(), 3);
+  r.close();
+  assert.deepEqual(readdirSync(dir), ['catalogue.sqlite']);
+});
