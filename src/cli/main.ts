@@ -209,7 +209,7 @@ program
   .action(async (opts: { run: string; image: string; k: string; json?: boolean }) => {
     const { readFileSync } = await import('node:fs');
     const { loadRun } = await import('../store/run.js');
-    const { scoreNewItem } = await import('../store/new-item.js');
+    const { scoreNewItem, topShoppers } = await import('../store/new-item.js');
     const { BadInputError } = await import('../core/errors.js');
     let photo: Buffer;
     try {
@@ -219,8 +219,7 @@ program
     }
     const run = loadRun(opts.run);
     const r = await scoreNewItem(run, photo, opts.image);
-    const order = Array.from(r.scores.keys()).sort((a, b) => r.scores[b]! - r.scores[a]!).slice(0, Number(opts.k));
-    const shoppers = order.map((u) => ({ userId: run.catalogue.userIds[u]!, score: r.scores[u]! }));
+    const shoppers = topShoppers(run, r.scores, Number(opts.k));
     out(Boolean(opts.json), { shoppers, embedding: Array.from(r.embedding) }, () => shoppers.map((s, n) => `${String(n + 1).padStart(3)}. ${s.userId}  ${s.score.toFixed(4)}`).join('\n'));
   });
 

@@ -85,8 +85,6 @@ export interface ImproveOptions extends ProjectOptions {
   improveLr: number;
   eta: number;
   gamma: number;
-  /** see DesignOptions.scoreScale */
-  scoreScale?: number;
 }
 
 export interface ImproveResult {
@@ -107,7 +105,6 @@ export function improveItem(m: DesignModels, o: ImproveOptions): ImproveResult {
       eta: o.eta,
       seed: o.seed,
       start: { z0, gamma: o.gamma },
-      scoreScale: o.scoreScale,
     });
     return { projection, design };
   } finally {

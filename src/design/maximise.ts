@@ -28,11 +28,6 @@ export interface DesignOptions {
   seed: number;
   /** proximity: γ ‖z − z0‖² to a starting code (improve) */
   start?: { z0: Tensor; gamma: number };
-  /**
-   * The preference term is θ_uᵀΦ/scale (default 1: the paper's objective). The spread of the
-   * shopper's scores over real items of the category makes η unit-free (store/designs.ts).
-   */
-  scoreScale?: number;
 }
 
 export interface DesignResult {
@@ -68,14 +63,14 @@ export function withFrozen<T>(mods: { freeze(): unknown; parameters(): Tensor[];
 }
 
 /** score, realism and objective of designs from w [n, zDim]; shapes commented. */
-export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Tensor, eta: number, start?: { z0: Tensor; gamma: number }, scoreScale = 1) {
+export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Tensor, eta: number, start?: { z0: Tensor; gamma: number }) {
   const z = w.tanh(); // z ∈ (−1, 1)  [n, zDim]
   const x = m.gan.generator.forward(z, cond); // G(z, c)  [n, 3, S, S]
   const size = m.encoder.config.inputSize;
   const xr = x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'); // to Φ's input, in the graph
   const score = m.encoder.forward(xr).matmul(theta); // θ_uᵀΦ(G(z, c))  [n]
   const d = m.gan.discriminator.forward(x, cond); // D(G(z, c), c)  [n]
-  let objective = (scoreScale === 1 ? score : score.div(scoreScale)).sub(d.sub(1).square().mul(eta)); // [n]
+  let objective = score.sub(d.sub(1).square().mul(eta)); // [n]
   if (start) objective = objective.sub(z.sub(start.z0).square().sum(1).mul(start.gamma));
   return { x, score, d, objective };
 }
@@ -111,7 +106,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     for (let s = 0; s <= o.steps; s++) {
       tidy(() => {
         opt.zeroGrad();
-        const t = designTerms(m, w, cond, theta, o.eta, o.start, o.scoreScale);
+        const t = designTerms(m, w, cond, theta, o.eta, o.start);
         scores.push(Array.from(t.score.detach().data()));
         objective.push(Array.from(t.objective.detach().data()));
         if (s === o.steps) return; // the last pass only measures
@@ -122,7 +117,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     }
     return noGrad(() =>
       tidy(() => {
-        const t = designTerms(m, w, cond, theta, o.eta, o.start, o.scoreScale);
+        const t = designTerms(m, w, cond, theta, o.eta, o.start);
         return {
           images: toUint8(t.x).data<'uint8'>(),
           imageSize: t.x.shape[2]!,

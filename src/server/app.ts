@@ -20,7 +20,7 @@ import type { CatalogueStore } from '../store/catalogue-db.js';
 import { recommendIndexed, type LanceIndex } from '../store/lance-index.js';
 import { addItem } from '../store/new-item.js';
 import { recommend, RecommendBatcher } from '../store/recommend.js';
-import { purchasesOf, type LoadedRun } from '../store/run.js';
+import { categoryIndexOf, purchasesOf, userIndexOf, type LoadedRun } from '../store/run.js';
 
 export interface ServerContext {
   run: LoadedRun;
@@ -95,11 +95,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     queue = p.catch(() => undefined);
     return p;
   };
-  const userIdx = (id: string) => {
-    const u = cat.userIndex.get(id);
-    if (u === undefined) throw new NotFoundError('user', id);
-    return u;
-  };
+  const userIdx = (id: string) => userIndexOf(cat, id);
   const needGan = (): LoadedGan => {
     if (!ctx.gan) throw new AtelierError('BAD_INPUT', 'this server was started without --gan: designs are not available');
     return ctx.gan;
@@ -136,7 +132,6 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     const q = recQuery.parse(req.query);
     const coldOnly = q.coldOnly === 'true' || q.coldOnly === '1';
     if (ctx.index) {
-      userIdx(req.params.id);
       const r = await recommendIndexed(ctx.index, run, req.params.id, { k: q.k, category: q.category, coldOnly });
       return { userId: r.userId, index: 'lance', items: r.items.map((it) => ({ ...it, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };
     }
@@ -195,7 +190,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     const body = designBody.parse(req.body ?? {});
     const g = needGan();
     userIdx(req.params.id);
-    if (!cat.categories.includes(body.category)) throw new NotFoundError(`category (known: ${cat.categories.join(', ')})`, body.category);
+    categoryIndexOf(cat, body.category);
     const c = ganCategoryIndex(g, body.category);
     const theta = thetaOf(run, req.params.id);
     const objective = objectiveThetaOf(run, req.params.id, body.taste);

@@ -13,7 +13,7 @@ import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from './gan-run.js';
 import { recommend } from './recommend.js';
-import type { LoadedRun } from './run.js';
+import { categoryIndexOf, userIndexOf, type LoadedRun } from './run.js';
 
 export interface ShopperDesign {
   userId: string;
@@ -29,8 +29,7 @@ export interface ShopperDesign {
 
 export function thetaOf(run: LoadedRun, userId: string): Float32Array {
   if (!run.dvbpr) throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
-  const u = run.catalogue.userIndex.get(userId);
-  if (u === undefined) throw new NotFoundError('user', userId);
+  const u = userIndexOf(run.catalogue, userId);
   const k = run.dvbpr.encoderConfig.k;
   return tidy(() => run.dvbpr!.theta.narrow(0, u, 1).reshape([k]).data());
 }
@@ -88,8 +87,6 @@ export interface DesignRequest {
   eta?: number;
   seed?: number;
   realItems?: number;
-  /** the preference term's unit (see `scoreScaleOf`); default 'raw', the paper's objective */
-  scale?: ScoreScale;
   /**
    * 'own' (default, the paper): maximise θ_uᵀΦ. 'distinctive': maximise (θ_u − θ̄)ᵀΦ, what sets
    * this shopper apart from the average shopper, so that the design suits u more than others.
@@ -120,43 +117,12 @@ export function distinctiveThetaOf(run: LoadedRun, userId: string): Float32Array
   return out;
 }
 
-/**
- * 'raw': the paper's objective θ_uᵀΦ(G) − η(D − 1)². 'standardised': θ_uᵀΦ(G)/σ_uc − η(D − 1)²,
- * σ_uc the spread of the shopper's scores over the real items of the category, so that η = 1
- * weighs realism against one spread of real items whatever scale the recommender's scores have
- * (DVBPR's scale depends on K, λ and training length; the paper's η = 1 assumed its own).
- */
-export type ScoreScale = 'raw' | 'standardised';
-
-export function scoreScaleOf(run: LoadedRun, userId: string, category: string, scale: ScoreScale = 'raw'): number {
-  if (scale === 'raw') return 1;
-  const c = run.catalogue;
-  const ci = c.categories.indexOf(category);
-  const u = c.userIndex.get(userId);
-  if (u === undefined) throw new NotFoundError('user', userId);
-  if (ci < 0) throw new NotFoundError(`category (known: ${c.categories.join(', ')})`, category);
-  const s = run.recommender.scoreUsers(Int32Array.of(u));
-  let n = 0;
-  let mean = 0;
-  let m2 = 0;
-  for (let i = 0; i < s.length; i++) {
-    if (c.itemCategory[i] !== ci) continue;
-    n++;
-    const d = s[i]! - mean;
-    mean += d / n;
-    m2 += d * (s[i]! - mean);
-  }
-  const sd = n > 1 ? Math.sqrt(m2 / (n - 1)) : 0;
-  return sd > 1e-6 ? sd : 1;
-}
-
 export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest): ShopperDesign {
   const theta = thetaOf(run, r.userId);
-  if (!run.catalogue.categories.includes(r.category)) throw new NotFoundError(`category (known: ${run.catalogue.categories.join(', ')})`, r.category);
+  categoryIndexOf(run.catalogue, r.category);
   const c = ganCategoryIndex(g, r.category);
-  const scoreScale = scoreScaleOf(run, r.userId, r.category, r.scale);
   const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
-  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, scoreScale });
+  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1 });
   // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
   if (objectiveTheta !== theta) design.finalScores = scoresOf(run, theta, design.images, r.n, design.imageSize);
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
@@ -180,7 +146,6 @@ export interface ImproveRequest {
   projectSteps?: number;
   seed?: number;
   gamma?: number;
-  scale?: ScoreScale;
 }
 
 export interface ShopperImprovement {
@@ -205,9 +170,8 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
   const original = resizeU8(itemPixels(run, i), 1, size, gs);
   const result = improveItem(
     { gan: g.gan, encoder: run.dvbpr!.encoder },
-    { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5, scoreScale: scoreScaleOf(run, r.userId, category, r.scale) },
+    { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5 },
   );
-  const scoreOf = (u8: Uint8Array) => embedWithRun(run, u8, 1, gs).reduce((acc, e, q) => acc + e * theta[q]!, 0); // θ_uᵀΦ(x)
   const triptych = new Uint8Array(3 * gs * gs * 3);
   triptych.set(original, 0);
   triptych.set(result.projection.reconstruction, gs * gs * 3);
@@ -219,6 +183,6 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
     result,
     triptych,
     imageSize: gs,
-    scores: { original: run.recommender.scoreUsers(Int32Array.from([run.catalogue.userIndex.get(r.userId)!]))[i]!, reconstruction: scoreOf(result.projection.reconstruction), improved: result.design.finalScores[0]! },
+    scores: { original: run.recommender.scoreUsers(Int32Array.of(userIndexOf(run.catalogue, r.userId)))[i]!, reconstruction: scoresOf(run, theta, result.projection.reconstruction, 1, gs)[0]!, improved: result.design.finalScores[0]! },
   };
 }

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { createRequire } from 'node:module';
 import type { Table } from 'apache-arrow';
-import { BadInputError, NotFoundError } from '../core/errors.js';
+import { BadInputError } from '../core/errors.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { thetaOf } from './designs.js';
 import { COLD_THRESHOLD, type Recommendation } from './recommend.js';
-import { readEmbeddings, type LoadedRun } from './run.js';
+import { categoryIndexOf, readEmbeddings, type LoadedRun } from './run.js';
 
 // LanceDB is CommonJS and checks `instanceof arrow.Table`: take Arrow from the same (CommonJS) module
 const arrow = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow');
@@ -170,11 +170,7 @@ export async function indexRun(run: LoadedRun, o: LanceBuildOptions = {}): Promi
 /** `recommend` for one shopper through the index: same filters (category, cold only), same output. */
 export async function recommendIndexed(ix: LanceIndex, run: LoadedRun, userId: string, o: { k: number; category?: string; coldOnly?: boolean; nprobes?: number }): Promise<Recommendation> {
   const c = run.catalogue;
-  let category: number | undefined;
-  if (o.category !== undefined) {
-    category = c.categories.indexOf(o.category);
-    if (category < 0) throw new NotFoundError(`category (known: ${c.categories.join(', ')})`, o.category);
-  }
+  const category = o.category === undefined ? undefined : categoryIndexOf(c, o.category);
   const theta = thetaOf(run, userId);
   const hits = await ix.search(theta, { k: o.k, category, coldOnly: o.coldOnly, nprobes: o.nprobes });
   return {

@@ -46,6 +46,12 @@ export async function scoreNewItem(run: LoadedRun, photo: Buffer, source: string
   );
 }
 
+/** The k shoppers with the highest scores for an item, best first. */
+export function topShoppers(run: LoadedRun, scores: Float32Array, k: number): { userId: string; score: number }[] {
+  const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!);
+  return order.slice(0, k).map((u) => ({ userId: run.catalogue.userIds[u]!, score: scores[u]! }));
+}
+
 export const ITEM_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface AddItemRequest {
@@ -88,6 +94,5 @@ export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemR
   store.addItem(index, { itemId, category: c, image, pixels: s.pixels });
   appendItem(cat, itemId, c, s.pixels);
   run.recommender.addItems(s.embedding);
-  const order = Array.from(s.scores.keys()).sort((a, b) => s.scores[b]! - s.scores[a]!);
-  return { itemId, index, category: r.category, embedding: s.embedding, topShoppers: order.slice(0, 5).map((u) => ({ userId: cat.userIds[u]!, score: s.scores[u]! })) };
+  return { itemId, index, category: r.category, embedding: s.embedding, topShoppers: topShoppers(run, s.scores, 5) };
 }

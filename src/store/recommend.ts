@@ -2,8 +2,7 @@
  * Exact top-K by inner product over every catalogue item, with filters: category, cold items
  * only, and excluding what the shopper already bought. `k = Infinity` returns every item.
  */
-import { NotFoundError } from '../core/errors.js';
-import { purchasesOf, type Catalogue } from './run.js';
+import { categoryIndexOf, purchasesOf, userIndexOf, type Catalogue } from './run.js';
 import type { Recommender } from '../models/recommender.js';
 
 /** An item with fewer training purchases than this is cold (method.md section 3). */
@@ -24,7 +23,7 @@ export interface Recommendation {
 
 export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o: RecommendOptions): Recommendation[] {
   const filter = itemFilter(cat, o);
-  const users = Int32Array.from(userIds, (id) => userIndexIn(cat, id));
+  const users = Int32Array.from(userIds, (id) => userIndexOf(cat, id));
   const n = cat.itemIds.length;
   const out: Recommendation[] = [];
   const batch = 256;
@@ -36,19 +35,9 @@ export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o
   return out;
 }
 
-function userIndexIn(cat: Catalogue, id: string): number {
-  const u = cat.userIndex.get(id);
-  if (u === undefined) throw new NotFoundError('user', id);
-  return u;
-}
-
 /** The category index a filter asks for (−1: any); an unknown category is a NotFoundError. */
 function itemFilter(cat: Catalogue, o: RecommendOptions): { catIdx: number; coldT: number } {
-  let catIdx = -1;
-  if (o.category !== undefined) {
-    catIdx = cat.categories.indexOf(o.category);
-    if (catIdx < 0) throw new NotFoundError(`category (known: ${cat.categories.join(', ')})`, o.category);
-  }
+  const catIdx = o.category === undefined ? -1 : categoryIndexOf(cat, o.category);
   return { catIdx, coldT: o.coldThreshold ?? COLD_THRESHOLD };
 }
 
@@ -94,7 +83,7 @@ export class RecommendBatcher {
     let u: number;
     let filter: { catIdx: number; coldT: number };
     try {
-      u = userIndexIn(this.cat, userId);
+      u = userIndexOf(this.cat, userId);
       filter = itemFilter(this.cat, o);
     } catch (e) {
       return Promise.reject(e);

@@ -212,6 +212,13 @@ export function userIndexOf(c: Catalogue, userId: string): number {
   return u;
 }
 
+/** A category's index; an unknown one is a NotFoundError listing the known ones. */
+export function categoryIndexOf(c: Catalogue, category: string): number {
+  const i = c.categories.indexOf(category);
+  if (i < 0) throw new NotFoundError(`category (known: ${c.categories.join(', ')})`, category);
+  return i;
+}
+
 export function purchasesOf(c: Catalogue, u: number): Int32Array {
   return c.purchaseItems.subarray(c.purchaseOffsets[u]!, c.purchaseOffsets[u + 1]!);
 }
