@@ -10,7 +10,7 @@ import { Dvbpr, embedImages } from '../src/models/dvbpr.js';
 import { ConditionalGan, oneHot } from '../src/models/gan.js';
 import { bprStep } from '../src/train/bpr.js';
 import { dvbprLoss } from '../src/train/losses.js';
-import { discriminatorStep, generatorStep } from '../src/train/gan-steps.js';
+import { discriminatorStep, discriminatorStepJoint, generatorStep } from '../src/train/gan-steps.js';
 import { Adam, Generator, keep, randint, randn, tidy, tensor, getNumThreads, createdTensors } from '../src/torch/index.js';
 
 const which = process.argv[2];
@@ -61,12 +61,14 @@ if (which === 'dvbpr-step') {
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
   const B = cfg.batch;
+  // BENCH_D_STEP=joint: the textbook D step (one backward through both halves), as the PyTorch script does
+  const dStep = process.env.BENCH_D_STEP === 'joint' ? discriminatorStepJoint : discriminatorStep;
   const step = () =>
       tidy(() => {
         const idx = randint(0, N_ITEMS, [B], gen);
         const cats = Int32Array.from({ length: B }, (_, b) => b % 10);
         const c = oneHot(cats, 10);
-        discriminatorStep(gan, optD, catalogue.indexSelect(0, idx), c, randn([B, cfg.zDim], gen));
+        dStep(gan, optD, catalogue.indexSelect(0, idx), c, randn([B, cfg.zDim], gen));
         generatorStep(gan, optG, c, randn([B, cfg.zDim], gen));
       });
   values = measure(step, 1, B === 64 ? 2 : 3, B === 64 ? 3 : 8);

@@ -2,7 +2,8 @@
  * Benchmarks, run on demand (never in the test suite): `npm run bench -- <name>`.
  *   engine     Atelier vs PyTorch on the same three workloads (+ per-op overhead);
  *              writes bench/results/engine.json
- *   recommend  every recommender on H&M, grid on validation → recommend.md / .json
+ *   recommend  every recommender on H&M, grid on validation → recommend.md / .json;
+ *              with --simulated, on the demo's simulated shoppers → recommend-simulated.md / .json
  *   gan        the conditional GAN on Fashion-MNIST and H&M → gan.md / .json
  *   design     the design study on both → design.md / .json
  *   topk       top-10 for one shopper over 20,000 items → topk.json
@@ -37,7 +38,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, reps: number): CaseResult {
+function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, reps: number, extraEnv: Record<string, string> = {}): CaseResult {
   // Atelier runs with V8's --single-threaded-gc (as `npm run` does): V8's GC helper threads otherwise
   // compete with libtorch's two threads on a 2-core machine (measured: some runs slow, with peaks of
   // up to 2 GB). PyTorch at its best setting: the same fixed malloc thresholds the addon sets for Atelier
@@ -51,6 +52,7 @@ function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, rep
     // so it must come from the environment, before the process starts)
     MALLOC_ARENA_MAX: '1',
     ...(side === 'pytorch' ? { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(512 * 1024 * 1024) } : {}),
+    ...extraEnv,
   };
   const [cmd, args] =
     side === 'atelier' ? [process.execPath, ['--single-threaded-gc', '--import', 'tsx', join('bench', 'engine-cases.ts'), name]] : [PY, [join('bench', 'engine_pytorch.py'), name]];
@@ -76,9 +78,13 @@ async function engine(): Promise<void> {
   for (const [name, description] of names) {
     const a: CaseResult[] = [];
     const p: CaseResult[] = [];
+    // the GAN cases also run Atelier with the textbook D step (one backward through both halves,
+    // as the PyTorch script does), so the split D step's memory saving is shown, not hidden
+    const joint: CaseResult[] = [];
     for (let r = 0; r < rounds; r++) {
       a.push(runCase('atelier', name, threads, reps));
       p.push(runCase('pytorch', name, threads, reps));
+      if (name.startsWith('dcgan')) joint.push(runCase('atelier', name, threads, reps, { BENCH_D_STEP: 'joint' }));
       process.stderr.write(`${name} round ${r + 1}/${rounds}: atelier ${median(a.at(-1)!.values).toFixed(1)} pytorch ${median(p.at(-1)!.values).toFixed(1)} ${a[0]!.unit}\n`);
     }
     const atelier = median(a.flatMap((x) => x.values));
@@ -94,6 +100,9 @@ async function engine(): Promise<void> {
       opsPerStep: a[0]!.opsPerStep,
       pytorchRssMb: Math.max(...p.map((x) => x.rssMb)),
       samples: { atelier: a.flatMap((x) => x.values), pytorch: p.flatMap((x) => x.values) },
+      atelierRssMbEach: a.map((x) => x.rssMb),
+      pytorchRssMbEach: p.map((x) => x.rssMb),
+      ...(joint.length ? { jointDStep: { atelier: median(joint.flatMap((x) => x.values)), rssMb: Math.max(...joint.map((x) => x.rssMb)), rssMbEach: joint.map((x) => x.rssMb) } } : {}),
     });
   }
   const overhead = cases.find((c) => c.name === 'op-overhead')!;
