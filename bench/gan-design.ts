@@ -3,7 +3,8 @@
  *  gan:    trains the conditional GAN on Fashion-MNIST (10 classes, 32 px) and on H&M (its main
  *          product groups, 64 px); writes bench/results/gan.md (with sample grids) and gan.json.
  *  design: the design study (≥ 50 shopper–category pairs) on both, using DVBPR runs trained here
- *          (or by `bench recommend` for H&M); writes bench/results/design.md and design.json.
+ *          (or by `bench recommend` for H&M: HM_DVBPR, and `bench recommend --simulated` for
+ *          Fashion-MNIST: FM_DVBPR); writes bench/results/design.md and design.json.
  * Work folders under BENCH_WORK (default /tmp/atelier-bench-gan); every stage resumes.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -41,7 +42,8 @@ const targets: Target[] = [
     data: join(work, 'fm', 'data'),
     ingest: () => runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm', 'data'), imageSize: 32, minCategoryCount: 1 }, progress),
     ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 15),
-    dvbprRun: join(work, 'fm', 'dvbpr'),
+    // FM_DVBPR: e.g. the best DVBPR run of `bench recommend --simulated` (the same data)
+    dvbprRun: process.env.FM_DVBPR ?? join(work, 'fm', 'dvbpr'),
   },
   {
     name: 'H&M',
@@ -141,6 +143,9 @@ export async function designBench(): Promise<void> {
       images.dispose();
     }
     const run = loadRun(t.dvbprRun);
+    if (run.manifest.dataset.dataHash !== ds.manifest.dataHash) {
+      throw new Error(`${t.dvbprRun} was trained on other data (${run.manifest.dataset.dataHash}) than ${t.data} (${ds.manifest.dataHash})`);
+    }
     const g = loadGanRun(join(t.data, '..', 'gan'));
     const users = Math.ceil(50 / g.manifest.categories.length);
     const studies = DESIGN_VARIANTS.map((v) => ({
