@@ -22,7 +22,7 @@ import { loadDataset } from '../src/data/dataset.js';
 import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
 import { loadGanRun, type GanManifest } from '../src/store/gan-run.js';
 import { loadRun, readManifest } from '../src/store/run.js';
-import { thetaOf } from '../src/store/designs.js';
+import { designModels, thetaOf } from '../src/store/designs.js';
 import { maximisePreference } from '../src/design/maximise.js';
 
 const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-gan';
@@ -158,7 +158,7 @@ export async function designBench(): Promise<void> {
     const theta = thetaOf(run, ds.userIds[0]!);
     for (let r = 0; r < 3; r++) {
       const t0 = performance.now();
-      maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta, category: 0, n: 8, steps: 50, lr: 0.05, eta: 1, seed: r });
+      maximisePreference(designModels(run, g), { theta, category: 0, n: 8, steps: 50, lr: 0.05, eta: 1, seed: r });
       times.push((performance.now() - t0) / 1000);
     }
     const speed = { designs: 8, steps: 50, imageSize: g.manifest.config.imageSize, seconds: times.sort((a, b) => a - b)[1]! };

@@ -14,7 +14,7 @@ import { maximisePreference } from '../design/maximise.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import { toInput } from '../models/encoder.js';
 import type { LoadedGan } from '../store/gan-run.js';
-import { designForShopper, embedWithRun, resizeU8 } from '../store/designs.js';
+import { designForShopper, designModels, embedWithRun, resizeU8 } from '../store/designs.js';
 import type { LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 
@@ -110,7 +110,7 @@ export function designStudy(
       const userId = ds.userIds[u]!;
       const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, taste: o.taste, seed: o.seed + pairs, realItems: 1 });
       // the unoptimised samples: the same starts, no steps
-      const s0 = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs });
+      const s0 = maximisePreference(designModels(run, g), { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs });
       const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));
       const bestReal = d.bestReal[0]?.score ?? -Infinity;
       if (d.design.finalScores[best]! > bestReal) uplift++;

@@ -7,7 +7,7 @@
 import { toInput, toUint8 } from '../models/encoder.js';
 import { oneHot } from '../models/gan.js';
 import { Adam, Generator, interpolate, keep, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
-import { maximisePreference, withFrozen, type DesignModels, type DesignResult } from './maximise.js';
+import { maximisePreference, render, withFrozen, type DesignModels, type DesignResult } from './maximise.js';
 
 export interface ProjectOptions {
   /** the item's image, uint8 [S, S, 3] at the GAN's size */
@@ -46,11 +46,11 @@ export function projectToLatent(m: DesignModels, o: ProjectOptions): Projection 
     const opt = new Adam([w], { lr: o.lr });
     const history: number[][] = [];
     try {
-      const randomL1 = noGrad(() => tidy(() => m.gan.generator.forward(w.tanh(), cond).sub(target).abs().mean([1, 2, 3]).mean().item()));
+      const randomL1 = noGrad(() => tidy(() => render(m, w.tanh(), cond).sub(target).abs().mean([1, 2, 3]).mean().item()));
       for (let step = 0; step <= o.steps; step++) {
         tidy(() => {
           opt.zeroGrad();
-          const g = m.gan.generator.forward(w.tanh(), cond); // [starts, 3, S, S]
+          const g = render(m, w.tanh(), cond); // [starts, 3, S, S]
           const l1 = g.sub(target).abs().mean([1, 2, 3]); // [starts]
           const feat = m.encoder.forward(toPhi(g)).sub(phiX).square().sum(1); // [starts]
           history.push(Array.from(l1.detach().data()));
@@ -66,7 +66,7 @@ export function projectToLatent(m: DesignModels, o: ProjectOptions): Projection 
           const z0 = w.tanh().narrow(0, best, 1);
           return {
             z0: z0.data(),
-            reconstruction: toUint8(m.gan.generator.forward(z0, oneHot(Int32Array.from([o.category]), nc))).data<'uint8'>(),
+            reconstruction: toUint8(render(m, z0, oneHot(Int32Array.from([o.category]), nc))).data<'uint8'>(),
             l1: history.map((h) => h[best]!),
             randomL1,
           };

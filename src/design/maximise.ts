@@ -3,7 +3,9 @@
  *   ẑ = argmax_z  θ_uᵀ Φ(G(z, c)) − η (D(G(z, c), c) − 1)²,
  * with z = tanh(w) (so z ∈ (−1, 1) as the paper bounds it) and Adam on w only; G, D, Φ and θ
  * frozen. The GAN's images are resized to Φ's input size inside the graph. Each of the n designs
- * is its own random start (the objective is a sum of independent terms).
+ * is its own random start (the objective is a sum of independent terms). For a grey catalogue
+ * (every photo R = G = B, as Fashion-MNIST) the GAN's image is made grey (the mean of its
+ * channels) before Φ and D see it: the search cannot exploit colour that no real item has.
  */
 import type { Encoder } from '../models/encoder.js';
 import type { ConditionalGan } from '../models/gan.js';
@@ -14,6 +16,16 @@ import { Adam, Generator as TorchGenerator, interpolate, keep, noGrad, randn, te
 export interface DesignModels {
   gan: ConditionalGan;
   encoder: Encoder;
+  /** the catalogue is greyscale: designs are drawn grey (see `render`) */
+  grey?: boolean;
+}
+
+/** The image a design shows: G(z, c) [n, 3, S, S], made grey for a grey catalogue. */
+export function render(m: DesignModels, z: Tensor, cond: Tensor): Tensor {
+  const x = m.gan.generator.forward(z, cond);
+  if (!m.grey) return x;
+  const [n, , s] = x.shape;
+  return x.mean(1, true).expand([n!, 3, s!, s!]);
 }
 
 export interface DesignOptions {
@@ -65,7 +77,7 @@ export function withFrozen<T>(mods: { freeze(): unknown; parameters(): Tensor[];
 /** score, realism and objective of designs from w [n, zDim]; shapes commented. */
 export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Tensor, eta: number, start?: { z0: Tensor; gamma: number }) {
   const z = w.tanh(); // z ∈ (−1, 1)  [n, zDim]
-  const x = m.gan.generator.forward(z, cond); // G(z, c)  [n, 3, S, S]
+  const x = render(m, z, cond); // G(z, c)  [n, 3, S, S]
   const size = m.encoder.config.inputSize;
   const xr = x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'); // to Φ's input, in the graph
   const score = m.encoder.forward(xr).matmul(theta); // θ_uᵀΦ(G(z, c))  [n]

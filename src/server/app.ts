@@ -15,7 +15,7 @@ import { encodePng, grid, writePng } from '../data/png.js';
 import { improveItem } from '../design/improve.js';
 import { maximisePreferenceAsync } from '../design/maximise.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
-import { itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
+import { designModels, itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
 import type { CatalogueStore } from '../store/catalogue-db.js';
 import { recommendIndexed, type LanceIndex } from '../store/lance-index.js';
 import { addItem } from '../store/new-item.js';
@@ -201,7 +201,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     send('queued', { userId: req.params.id, category: body.category });
     try {
       const d = await serial(() =>
-        maximisePreferenceAsync({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed }, {
+        maximisePreferenceAsync(designModels(run, g), { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed }, {
           signal: abort.signal,
           onStep: (p) => {
             stats.designSteps++;
@@ -242,7 +242,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       const gs = g.manifest.config.imageSize;
       const { tile, size } = itemImage(i);
       send('progress', { stage: 'projection' });
-      const r = await serial(async () => improveItem({ gan: g.gan, encoder: run.dvbpr!.encoder }, { image: resizeU8(tile, 1, size, gs), category: c, starts: 8, steps: 100, lr: 0.05, alpha: 0.01, seed: body.seed, theta, improveSteps: body.steps, improveLr: 0.05, eta: 1, gamma: 0.5 }));
+      const r = await serial(async () => improveItem(designModels(run, g), { image: resizeU8(tile, 1, size, gs), category: c, starts: 8, steps: 100, lr: 0.05, alpha: 0.01, seed: body.seed, theta, improveSteps: body.steps, improveLr: 0.05, eta: 1, gamma: 0.5 }));
       const id = randomUUID();
       const urls = [];
       for (const [k, img] of [r.projection.reconstruction, r.design.images].entries()) {

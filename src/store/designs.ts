@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readImageCache } from '../data/images.js';
 import { improveItem, type ImproveResult } from '../design/improve.js';
-import { maximisePreference, type DesignResult } from '../design/maximise.js';
+import { maximisePreference, type DesignModels, type DesignResult } from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from './gan-run.js';
@@ -42,6 +42,33 @@ export function catalogueImages(run: LoadedRun): { images: Uint8Array; size: num
   if (!existsSync(path)) throw new BadInputError(`the run's dataset images are not at ${path} (the dataset folder moved?)`, { file: join(run.dir, 'manifest.json') });
   if (!imageCache || imageCache.path !== path) imageCache = { path, images: readImageCache(path, run.manifest.dataset.items, run.manifest.dataset.imageSize) };
   return { images: imageCache.images, size: run.manifest.dataset.imageSize };
+}
+
+const greyCache = new WeakMap<LoadedRun, { items: number; grey: boolean }>();
+
+/** Whether every photo of the run's catalogue is grey (R = G = B in every pixel), uploads included. */
+export function catalogueIsGrey(run: LoadedRun): boolean {
+  const items = run.catalogue.itemIds.length;
+  const known = greyCache.get(run);
+  if (known && known.items === items) return known.grey;
+  let grey = true;
+  for (let i = 0; i < items && grey; i++) {
+    const px = itemPixels(run, i);
+    for (let p = 0; p < px.length; p += 3) {
+      if (px[p] !== px[p + 1] || px[p] !== px[p + 2]) {
+        grey = false;
+        break;
+      }
+    }
+  }
+  greyCache.set(run, { items, grey });
+  return grey;
+}
+
+/** G, D and Φ for designing in this run's catalogue (grey designs for a grey catalogue). */
+export function designModels(run: LoadedRun, g: LoadedGan): DesignModels {
+  if (!run.dvbpr) throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
+  return { gan: g.gan, encoder: run.dvbpr.encoder, grey: catalogueIsGrey(run) };
 }
 
 /** One catalogue item's image, uint8 [S, S, 3] at the dataset's size: from the dataset, or the upload's fitted pixels. */
@@ -122,7 +149,7 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
   categoryIndexOf(run.catalogue, r.category);
   const c = ganCategoryIndex(g, r.category);
   const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
-  const design = maximisePreference({ gan: g.gan, encoder: run.dvbpr!.encoder }, { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1 });
+  const design = maximisePreference(designModels(run, g), { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1 });
   // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
   if (objectiveTheta !== theta) design.finalScores = scoresOf(run, theta, design.images, r.n, design.imageSize);
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
@@ -169,7 +196,7 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
   const gs = g.manifest.config.imageSize;
   const original = resizeU8(itemPixels(run, i), 1, size, gs);
   const result = improveItem(
-    { gan: g.gan, encoder: run.dvbpr!.encoder },
+    designModels(run, g),
     { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5 },
   );
   const triptych = new Uint8Array(3 * gs * gs * 3);

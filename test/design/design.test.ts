@@ -7,7 +7,7 @@ import { maximisePreference } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun } from '../../src/store/run.js';
-import { designForShopper, distinctiveThetaOf, scoresOf, thetaOf } from '../../src/store/designs.js';
+import { catalogueIsGrey, designForShopper, designModels, distinctiveThetaOf, scoresOf, thetaOf } from '../../src/store/designs.js';
 import type { Tensor } from '../../src/torch/index.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
@@ -40,6 +40,24 @@ test('on a tiny preset each step raises the objective', async () => {
   const res = maximisePreference({ gan: g.gan, encoder: r.dvbpr!.encoder }, { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 1, n: 4, steps: 12, lr: 0.002, eta: 1, seed: 3 });
   const total = res.objective.map((o) => o.reduce((a, b) => a + b, 0));
   for (let s = 1; s < total.length; s++) assert.ok(total[s]! > total[s - 1]!, `step ${s}: ${total[s - 1]} → ${total[s]}`);
+});
+
+test('for a grey catalogue designs are drawn grey (R = G = B), and a colour catalogue keeps colour', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const isGrey = (u8: Uint8Array) => {
+    for (let p = 0; p < u8.length; p += 3) if (u8[p] !== u8[p + 1] || u8[p] !== u8[p + 2]) return false;
+    return true;
+  };
+  assert.equal(catalogueIsGrey(r), false); // the planted catalogue is in colour
+  assert.equal(designModels(r, g).grey, false);
+  const o = { theta: thetaOf(r, r.catalogue.userIds[0]!), category: 0, n: 2, steps: 3, lr: 0.05, eta: 1, seed: 1 };
+  const colour = maximisePreference({ gan: g.gan, encoder: r.dvbpr!.encoder }, o);
+  const grey = maximisePreference({ gan: g.gan, encoder: r.dvbpr!.encoder, grey: true }, o);
+  assert.equal(isGrey(colour.images), false);
+  assert.equal(isGrey(grey.images), true);
+  assert.ok(grey.finalScores.every(Number.isFinite));
 });
 
 test("improve's reconstruction is closer to the item than a random latent code's image", async () => {
