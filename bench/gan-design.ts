@@ -118,9 +118,35 @@ export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'disti
   { name: 'distinctive θ_u − θ̄, η = 3', eta: 3, taste: 'distinctive' },
 ];
 
+interface DesignRow {
+  name: string;
+  pairs: number;
+  users?: number;
+  categories?: number;
+  speed: { imageSize: number; seconds: number };
+  variants: { variant: string; uplift: number; medianUserRankPct: number; realism: Record<string, number>; hiddenTaste?: { designBeatsBestReal: number } }[];
+}
+
+function designSection(name: string, row: DesignRow): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const f = (x: number | undefined, d: number) => (x === undefined ? '–' : x.toFixed(d));
+  return [
+    `## ${name}`,
+    '',
+    `${row.pairs} pairs${row.users ? ` (${row.users} shoppers × ${row.categories} categories)` : ''} per variant; speed: 8 designs × 50 steps at ${row.speed.imageSize} px in ${row.speed.seconds.toFixed(2)} s (median of 3).`,
+    '',
+    '| variant | uplift | median rank | D designs / samples | Fréchet designs / samples | category agreement designs / samples | nearest real designs / samples | hidden taste: design beats best real |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...row.variants.map((v) => {
+      const r = v.realism;
+      return `| ${v.variant} | ${pct(v.uplift)} | ${v.medianUserRankPct.toFixed(2)}% | ${f(r.designD, 3)} / ${f(r.samplesD, 3)} | ${f(r.designFrechet, 2)} / ${f(r.samplesFrechet, 2)} | ${pct(r.designAgreement!)} / ${pct(r.samplesAgreement!)} | ${f(r.designNearestReal, 2)} / ${f(r.samplesNearestReal, 2)} | ${v.hiddenTaste ? pct(v.hiddenTaste.designBeatsBestReal) : '–'} |`;
+    }),
+    '',
+  ];
+}
+
 export async function designBench(): Promise<void> {
   const rows = [];
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const md = [
     '# Design for a shopper',
     '',
@@ -134,7 +160,18 @@ export async function designBench(): Promise<void> {
     "Variants: the paper's objective (η = 1, θ_u), stronger realism (η = 3, 10), and 'distinctive' taste θ_u − θ̄ (what sets the shopper apart from the average shopper; `taste: 'distinctive'` in the library).",
     '',
   ];
+  // DESIGN_ONLY=<dataset name>: study that dataset only; the others keep their rows from the last design.json
+  const only = process.env.DESIGN_ONLY;
+  const previous = only && existsSync(join('bench', 'results', 'design.json')) ? (JSON.parse(readFileSync(join('bench', 'results', 'design.json'), 'utf8')) as { datasets: DesignRow[] }).datasets : [];
   for (const t of targets) {
+    if (only && t.name !== only) {
+      const old = previous.find((r) => r.name === t.name);
+      if (old) {
+        rows.push(old);
+        md.push(...designSection(t.name, old));
+      }
+      continue;
+    }
     await ensureGan(t);
     const ds = loadDataset(t.data);
     if (!existsSync(join(t.dvbprRun, 'manifest.json'))) {
@@ -162,20 +199,9 @@ export async function designBench(): Promise<void> {
       times.push((performance.now() - t0) / 1000);
     }
     const speed = { designs: 8, steps: 50, imageSize: g.manifest.config.imageSize, seconds: times.sort((a, b) => a - b)[1]! };
-    rows.push({ ...s, speed, dvbprRun: readManifest(t.dvbprRun).name, variants: studies });
-    md.push(
-      `## ${t.name}`,
-      '',
-      `${s.pairs} pairs (${users} shoppers × ${g.manifest.categories.length} categories) per variant; speed: 8 designs × 50 steps at ${speed.imageSize} px in ${speed.seconds.toFixed(2)} s (median of 3).`,
-      '',
-      '| variant | uplift | median rank | D designs / samples | Fréchet designs / samples | category agreement designs / samples | nearest real designs / samples | hidden taste: design beats best real |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
-      ...studies.map(
-        (v) =>
-          `| ${v.variant} | ${pct(v.uplift)} | ${v.medianUserRankPct.toFixed(2)}% | ${v.realism.designD.toFixed(3)} / ${v.realism.samplesD.toFixed(3)} | ${v.realism.designFrechet.toFixed(2)} / ${v.realism.samplesFrechet.toFixed(2)} | ${pct(v.realism.designAgreement)} / ${pct(v.realism.samplesAgreement)} | ${v.realism.designNearestReal.toFixed(2)} / ${v.realism.samplesNearestReal.toFixed(2)} | ${v.hiddenTaste ? pct(v.hiddenTaste.designBeatsBestReal) : '–'} |`,
-      ),
-      '',
-    );
+    const row = { ...s, speed, users, categories: g.manifest.categories.length, dvbprRun: readManifest(t.dvbprRun).name, variants: studies };
+    rows.push(row);
+    md.push(...designSection(t.name, row));
     writeJsonAtomic(join('bench', 'results', 'design.json'), { datasets: rows, command: 'npm run bench -- design' });
     writeFileAtomic(join('bench', 'results', 'design.md'), md.join('\n') + '\nCommand: `npm run bench -- design`.\n');
   }
