@@ -146,7 +146,7 @@ function designSection(name: string, row: DesignRow): string[] {
 }
 
 export async function designBench(): Promise<void> {
-  const rows = [];
+  const rows: DesignRow[] = [];
   const md = [
     '# Design for a shopper',
     '',
@@ -162,6 +162,10 @@ export async function designBench(): Promise<void> {
   ];
   // DESIGN_ONLY=<dataset name>: study that dataset only; the others keep their rows from the last design.json
   const only = process.env.DESIGN_ONLY;
+  const flush = () => {
+    writeJsonAtomic(join('bench', 'results', 'design.json'), { datasets: rows, command: 'npm run bench -- design' });
+    writeFileAtomic(join('bench', 'results', 'design.md'), md.join('\n') + '\nCommand: `npm run bench -- design`.\n');
+  };
   const previous = only && existsSync(join('bench', 'results', 'design.json')) ? (JSON.parse(readFileSync(join('bench', 'results', 'design.json'), 'utf8')) as { datasets: DesignRow[] }).datasets : [];
   for (const t of targets) {
     if (only && t.name !== only) {
@@ -169,6 +173,7 @@ export async function designBench(): Promise<void> {
       if (old) {
         rows.push(old);
         md.push(...designSection(t.name, old));
+        flush();
       }
       continue;
     }
@@ -202,8 +207,7 @@ export async function designBench(): Promise<void> {
     const row = { ...s, speed, users, categories: g.manifest.categories.length, dvbprRun: readManifest(t.dvbprRun).name, variants: studies };
     rows.push(row);
     md.push(...designSection(t.name, row));
-    writeJsonAtomic(join('bench', 'results', 'design.json'), { datasets: rows, command: 'npm run bench -- design' });
-    writeFileAtomic(join('bench', 'results', 'design.md'), md.join('\n') + '\nCommand: `npm run bench -- design`.\n');
+    flush();
   }
 }
 
