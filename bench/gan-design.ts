@@ -34,6 +34,10 @@ interface Target {
   ingest: () => Promise<unknown>;
   ganEpochs: number;
   dvbprRun: string;
+  /** epochs of the metrics' category classifier (default: the DVBPR preset's) */
+  classifierEpochs?: number;
+  /** a sentence for the report */
+  note?: string;
 }
 
 const targets: Target[] = [
@@ -54,6 +58,25 @@ const targets: Target[] = [
   },
 ];
 
+/**
+ * The GAN bench's Fashion-MNIST: 20,000 images rather than the demo's 6,000, because the quality
+ * metrics are only as good as their classifier: trained on 6,000 images it is 85% accurate on
+ * held-out ones, on 20,000 (10 epochs) 89.8%. The design bench keeps the demo's data (so that it can
+ * use the DVBPR of `bench recommend --simulated`) and its GAN.
+ */
+const ganTargets: Target[] = [
+  {
+    name: 'Fashion-MNIST',
+    data: join(work, 'fm20k', 'data'),
+    ingest: () => runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm20k', 'data'), imageSize: 32, items: 20000, minCategoryCount: 1 }, progress),
+    ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 12),
+    dvbprRun: '',
+    classifierEpochs: 10,
+    note: "Trained on 20,000 of Fashion-MNIST's images (the demo's 6,000 leave the metrics' classifier at 85% held-out accuracy); the classifier trains 10 epochs.",
+  },
+  targets[1]!,
+];
+
 function finishedGan(dir: string): GanManifest | null {
   try {
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as GanManifest;
@@ -71,7 +94,7 @@ async function ensureGan(t: Target): Promise<GanManifest> {
   const ds = loadDataset(t.data);
   const images = imagesTensor(ds);
   const cfg = { ...ganPreset('default', ds.imageSize), epochs: t.ganEpochs, snapshots: Math.min(6, Math.max(2, Math.round(t.ganEpochs))) };
-  const m = await trainGanJob(ds, images, cfg, { out: dir, resume: true, progress, qualitySamples: 200 });
+  const m = await trainGanJob(ds, images, cfg, { out: dir, resume: true, progress, qualitySamples: 200, ...(t.classifierEpochs ? { classifierEpochs: t.classifierEpochs } : {}) });
   images.dispose();
   return m;
 }
@@ -79,7 +102,7 @@ async function ensureGan(t: Target): Promise<GanManifest> {
 export async function ganBench(): Promise<void> {
   const rows = [];
   const md: string[] = ['# Conditional GAN quality', '', 'Quality in the feature space of a category classifier trained on the real images (the default DVBPR encoder shape with a linear head; its held-out accuracy is given). Fréchet distance: mean over categories of the distance between real and generated classifier features (200 generated images per category); category agreement: share of generated images the classifier assigns to the intended category; Inception-style score: exp(E KL(p(y|x) ‖ p(y))) over all generated images, at most the number of categories.', ''];
-  for (const t of targets) {
+  for (const t of ganTargets) {
     const m = await ensureGan(t);
     const f = m.metrics.final as { frechet: number; categoryAgreement: number; inceptionScore: number; perCategory: { category: string; frechet: number; agreement: number }[] };
     const snaps = m.metrics.snapshots as { snapshot: number; epoch: number; metrics: { frechet: number; categoryAgreement: number } }[];
@@ -92,6 +115,7 @@ export async function ganBench(): Promise<void> {
       '',
       `Best snapshot ${m.metrics.bestSnapshot}: category agreement **${(100 * f.categoryAgreement).toFixed(1)}%**, Fréchet **${f.frechet.toFixed(2)}**, Inception-style score **${f.inceptionScore.toFixed(2)}** (classifier held-out accuracy ${(100 * m.classifier.heldOutAccuracy).toFixed(1)}%).`,
       m.leftOut.length ? `Left out: ${m.leftOut.map((l) => `${l.category} (${l.items})`).join(', ')}.` : '',
+      t.note ?? '',
       '',
       '| snapshot | epoch | Fréchet | agreement |',
       '|---:|---:|---:|---:|',
