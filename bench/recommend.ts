@@ -16,7 +16,7 @@ import { dvbprPreset } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
-import { hiddenFeatures } from '../src/data/simulate.js';
+import { hiddenFeatures, hiddenScores } from '../src/data/simulate.js';
 import { evaluateRanking } from '../src/eval/ranking.js';
 import { Rng } from '../src/core/rng.js';
 import type { RunManifest } from '../src/store/run.js';
@@ -155,24 +155,21 @@ export function knownFeaturesCeiling(ds: Dataset): { auc: number; coldAuc: numbe
   const n = ds.itemIds.length;
   const d = m.dims;
   const f = hiddenFeatures(m, ds.images, n);
-  const ranking = (theta: Float64Array, split: 'valid' | 'test') =>
-    evaluateRanking({
+  // scores are the simulation's own s(u, i) = w_uᵀ f_i, with the learned taste vectors in place of the true ones
+  const ranking = (theta: Float64Array, split: 'valid' | 'test') => {
+    const learned = { ...m, taste: Array.from(theta) };
+    return evaluateRanking({
       numItems: n,
       scoreUsers: (users) => {
         const out = new Float32Array(users.length * n);
-        users.forEach((u, r) => {
-          for (let i = 0; i < n; i++) {
-            let s = 0;
-            for (let k = 0; k < d; k++) s += theta[u * d + k]! * f[i * d + k]!;
-            out[r * n + i] = s;
-          }
-        });
+        users.forEach((u, r) => out.set(hiddenScores(learned, u, f), r * n));
         return out;
       },
       heldOut: split === 'test' ? ds.test : ds.valid,
       seen: [ds.train, ds.valid, ds.test],
       itemTrainCount: ds.itemTrainCount,
     });
+  };
   let best: { theta: Float64Array; lambda: number; v: number } | null = null;
   const grid: { lambda: number; validAuc: number }[] = [];
   for (const lambda of [0.001, 0.01, 0.1]) {
