@@ -1,6 +1,7 @@
 // Runs every test/**/*.test.ts with node's own test runner (through tsx). Node 20's --test does not
 // expand globs itself, so the files are listed here. Extra arguments filter files by substring.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -19,7 +20,13 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+// Every temporary folder the tests make goes under one scratch folder, removed afterwards
+// (kept, and named, when ATELIER_KEEP_TEST_TMP is set, for looking into a failure).
+const scratch = mkdtempSync(join(tmpdir(), 'atelier-tests-'));
 const r = spawnSync(process.execPath, ['--single-threaded-gc', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
+  env: { ...process.env, TMPDIR: scratch },
 });
+if (process.env.ATELIER_KEEP_TEST_TMP) console.error(`test scratch folder kept: ${scratch}`);
+else rmSync(scratch, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -116,6 +116,7 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
       },
       evalEvery: cfg.evalEvery,
       earlyStopping: cfg.earlyStopping,
+      averageEpochs: cfg.averageEpochs,
       resume: o.resume,
       examplesPerTriplet: 2,
       rateUnit: 'images/s',

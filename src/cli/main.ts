@@ -76,6 +76,7 @@ train
   .addOption(new Option('--init <how>', 'encoder start').choices(['scratch', 'classifier']))
   .option('--classifier-epochs <n>', 'epochs of the category classifier (--init classifier)')
   .option('--early-stopping <n>', 'stop after n evaluations without validation gain (0 = off)')
+  .option('--average-epochs <n>', 'validate and keep an exponential moving average of the weights with this time constant in epochs (0 = off)')
   .option('--seed <n>', 'seed')
   .option('--resume', 'continue from the run folder\'s last checkpoint')
   .option('--json', 'print the run manifest as JSON')

@@ -47,6 +47,7 @@ const dvbprFlags = z
     init: z.enum(['scratch', 'classifier']).optional(),
     classifierEpochs: z.coerce.number().positive().optional(),
     earlyStopping: z.coerce.number().int().min(0).optional(),
+    averageEpochs: z.coerce.number().min(0).optional(),
     seed: z.coerce.number().int().min(0).optional(),
     resume: z.boolean().default(false),
   })
@@ -65,6 +66,7 @@ export function dvbprConfigFrom(flags: z.infer<typeof dvbprFlags>, imageSize: nu
     ...(flags.init !== undefined ? { init: flags.init } : {}),
     ...(flags.classifierEpochs !== undefined ? { classifierEpochs: flags.classifierEpochs } : {}),
     ...(flags.earlyStopping !== undefined ? { earlyStopping: flags.earlyStopping } : {}),
+    ...(flags.averageEpochs !== undefined ? { averageEpochs: flags.averageEpochs } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
   };
   return parseConfig(dvbprSchema, cfg, 'config');

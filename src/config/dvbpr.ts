@@ -35,6 +35,8 @@ export const dvbprSchema = z
     classifierEpochs: z.number().positive(),
     earlyStopping: z.number().int().min(0),
     evalEvery: z.number().positive(),
+    /** weight averaging time constant in epochs (0 = off; see src/train/bpr.ts) */
+    averageEpochs: z.number().min(0).default(0),
     seed: z.number().int().min(0),
   })
   .strict();
@@ -87,6 +89,7 @@ export function dvbprPreset(preset: 'tiny' | 'default' | 'paper', inputSize: num
     classifierEpochs: preset === 'tiny' ? 2 : 5,
     earlyStopping: 0,
     evalEvery: 1,
+    averageEpochs: 0,
     seed: 1,
   };
 }

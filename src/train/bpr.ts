@@ -3,6 +3,12 @@
  * one `bprStep` per batch, validation and a checkpoint per epoch, the best-validation weights
  * kept, optional early stopping, and exact resume (weights, Adam moments, sampler RNG, dropout
  * generator, history).
+ *
+ * Optional weight averaging (`averageEpochs` > 0): an exponential moving average of the weights
+ * after every step, with a time constant of that many epochs (decay 1 − 1/(averageEpochs ·
+ * steps per epoch)), starting from the initial weights. Validation, the best snapshot and the
+ * final model are the averaged weights; training goes on from the raw ones. Averaging smooths the
+ * epoch-to-epoch swings of a small-data run (Polyak averaging).
  */
 import type { RngState } from '../core/rng.js';
 import type { Triplets } from '../data/sampler.js';
@@ -32,6 +38,8 @@ export interface BprLoopOptions {
   validate: () => Record<string, number> & { auc: number };
   evalEvery: number;
   earlyStopping: number;
+  /** weight averaging time constant in epochs (0 or absent: off) */
+  averageEpochs?: number;
   resume: boolean;
   /** images per triplet for the rate display (2 for DVBPR: i and j) */
   examplesPerTriplet: number;
@@ -72,6 +80,30 @@ function snapshot(m: Module): Map<string, Tensor> {
   return noGrad(() => new Map([...m.stateDict()].map(([k, v]) => [k, v.detach().clone()])));
 }
 
+/** avg ← decay · avg + (1 − decay) · current, for every entry of the state dict. */
+function averageInto(avg: Map<string, Tensor>, m: Module, decay: number): void {
+  noGrad(() =>
+    tidy(() => {
+      for (const [k, v] of m.stateDict()) {
+        const a = avg.get(k)!;
+        a.copy_(a.mul(decay).add(v.detach().mul(1 - decay)));
+      }
+    }),
+  );
+}
+
+/** Runs fn with the averaged weights loaded; the raw weights are put back after. */
+function withWeights<T>(m: Module, weights: Map<string, Tensor>, fn: () => T): T {
+  const raw = snapshot(m);
+  m.loadStateDict(weights, 'averaged weights');
+  try {
+    return fn();
+  } finally {
+    m.loadStateDict(raw, 'raw weights');
+    for (const t of raw.values()) t.dispose();
+  }
+}
+
 export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprResult> {
   const params = model.module.trainableParameters();
   const opt = new Adam(params, { lr: o.lr });
@@ -80,6 +112,9 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   const fullEpochs = Math.ceil(o.epochs);
   let st: LoopState = { epoch: 0, adamStep: 0, sampler: sampler.getState(), bestAuc: -Infinity, bestEpoch: 0, sinceBest: 0, history: [] };
   let best = new Map<string, Tensor>();
+  const averaging = (o.averageEpochs ?? 0) > 0;
+  const decay = averaging ? 1 - 1 / (o.averageEpochs! * stepsPerEpoch) : 0;
+  let avg = averaging ? snapshot(model.module) : new Map<string, Tensor>();
 
   if (o.resume && hasCheckpoint(o.dir)) {
     const ck = loadCheckpoint<LoopState>(o.dir);
@@ -90,6 +125,12 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     opt.loadStateDict({ step: st.adamStep, tensors: new Map([...ck.tensors].filter(([k]) => k.startsWith('adam.')).map(([k, v]) => [k.slice(5), v])) });
     model.generators.forEach((g, i) => g.setState(ck.tensors.get(`gen.${i}`)!));
     best = new Map([...ck.tensors].filter(([k]) => k.startsWith('best.')).map(([k, v]) => [k.slice(5), v]));
+    if (averaging) {
+      const saved = new Map([...ck.tensors].filter(([k]) => k.startsWith('avg.')).map(([k, v]) => [k.slice(4), v]));
+      if (saved.size === 0) throw new Error(`${o.dir}/checkpoint.safetensors has no averaged weights: it was trained without weight averaging, resume it without --average-epochs`);
+      for (const t of avg.values()) t.dispose();
+      avg = saved;
+    }
     sampler.setState(st.sampler);
     o.callbacks.onMessage?.(`resumed at epoch ${st.epoch}` + (st.bestEpoch ? ` (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})` : ''));
   }
@@ -100,6 +141,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     let lossSum = 0;
     for (let s = 1; s <= steps; s++) {
       const loss = bprStep(model, opt, sampler.sample(o.batch));
+      if (averaging) averageInto(avg, model.module, decay);
       lossSum += loss;
       const secs = (performance.now() - t0) / 1000;
       o.callbacks.onStep?.({
@@ -116,11 +158,11 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     }
     const seconds = (performance.now() - t0) / 1000;
     const evaluate = epoch % o.evalEvery === 0 || epoch === fullEpochs;
-    const metrics: Record<string, number> = evaluate ? o.validate() : {};
+    const metrics: Record<string, number> = evaluate ? (averaging ? withWeights(model.module, avg, o.validate) : o.validate()) : {};
     const isBest = evaluate && metrics.auc! > st.bestAuc;
     if (isBest) {
       for (const t of best.values()) t.dispose();
-      best = snapshot(model.module);
+      best = averaging ? noGrad(() => new Map([...avg].map(([k, v]) => [k, v.clone()]))) : snapshot(model.module);
       st.bestAuc = metrics.auc!;
       st.bestEpoch = epoch;
       st.sinceBest = 0;
@@ -136,6 +178,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
       for (const [k, v] of opt.stateDict().tensors) tensors.set(`adam.${k}`, v);
       model.generators.forEach((g, i) => tensors.set(`gen.${i}`, g.getState()));
       for (const [k, v] of best) tensors.set(`best.${k}`, v);
+      for (const [k, v] of avg) tensors.set(`avg.${k}`, v);
       saveCheckpoint(o.dir, st, tensors);
     });
     if (o.earlyStopping > 0 && st.sinceBest >= o.earlyStopping) {
@@ -144,6 +187,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     }
   }
   if (best.size) model.module.loadStateDict(best, 'best weights');
+  for (const t of avg.values()) t.dispose();
   opt.dispose();
   return { bestAuc: st.bestAuc, bestEpoch: st.bestEpoch, history: st.history, best };
 }
