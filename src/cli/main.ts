@@ -120,6 +120,7 @@ train
   .option('--epochs <n>', 'epochs over the labelled items')
   .option('--batch <n>', 'batch size')
   .option('--lr <x>', 'Adam learning rate (β1 0.5, β2 0.99)')
+  .option('--lr-d <x>', 'the discriminator\'s learning rate, when it should differ from the generator\'s')
   .option('--snapshots <n>', 'snapshots (grid, metrics, checkpoint)')
   .option('--classifier-epochs <n>', 'epochs of the metrics\' category classifier')
   .option('--quality-samples <n>', 'generated images per category for the metrics', '200')

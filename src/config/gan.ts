@@ -13,6 +13,8 @@ export const ganSchema = z
     batch: z.number().int().positive(),
     epochs: z.number().positive(),
     lr: z.number().positive(),
+    /** the discriminator's learning rate when it differs from the generator's (two time-scale) */
+    lrD: z.number().positive().optional(),
     beta1: z.number().min(0).max(1),
     beta2: z.number().min(0).max(1),
     /** snapshots per run (grid, quality metrics, checkpoint) */

@@ -21,6 +21,8 @@ export interface GanLoopOptions {
   epochs: number;
   batch: number;
   lr: number;
+  /** the discriminator's learning rate (default: lr) */
+  lrD?: number;
   beta1: number;
   beta2: number;
   snapshots: number;
@@ -66,7 +68,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const { gan } = o;
   const eligible = Int32Array.from([...o.itemCategory.keys()].filter((i) => o.itemCategory[i]! >= 0));
   const nc = gan.categories.length;
-  const optD = new Adam(gan.discriminator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
+  const optD = new Adam(gan.discriminator.trainableParameters(), { lr: o.lrD ?? o.lr, beta1: o.beta1, beta2: o.beta2 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
   const zGen = new Generator(o.seed + 17);
   const rng = new Rng(o.seed + 31);

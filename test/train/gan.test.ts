@@ -86,7 +86,7 @@ test('the D step back-propagating its halves one at a time gives bit-identical w
   cond.dispose();
 });
 
-async function run(dir: string, epochs: number, snapshots: number, resume: boolean, ds = plantedDataset({ items: 64 })) {
+async function run(dir: string, epochs: number, snapshots: number, resume: boolean, ds = plantedDataset({ items: 64 }), lrD?: number) {
   const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
   const gan = new ConditionalGan(cfg, ['left', 'right'], 5);
   const r = await trainGan({
@@ -97,6 +97,7 @@ async function run(dir: string, epochs: number, snapshots: number, resume: boole
     epochs,
     batch: 16,
     lr: 2e-3,
+    ...(lrD !== undefined ? { lrD } : {}),
     beta1: 0.5,
     beta2: 0.99,
     snapshots,
@@ -118,6 +119,22 @@ test('GAN resume continues exactly', async () => {
   const ta = loadSafetensors(join(a, 'checkpoint.safetensors')).tensors;
   const tb = loadSafetensors(join(b, 'checkpoint.safetensors')).tensors;
   for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
+});
+
+test("the discriminator's own learning rate drives its optimiser only (absent: the generator's)", async () => {
+  const ds = plantedDataset({ items: 64 });
+  const init = new ConditionalGan(cfg, ['left', 'right'], 5);
+  const d0 = init.discriminator.parameters().map((p) => p.data());
+  const moved = (g: ConditionalGan) => g.discriminator.parameters().reduce((s, p, i) => s + p.data().reduce((a, v, k) => a + Math.abs(v - d0[i]![k]!), 0), 0);
+  const same = await run(mkdtempSync(join(tmpdir(), 'atelier-gan-')), 1, 1, false, ds);
+  const explicit = await run(mkdtempSync(join(tmpdir(), 'atelier-gan-')), 1, 1, false, ds, 2e-3);
+  const slow = await run(mkdtempSync(join(tmpdir(), 'atelier-gan-')), 1, 1, false, ds, 2e-5);
+  for (const part of ['generator', 'discriminator'] as const) {
+    const e = explicit.gan[part].stateDict();
+    for (const [k, v] of same.gan[part].stateDict()) assert.deepEqual(Buffer.from(e.get(k)!.data().buffer), Buffer.from(v.data().buffer), `${part}.${k}`);
+  }
+  assert.ok(moved(slow.gan) < moved(same.gan) / 20, `D moved ${moved(slow.gan)} at lrD 2e-5 against ${moved(same.gan)} at 2e-3`);
+  for (const g of [init, same.gan, explicit.gan, slow.gan]) g.dispose();
 });
 
 test('on a two-category toy set, generated images agree with their category above chance', async () => {
