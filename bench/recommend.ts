@@ -20,8 +20,8 @@ import { hiddenFeatures, hiddenScores } from '../src/data/simulate.js';
 import { evaluateRanking } from '../src/eval/ranking.js';
 import { Rng } from '../src/core/rng.js';
 import type { RunManifest } from '../src/store/run.js';
-import { Classifier } from '../src/models/classifier.js';
-import { engineInfo, loadSafetensors, noGrad, saveSafetensors, type Tensor } from '../src/torch/index.js';
+import { loadClassifier } from '../src/models/classifier.js';
+import { engineInfo, noGrad, saveSafetensors, type Tensor } from '../src/torch/index.js';
 
 export const GRID = {
   'bpr-mf': { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 30 },
@@ -166,8 +166,7 @@ function cachedClassifier(work: string, ds: Dataset, images: Tensor, cfg: DvbprC
   if (existsSync(weights) && existsSync(info)) {
     const meta = JSON.parse(readFileSync(info, 'utf8')) as { classes: string[]; heldOutAccuracy: number; dataHash: string; encoder: unknown };
     if (meta.dataHash === ds.manifest.dataHash && JSON.stringify(meta.encoder) === JSON.stringify(cfg.encoder)) {
-      const classifier = new Classifier(cfg.encoder, Math.max(meta.classes.length, 1), cfg.seed + 100);
-      classifier.loadStateDict(loadSafetensors(weights).tensors, weights);
+      const classifier = loadClassifier(weights, cfg.encoder, Math.max(meta.classes.length, 1));
       progress.event('message', { message: `category classifier reused from ${weights} (held-out accuracy ${meta.heldOutAccuracy.toFixed(3)})` });
       return { classifier, classes: meta.classes, heldOutAccuracy: meta.heldOutAccuracy };
     }

@@ -4,7 +4,7 @@
  * features, and as the feature space of the GAN's Fréchet distance.
  */
 import type { EncoderConfig } from '../config/dvbpr.js';
-import { Generator, Linear, Module, type Tensor } from '../torch/index.js';
+import { Generator, Linear, loadSafetensors, Module, type Tensor } from '../torch/index.js';
 import { Encoder, toInput } from './encoder.js';
 
 export class Classifier extends Module {
@@ -35,4 +35,12 @@ export class Classifier extends Module {
   featuresFloat(x: Tensor): Tensor {
     return this.encoder.forward(x);
   }
+}
+
+/** A classifier saved with its state dict as safetensors (a GAN run's, a bench's), in eval mode. */
+export function loadClassifier(path: string, encoderConfig: EncoderConfig, numClasses: number): Classifier {
+  const classifier = new Classifier(encoderConfig, numClasses, 0); // the seed is irrelevant: every weight is loaded
+  classifier.loadStateDict(loadSafetensors(path).tensors, path);
+  classifier.eval();
+  return classifier;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import type { GanConfig } from '../config/gan.js';
 import type { EncoderConfig } from '../config/dvbpr.js';
-import { Classifier } from '../models/classifier.js';
+import { loadClassifier, type Classifier } from '../models/classifier.js';
 import { ConditionalGan } from '../models/gan.js';
 import { loadSafetensors } from '../torch/index.js';
 import { loadGanState } from '../train/gan.js';
@@ -44,9 +44,7 @@ export function loadGanRun(dir: string): LoadedGan {
   loadGanState(gan, loadSafetensors(join(dir, 'weights.safetensors')).tensors, join(dir, 'weights.safetensors'));
   gan.generator.eval();
   gan.discriminator.eval();
-  const classifier = new Classifier(manifest.classifier.encoder, manifest.classifier.classes.length, manifest.seed);
-  classifier.loadStateDict(loadSafetensors(join(dir, 'classifier.safetensors')).tensors, join(dir, 'classifier.safetensors'));
-  classifier.eval();
+  const classifier = loadClassifier(join(dir, 'classifier.safetensors'), manifest.classifier.encoder, manifest.classifier.classes.length);
   return { dir, manifest, gan, classifier };
 }
 

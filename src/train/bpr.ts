@@ -76,9 +76,12 @@ export function bprStep(model: BprModel, opt: Adam, t: Triplets): number {
   });
 }
 
-function snapshot(m: Module): Map<string, Tensor> {
-  return noGrad(() => new Map([...m.stateDict()].map(([k, v]) => [k, v.detach().clone()])));
+/** Detached copies of a state dict's tensors. */
+function copyState(state: Map<string, Tensor>): Map<string, Tensor> {
+  return noGrad(() => new Map([...state].map(([k, v]) => [k, v.detach().clone()])));
 }
+
+const snapshot = (m: Module) => copyState(m.stateDict());
 
 /** avg ← decay · avg + (1 − decay) · current, for every entry of the state dict. */
 function averageInto(avg: Map<string, Tensor>, m: Module, decay: number): void {
@@ -162,7 +165,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     const isBest = evaluate && metrics.auc! > st.bestAuc;
     if (isBest) {
       for (const t of best.values()) t.dispose();
-      best = averaging ? noGrad(() => new Map([...avg].map(([k, v]) => [k, v.clone()]))) : snapshot(model.module);
+      best = averaging ? copyState(avg) : snapshot(model.module);
       st.bestAuc = metrics.auc!;
       st.bestEpoch = epoch;
       st.sinceBest = 0;

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
 import { trainBpr, type BprModel } from '../../src/train/bpr.js';
-import { loadSafetensors, Module, tensor, type Tensor } from '../../src/torch/index.js';
+import { Module, tensor, type Tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
+import { assertSameCheckpoint, straightAndResumed } from '../helpers/resume.js';
 
 /** One weight vector w [3]; the loss pulls w towards the sampled item's index, so every step moves it. */
 class Pull extends Module {
@@ -89,16 +90,9 @@ test('resume with weight averaging gives the same weights and averages as an uni
   const ds = plantedDataset();
   const images = imagesTensor(ds);
   const base = { ...dvbprPreset('tiny', 16), averageEpochs: 1 };
-  const straight = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
-  await trainDvbprJob(ds, images, { out: straight, config: { ...base, epochs: 3 }, resume: false, callbacks: {} });
-  const interrupted = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
-  await trainDvbprJob(ds, images, { out: interrupted, config: { ...base, epochs: 1 }, resume: false, callbacks: {} });
-  await trainDvbprJob(ds, images, { out: interrupted, config: { ...base, epochs: 3 }, resume: true, callbacks: {} });
-  const a = loadSafetensors(join(straight, 'checkpoint.safetensors')).tensors;
-  const b = loadSafetensors(join(interrupted, 'checkpoint.safetensors')).tensors;
+  const { straight, resumed } = await straightAndResumed(ds, images, base, 1, 3);
+  const a = assertSameCheckpoint(straight, resumed);
   assert.ok([...a.keys()].some((k) => k.startsWith('avg.')), 'the checkpoint holds the averaged weights');
-  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
-  for (const [name, t] of a) assert.deepEqual(Buffer.from(b.get(name)!.data().buffer), Buffer.from(t.data().buffer), name);
   // resuming an unaveraged run with averaging on is refused, not silently restarted
   const noAvg = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
   await trainDvbprJob(ds, images, { out: noAvg, config: { ...base, averageEpochs: 0, epochs: 1 }, resume: false, callbacks: {} });

@@ -8,8 +8,9 @@ import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
 import { Dvbpr } from '../../src/models/dvbpr.js';
 import { toInput } from '../../src/models/encoder.js';
 import { dvbprLoss } from '../../src/train/losses.js';
-import { loadSafetensors, noGrad, tensor, tidy } from '../../src/torch/index.js';
+import { noGrad, tensor, tidy } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
+import { assertSameCheckpoint, straightAndResumed } from '../helpers/resume.js';
 
 const ds = plantedDataset();
 
@@ -60,15 +61,8 @@ test('resume gives the same weights as an uninterrupted run (dropout masks inclu
   const images = imagesTensor(ds);
   const tiny = dvbprPreset('tiny', 16);
   const base = { ...tiny, encoder: { ...tiny.encoder, dropout: 0.3 } };
-  const straight = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
-  await trainDvbprJob(ds, images, { out: straight, config: { ...base, epochs: 4 }, resume: false, callbacks: {} });
-  const interrupted = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
-  await trainDvbprJob(ds, images, { out: interrupted, config: { ...base, epochs: 2 }, resume: false, callbacks: {} });
-  await trainDvbprJob(ds, images, { out: interrupted, config: { ...base, epochs: 4 }, resume: true, callbacks: {} });
-  const a = loadSafetensors(join(straight, 'checkpoint.safetensors')).tensors;
-  const b = loadSafetensors(join(interrupted, 'checkpoint.safetensors')).tensors;
-  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
-  for (const [name, t] of a) assert.deepEqual(Buffer.from(b.get(name)!.data().buffer), Buffer.from(t.data().buffer), name);
+  const { straight, resumed: interrupted } = await straightAndResumed(ds, images, base, 2, 4);
+  assertSameCheckpoint(straight, interrupted);
   const ha = JSON.parse(readFileSync(join(straight, 'manifest.json'), 'utf8')).history.map((h: { loss: number }) => h.loss);
   const hb = JSON.parse(readFileSync(join(interrupted, 'manifest.json'), 'utf8')).history.map((h: { loss: number }) => h.loss);
   assert.deepEqual(hb, ha);
