@@ -35,16 +35,22 @@ export const GRID_SIMULATED = { ...GRID, 'bpr-mf': { ...GRID['bpr-mf'], epochs: 
 
 export async function recommendBench(args: string[]): Promise<void> {
   const simulated = args.includes('--simulated');
+  // --shoppers N --extra-items M: another simulated population than the demo's (1,000 shoppers, 5 + Poisson(6) purchases)
+  const flag = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
+  const shoppers = flag('--shoppers', 1000);
+  const extraItems = flag('--extra-items', 6);
+  if (!(Number.isInteger(shoppers) && shoppers > 0 && extraItems >= 0)) throw new Error(`--shoppers must be a positive integer and --extra-items ≥ 0, got ${shoppers} and ${extraItems}`);
+  const population = shoppers === 1000 && extraItems === 6 ? '' : `-${shoppers}x${extraItems}`;
   const src = simulated ? FASHION_MNIST_DEFAULT : args[args.indexOf('--data') + 1] && args.includes('--data') ? args[args.indexOf('--data') + 1]! : '../shared/data/hm';
-  const work = process.env.BENCH_WORK ?? (simulated ? '/tmp/atelier-bench-recommend-sim' : '/tmp/atelier-bench-recommend');
+  const work = process.env.BENCH_WORK ?? (simulated ? `/tmp/atelier-bench-recommend-sim${population}` : '/tmp/atelier-bench-recommend');
   const settings = simulated ? GRID_SIMULATED : GRID;
-  const outName = simulated ? 'recommend-simulated' : 'recommend';
-  const command = `npm run bench -- recommend${simulated ? ' --simulated' : ''}`;
+  const outName = simulated ? `recommend-simulated${population}` : 'recommend';
+  const command = `npm run bench -- recommend${simulated ? ` --simulated${population ? ` --shoppers ${shoppers} --extra-items ${extraItems}` : ''}` : ''}`;
   mkdirSync(work, { recursive: true });
   const progress = createProgress({ json: true });
   const dataDir = join(work, 'data');
   if (!existsSync(join(dataDir, 'manifest.json'))) {
-    if (simulated) await runIngest('fashion-mnist', src, { out: dataDir, imageSize: 32, items: 6000, simulateShoppers: 1000, seed: 1, minCategoryCount: 1 }, progress);
+    if (simulated) await runIngest('fashion-mnist', src, { out: dataDir, imageSize: 32, items: 6000, simulateShoppers: shoppers, extraItems, seed: 1, minCategoryCount: 1 }, progress);
     else await runIngest('hm', src, { out: dataDir, imageSize: 64 }, progress);
   }
   const ds = loadDataset(dataDir);
@@ -69,7 +75,7 @@ export async function recommendBench(args: string[]): Promise<void> {
     const md = [
       simulated ? '# Recommendation on Fashion-MNIST with simulated shoppers (paper split, default preset, 32 px)' : '# Recommendation on H&M (paper split, default preset, 64 px)',
       '',
-      `Dataset: ${src}${simulated ? ' (6,000 images, 1,000 simulated shoppers, seed 1: the demo\'s data)' : ''}: ${ds.userIds.length} shoppers, ${ds.itemIds.length} items, ${ds.manifest.split.coldTestItems} cold test items (${ds.manifest.split.coldTestUsers} shoppers whose test item is cold).`,
+      `Dataset: ${src}${simulated ? (population ? ` (6,000 images, ${shoppers} simulated shoppers buying 5 + Poisson(${extraItems}) items, seed 1)` : " (6,000 images, 1,000 simulated shoppers, seed 1: the demo's data)") : ''}: ${ds.userIds.length} shoppers, ${ds.itemIds.length} items, ${ds.manifest.split.coldTestItems} cold test items (${ds.manifest.split.coldTestUsers} shoppers whose test item is cold).`,
       'Test split; full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives.',
       '',
       '| method | AUC (all items) | AUC (cold items) | sampled AUC | Recall@10 | NDCG@10 | chosen on validation |',

@@ -38,8 +38,18 @@ export interface GanQuality {
   perCategory: { category: string; frechet: number; agreement: number }[];
 }
 
+/**
+ * How latent codes are drawn for the quality figures: 'normal', z ~ N(0, I) as in training; 'bounded',
+ * z = tanh(w) with w ~ N(0, I), the codes the design starts from (its z is bounded to (−1, 1)).
+ */
+export type LatentDraw = 'normal' | 'bounded';
+
+export function drawLatent(n: number, zDim: number, gen: Generator, draw: LatentDraw): Tensor {
+  return draw === 'bounded' ? tidy(() => randn([n, zDim], gen).tanh()) : randn([n, zDim], gen);
+}
+
 /** Quality of `gan` against real items, in the classifier's feature space. classOf maps GAN category → classifier class. */
-export function ganQuality(gan: ConditionalGan, clf: Classifier, realFeats: Float32Array[], classOf: number[], perCategory: number, seed: number): GanQuality {
+export function ganQuality(gan: ConditionalGan, clf: Classifier, realFeats: Float32Array[], classOf: number[], perCategory: number, seed: number, draw: LatentDraw = 'normal'): GanQuality {
   const gen = new Generator(seed);
   const k = clf.encoderConfig.k;
   const nc = clf.numClasses;
@@ -50,7 +60,7 @@ export function ganQuality(gan: ConditionalGan, clf: Classifier, realFeats: Floa
     for (let s = 0; s < perCategory; s += 100) {
       const n = Math.min(100, perCategory - s);
       tidy(() => {
-        const x = noGrad(() => gan.generator.forward(randn([n, gan.config.zDim], gen), oneHot(new Int32Array(n).fill(c), gan.categories.length)));
+        const x = noGrad(() => gan.generator.forward(drawLatent(n, gan.config.zDim, gen, draw), oneHot(new Int32Array(n).fill(c), gan.categories.length)));
         const j = judge(clf, x);
         feats.push(j.feats);
         probs.push(j.probs);
@@ -108,6 +118,8 @@ const ganFlags = z
     batch: z.coerce.number().int().positive().optional(),
     lr: z.coerce.number().positive().optional(),
     lrD: z.coerce.number().positive().optional(),
+    emaSteps: z.coerce.number().min(0).optional(),
+    categoryPower: z.coerce.number().min(0).max(1).optional(),
     snapshots: z.coerce.number().int().min(1).optional(),
     seed: z.coerce.number().int().min(0).optional(),
     resume: z.boolean().default(false),
@@ -163,6 +175,8 @@ export async function trainGanJob(
     batch: cfg.batch,
     lr: cfg.lr,
     ...(cfg.lrD !== undefined ? { lrD: cfg.lrD } : {}),
+    ...(cfg.emaSteps !== undefined ? { emaSteps: cfg.emaSteps } : {}),
+    ...(cfg.categoryPower !== undefined ? { categoryPower: cfg.categoryPower } : {}),
     beta1: cfg.beta1,
     beta2: cfg.beta2,
     snapshots: cfg.snapshots,
@@ -175,7 +189,15 @@ export async function trainGanJob(
       rows.forEach((r) => r.dispose());
       await writePng(join(o.out, 'snapshots', `snapshot-${String(index).padStart(2, '0')}.png`), grid(all, rows.length * 8, { size: cfg.imageSize, cols: 8, zoom: cfg.imageSize < 48 ? 2 : 1 }));
       const q = ganQuality(gan, clf.classifier, real, classOf, o.qualitySamples, cfg.seed + 1000);
-      return { frechet: q.frechet, categoryAgreement: q.categoryAgreement, inceptionScore: q.inceptionScore, ...Object.fromEntries(q.perCategory.map((p) => [`frechet:${p.category}`, p.frechet])) };
+      const b = ganQuality(gan, clf.classifier, real, classOf, o.qualitySamples, cfg.seed + 1000, 'bounded');
+      return {
+        frechet: q.frechet,
+        categoryAgreement: q.categoryAgreement,
+        inceptionScore: q.inceptionScore,
+        boundedFrechet: b.frechet,
+        boundedAgreement: b.categoryAgreement,
+        ...Object.fromEntries(q.perCategory.map((p) => [`frechet:${p.category}`, p.frechet])),
+      };
     },
   });
   loadGanState(gan, result.best, 'best snapshot');
@@ -187,7 +209,14 @@ export async function trainGanJob(
   });
   gan.generator.eval();
   const final = ganQuality(gan, clf.classifier, real, classOf, o.qualitySamples, cfg.seed + 2000);
-  manifest.metrics = { bestSnapshot: result.bestSnapshot, bestFrechet: result.bestFrechet, snapshots: result.history, final: final as unknown as Record<string, unknown> };
+  const finalBounded = ganQuality(gan, clf.classifier, real, classOf, o.qualitySamples, cfg.seed + 2000, 'bounded');
+  manifest.metrics = {
+    bestSnapshot: result.bestSnapshot,
+    bestFrechet: result.bestFrechet,
+    snapshots: result.history,
+    final: final as unknown as Record<string, unknown>,
+    finalBounded: finalBounded as unknown as Record<string, unknown>,
+  };
   manifest.finishedAt = new Date().toISOString();
   writeJsonAtomic(join(o.out, 'manifest.json'), manifest);
   zFixed.dispose();
@@ -206,6 +235,8 @@ export async function runTrainGan(raw: Record<string, unknown>, progress: Progre
       ...(f.batch !== undefined ? { batch: f.batch } : {}),
       ...(f.lr !== undefined ? { lr: f.lr } : {}),
       ...(f.lrD !== undefined ? { lrD: f.lrD } : {}),
+      ...(f.emaSteps !== undefined ? { emaSteps: f.emaSteps } : {}),
+      ...(f.categoryPower !== undefined ? { categoryPower: f.categoryPower } : {}),
       ...(f.snapshots !== undefined ? { snapshots: f.snapshots } : {}),
       ...(f.seed !== undefined ? { seed: f.seed } : {}),
     },

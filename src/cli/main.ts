@@ -121,6 +121,8 @@ train
   .option('--batch <n>', 'batch size')
   .option('--lr <x>', 'Adam learning rate (β1 0.5, β2 0.99)')
   .option('--lr-d <x>', 'the discriminator\'s learning rate, when it should differ from the generator\'s')
+  .option('--ema-steps <n>', 'time constant, in steps, of the generator\'s weight average (0: none; default preset 100)')
+  .option('--category-power <p>', 'draw a category ∝ its item count^p, then an item (1: items uniformly, as the paper; 0: categories equally)')
   .option('--snapshots <n>', 'snapshots (grid, metrics, checkpoint)')
   .option('--classifier-epochs <n>', 'epochs of the metrics\' category classifier')
   .option('--quality-samples <n>', 'generated images per category for the metrics', '200')
@@ -132,7 +134,8 @@ train
     const { json, ...rest } = opts;
     const m = await runTrainGan(rest, createProgress({ json: Boolean(json) }));
     const f = m.metrics.final as { frechet: number; categoryAgreement: number; inceptionScore: number };
-    out(Boolean(json), m, () => `gan → ${String(opts.out)}: best snapshot ${m.metrics.bestSnapshot}, Fréchet ${f.frechet.toFixed(2)}, category agreement ${(100 * f.categoryAgreement).toFixed(1)}%, IS ${f.inceptionScore.toFixed(2)}`);
+    const b = m.metrics.finalBounded as { frechet: number; categoryAgreement: number } | undefined;
+    out(Boolean(json), m, () => `gan → ${String(opts.out)}: best snapshot ${m.metrics.bestSnapshot}, Fréchet ${f.frechet.toFixed(2)}, category agreement ${(100 * f.categoryAgreement).toFixed(1)}%, IS ${f.inceptionScore.toFixed(2)}` + (b ? `; with z = tanh(w) (the design's codes): Fréchet ${b.frechet.toFixed(2)}, agreement ${(100 * b.categoryAgreement).toFixed(1)}%` : ''));
   });
 
 program

@@ -15,6 +15,10 @@ export const ganSchema = z
     lr: z.number().positive(),
     /** the discriminator's learning rate when it differs from the generator's (two time-scale) */
     lrD: z.number().positive().optional(),
+    /** time constant, in steps, of the generator's exponential weight average (0 or absent: none) */
+    emaSteps: z.number().min(0).optional(),
+    /** batches draw a category ∝ (its items)^categoryPower (absent: items uniformly, as the paper) */
+    categoryPower: z.number().min(0).max(1).optional(),
     beta1: z.number().min(0).max(1),
     beta2: z.number().min(0).max(1),
     /** snapshots per run (grid, quality metrics, checkpoint) */

@@ -25,7 +25,7 @@ export interface GanManifest {
   classifier: { encoder: EncoderConfig; classes: string[]; heldOutAccuracy: number };
   dataset: { path: string; dataHash: string; imageSize: number };
   versions: Record<string, string>;
-  metrics: { bestSnapshot: number; bestFrechet: number; snapshots: unknown[]; final?: Record<string, unknown> };
+  metrics: { bestSnapshot: number; bestFrechet: number; snapshots: unknown[]; final?: Record<string, unknown>; /** quality with z = tanh(w), w ~ N(0, I): the codes the design starts from */ finalBounded?: Record<string, unknown> };
 }
 
 export interface LoadedGan {

@@ -13,7 +13,8 @@
 import type { RngState } from '../core/rng.js';
 import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
-import { Adam, noGrad, tidy, type Generator, type Module, type Tensor } from '../torch/index.js';
+import { Adam, tidy, type Generator, type Module, type Tensor } from '../torch/index.js';
+import { averageInto, copyState, decayFor, snapshot, withWeights } from './averaging.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 
@@ -76,37 +77,6 @@ export function bprStep(model: BprModel, opt: Adam, t: Triplets): number {
   });
 }
 
-/** Detached copies of a state dict's tensors. */
-function copyState(state: Map<string, Tensor>): Map<string, Tensor> {
-  return noGrad(() => new Map([...state].map(([k, v]) => [k, v.detach().clone()])));
-}
-
-const snapshot = (m: Module) => copyState(m.stateDict());
-
-/** avg ← decay · avg + (1 − decay) · current, for every entry of the state dict. */
-function averageInto(avg: Map<string, Tensor>, m: Module, decay: number): void {
-  noGrad(() =>
-    tidy(() => {
-      for (const [k, v] of m.stateDict()) {
-        const a = avg.get(k)!;
-        a.copy_(a.mul(decay).add(v.detach().mul(1 - decay)));
-      }
-    }),
-  );
-}
-
-/** Runs fn with the averaged weights loaded; the raw weights are put back after. */
-function withWeights<T>(m: Module, weights: Map<string, Tensor>, fn: () => T): T {
-  const raw = snapshot(m);
-  m.loadStateDict(weights, 'averaged weights');
-  try {
-    return fn();
-  } finally {
-    m.loadStateDict(raw, 'raw weights');
-    for (const t of raw.values()) t.dispose();
-  }
-}
-
 export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprResult> {
   const params = model.module.trainableParameters();
   const opt = new Adam(params, { lr: o.lr });
@@ -116,7 +86,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   let st: LoopState = { epoch: 0, adamStep: 0, sampler: sampler.getState(), bestAuc: -Infinity, bestEpoch: 0, sinceBest: 0, history: [] };
   let best = new Map<string, Tensor>();
   const averaging = (o.averageEpochs ?? 0) > 0;
-  const decay = averaging ? 1 - 1 / (o.averageEpochs! * stepsPerEpoch) : 0;
+  const decay = averaging ? decayFor(o.averageEpochs! * stepsPerEpoch) : 0;
   let avg = averaging ? snapshot(model.module) : new Map<string, Tensor>();
 
   if (o.resume && hasCheckpoint(o.dir)) {

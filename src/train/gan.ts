@@ -3,10 +3,20 @@
  * (method.md §4), `snapshots` evenly spaced over the run. At each snapshot the `snapshot`
  * callback (wired by the CLI: sample grid and quality metrics) runs, a checkpoint is written, and
  * the snapshot with the lowest mean Fréchet distance is kept as the best.
+ *
+ * Two options beyond the paper (both off unless set; the default preset sets them):
+ *  - `emaSteps` > 0: an exponential moving average of the generator's weights after every step,
+ *    time constant emaSteps steps (decay 1 − 1/emaSteps), starting from the initial weights. The
+ *    snapshots (grids, quality), the best snapshot and the saved generator are the averaged one;
+ *    training goes on from the raw weights. D is never averaged.
+ *  - `categoryPower` p: batches draw a category with probability ∝ n_c^p, then an item of it
+ *    uniformly. p = 1 is the paper's uniform draw over items (and the code path used when p is
+ *    unset); p = 0 trains every category equally often, however few its images.
  */
 import { Rng, type RngState } from '../core/rng.js';
 import { ConditionalGan, oneHot } from '../models/gan.js';
 import { Adam, Generator, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { averageInto, decayFor, disposeAll, snapshot as snapshotOf, withWeightsAsync } from './averaging.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 import { discriminatorStep, generatorStep } from './gan-steps.js';
@@ -23,6 +33,10 @@ export interface GanLoopOptions {
   lr: number;
   /** the discriminator's learning rate (default: lr) */
   lrD?: number;
+  /** time constant, in steps, of the generator's weight average (0 or unset: none) */
+  emaSteps?: number;
+  /** category draw ∝ (items of the category)^categoryPower (unset: uniform over items) */
+  categoryPower?: number;
   beta1: number;
   beta2: number;
   snapshots: number;
@@ -51,9 +65,10 @@ export interface GanResult {
   best: Map<string, Tensor>;
 }
 
-function ganState(gan: ConditionalGan): Map<string, Tensor> {
+/** G's and D's weights under `G.` and `D.`; G's from `g` when given (the averaged generator). */
+function ganState(gan: ConditionalGan, g?: Map<string, Tensor>): Map<string, Tensor> {
   const m = new Map<string, Tensor>();
-  for (const [k, v] of gan.generator.stateDict()) m.set(`G.${k}`, v);
+  for (const [k, v] of g ?? gan.generator.stateDict()) m.set(`G.${k}`, v);
   for (const [k, v] of gan.discriminator.stateDict()) m.set(`D.${k}`, v);
   return m;
 }
@@ -64,14 +79,42 @@ export function loadGanState(gan: ConditionalGan, state: Map<string, Tensor>, so
   gan.discriminator.loadStateDict(pick('D.'), source);
 }
 
+/**
+ * The batch sampler: `power` unset draws items uniformly from `eligible`; otherwise a category
+ * with probability ∝ n_c^power, then one of its items uniformly.
+ */
+export function itemDrawer(itemCategory: Int32Array, numCategories: number, rng: Rng, power?: number): () => number {
+  const eligible = Int32Array.from([...itemCategory.keys()].filter((i) => itemCategory[i]! >= 0));
+  if (eligible.length === 0) throw new RangeError('no item has a GAN category');
+  if (power === undefined) return () => eligible[rng.int(eligible.length)]!;
+  const byCat = Array.from({ length: numCategories }, () => [] as number[]);
+  for (const i of eligible) byCat[itemCategory[i]!]!.push(i);
+  const weights = byCat.map((items) => (items.length ? items.length ** power : 0));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const cumulative: number[] = [];
+  weights.reduce((acc, w) => (cumulative.push((acc + w) / total), acc + w), 0);
+  const last = weights.reduce((l, w, k) => (w > 0 ? k : l), 0);
+  return () => {
+    const u = rng.next();
+    let c = cumulative.findIndex((x) => u < x);
+    if (c < 0 || weights[c] === 0) c = last; // u within round-off of 1
+    const items = byCat[c]!;
+    return items[rng.int(items.length)]!;
+  };
+}
+
 export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const { gan } = o;
   const eligible = Int32Array.from([...o.itemCategory.keys()].filter((i) => o.itemCategory[i]! >= 0));
   const nc = gan.categories.length;
+  const averaging = (o.emaSteps ?? 0) > 0;
+  const decay = averaging ? decayFor(o.emaSteps!) : 0;
+  let ema = averaging ? snapshotOf(gan.generator) : new Map<string, Tensor>();
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: o.lrD ?? o.lr, beta1: o.beta1, beta2: o.beta2 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
   const zGen = new Generator(o.seed + 17);
   const rng = new Rng(o.seed + 31);
+  const drawItem = itemDrawer(o.itemCategory, nc, rng, o.categoryPower);
   const stepsPerEpoch = Math.max(1, Math.floor(eligible.length / o.batch));
   const total = Math.max(1, Math.round(o.epochs * stepsPerEpoch));
   const snapAt = Array.from({ length: o.snapshots }, (_, k) => Math.round(((k + 1) * total) / o.snapshots));
@@ -87,13 +130,19 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
     optG.loadStateDict({ step: st.step, tensors: pick('adamG.') });
     zGen.setState(ck.tensors.get('zgen')!);
     best = pick('best.');
+    if (averaging) {
+      const saved = pick('ema.');
+      if (saved.size === 0) throw new Error(`${o.dir}/checkpoint.safetensors has no averaged generator: it was trained without emaSteps, resume it with emaSteps 0`);
+      disposeAll(ema);
+      ema = saved;
+    }
     rng.setState(st.rng);
     o.callbacks.onMessage?.(`resumed at step ${st.step} of ${total} (snapshot ${st.snapshot})`);
   }
   const t0 = performance.now();
   const startStep = st.step;
   while (st.step < total) {
-    const items = Int32Array.from({ length: o.batch }, () => eligible[rng.int(eligible.length)]!);
+    const items = Int32Array.from({ length: o.batch }, drawItem);
     const cats = Int32Array.from(items, (i) => o.itemCategory[i]!);
     tidy(() => {
       const cond = oneHot(cats, nc);
@@ -101,6 +150,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       st.dLoss = discriminatorStep(gan, optD, real, cond, randn([o.batch, o.gan.config.zDim], zGen));
       st.gLoss = generatorStep(gan, optG, cond, randn([o.batch, o.gan.config.zDim], zGen));
     });
+    if (averaging) averageInto(ema, gan.generator, decay);
     st.step++;
     const secs = (performance.now() - t0) / 1000;
     o.callbacks.onStep?.({
@@ -118,12 +168,13 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       st.snapshot++;
       const epoch = st.step / stepsPerEpoch;
       gan.generator.eval();
-      const metrics = await o.snapshot(st.snapshot, epoch);
+      const index = st.snapshot;
+      const metrics = averaging ? await withWeightsAsync(gan.generator, ema, () => o.snapshot(index, epoch)) : await o.snapshot(index, epoch);
       gan.generator.train();
       const isBest = metrics.frechet < st.bestFrechet;
       if (isBest) {
         for (const t of best.values()) t.dispose();
-        best = noGrad(() => new Map([...ganState(gan)].map(([k, v]) => [k, v.detach().clone()])));
+        best = noGrad(() => new Map([...ganState(gan, averaging ? ema : undefined)].map(([k, v]) => [k, v.detach().clone()])));
         st.bestFrechet = metrics.frechet;
         st.bestSnapshot = st.snapshot;
       }
@@ -137,10 +188,12 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
         for (const [k, v] of optG.stateDict().tensors) tensors.set(`adamG.${k}`, v);
         tensors.set('zgen', zGen.getState());
         for (const [k, v] of best) tensors.set(`best.${k}`, v);
+        for (const [k, v] of ema) tensors.set(`ema.${k}`, v);
         saveCheckpoint(o.dir, st, tensors);
       });
     }
   }
+  disposeAll(ema);
   optD.dispose();
   optG.dispose();
   return { bestSnapshot: st.bestSnapshot, bestFrechet: st.bestFrechet, history: st.history, best };

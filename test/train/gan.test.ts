@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { ganPreset } from '../../src/config/gan.js';
 import { ConditionalGan, oneHot } from '../../src/models/gan.js';
 import { discriminatorLoss, discriminatorStep, discriminatorStepJoint, generatorLoss, generatorStep } from '../../src/train/gan-steps.js';
-import { trainGan } from '../../src/train/gan.js';
+import { itemDrawer, trainGan, type GanLoopOptions } from '../../src/train/gan.js';
+import { Rng } from '../../src/core/rng.js';
 import { generate } from '../../src/cli/gan.js';
 import { Adam, Generator, keep, liveTensors, loadSafetensors, randn, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
@@ -86,7 +87,7 @@ test('the D step back-propagating its halves one at a time gives bit-identical w
   cond.dispose();
 });
 
-async function run(dir: string, epochs: number, snapshots: number, resume: boolean, ds = plantedDataset({ items: 64 }), lrD?: number) {
+async function run(dir: string, epochs: number, snapshots: number, resume: boolean, ds = plantedDataset({ items: 64 }), lrD?: number, extra: Partial<GanLoopOptions> = {}) {
   const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
   const gan = new ConditionalGan(cfg, ['left', 'right'], 5);
   const r = await trainGan({
@@ -105,6 +106,7 @@ async function run(dir: string, epochs: number, snapshots: number, resume: boole
     resume,
     callbacks: {},
     snapshot: async (index) => ({ frechet: 10 - index }),
+    ...extra,
   });
   images.dispose();
   return { gan, r };
@@ -154,4 +156,99 @@ test('on a two-category toy set, generated images agree with their category abov
     for (let n = 0; n < 50; n++) agree += side(imgs, n) === c ? 1 : 0;
   }
   assert.ok(agree / 100 > 0.75, `agreement ${agree}%`);
+});
+
+const flat = (state: Map<string, Tensor>) => [...state.values()].map((t) => Array.from(t.data(), Number));
+
+test("the generator's weight average: snapshots see the average of the raw generator, training and D follow the raw weights", async () => {
+  // the GAN is built here, so that every step's generator can be watched
+  const ds = plantedDataset({ items: 64 });
+  const watch = async (emaSteps: number) => {
+    const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
+    const gan = new ConditionalGan(cfg, ['left', 'right'], 5);
+    const raw: number[][][] = [flat(gan.generator.stateDict())];
+    const seen: number[][][] = [];
+    const r = await trainGan({
+      dir: mkdtempSync(join(tmpdir(), 'atelier-gan-')),
+      gan,
+      images,
+      itemCategory: ds.itemCategory,
+      epochs: 2,
+      batch: 16,
+      lr: 2e-3,
+      beta1: 0.5,
+      beta2: 0.99,
+      snapshots: 2,
+      seed: 5,
+      resume: false,
+      emaSteps,
+      callbacks: { onStep: () => void raw.push(flat(gan.generator.stateDict())) },
+      snapshot: async (index) => (seen.push(flat(gan.generator.stateDict())), { frechet: 10 - index }),
+    });
+    images.dispose();
+    return { gan, r, raw, seen };
+  };
+  const plain = await watch(0);
+  const avg = await watch(3);
+  assert.equal(avg.raw.length, 9); // the initial weights and 8 steps (4 per epoch)
+  assert.deepEqual(avg.raw, plain.raw, 'averaging changed the raw generator');
+  for (const [k, v] of plain.gan.discriminator.stateDict()) assert.deepEqual(Array.from(avg.gan.discriminator.stateDict().get(k)!.data()), Array.from(v.data()), `D.${k}`);
+  // by hand: decay 1 − 1/3 after every step, from the initial weights; snapshots after steps 4 and 8
+  const decay = 1 - 1 / 3;
+  let a = avg.raw[0]!.map((t) => t.slice());
+  const expected: number[][][] = [];
+  avg.raw.slice(1).forEach((w, s) => {
+    a = a.map((t, i) => t.map((x, j) => decay * x + (1 - decay) * w[i]![j]!));
+    if ((s + 1) % 4 === 0) expected.push(a.map((t) => t.slice()));
+  });
+  assert.equal(avg.seen.length, 2);
+  let worst = 0;
+  avg.seen.forEach((snap, n) => snap.forEach((t, i) => t.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - expected[n]![i]![j]!))))));
+  assert.ok(worst < 1e-5, `snapshot weights differ from the hand average by ${worst}`);
+  // the snapshots without averaging are the raw weights; with it they differ from them
+  assert.deepEqual(plain.seen, [plain.raw[4], plain.raw[8]]);
+  assert.notDeepEqual(avg.seen[1], avg.raw[8]);
+  // the best snapshot (the last: frechet 10 − index) keeps the averaged generator and the raw D
+  const bestG = [...avg.r.best].filter(([k]) => k.startsWith('G.')).map(([, t]) => Array.from(t.data(), Number));
+  bestG.forEach((t, i) => t.forEach((x, j) => assert.ok(Math.abs(x - expected[1]![i]![j]!) < 1e-5)));
+  // after training the generator holds its raw weights again
+  assert.deepEqual(flat(avg.gan.generator.stateDict()), avg.raw[8]);
+  for (const x of [plain, avg]) x.gan.dispose();
+});
+
+test("GAN resume with the generator's weight average continues exactly, and an unaveraged checkpoint is not resumed with it", async () => {
+  const a = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  const b = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  const ema = { emaSteps: 3, categoryPower: 0.5 };
+  (await run(a, 4, 2, false, undefined, undefined, ema)).gan.dispose();
+  (await run(b, 2, 1, false, undefined, undefined, ema)).gan.dispose();
+  (await run(b, 4, 2, true, undefined, undefined, ema)).gan.dispose();
+  const ta = loadSafetensors(join(a, 'checkpoint.safetensors')).tensors;
+  const tb = loadSafetensors(join(b, 'checkpoint.safetensors')).tensors;
+  assert.ok([...ta.keys()].some((k) => k.startsWith('ema.')));
+  for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
+  const c = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  (await run(c, 2, 1, false)).gan.dispose();
+  await assert.rejects(() => run(c, 4, 2, true, undefined, undefined, ema), /no averaged generator/);
+});
+
+test('the category draw: ∝ n_c^power, items of a category uniformly, uncategorised items never', () => {
+  // 90 items of category 0, 10 of category 1, 5 left out (−1), category 2 empty
+  const cats = Int32Array.from([...Array(90).fill(0), ...Array(10).fill(1), ...Array(5).fill(-1)]);
+  const share = (power?: number) => {
+    const draw = itemDrawer(cats, 3, new Rng(7), power);
+    const hits = new Int32Array(cats.length);
+    for (let i = 0; i < 40000; i++) hits[draw()]!++;
+    const inCat = (c: number) => hits.reduce((s, h, i) => s + (cats[i] === c ? h : 0), 0) / 40000;
+    return { c1: inCat(1), left: inCat(-1), hits };
+  };
+  const close = (x: number, want: number) => assert.ok(Math.abs(x - want) < 0.01, `${x} vs ${want}`);
+  close(share(undefined).c1, 0.1); // items uniformly
+  close(share(1).c1, 0.1);
+  close(share(0).c1, 0.5); // categories equally
+  close(share(0.5).c1, Math.sqrt(10) / (Math.sqrt(10) + Math.sqrt(90)));
+  for (const p of [undefined, 0, 0.5, 1]) assert.equal(share(p).left, 0);
+  // within category 1 under power 0 (20,000 draws over 10 items): each item about 2,000 times
+  const h = share(0).hits.subarray(90, 100);
+  assert.ok(Math.min(...h) > 1700 && Math.max(...h) < 2300, `${Array.from(h)}`);
 });
