@@ -161,7 +161,7 @@ export async function trainGanJob(
     config: cfg,
     categories: cats,
     leftOut,
-    classifier: { encoder: clf.classifier.encoderConfig, classes: clf.classes, heldOutAccuracy: clf.heldOutAccuracy },
+    classifier: { encoder: clf.classifier.encoderConfig, classes: clf.classes, heldOutAccuracy: clf.heldOutAccuracy, ...(clf.heldOutPerClass ? { heldOutPerClass: clf.heldOutPerClass } : {}) },
     dataset: { path: ds.dir, dataHash: ds.manifest.dataHash, imageSize: ds.imageSize },
     versions: versions(),
     metrics: { bestSnapshot: 0, bestFrechet: Infinity, snapshots: [] },

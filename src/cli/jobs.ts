@@ -63,13 +63,15 @@ export interface ClassifierJobResult {
   classifier: Classifier;
   classes: string[];
   heldOutAccuracy: number;
+  /** held-out recall per class (absent for a classifier saved before it was recorded) */
+  heldOutPerClass?: number[];
 }
 
 export function trainCategoryClassifier(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult {
   const { labels, classes } = categoryLabels(ds);
   const clf = new Classifier(cfg.encoder, Math.max(classes.length, 1), cfg.seed + 100);
   const r = trainClassifier(clf, { images, labels }, { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb });
-  return { classifier: clf, classes, heldOutAccuracy: r.heldOutAccuracy };
+  return { classifier: clf, classes, heldOutAccuracy: r.heldOutAccuracy, heldOutPerClass: r.heldOutPerClass };
 }
 
 export interface DvbprJobOptions {

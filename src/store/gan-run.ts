@@ -22,7 +22,7 @@ export interface GanManifest {
   config: GanConfig;
   categories: string[];
   leftOut: { category: string; items: number }[];
-  classifier: { encoder: EncoderConfig; classes: string[]; heldOutAccuracy: number };
+  classifier: { encoder: EncoderConfig; classes: string[]; heldOutAccuracy: number; heldOutPerClass?: number[] };
   dataset: { path: string; dataHash: string; imageSize: number };
   versions: Record<string, string>;
   metrics: { bestSnapshot: number; bestFrechet: number; snapshots: unknown[]; final?: Record<string, unknown>; /** quality with z = tanh(w), w ~ N(0, I): the codes the design starts from */ finalBounded?: Record<string, unknown> };

@@ -27,26 +27,45 @@ export function classifierStep(model: Classifier, opt: Adam, images: Tensor, ite
   });
 }
 
-/** Accuracy on the given items. */
-export function classifierAccuracy(model: Classifier, images: Tensor, items: Int32Array, labels: Int32Array, batch = 256): number {
-  let correct = 0;
+/** Predicted class of each of the given items. */
+export function classifierPredictions(model: Classifier, images: Tensor, items: Int32Array, batch = 256): Int32Array {
+  const out = new Int32Array(items.length);
   model.eval();
   noGrad(() => {
     for (let s = 0; s < items.length; s += batch) {
       tidy(() => {
         const part = items.subarray(s, s + batch);
-        const pred = model.logits(images.indexSelect(0, tensor(part, [part.length], 'int64'))).argmax(1).toInt32();
-        pred.forEach((p, r) => (correct += p === labels[s + r] ? 1 : 0));
+        out.set(model.logits(images.indexSelect(0, tensor(part, [part.length], 'int64'))).argmax(1).toInt32(), s);
       });
     }
   });
   model.train();
-  return items.length ? correct / items.length : NaN;
+  return out;
+}
+
+/** Accuracy on the given items. */
+export function classifierAccuracy(model: Classifier, images: Tensor, items: Int32Array, labels: Int32Array, batch = 256): number {
+  if (items.length === 0) return NaN;
+  const pred = classifierPredictions(model, images, items, batch);
+  return pred.reduce((c, p, r) => c + (p === labels[r] ? 1 : 0), 0) / items.length;
+}
+
+/** Share of each class's items predicted as that class (recall; NaN for a class with none). */
+export function perClassRecall(pred: Int32Array, labels: Int32Array, numClasses: number): number[] {
+  const hit = new Array<number>(numClasses).fill(0);
+  const n = new Array<number>(numClasses).fill(0);
+  labels.forEach((y, r) => {
+    n[y]!++;
+    if (pred[r] === y) hit[y]!++;
+  });
+  return hit.map((h, c) => (n[c] ? h / n[c]! : NaN));
 }
 
 export interface ClassifierResult {
   trainAccuracy: number;
   heldOutAccuracy: number;
+  /** held-out recall of each class (the share of its real images classified as it) */
+  heldOutPerClass: number[];
   history: { epoch: number; loss: number; heldOutAccuracy: number }[];
 }
 
@@ -93,6 +112,7 @@ export function trainClassifier(
   }
   opt.dispose();
   return {
+    heldOutPerClass: perClassRecall(classifierPredictions(model, data.images, heldOut), heldLabels, model.numClasses),
     trainAccuracy: classifierAccuracy(model, data.images, trainItems.slice(0, 2000), Int32Array.from(trainItems.slice(0, 2000), (i) => data.labels[i]!)),
     heldOutAccuracy: history.at(-1)?.heldOutAccuracy ?? NaN,
     history,
