@@ -52,6 +52,8 @@ const targets: Target[] = [
     data: join(work, 'fm', 'data'),
     ingest: () => runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm', 'data'), imageSize: 32, minCategoryCount: 1 }, progress),
     ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 15),
+    // gan-v2: the default preset since it averages the generator's weights (fm/gan was trained before)
+    ganDir: join(work, 'fm', 'gan-v2'),
     // FM_DVBPR: e.g. the best DVBPR run of `bench recommend --simulated` (the same data)
     dvbprRun: process.env.FM_DVBPR ?? join(work, 'fm', 'dvbpr'),
   },
@@ -78,6 +80,7 @@ const ganTargets: Target[] = [
     ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 12),
     dvbprRun: '',
     classifierEpochs: 10,
+    ganDir: join(work, 'fm20k', 'gan-v2'),
     note: "Trained on 20,000 of Fashion-MNIST's images (the demo's 6,000 leave the metrics' classifier at 85% held-out accuracy); the classifier trains 10 epochs.",
   },
   {
@@ -85,8 +88,8 @@ const ganTargets: Target[] = [
     ...targets[1]!,
     ganEpochs: Number(process.env.GAN_EPOCHS_HM ?? 12),
     ganSnapshots: 12,
-    ganDir: join(work, 'hm', 'gan-12'),
-    note: 'A snapshot every epoch; the design bench uses the 4-epoch GAN of the same schedule (its first four snapshots here).',
+    ganDir: join(work, 'hm', 'gan-12-v2'),
+    note: 'A snapshot every epoch. The design bench uses an earlier 4-epoch GAN (without the generator average or the category draw).',
   },
 ];
 
@@ -117,26 +120,54 @@ export async function ganBench(): Promise<void> {
   const md: string[] = ['# Conditional GAN quality', '', 'Quality in the feature space of a category classifier trained on the real images (the default DVBPR encoder shape with a linear head; its held-out accuracy is given). Fréchet distance: mean over categories of the distance between real and generated classifier features (200 generated images per category); category agreement: share of generated images the classifier assigns to the intended category; Inception-style score: exp(E KL(p(y|x) ‖ p(y))) over all generated images, at most the number of categories.', ''];
   for (const t of ganTargets) {
     const m = await ensureGan(t);
-    const f = m.metrics.final as { frechet: number; categoryAgreement: number; inceptionScore: number; perCategory: { category: string; frechet: number; agreement: number }[] };
-    const snaps = m.metrics.snapshots as { snapshot: number; epoch: number; metrics: { frechet: number; categoryAgreement: number } }[];
+    type Quality = { frechet: number; categoryAgreement: number; inceptionScore: number; perCategory: { category: string; frechet: number; agreement: number }[] };
+    const f = m.metrics.final as Quality;
+    const b = m.metrics.finalBounded as Quality;
+    const snaps = m.metrics.snapshots as { snapshot: number; epoch: number; metrics: { frechet: number; categoryAgreement: number; boundedFrechet: number; boundedAgreement: number } }[];
+    const realRecall = (category: string) => m.classifier.heldOutPerClass?.[m.classifier.classes.indexOf(category)];
+    const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`);
+    // the reference for the agreement, which weighs every category alike: the classifier's recall on
+    // real held-out images averaged over the categories (its accuracy weighs them by their items)
+    const recalls = m.categories.map(realRecall).filter((x): x is number => x !== undefined && !Number.isNaN(x));
+    const realBalanced = recalls.length === m.categories.length ? recalls.reduce((a, b) => a + b, 0) / recalls.length : undefined;
     const slug = t.name.replace(/[^A-Za-z]+/g, '').toLowerCase();
     const gridPng = join('bench', 'results', `gan-${slug}.png`);
     copyFileSync(join(ganDirOf(t), 'snapshots', `snapshot-${String(m.metrics.bestSnapshot).padStart(2, '0')}.png`), gridPng);
-    rows.push({ name: t.name, categoryAgreement: f.categoryAgreement, frechet: f.frechet, inceptionScore: f.inceptionScore, categories: m.categories, perCategory: f.perCategory, bestSnapshot: m.metrics.bestSnapshot, snapshots: snaps.map((s) => ({ snapshot: s.snapshot, epoch: s.epoch, frechet: s.metrics.frechet, categoryAgreement: s.metrics.categoryAgreement })), leftOut: m.leftOut, classifierHeldOutAccuracy: m.classifier.heldOutAccuracy, config: m.config });
+    rows.push({
+      name: t.name,
+      categoryAgreement: f.categoryAgreement,
+      frechet: f.frechet,
+      inceptionScore: f.inceptionScore,
+      bounded: { categoryAgreement: b.categoryAgreement, frechet: b.frechet, inceptionScore: b.inceptionScore, perCategory: b.perCategory },
+      categories: m.categories,
+      perCategory: f.perCategory.map((p) => ({ ...p, realHeldOutRecall: realRecall(p.category) ?? null })),
+      bestSnapshot: m.metrics.bestSnapshot,
+      snapshots: snaps.map((s) => ({ snapshot: s.snapshot, epoch: s.epoch, frechet: s.metrics.frechet, categoryAgreement: s.metrics.categoryAgreement, boundedFrechet: s.metrics.boundedFrechet, boundedAgreement: s.metrics.boundedAgreement })),
+      leftOut: m.leftOut,
+      classifierHeldOutAccuracy: m.classifier.heldOutAccuracy,
+      classifierRealRecallBalanced: realBalanced ?? null,
+      config: m.config,
+    });
     md.push(
       `## ${t.name} (${m.config.imageSize} px, ${m.categories.length} categories, ${m.config.epochs} epochs)`,
       '',
-      `Best snapshot ${m.metrics.bestSnapshot}: category agreement **${(100 * f.categoryAgreement).toFixed(1)}%**, Fréchet **${f.frechet.toFixed(2)}**, Inception-style score **${f.inceptionScore.toFixed(2)}** (classifier held-out accuracy ${(100 * m.classifier.heldOutAccuracy).toFixed(1)}%).`,
+      `Best snapshot ${m.metrics.bestSnapshot} (generator weights averaged over ${m.config.emaSteps ?? 0} steps; categories drawn ∝ items^${m.config.categoryPower ?? 1}); the classifier's held-out accuracy ${pct(m.classifier.heldOutAccuracy)}, its recall on real held-out images averaged over the categories (as the agreement weighs them) ${pct(realBalanced)}:`,
+      '',
+      `- codes as in training, z ~ N(0, I): category agreement **${pct(f.categoryAgreement)}**, Fréchet **${f.frechet.toFixed(2)}**, Inception-style score **${f.inceptionScore.toFixed(2)}**;`,
+      `- the design's codes, z = tanh(w), w ~ N(0, I) (bounded to (−1, 1) as the paper bounds z; what the design starts from): category agreement **${pct(b.categoryAgreement)}**, Fréchet **${b.frechet.toFixed(2)}**, Inception-style score **${b.inceptionScore.toFixed(2)}**.`,
+      '',
       m.leftOut.length ? `Left out: ${m.leftOut.map((l) => `${l.category} (${l.items})`).join(', ')}.` : '',
       t.note ?? '',
       '',
-      '| snapshot | epoch | Fréchet | agreement |',
-      '|---:|---:|---:|---:|',
-      ...snaps.map((s) => `| ${s.snapshot} | ${s.epoch.toFixed(1)} | ${s.metrics.frechet.toFixed(2)} | ${(100 * s.metrics.categoryAgreement).toFixed(1)}% |`),
+      '| snapshot | epoch | Fréchet | agreement | Fréchet, z = tanh(w) | agreement, z = tanh(w) |',
+      '|---:|---:|---:|---:|---:|---:|',
+      ...snaps.map((s) => `| ${s.snapshot} | ${s.epoch.toFixed(1)} | ${s.metrics.frechet.toFixed(2)} | ${pct(s.metrics.categoryAgreement)} | ${s.metrics.boundedFrechet?.toFixed(2) ?? '–'} | ${pct(s.metrics.boundedAgreement)} |`),
       '',
-      '| category | Fréchet | agreement |',
-      '|---|---:|---:|',
-      ...f.perCategory.map((p) => `| ${p.category} | ${p.frechet.toFixed(2)} | ${(100 * p.agreement).toFixed(1)}% |`),
+      "Per category (best snapshot); 'real' is the classifier's held-out recall on real images of the category, the reference for the agreement:",
+      '',
+      '| category | Fréchet | agreement | Fréchet, z = tanh(w) | agreement, z = tanh(w) | real |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...f.perCategory.map((p, i) => `| ${p.category} | ${p.frechet.toFixed(2)} | ${pct(p.agreement)} | ${b.perCategory[i]!.frechet.toFixed(2)} | ${pct(b.perCategory[i]!.agreement)} | ${pct(realRecall(p.category))} |`),
       '',
       `![${t.name} samples, a row per category](${gridPng.replace('bench/results/', '')})`,
       '',
