@@ -71,6 +71,7 @@ train
   .option('--lr <x>', 'Adam learning rate')
   .option('--batch <n>', 'triplets per step')
   .option('--k <n>', 'embedding dimensions K')
+  .option('--dropout <p>', 'dropout rate of the encoder (the paper and the presets: 0.5)')
   .option('--lambda-phi <x>', 'L2 on CNN weights')
   .option('--lambda-theta <x>', 'L2 on user vectors')
   .addOption(new Option('--init <how>', 'encoder start').choices(['scratch', 'classifier']))

@@ -42,6 +42,7 @@ const dvbprFlags = z
     lr: z.coerce.number().positive().optional(),
     batch: z.coerce.number().int().positive().optional(),
     k: z.coerce.number().int().positive().optional(),
+    dropout: z.coerce.number().min(0).max(0.95).optional(),
     lambdaPhi: z.coerce.number().min(0).optional(),
     lambdaTheta: z.coerce.number().min(0).optional(),
     init: z.enum(['scratch', 'classifier']).optional(),
@@ -57,7 +58,7 @@ export function dvbprConfigFrom(flags: z.infer<typeof dvbprFlags>, imageSize: nu
   const base = dvbprPreset(flags.preset, imageSize);
   const cfg = {
     ...base,
-    encoder: { ...base.encoder, ...(flags.k ? { k: flags.k } : {}) },
+    encoder: { ...base.encoder, ...(flags.k ? { k: flags.k } : {}), ...(flags.dropout !== undefined ? { dropout: flags.dropout } : {}) },
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
     ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
     ...(flags.batch !== undefined ? { batch: flags.batch } : {}),
