@@ -8,7 +8,7 @@ import { ConditionalGan, oneHot } from '../../src/models/gan.js';
 import { discriminatorLoss, discriminatorStep, discriminatorStepJoint, generatorLoss, generatorStep } from '../../src/train/gan-steps.js';
 import { itemDrawer, trainGan, type GanLoopOptions } from '../../src/train/gan.js';
 import { Rng } from '../../src/core/rng.js';
-import { generate } from '../../src/cli/gan.js';
+import { drawLatent, generate } from '../../src/cli/gan.js';
 import { Adam, Generator, keep, liveTensors, loadSafetensors, randn, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
 
@@ -251,4 +251,13 @@ test('the category draw: ∝ n_c^power, items of a category uniformly, uncategor
   // within category 1 under power 0 (20,000 draws over 10 items): each item about 2,000 times
   const h = share(0).hits.subarray(90, 100);
   assert.ok(Math.min(...h) > 1700 && Math.max(...h) < 2300, `${Array.from(h)}`);
+});
+
+test("the design's bounded codes for the quality figures are tanh of the same normal draw", () => {
+  tidy(() => {
+    const normal = drawLatent(50, 16, new Generator(4), 'normal').data();
+    const bounded = drawLatent(50, 16, new Generator(4), 'bounded').data();
+    assert.ok(normal.some((v) => Math.abs(v) > 1), 'a normal draw of 800 values leaves (−1, 1)');
+    bounded.forEach((v, i) => assert.ok(Math.abs(v - Math.tanh(normal[i]!)) < 1e-6 && Math.abs(v) < 1));
+  });
 });
