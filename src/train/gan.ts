@@ -132,7 +132,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
     best = pick('best.');
     if (averaging) {
       const saved = pick('ema.');
-      if (saved.size === 0) throw new Error(`${o.dir}/checkpoint.safetensors has no averaged generator: it was trained without emaSteps, resume it with emaSteps 0`);
+      if (saved.size === 0) throw new Error(`${o.dir}/checkpoint.safetensors has no averaged generator: it was trained without a generator average: resume it with --ema-steps 0 (config emaSteps 0)`);
       disposeAll(ema);
       ema = saved;
     }
