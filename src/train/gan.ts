@@ -137,6 +137,13 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       ema = saved;
     }
     rng.setState(st.rng);
+    // a resumed run may go on to more epochs, if its snapshots so far sit where the new schedule puts them
+    const taken = st.history.map((h) => h.step);
+    if (taken.some((step, k) => snapAt[k] !== step) || st.step > total) {
+      throw new Error(
+        `${o.dir}: the checkpoint's snapshots were taken at steps [${taken.join(', ')}] (step ${st.step}); these epochs and snapshots put them at [${snapAt.join(', ')}] (${total} steps): resume with the same snapshots per epoch and at least as many epochs`,
+      );
+    }
     o.callbacks.onMessage?.(`resumed at step ${st.step} of ${total} (snapshot ${st.snapshot})`);
   }
   const t0 = performance.now();

@@ -123,6 +123,16 @@ test('GAN resume continues exactly', async () => {
   for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
 });
 
+test('a GAN run resumed to more epochs goes on if its snapshots keep their places, and is refused with a message if not', async () => {
+  const a = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  (await run(a, 2, 2, false)).gan.dispose(); // 4 steps per epoch: snapshots at steps 4 and 8
+  const longer = await run(a, 3, 3, true); // snapshots at 4, 8, 12: one more
+  assert.deepEqual(longer.r.history.map((h) => h.step), [4, 8, 12]);
+  longer.gan.dispose();
+  await assert.rejects(() => run(a, 4, 2, true), /snapshots were taken at steps \[4, 8, 12\].*put them at \[8, 16\]/);
+  await assert.rejects(() => run(a, 2, 2, true), /at least as many epochs/);
+});
+
 test("the discriminator's own learning rate drives its optimiser only (absent: the generator's)", async () => {
   const ds = plantedDataset({ items: 64 });
   const init = new ConditionalGan(cfg, ['left', 'right'], 5);
