@@ -30,27 +30,33 @@ export function averageInto(avg: Map<string, Tensor>, m: Module, decay: number):
   );
 }
 
-/** Runs fn with `weights` loaded into m; the module's own weights are put back after. */
-export function withWeights<T>(m: Module, weights: Map<string, Tensor>, fn: () => T): T {
+/** Loads `weights` into m and returns what puts the module's own weights back. */
+function swapIn(m: Module, weights: Map<string, Tensor>): () => void {
   const raw = snapshot(m);
   m.loadStateDict(weights, 'averaged weights');
+  return () => {
+    m.loadStateDict(raw, 'raw weights');
+    disposeAll(raw);
+  };
+}
+
+/** Runs fn with `weights` loaded into m; the module's own weights are put back after. */
+export function withWeights<T>(m: Module, weights: Map<string, Tensor>, fn: () => T): T {
+  const restore = swapIn(m, weights);
   try {
     return fn();
   } finally {
-    m.loadStateDict(raw, 'raw weights');
-    for (const t of raw.values()) t.dispose();
+    restore();
   }
 }
 
 /** withWeights for an async fn: the weights stay loaded until its promise settles. */
 export async function withWeightsAsync<T>(m: Module, weights: Map<string, Tensor>, fn: () => Promise<T>): Promise<T> {
-  const raw = snapshot(m);
-  m.loadStateDict(weights, 'averaged weights');
+  const restore = swapIn(m, weights);
   try {
     return await fn();
   } finally {
-    m.loadStateDict(raw, 'raw weights');
-    for (const t of raw.values()) t.dispose();
+    restore();
   }
 }
 

@@ -14,7 +14,7 @@ import type { RngState } from '../core/rng.js';
 import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
 import { Adam, tidy, type Generator, type Module, type Tensor } from '../torch/index.js';
-import { averageInto, copyState, decayFor, snapshot, withWeights } from './averaging.js';
+import { averageInto, copyState, decayFor, disposeAll, snapshot, withWeights } from './averaging.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 
@@ -101,7 +101,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     if (averaging) {
       const saved = new Map([...ck.tensors].filter(([k]) => k.startsWith('avg.')).map(([k, v]) => [k.slice(4), v]));
       if (saved.size === 0) throw new Error(`${o.dir}/checkpoint.safetensors has no averaged weights: it was trained without weight averaging, resume it without --average-epochs`);
-      for (const t of avg.values()) t.dispose();
+      disposeAll(avg);
       avg = saved;
     }
     sampler.setState(st.sampler);
@@ -134,7 +134,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     const metrics: Record<string, number> = evaluate ? (averaging ? withWeights(model.module, avg, o.validate) : o.validate()) : {};
     const isBest = evaluate && metrics.auc! > st.bestAuc;
     if (isBest) {
-      for (const t of best.values()) t.dispose();
+      disposeAll(best);
       best = averaging ? copyState(avg) : snapshot(model.module);
       st.bestAuc = metrics.auc!;
       st.bestEpoch = epoch;
@@ -160,7 +160,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     }
   }
   if (best.size) model.module.loadStateDict(best, 'best weights');
-  for (const t of avg.values()) t.dispose();
+  disposeAll(avg);
   opt.dispose();
   return { bestAuc: st.bestAuc, bestEpoch: st.bestEpoch, history: st.history, best };
 }

@@ -45,9 +45,12 @@ export function classifierPredictions(model: Classifier, images: Tensor, items: 
 
 /** Accuracy on the given items. */
 export function classifierAccuracy(model: Classifier, images: Tensor, items: Int32Array, labels: Int32Array, batch = 256): number {
-  if (items.length === 0) return NaN;
-  const pred = classifierPredictions(model, images, items, batch);
-  return pred.reduce((c, p, r) => c + (p === labels[r] ? 1 : 0), 0) / items.length;
+  return accuracyOf(classifierPredictions(model, images, items, batch), labels);
+}
+
+/** Share of predictions equal to their label (NaN for none). */
+function accuracyOf(pred: Int32Array, labels: Int32Array): number {
+  return pred.length ? pred.reduce((c, p, r) => c + (p === labels[r] ? 1 : 0), 0) / pred.length : NaN;
 }
 
 /** Share of each class's items predicted as that class (recall; NaN for a class with none). */
@@ -85,6 +88,7 @@ export function trainClassifier(
   const opt = new Adam(model.trainableParameters(), { lr: o.lr });
   const history: ClassifierResult['history'] = [];
   const steps = Math.max(1, Math.ceil(trainItems.length / o.batch));
+  let heldOutPred: Int32Array = new Int32Array(0); // the last epoch's predictions on the held-out items
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     rng.shuffle(trainItems);
     let lossSum = 0;
@@ -106,13 +110,14 @@ export function trainClassifier(
         rateUnit: 'images/s',
       });
     }
-    const acc = classifierAccuracy(model, data.images, heldOut, heldLabels);
+    heldOutPred = classifierPredictions(model, data.images, heldOut);
+    const acc = accuracyOf(heldOutPred, heldLabels);
     history.push({ epoch, loss: lossSum / steps, heldOutAccuracy: acc });
     o.callbacks?.onEpoch?.({ epoch, epochs: o.epochs, loss: lossSum / steps, metrics: { heldOutAccuracy: acc }, best: false, seconds: (performance.now() - t0) / 1000 });
   }
   opt.dispose();
   return {
-    heldOutPerClass: perClassRecall(classifierPredictions(model, data.images, heldOut), heldLabels, model.numClasses),
+    heldOutPerClass: perClassRecall(heldOutPred, heldLabels, model.numClasses),
     trainAccuracy: classifierAccuracy(model, data.images, trainItems.slice(0, 2000), Int32Array.from(trainItems.slice(0, 2000), (i) => data.labels[i]!)),
     heldOutAccuracy: history.at(-1)?.heldOutAccuracy ?? NaN,
     history,

@@ -15,8 +15,8 @@
  */
 import { Rng, type RngState } from '../core/rng.js';
 import { ConditionalGan, oneHot } from '../models/gan.js';
-import { Adam, Generator, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
-import { averageInto, decayFor, disposeAll, snapshot as snapshotOf, withWeightsAsync } from './averaging.js';
+import { Adam, Generator, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { averageInto, copyState, decayFor, disposeAll, snapshot as snapshotOf, withWeightsAsync } from './averaging.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 import { discriminatorStep, generatorStep } from './gan-steps.js';
@@ -80,13 +80,14 @@ export function loadGanState(gan: ConditionalGan, state: Map<string, Tensor>, so
 }
 
 /**
- * The batch sampler: `power` unset draws items uniformly from `eligible`; otherwise a category
- * with probability ∝ n_c^power, then one of its items uniformly.
+ * The batch sampler over the items with a GAN category: `power` unset draws them uniformly;
+ * otherwise a category with probability ∝ n_c^power, then one of its items uniformly. Returns the
+ * draw and how many items it draws from.
  */
-export function itemDrawer(itemCategory: Int32Array, numCategories: number, rng: Rng, power?: number): () => number {
+export function itemDrawer(itemCategory: Int32Array, numCategories: number, rng: Rng, power?: number): { draw: () => number; eligible: number } {
   const eligible = Int32Array.from([...itemCategory.keys()].filter((i) => itemCategory[i]! >= 0));
   if (eligible.length === 0) throw new RangeError('no item has a GAN category');
-  if (power === undefined) return () => eligible[rng.int(eligible.length)]!;
+  if (power === undefined) return { draw: () => eligible[rng.int(eligible.length)]!, eligible: eligible.length };
   const byCat = Array.from({ length: numCategories }, () => [] as number[]);
   for (const i of eligible) byCat[itemCategory[i]!]!.push(i);
   const weights = byCat.map((items) => (items.length ? items.length ** power : 0));
@@ -94,18 +95,18 @@ export function itemDrawer(itemCategory: Int32Array, numCategories: number, rng:
   const cumulative: number[] = [];
   weights.reduce((acc, w) => (cumulative.push((acc + w) / total), acc + w), 0);
   const last = weights.reduce((l, w, k) => (w > 0 ? k : l), 0);
-  return () => {
+  const draw = () => {
     const u = rng.next();
     let c = cumulative.findIndex((x) => u < x);
     if (c < 0 || weights[c] === 0) c = last; // u within round-off of 1
     const items = byCat[c]!;
     return items[rng.int(items.length)]!;
   };
+  return { draw, eligible: eligible.length };
 }
 
 export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const { gan } = o;
-  const eligible = Int32Array.from([...o.itemCategory.keys()].filter((i) => o.itemCategory[i]! >= 0));
   const nc = gan.categories.length;
   const averaging = (o.emaSteps ?? 0) > 0;
   const decay = averaging ? decayFor(o.emaSteps!) : 0;
@@ -114,8 +115,8 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const optG = new Adam(gan.generator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
   const zGen = new Generator(o.seed + 17);
   const rng = new Rng(o.seed + 31);
-  const drawItem = itemDrawer(o.itemCategory, nc, rng, o.categoryPower);
-  const stepsPerEpoch = Math.max(1, Math.floor(eligible.length / o.batch));
+  const drawer = itemDrawer(o.itemCategory, nc, rng, o.categoryPower);
+  const stepsPerEpoch = Math.max(1, Math.floor(drawer.eligible / o.batch));
   const total = Math.max(1, Math.round(o.epochs * stepsPerEpoch));
   const snapAt = Array.from({ length: o.snapshots }, (_, k) => Math.round(((k + 1) * total) / o.snapshots));
   let st: GanState = { step: 0, snapshot: 0, rng: rng.getState(), dLoss: NaN, gLoss: NaN, bestFrechet: Infinity, bestSnapshot: 0, history: [] };
@@ -149,7 +150,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const t0 = performance.now();
   const startStep = st.step;
   while (st.step < total) {
-    const items = Int32Array.from({ length: o.batch }, drawItem);
+    const items = Int32Array.from({ length: o.batch }, drawer.draw);
     const cats = Int32Array.from(items, (i) => o.itemCategory[i]!);
     tidy(() => {
       const cond = oneHot(cats, nc);
@@ -180,8 +181,8 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       gan.generator.train();
       const isBest = metrics.frechet < st.bestFrechet;
       if (isBest) {
-        for (const t of best.values()) t.dispose();
-        best = noGrad(() => new Map([...ganState(gan, averaging ? ema : undefined)].map(([k, v]) => [k, v.detach().clone()])));
+        disposeAll(best);
+        best = copyState(ganState(gan, averaging ? ema : undefined));
         st.bestFrechet = metrics.frechet;
         st.bestSnapshot = st.snapshot;
       }

@@ -246,7 +246,7 @@ test('the category draw: ∝ n_c^power, items of a category uniformly, uncategor
   // 90 items of category 0, 10 of category 1, 5 left out (−1), category 2 empty
   const cats = Int32Array.from([...Array(90).fill(0), ...Array(10).fill(1), ...Array(5).fill(-1)]);
   const share = (power?: number) => {
-    const draw = itemDrawer(cats, 3, new Rng(7), power);
+    const { draw } = itemDrawer(cats, 3, new Rng(7), power);
     const hits = new Int32Array(cats.length);
     for (let i = 0; i < 40000; i++) hits[draw()]!++;
     const inCat = (c: number) => hits.reduce((s, h, i) => s + (cats[i] === c ? h : 0), 0) / 40000;
