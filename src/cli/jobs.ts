@@ -18,6 +18,7 @@ import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
 import { dvbprLoss, factorLoss } from '../train/losses.js';
+import { shiftAugmenter } from '../train/augment.js';
 import { keep, noGrad, saveSafetensors, tensor, type Tensor } from '../torch/index.js';
 
 /** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
@@ -96,8 +97,9 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
     manifest.metrics.classifier = { heldOutAccuracy: clf.heldOutAccuracy, classes: clf.classes };
   }
   const scorer = () => new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);
+  const augment = cfg.augmentShift ? shiftAugmenter(cfg.augmentShift, cfg.seed + 17) : undefined;
   const result = await trainBpr(
-    { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta), generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [] },
+    { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta, augment), generators: [...(model.encoder.dropoutGen ? [model.encoder.dropoutGen] : []), ...(augment ? [augment.generator] : [])] },
     {
       dir: o.out,
       epochs: cfg.epochs,

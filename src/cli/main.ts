@@ -78,6 +78,7 @@ train
   .option('--classifier-epochs <n>', 'epochs of the category classifier (--init classifier)')
   .option('--early-stopping <n>', 'stop after n evaluations without validation gain (0 = off)')
   .option('--average-epochs <n>', 'validate and keep an exponential moving average of the weights with this time constant in epochs (0 = off)')
+  .option('--augment-shift <px>', 'shift each training image by a random 0..px pixels per axis, edges repeated (0 = off, the default)')
   .option('--seed <n>', 'seed')
   .option('--resume', 'continue from the run folder\'s last checkpoint')
   .option('--json', 'print the run manifest as JSON')

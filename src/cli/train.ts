@@ -49,6 +49,7 @@ const dvbprFlags = z
     classifierEpochs: z.coerce.number().positive().optional(),
     earlyStopping: z.coerce.number().int().min(0).optional(),
     averageEpochs: z.coerce.number().min(0).optional(),
+    augmentShift: z.coerce.number().int().min(0).optional(),
     seed: z.coerce.number().int().min(0).optional(),
     resume: z.boolean().default(false),
   })
@@ -68,6 +69,7 @@ export function dvbprConfigFrom(flags: z.infer<typeof dvbprFlags>, imageSize: nu
     ...(flags.classifierEpochs !== undefined ? { classifierEpochs: flags.classifierEpochs } : {}),
     ...(flags.earlyStopping !== undefined ? { earlyStopping: flags.earlyStopping } : {}),
     ...(flags.averageEpochs !== undefined ? { averageEpochs: flags.averageEpochs } : {}),
+    ...(flags.augmentShift !== undefined ? { augmentShift: flags.augmentShift } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
   };
   return parseConfig(dvbprSchema, cfg, 'config');

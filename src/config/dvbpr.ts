@@ -37,6 +37,8 @@ export const dvbprSchema = z
     evalEvery: z.number().positive(),
     /** weight averaging time constant in epochs (0 = off; see src/train/bpr.ts) */
     averageEpochs: z.number().min(0).default(0),
+    /** training images shifted by up to this many pixels per axis (0 = off; src/train/augment.ts) */
+    augmentShift: z.number().int().min(0).default(0),
     seed: z.number().int().min(0),
   })
   .strict();
@@ -90,6 +92,7 @@ export function dvbprPreset(preset: 'tiny' | 'default' | 'paper', inputSize: num
     earlyStopping: 0,
     evalEvery: 1,
     averageEpochs: 0,
+    augmentShift: 0,
     seed: 1,
   };
 }

@@ -40,6 +40,11 @@ export interface DesignOptions {
   seed: number;
   /** proximity: γ ‖z − z0‖² to a starting code (improve) */
   start?: { z0: Tensor; gamma: number };
+  /**
+   * γ of a proximity term γ ‖z − z0‖² to each design's own random start z0 (without `start`):
+   * a leash that keeps the search near the typical codes the generator was trained on.
+   */
+  anchor?: number;
 }
 
 export interface DesignResult {
@@ -100,6 +105,7 @@ export interface DesignProgress {
  * consumer stops early with `return()`).
  */
 export function* designSteps(m: DesignModels, o: DesignOptions): Generator<DesignProgress, DesignResult, void> {
+  if (o.start && o.anchor) throw new RangeError('design: anchor applies to random starts; with a start code use its gamma');
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
   const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
@@ -111,6 +117,9 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   const w = keep(
     tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randn([o.n, zDim], new TorchGenerator(o.seed)))),
   ).requiresGrad_(true);
+  // the anchor: each random start's own code, held fixed
+  const anchor = o.anchor ? { z0: keep(noGrad(() => w.tanh())), gamma: o.anchor } : undefined;
+  const prox = o.start ?? anchor;
   const opt = new Adam([w], { lr: o.lr });
   const scores: number[][] = [];
   const objective: number[][] = [];
@@ -118,7 +127,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     for (let s = 0; s <= o.steps; s++) {
       tidy(() => {
         opt.zeroGrad();
-        const t = designTerms(m, w, cond, theta, o.eta, o.start);
+        const t = designTerms(m, w, cond, theta, o.eta, prox);
         scores.push(Array.from(t.score.detach().data()));
         objective.push(Array.from(t.objective.detach().data()));
         if (s === o.steps) return; // the last pass only measures
@@ -129,7 +138,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     }
     return noGrad(() =>
       tidy(() => {
-        const t = designTerms(m, w, cond, theta, o.eta, o.start);
+        const t = designTerms(m, w, cond, theta, o.eta, prox);
         return {
           images: toUint8(t.x).data<'uint8'>(),
           imageSize: t.x.shape[2]!,
@@ -144,6 +153,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   } finally {
     opt.dispose();
     for (const t of [w, cond, theta]) t.dispose();
+    anchor?.z0.dispose();
     for (const sv of saved) {
       sv.mod.parameters().forEach((p, i) => (p.requiresGrad = sv.grads[i]!));
       sv.mod.train(sv.training);

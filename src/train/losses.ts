@@ -4,6 +4,7 @@
 import type { Triplets } from '../data/sampler.js';
 import type { Dvbpr } from '../models/dvbpr.js';
 import type { FactorModel } from '../models/mf.js';
+import type { Augmenter } from './augment.js';
 import { scalar, tensor, type Tensor } from '../torch/index.js';
 
 const idx = (a: Int32Array) => tensor(a, [a.length], 'int64');
@@ -15,12 +16,15 @@ export function halfSquaredNorm(ws: Tensor[]): Tensor {
 
 /**
  * DVBPR: Σ_batch softplus(−θ_uᵀ(Φ(X_i) − Φ(X_j))) + λ_Φ Σ_W ½‖W‖² + λ_θ Σ_batch ½‖θ_u‖²
- * (softplus(−x) = −ln σ(x), numerically safe). `images` is the uint8 catalogue [N, S, S, 3].
+ * (softplus(−x) = −ln σ(x), numerically safe). `images` is the uint8 catalogue [N, S, S, 3];
+ * `augment`, if given, transforms each batch's images before Φ sees them.
  */
-export function dvbprLoss(model: Dvbpr, images: Tensor, lambdaPhi: number, lambdaTheta: number) {
+export function dvbprLoss(model: Dvbpr, images: Tensor, lambdaPhi: number, lambdaTheta: number, augment?: Augmenter) {
+  // augmentation (training only): each image of the batch gets its own random shift
+  const pick = (items: Int32Array) => (augment ? augment.apply(images.indexSelect(0, idx(items))) : images.indexSelect(0, idx(items)));
   return (t: Triplets): { total: Tensor; bpr: Tensor; regPhi: Tensor; regTheta: Tensor } => {
     const users = idx(t.user);
-    const { diff, thetaU } = model.preferenceDiff(users, images.indexSelect(0, idx(t.pos)), images.indexSelect(0, idx(t.neg)));
+    const { diff, thetaU } = model.preferenceDiff(users, pick(t.pos), pick(t.neg));
     const bpr = diff.neg().softplus().sum(); // Σ −ln σ(x_uij)
     const regPhi = halfSquaredNorm(model.encoder.regularisedParameters()).mul(lambdaPhi);
     const regTheta = thetaU.square().sum().mul(0.5 * lambdaTheta);

@@ -42,6 +42,25 @@ test('on a tiny preset each step raises the objective', async () => {
   for (let s = 1; s < total.length; s++) assert.ok(total[s]! > total[s - 1]!, `step ${s}: ${total[s - 1]} → ${total[s]}`);
 });
 
+test('the anchor keeps each design near its own random start, and costs nothing at the start', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const base = { theta: thetaOf(r, r.catalogue.userIds[2]!), category: 0, n: 4, steps: 20, lr: 0.05, eta: 1, seed: 2 };
+  const z0 = maximisePreference(m, { ...base, steps: 0 }).z;
+  const free = maximisePreference(m, base);
+  const leashed = maximisePreference(m, { ...base, anchor: 5 });
+  const zDim = z0.length / base.n;
+  const dist = (z: Float32Array, a: number) => Math.hypot(...Array.from({ length: zDim }, (_, q) => z[a * zDim + q]! - z0[a * zDim + q]!));
+  for (let a = 0; a < base.n; a++) {
+    assert.ok(dist(free.z, a) > 0.1, `design ${a} moved ${dist(free.z, a)}`);
+    assert.ok(dist(leashed.z, a) < 0.5 * dist(free.z, a), `design ${a}: leashed ${dist(leashed.z, a)} vs free ${dist(free.z, a)}`);
+  }
+  assert.deepEqual(leashed.objective[0], free.objective[0]); // z = z0 at step 0: the leash is 0
+  assert.throws(() => maximisePreference(m, { ...base, anchor: 1, start: { z0: free.z as never, gamma: 1 } }), /anchor applies to random starts/);
+});
+
 test('for a grey catalogue designs are drawn grey (R = G = B), and a colour catalogue keeps colour', async () => {
   const { run, gan } = await ctx;
   const r = loadRun(run);

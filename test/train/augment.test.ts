@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dvbprPreset } from '../../src/config/dvbpr.js';
+import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
+import { shiftAugmenter, shiftImages } from '../../src/train/augment.js';
+import { tensor } from '../../src/torch/index.js';
+import { plantedDataset } from '../helpers/planted.js';
+
+// one 3×3 single-channel image, values 1..9 row by row
+const img = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+test('shiftImages moves the content and repeats the edge', () => {
+  assert.deepEqual([...shiftImages(img, 1, 3, 1, [0], [0])], [...img]);
+  // down by one: the top row repeats, the bottom row falls off
+  assert.deepEqual([...shiftImages(img, 1, 3, 1, [1], [0])], [1, 2, 3, 1, 2, 3, 4, 5, 6]);
+  // left by one: the right column repeats
+  assert.deepEqual([...shiftImages(img, 1, 3, 1, [0], [-1])], [2, 3, 3, 5, 6, 6, 8, 9, 9]);
+  // each image of a batch its own shift; channels move together
+  const two = Uint8Array.from([...img, ...img].flatMap((v) => [v, 100 + v]));
+  const out = shiftImages(two, 2, 3, 2, [0, -1], [1, 0]);
+  assert.deepEqual([...out.subarray(0, 18)].filter((_, i) => i % 2 === 0), [1, 1, 2, 4, 4, 5, 7, 7, 8]);
+  assert.deepEqual([...out.subarray(18)].filter((_, i) => i % 2 === 0), [4, 5, 6, 7, 8, 9, 7, 8, 9]);
+  assert.deepEqual([...out].filter((_, i) => i % 2 === 1), [...out].filter((_, i) => i % 2 === 0).map((v) => 100 + v));
+});
+
+test('the augmenter shifts each image within ±max, reproducibly from its generator state', () => {
+  // a 9×9 image with a single bright pixel in the middle: where it lands is the shift
+  const s = 9;
+  const b = 64;
+  const u8 = new Uint8Array(b * s * s);
+  for (let n = 0; n < b; n++) u8[n * s * s + 4 * s + 4] = 255;
+  const images = tensor(u8, [b, s, s, 1]);
+  const aug = shiftAugmenter(2, 5);
+  const state = aug.generator.getState();
+  const where = (t: ReturnType<typeof aug.apply>) => {
+    const d = t.data<'uint8'>();
+    return Array.from({ length: b }, (_, n) => {
+      const p = d.subarray(n * s * s, (n + 1) * s * s).indexOf(255);
+      return [Math.floor(p / s) - 4, (p % s) - 4];
+    });
+  };
+  const a = where(aug.apply(images));
+  for (const [dy, dx] of a) assert.ok(Math.abs(dy!) <= 2 && Math.abs(dx!) <= 2, `shift (${dy}, ${dx}) beyond 2`);
+  assert.equal(new Set(a.map((p) => p.join())).size > 10, true, 'shifts vary between images');
+  assert.ok(a.some(([dy]) => dy === 2) && a.some(([dy]) => dy === -2), 'both extremes are drawn');
+  aug.generator.setState(state);
+  assert.deepEqual(where(aug.apply(images)), a);
+  assert.throws(() => shiftAugmenter(0, 1), /augmentShift must be a positive integer, got 0/);
+});
+
+test('DVBPR with augmentShift trains on shifted images (a different run from the same seed)', async () => {
+  const ds = plantedDataset();
+  const images = imagesTensor(ds);
+  const base = dvbprPreset('tiny', 16);
+  const run = async (augmentShift: number) => {
+    const out = mkdtempSync(join(tmpdir(), 'atelier-aug-'));
+    await trainDvbprJob(ds, images, { out, config: { ...base, epochs: 1, augmentShift }, resume: false, callbacks: {} });
+    return JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  };
+  const plain = await run(0);
+  const shifted = await run(1);
+  assert.equal(shifted.config.augmentShift, 1);
+  assert.notEqual(shifted.history[0].loss, plain.history[0].loss);
+  images.dispose();
+});
