@@ -35,9 +35,15 @@ export interface DesignStudy {
     /** mean distance from an image to its nearest real item of the category (classifier features) */
     designNearestReal: number;
     samplesNearestReal: number;
+    /**
+     * share of designs inside the unoptimised samples' range, image by image: nearest real item no
+     * farther than the samples' 95th percentile and D(G(z), c) no lower than their 5th percentile
+     * (the samples themselves: 90% or more by construction)
+     */
+    designInSampleRange: number;
   };
   hiddenTaste?: { designBeatsBestReal: number; meanDesign: number; meanBestReal: number };
-  settings: { n: number; steps: number; lr: number; eta: number; taste: 'own' | 'distinctive'; anchor: number; users: number; categories: string[] };
+  settings: { n: number; steps: number; lr: number; eta: number; taste: 'own' | 'distinctive'; anchor: number; candidates: number; users: number; categories: string[] };
   seconds: number;
 }
 
@@ -51,7 +57,7 @@ export function designStudy(
   ds: Dataset,
   run: LoadedRun,
   g: LoadedGan,
-  o: { users: number; n: number; steps: number; lr?: number; eta?: number; taste?: 'own' | 'distinctive'; anchor?: number; seed: number; onPair?: (done: number, total: number) => void },
+  o: { users: number; n: number; steps: number; lr?: number; eta?: number; taste?: 'own' | 'distinctive'; anchor?: number; candidates?: number; seed: number; onPair?: (done: number, total: number) => void },
 ): DesignStudy {
   const t0 = performance.now();
   const rng = new Rng(o.seed);
@@ -86,9 +92,9 @@ export function designStudy(
   const sim = ds.simulation;
   let pairs = 0;
   const total = users.length * cats.length;
-  const perImage = { design: { agree: 0, nn: 0 }, sample: { agree: 0, nn: 0 }, n: 0 };
+  const perImage = { design: { agree: 0, nn: 0, each: [] as number[] }, sample: { agree: 0, nn: 0, each: [] as number[] }, n: 0 };
   // agreement with the intended category and distance to the nearest real item, per image
-  const judge = (feats: Float32Array, c: string, into: { agree: number; nn: number }) => {
+  const judge = (feats: Float32Array, c: string, into: { agree: number; nn: number; each: number[] }) => {
     const n = feats.length / clfK;
     const cls = g.manifest.classifier.classes.indexOf(c);
     const pred = noGrad(() => tidy(() => g.classifier.head.forward(tensor(feats, [n, clfK]).relu()).argmax(1).data()));
@@ -103,12 +109,13 @@ export function designStudy(
         if (d < best) best = d;
       }
       into.nn += Math.sqrt(best);
+      into.each.push(Math.sqrt(best));
     }
   };
   for (const u of users) {
     for (const c of cats) {
       const userId = ds.userIds[u]!;
-      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, taste: o.taste, anchor: o.anchor, seed: o.seed + pairs, realItems: 1 });
+      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, taste: o.taste, anchor: o.anchor, candidates: o.candidates, seed: o.seed + pairs, realItems: 1 });
       // the unoptimised samples: the same starts, no steps
       const s0 = maximisePreference(designModels(run, g), { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs });
       const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));
@@ -158,6 +165,13 @@ export function designStudy(
     return vals.reduce((a, b) => a + b, 0) / vals.length;
   };
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const quantile = (xs: number[], q: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  };
+  const nnHigh = quantile(perImage.sample.each, 0.95);
+  const dLow = quantile(dSample, 0.05);
+  const inRange = perImage.design.each.filter((nn, a) => nn <= nnHigh && dDesign[a]! >= dLow).length / perImage.design.each.length;
   return {
     name,
     pairs,
@@ -173,9 +187,10 @@ export function designStudy(
       samplesAgreement: perImage.sample.agree / perImage.n,
       designNearestReal: perImage.design.nn / perImage.n,
       samplesNearestReal: perImage.sample.nn / perImage.n,
+      designInSampleRange: inRange,
     },
     ...(sim ? { hiddenTaste: { designBeatsBestReal: hidden.beats / pairs, meanDesign: hidden.design / pairs, meanBestReal: hidden.real / pairs } } : {}),
-    settings: { n: o.n, steps: o.steps, lr: o.lr ?? 0.05, eta: o.eta ?? 1, taste: o.taste ?? 'own', anchor: o.anchor ?? 0, users: users.length, categories: cats },
+    settings: { n: o.n, steps: o.steps, lr: o.lr ?? 0.05, eta: o.eta ?? 1, taste: o.taste ?? 'own', anchor: o.anchor ?? 0, candidates: o.candidates ?? o.n, users: users.length, categories: cats },
     seconds: (performance.now() - t0) / 1000,
   };
 }

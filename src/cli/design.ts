@@ -36,14 +36,16 @@ const tasteOf = (v: string | undefined): 'own' | 'distinctive' => {
   throw new BadInputError(`--taste must be own or distinctive, got '${v}'`);
 };
 
-export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string; eta?: string; taste?: string }) {
+export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string; eta?: string; taste?: string; anchor?: string; candidates?: string }) {
   const n = num(o.n, 'n', 1, 64);
   const steps = num(o.steps, 'steps', 0, 10000);
   const eta = positive(o.eta ?? '1', 'eta');
   const taste = tasteOf(o.taste);
+  const anchor = positive(o.anchor ?? '0', 'anchor');
+  const candidates = o.candidates === undefined ? n : num(o.candidates, 'candidates', n, 65536);
   const run = loadRun(o.run);
   const g = loadGanRun(o.gan);
-  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, eta, taste, seed: o.seed ? Number(o.seed) : 1 });
+  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, eta, taste, anchor, candidates, seed: o.seed ? Number(o.seed) : 1 });
   mkdirSync(o.out, { recursive: true });
   const gs = d.design.imageSize;
   for (let i = 0; i < n; i++) {
@@ -54,6 +56,7 @@ export async function runDesign(o: { run: string; gan: string; user: string; cat
     userId: d.userId,
     category: d.category,
     steps,
+    settings: { eta, taste, anchor, candidates },
     designs: d.design.finalScores.map((s, i) => ({ image: `design-${String(i).padStart(2, '0')}.png`, score: s, realism: d.design.realism[i] })),
     bestReal: d.bestReal,
     trajectory: { scores: d.design.scores, objective: d.design.objective },

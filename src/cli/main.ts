@@ -165,6 +165,8 @@ program
   .option('--seed <n>', 'seed of the starts', '1')
   .option('--eta <x>', 'weight η of the realism term (D(G) − 1)²', '1')
   .option('--taste <t>', "'own': maximise θ_uᵀΦ (the paper); 'distinctive': (θ_u − θ̄)ᵀΦ, what sets this shopper apart", 'own')
+  .option('--anchor <gamma>', 'leash γ‖z − z0‖² keeping each design near its random start (0 = none, the paper)', '0')
+  .option('--candidates <n>', 'start from the n best of this many random codes (default: n random starts)')
   .requiredOption('--out <dir>', 'output folder: design-XX.png, figure.png, scores.json')
   .option('--json', 'print the summary as JSON')
   .action(async (opts: Record<string, string>) => {

@@ -45,6 +45,11 @@ export interface DesignOptions {
    * a leash that keeps the search near the typical codes the generator was trained on.
    */
   anchor?: number;
+  /**
+   * best-of-N starts (without `start`): draw this many random codes, keep the n whose unoptimised
+   * images score best under the objective, and search from those (default: n, plain random starts)
+   */
+  candidates?: number;
 }
 
 export interface DesignResult {
@@ -92,6 +97,29 @@ export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Ten
   return { x, score, d, objective };
 }
 
+/**
+ * w [n, zDim] of the random starts: N(0, 1) draws; with `candidates` > n, the n best of that many
+ * draws by the objective of their unoptimised images (scored in batches of 64, no gradients).
+ */
+function randomStarts(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number): Tensor {
+  const gen = new TorchGenerator(o.seed);
+  const count = Math.max(o.n, o.candidates ?? o.n);
+  const all = randn([count, zDim], gen); // [count, zDim]
+  if (count === o.n) return all;
+  const objective = new Float32Array(count);
+  noGrad(() => {
+    for (let s = 0; s < count; s += 64) {
+      tidy(() => {
+        const len = Math.min(64, count - s);
+        const cond = oneHot(new Int32Array(len).fill(o.category), nc);
+        objective.set(designTerms(m, all.narrow(0, s, len), cond, theta, o.eta).objective.data(), s);
+      });
+    }
+  });
+  const best = Array.from(objective.keys()).sort((a, b) => objective[b]! - objective[a]! || a - b).slice(0, o.n);
+  return all.indexSelect(0, tensor(Int32Array.from(best), [o.n], 'int64'));
+}
+
 export interface DesignProgress {
   step: number;
   steps: number;
@@ -115,7 +143,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   const theta = keep(tensor(o.theta, [o.theta.length]));
   // w0: from the starting code (atanh), or N(0, 1) random starts
   const w = keep(
-    tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randn([o.n, zDim], new TorchGenerator(o.seed)))),
+    tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randomStarts(m, o, theta, zDim, nc))),
   ).requiresGrad_(true);
   // the anchor: each random start's own code, held fixed
   const anchor = o.anchor ? { z0: keep(noGrad(() => w.tanh())), gamma: o.anchor } : undefined;

@@ -121,6 +121,8 @@ export interface DesignRequest {
   taste?: 'own' | 'distinctive';
   /** γ of the leash ‖z − z0‖² to each design's random start (see DesignOptions.anchor; 0 = none, the paper) */
   anchor?: number;
+  /** best-of-N starts: the n best of this many random codes (see DesignOptions.candidates) */
+  candidates?: number;
 }
 
 /** θᵀΦ(x) of n uint8 images [n, S, S, 3] of any size. */
@@ -151,7 +153,7 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
   categoryIndexOf(run.catalogue, r.category);
   const c = ganCategoryIndex(g, r.category);
   const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
-  const design = maximisePreference(designModels(run, g), { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, ...(r.anchor ? { anchor: r.anchor } : {}) });
+  const design = maximisePreference(designModels(run, g), { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, ...(r.anchor ? { anchor: r.anchor } : {}), ...(r.candidates ? { candidates: r.candidates } : {}) });
   // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
   if (objectiveTheta !== theta) design.finalScores = scoresOf(run, theta, design.images, r.n, design.imageSize);
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });

@@ -61,6 +61,19 @@ test('the anchor keeps each design near its own random start, and costs nothing 
   assert.throws(() => maximisePreference(m, { ...base, anchor: 1, start: { z0: free.z as never, gamma: 1 } }), /anchor applies to random starts/);
 });
 
+test('best-of-N starts: the n starts are the n best of the N random codes by the objective', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 1, steps: 0, lr: 0.05, eta: 1, seed: 7 };
+  const all = maximisePreference(m, { ...base, n: 32 }).objective[0]!; // the 32 draws, unselected
+  const best = maximisePreference(m, { ...base, n: 4, candidates: 32 }).objective[0]!;
+  const top = [...all].sort((a, b) => b - a).slice(0, 4);
+  assert.equal(best.length, 4);
+  [...best].sort((a, b) => b - a).forEach((v, i) => assert.ok(Math.abs(v - top[i]!) < 1e-4, `start ${i}: ${v} vs ${top[i]}`));
+});
+
 test('for a grey catalogue designs are drawn grey (R = G = B), and a colour catalogue keeps colour', async () => {
   const { run, gan } = await ctx;
   const r = loadRun(run);
@@ -104,6 +117,7 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
     assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'capes', '--out', out]), 2);
     assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'hats', '--out', out]), 2);
     assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', 'no-such-item', '--out', out]), 2);
+    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '4', '--candidates', '3', '--out', out]), 2);
   } finally {
     process.stderr.write = orig;
   }
@@ -111,6 +125,7 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   assert.match(errs[1]!, /unknown category.*'capes'/);
   assert.match(errs[2]!, /left out of training: 1 items.*'hats'/);
   assert.match(errs[3]!, /unknown item 'no-such-item'/);
+  assert.match(errs[4]!, /--candidates must be an integer in 4\.\.65536, got '3'/);
   const imp = join(root, 'improve-out');
   const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
   assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', item, '--steps', '3', '--out', imp]), 0);
