@@ -69,8 +69,11 @@ const designBody = z
     seed: z.number().int().min(0).default(1),
     eta: z.number().min(0).max(1000).default(1),
     taste: z.enum(['own', 'distinctive']).default('own'),
+    anchor: z.number().min(0).max(1000).default(0),
+    candidates: z.number().int().min(1).max(4096).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.candidates === undefined || b.candidates >= b.n, { message: 'candidates must be at least n', path: ['candidates'] });
 const improveBody = z.object({ itemId: z.string().min(1), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) }).strict();
 const itemFields = z.object({ category: z.string().min(1), itemId: z.string().min(1).optional() }).strict();
 const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
@@ -201,7 +204,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     send('queued', { userId: req.params.id, category: body.category });
     try {
       const d = await serial(() =>
-        maximisePreferenceAsync(designModels(run, g), { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed }, {
+        maximisePreferenceAsync(designModels(run, g), { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed, ...(body.anchor ? { anchor: body.anchor } : {}), ...(body.candidates ? { candidates: body.candidates } : {}) }, {
           signal: abort.signal,
           onStep: (p) => {
             stats.designSteps++;
