@@ -134,6 +134,8 @@ export interface DesignProgress {
  */
 export function* designSteps(m: DesignModels, o: DesignOptions): Generator<DesignProgress, DesignResult, void> {
   if (o.start && o.anchor) throw new RangeError('design: anchor applies to random starts; with a start code use its gamma');
+  if (o.start && o.candidates !== undefined && o.candidates !== o.n) throw new RangeError('design: candidates choose among random starts; a start code was given');
+  if (o.candidates !== undefined && !(Number.isInteger(o.candidates) && o.candidates >= o.n)) throw new RangeError(`design: candidates must be an integer ≥ n (${o.n}), got ${o.candidates}`);
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
   const mods = [m.gan.generator, m.gan.discriminator, m.encoder];

@@ -72,6 +72,7 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
   const top = [...all].sort((a, b) => b - a).slice(0, 4);
   assert.equal(best.length, 4);
   [...best].sort((a, b) => b - a).forEach((v, i) => assert.ok(Math.abs(v - top[i]!) < 1e-4, `start ${i}: ${v} vs ${top[i]}`));
+  assert.throws(() => maximisePreference(m, { ...base, n: 4, candidates: 3 }), /candidates must be an integer ≥ n \(4\), got 3/);
 });
 
 test('for a grey catalogue designs are drawn grey (R = G = B), and a colour catalogue keeps colour', async () => {
