@@ -70,7 +70,8 @@ const designBody = z
     eta: z.number().min(0).max(1000).default(1),
     taste: z.enum(['own', 'distinctive']).default('own'),
     anchor: z.number().min(0).max(1000).default(0),
-    candidates: z.number().int().min(1).max(4096).optional(),
+    // scored in one synchronous pass before the first step: capped so that other requests are not held up
+    candidates: z.number().int().min(1).max(512).optional(),
   })
   .strict()
   .refine((b) => b.candidates === undefined || b.candidates >= b.n, { message: 'candidates must be at least n', path: ['candidates'] });
