@@ -38,6 +38,8 @@ interface Target {
   classifierEpochs?: number;
   /** a sentence for the report */
   note?: string;
+  /** the design variants studied (default: all of DESIGN_VARIANTS) */
+  designVariants?: string[];
   /** snapshots over the run (default: one per epoch up to 6) */
   ganSnapshots?: number;
   /** where the GAN run lives (default: beside the data, `gan`) */
@@ -66,6 +68,8 @@ const targets: Target[] = [
     // the GAN of `bench gan` (40 epochs, generator average, category draw)
     ganDir: join(work, 'hm', `gan-${process.env.GAN_EPOCHS_HM ?? 40}-v2`),
     dvbprRun: process.env.HM_DVBPR ?? join(work, 'hm', 'dvbpr'),
+    // at 64 px a variant takes about 5 minutes: the paper's objective, the distinctive taste and one leash
+    designVariants: ['paper: θ_u, η = 1', 'distinctive θ_u − θ̄, η = 1', 'θ_u, η = 1, leash γ = 0.3, best 8 of 256 starts'],
   },
 ];
 
@@ -263,7 +267,7 @@ export async function designBench(): Promise<void> {
     }
     const g = loadGanRun(ganDirOf(t));
     const users = Math.ceil(50 / g.manifest.categories.length);
-    const studies = DESIGN_VARIANTS.map((v) => ({
+    const studies = DESIGN_VARIANTS.filter((v) => !t.designVariants || t.designVariants.includes(v.name)).map((v) => ({
       variant: v.name,
       ...designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, eta: v.eta, taste: v.taste, anchor: v.anchor, candidates: v.candidates, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, variant: v.name, pair: d, of: n }) }),
     }));
