@@ -141,12 +141,27 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
   const saved = mods.map((mod) => ({ mod, training: mod.training, grads: mod.parameters().map((p) => p.requiresGrad) }));
   for (const mod of mods) mod.freeze().train(false);
+  const restore = () => {
+    for (const sv of saved) {
+      sv.mod.parameters().forEach((p, i) => (p.requiresGrad = sv.grads[i]!));
+      sv.mod.train(sv.training);
+    }
+  };
   const cond = keep(oneHot(new Int32Array(o.n).fill(o.category), nc));
   const theta = keep(tensor(o.theta, [o.theta.length]));
-  // w0: from the starting code (atanh), or N(0, 1) random starts
-  const w = keep(
-    tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randomStarts(m, o, theta, zDim, nc))),
-  ).requiresGrad_(true);
+  // w0: from the starting code (atanh), or N(0, 1) random starts (scored through G, D and Φ with
+  // candidates: a failure there gives the modules back as they were)
+  let w: Tensor;
+  try {
+    w = keep(
+      tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randomStarts(m, o, theta, zDim, nc))),
+    ).requiresGrad_(true);
+  } catch (e) {
+    cond.dispose();
+    theta.dispose();
+    restore();
+    throw e;
+  }
   // the anchor: each random start's own code, held fixed
   const anchor = o.anchor ? { z0: keep(noGrad(() => w.tanh())), gamma: o.anchor } : undefined;
   const prox = o.start ?? anchor;
@@ -184,10 +199,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     opt.dispose();
     for (const t of [w, cond, theta]) t.dispose();
     anchor?.z0.dispose();
-    for (const sv of saved) {
-      sv.mod.parameters().forEach((p, i) => (p.requiresGrad = sv.grads[i]!));
-      sv.mod.train(sv.training);
-    }
+    restore();
   }
 }
 

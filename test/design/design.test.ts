@@ -75,6 +75,18 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
   assert.throws(() => maximisePreference(m, { ...base, n: 4, candidates: 3 }), /candidates must be an integer ≥ n \(4\), got 3/);
 });
 
+test('a failure while scoring candidate starts gives G, D and Φ back trainable and in their mode', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  g.gan.generator.train(true);
+  // θ of the wrong length: Φ(G(z))θ fails inside the candidates' scoring
+  assert.throws(() => maximisePreference(m, { theta: new Float32Array(3), category: 0, n: 2, steps: 1, lr: 0.05, eta: 1, seed: 1, candidates: 8 }));
+  for (const mod of [g.gan.generator, g.gan.discriminator, r.dvbpr!.encoder]) assert.ok(mod.parameters().every((p) => p.requiresGrad));
+  assert.equal(g.gan.generator.training, true);
+});
+
 test('for a grey catalogue designs are drawn grey (R = G = B), and a colour catalogue keeps colour', async () => {
   const { run, gan } = await ctx;
   const r = loadRun(run);
