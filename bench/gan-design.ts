@@ -228,7 +228,7 @@ export async function designBench(): Promise<void> {
     "Over (shopper, category) pairs: 8 random starts × 50 Adam steps (lr 0.05) on z = tanh(w), objective θᵀΦ(G(z, c)) − η(D(G(z, c), c) − 1)². " +
       "uplift: share of pairs whose best design outscores the shopper's best real item of that category (the shopper's own score θ_uᵀΦ in every variant); " +
       "personalisation: median rank of the shopper's own score among all shoppers' scores of the same best design (0% = top); " +
-      "realism, designs / the GAN's unoptimised samples from the same starting codes: mean D(G(z), c); Fréchet distance to 300 real items of the category in the category classifier's feature space (a set measure: designs for a few shoppers are also less diverse than samples); " +
+      "realism, designs / the GAN's unoptimised samples from the same random codes (the designs' own starts, except with best-of-N starts): mean D(G(z), c); Fréchet distance to 300 real items of the category in the category classifier's feature space (a set measure: designs for a few shoppers are also less diverse than samples); " +
       'the share the classifier assigns to the intended category; the mean distance to the nearest real item of the category (same features); ' +
       "designs in the samples' range: the share of designs, image by image, whose nearest real item is no farther than the samples' 95th percentile and whose D is no lower than the samples' 5th percentile; " +
       "hidden taste (simulated shoppers): how often the best design beats the DVBPR-chosen best real item under the shopper's true taste.",

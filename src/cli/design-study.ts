@@ -92,9 +92,10 @@ export function designStudy(
   const sim = ds.simulation;
   let pairs = 0;
   const total = users.length * cats.length;
-  const perImage = { design: { agree: 0, nn: 0, each: [] as number[] }, sample: { agree: 0, nn: 0, each: [] as number[] }, n: 0 };
+  // per image: agreement count, and each image's distance to its nearest real item
+  const perImage = { design: { agree: 0, nn: [] as number[] }, sample: { agree: 0, nn: [] as number[] } };
   // agreement with the intended category and distance to the nearest real item, per image
-  const judge = (feats: Float32Array, c: string, into: { agree: number; nn: number; each: number[] }) => {
+  const judge = (feats: Float32Array, c: string, into: { agree: number; nn: number[] }) => {
     const n = feats.length / clfK;
     const cls = g.manifest.classifier.classes.indexOf(c);
     const pred = noGrad(() => tidy(() => g.classifier.head.forward(tensor(feats, [n, clfK]).relu()).argmax(1).data()));
@@ -108,15 +109,14 @@ export function designStudy(
         for (let q = 0; q < clfK; q++) d += (feats[a * clfK + q]! - real[r * clfK + q]!) ** 2;
         if (d < best) best = d;
       }
-      into.nn += Math.sqrt(best);
-      into.each.push(Math.sqrt(best));
+      into.nn.push(Math.sqrt(best));
     }
   };
   for (const u of users) {
     for (const c of cats) {
       const userId = ds.userIds[u]!;
       const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, taste: o.taste, anchor: o.anchor, candidates: o.candidates, seed: o.seed + pairs, realItems: 1 });
-      // the unoptimised samples: the same starts, no steps
+      // the unoptimised samples: the same random codes (the designs' starts unless best-of-N chose others), no steps
       const s0 = maximisePreference(designModels(run, g), { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs });
       const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));
       const bestReal = d.bestReal[0]?.score ?? -Infinity;
@@ -140,7 +140,6 @@ export function designStudy(
       (sampleFeats.get(c) ?? sampleFeats.set(c, []).get(c)!).push(sf);
       judge(df, c, perImage.design);
       judge(sf, c, perImage.sample);
-      perImage.n += o.n;
       if (sim && gs % 8 === 0) {
         const designU8 = resizeU8(d.design.images.subarray(best * gs * gs * 3, (best + 1) * gs * gs * 3), 1, gs, sim.imageSize);
         const hd = hiddenScores(sim, u, hiddenFeatures(sim, designU8, 1))[0]!;
@@ -169,9 +168,9 @@ export function designStudy(
     const s = [...xs].sort((a, b) => a - b);
     return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
   };
-  const nnHigh = quantile(perImage.sample.each, 0.95);
+  const nnHigh = quantile(perImage.sample.nn, 0.95);
   const dLow = quantile(dSample, 0.05);
-  const inRange = perImage.design.each.filter((nn, a) => nn <= nnHigh && dDesign[a]! >= dLow).length / perImage.design.each.length;
+  const inRange = perImage.design.nn.filter((nn, a) => nn <= nnHigh && dDesign[a]! >= dLow).length / perImage.design.nn.length;
   return {
     name,
     pairs,
@@ -183,10 +182,10 @@ export function designStudy(
       samplesD: mean(dSample),
       designFrechet: fd(designFeats),
       samplesFrechet: fd(sampleFeats),
-      designAgreement: perImage.design.agree / perImage.n,
-      samplesAgreement: perImage.sample.agree / perImage.n,
-      designNearestReal: perImage.design.nn / perImage.n,
-      samplesNearestReal: perImage.sample.nn / perImage.n,
+      designAgreement: perImage.design.agree / perImage.design.nn.length,
+      samplesAgreement: perImage.sample.agree / perImage.sample.nn.length,
+      designNearestReal: mean(perImage.design.nn),
+      samplesNearestReal: mean(perImage.sample.nn),
       designInSampleRange: inRange,
     },
     ...(sim ? { hiddenTaste: { designBeatsBestReal: hidden.beats / pairs, meanDesign: hidden.design / pairs, meanBestReal: hidden.real / pairs } } : {}),
