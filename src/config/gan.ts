@@ -19,6 +19,8 @@ export const ganSchema = z
     emaSteps: z.number().min(0).optional(),
     /** batches draw a category ∝ (its items)^categoryPower (absent: items uniformly, as the paper) */
     categoryPower: z.number().min(0).max(1).optional(),
+    /** the discriminator adds a projection term ⟨φ(x), E c⟩ (absent or false: the paper's tiled maps only) */
+    projection: z.boolean().optional(),
     beta1: z.number().min(0).max(1),
     beta2: z.number().min(0).max(1),
     /** snapshots per run (grid, quality metrics, checkpoint) */

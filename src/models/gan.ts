@@ -4,6 +4,10 @@
  *     halving, BN + lReLU) … → 3 channels at S×S → tanh.
  *  D: category tiled as constant maps, concatenated to the input and to every hidden map;
  *     5×5 stride-2 convs (B, 2B, 4B, 8B; BN except the first; lReLU 0.2) → linear output.
+ *     With `projection` (not the paper's), D's output also gets the inner product of its last
+ *     features with a learned embedding of the category (Miyato & Koyama's projection
+ *     discriminator), so that D judges how well an image fits its category, not only whether it
+ *     looks real: the tiled maps only let the category shift D's features.
  * Weights N(0, 0.02) (the DCGAN convention).
  */
 import type { GanConfig } from '../config/gan.js';
@@ -73,6 +77,8 @@ export class GanDiscriminator extends Module {
   readonly convs: Conv2d[];
   readonly bns: (BatchNorm2d | null)[];
   readonly out: Linear;
+  /** category embedding of the projection term (config.projection) */
+  readonly embed: Linear | null;
   readonly finalSize: number;
   readonly finalChannels: number;
 
@@ -97,10 +103,11 @@ export class GanDiscriminator extends Module {
     this.finalSize = size;
     this.finalChannels = ch;
     this.out = this.registerModule('out', new Linear(ch * size * size + numCategories, 1, { gen, init: INIT }));
+    this.embed = config.projection ? this.registerModule('embed', new Linear(numCategories, ch * size * size, { gen, init: INIT, bias: false })) : null;
   }
 
-  /** x [B, 3, S, S], c one-hot [B, C] → D(x, c) [B] (linear output; LSGAN targets 1 real, 0 fake). */
-  forward(x: Tensor, c: Tensor): Tensor {
+  /** x [B, 3, S, S], c one-hot [B, C] → D's last features φ(x, c) [B, F], flattened (F = channels · size²). */
+  features(x: Tensor, c: Tensor): Tensor {
     const [b, , s] = x.shape;
     const nc = this.numCategories;
     let h = x;
@@ -117,9 +124,25 @@ export class GanDiscriminator extends Module {
       size /= 2;
     });
     c4.dispose();
-    const flat = consume(h, x, (v) => v.reshape([b!, this.finalChannels * this.finalSize * this.finalSize]));
-    const y = consume(consume(flat, null, (f) => cat([f, c], 1)), null, (v) => this.out.forward(v));
-    return consume(y, null, (v) => v.reshape([b!]));
+    return consume(h, x, (v) => v.reshape([b!, this.finalChannels * this.finalSize * this.finalSize]));
+  }
+
+  /** x [B, 3, S, S], c one-hot [B, C] → D(x, c) [B] (linear output; LSGAN targets 1 real, 0 fake). */
+  forward(x: Tensor, c: Tensor): Tensor {
+    const [b] = x.shape;
+    const flat = this.features(x, c);
+    const y = consume(consume(cat([flat, c], 1), null, (v) => this.out.forward(v)), null, (v) => v.reshape([b!]));
+    if (!this.embed) {
+      flat.dispose();
+      return y;
+    }
+    // projection: ⟨φ(x, c), E c⟩ added to the linear output
+    const proj = consume(consume(this.embed.forward(c), null, (e) => e.mul(flat)), null, (v) => v.sum(1));
+    flat.dispose();
+    const out = y.add(proj);
+    y.dispose();
+    proj.dispose();
+    return out;
   }
 }
 

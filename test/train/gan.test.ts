@@ -30,6 +30,52 @@ test('generator and discriminator shapes', () => {
   gan.dispose();
 });
 
+test("the projection discriminator adds ⟨φ(x, c), E c⟩ to the paper's output, and trains its embedding in D steps only", () => {
+  const pcfg = { ...cfg, projection: true };
+  const plain = new ConditionalGan(cfg, ['a', 'b', 'c'], 4);
+  const proj = new ConditionalGan(pcfg, ['a', 'b', 'c'], 4);
+  const names = [...proj.discriminator.stateDict().keys()];
+  assert.ok(names.includes('embed.weight') && !names.includes('embed.bias'));
+  assert.ok(![...plain.discriminator.stateDict().keys()].some((k) => k.startsWith('embed')));
+  // the same weights elsewhere: load the projection D's into the plain one
+  const state = new Map([...proj.discriminator.stateDict()].filter(([k]) => !k.startsWith('embed')));
+  plain.discriminator.loadStateDict(state, 'test');
+  plain.discriminator.eval();
+  proj.discriminator.eval();
+  const cats = Int32Array.from([0, 2, 1, 2]);
+  tidy(() => {
+    const x = randn([4, 3, 16, 16], new Generator(5)).tanh();
+    const c = oneHot(cats, 3);
+    const phi = proj.discriminator.features(x, c).data();
+    const e = proj.discriminator.embed!.weight.data(); // [F, C]
+    const f = phi.length / 4;
+    const a = plain.discriminator.forward(x, c).data();
+    const b = proj.discriminator.forward(x, c).data();
+    for (let r = 0; r < 4; r++) {
+      let dot = 0;
+      for (let k = 0; k < f; k++) dot += phi[r * f + k]! * e[k * 3 + cats[r]!]!;
+      assert.ok(Math.abs(dot) > 1e-4, 'the projection term is not negligible');
+      assert.ok(Math.abs(b[r]! - a[r]! - dot) < 1e-4 * (1 + Math.abs(dot)), `row ${r}: ${b[r]} − ${a[r]} ≠ ${dot}`);
+    }
+  });
+  proj.discriminator.train();
+  const optD = new Adam(proj.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
+  const optG = new Adam(proj.generator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
+  const real = tidy(() => keep(tensor(plantedDataset().images.subarray(0, 4 * 16 * 16 * 3), [4, 16, 16, 3])));
+  const cond = keep(oneHot(cats, 3));
+  const gen = new Generator(6);
+  const embed0 = bytes([proj.discriminator.embed!.weight]);
+  tidy(() => generatorStep(proj, optG, cond, randn([4, cfg.zDim], gen)));
+  assert.deepEqual(bytes([proj.discriminator.embed!.weight]), embed0, 'G step changed the embedding');
+  tidy(() => discriminatorStep(proj, optD, real, cond, randn([4, cfg.zDim], gen)));
+  assert.notDeepEqual(bytes([proj.discriminator.embed!.weight]), embed0, 'D step left the embedding alone');
+  [real, cond].forEach((t) => t.dispose());
+  optD.dispose();
+  optG.dispose();
+  plain.dispose();
+  proj.dispose();
+});
+
 test('LSGAN losses equal the formulas on a hand-made batch', () => {
   tidy(() => {
     const dReal = tensor(Float32Array.from([0.5, 1.5]));
