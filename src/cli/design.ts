@@ -36,16 +36,18 @@ const tasteOf = (v: string | undefined): 'own' | 'distinctive' => {
   throw new BadInputError(`--taste must be own or distinctive, got '${v}'`);
 };
 
-export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string; eta?: string; taste?: string; anchor?: string; candidates?: string }) {
+export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string; eta?: string; taste?: string; anchor?: string; candidates?: string; guard?: string }) {
   const n = num(o.n, 'n', 1, 64);
   const steps = num(o.steps, 'steps', 0, 10000);
   const eta = positive(o.eta ?? '1', 'eta');
   const taste = tasteOf(o.taste);
   const anchor = positive(o.anchor ?? '0', 'anchor');
   const candidates = o.candidates === undefined ? n : num(o.candidates, 'candidates', n, 65536);
+  const guard = Number(o.guard ?? '0');
+  if (!(guard >= 0 && guard <= 1)) throw new BadInputError(`--guard must be a share in [0, 1] (0 = off), got '${o.guard}'`);
   const run = loadRun(o.run);
   const g = loadGanRun(o.gan);
-  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, eta, taste, anchor, candidates, seed: o.seed ? Number(o.seed) : 1 });
+  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, eta, taste, anchor, candidates, guard, seed: o.seed ? Number(o.seed) : 1 });
   mkdirSync(o.out, { recursive: true });
   const gs = d.design.imageSize;
   for (let i = 0; i < n; i++) {
@@ -56,8 +58,9 @@ export async function runDesign(o: { run: string; gan: string; user: string; cat
     userId: d.userId,
     category: d.category,
     steps,
-    settings: { eta, taste, anchor, candidates },
-    designs: d.design.finalScores.map((s, i) => ({ image: `design-${String(i).padStart(2, '0')}.png`, score: s, realism: d.design.realism[i] })),
+    settings: { eta, taste, anchor, candidates, guard },
+    designs: d.design.finalScores.map((s, i) => ({ image: `design-${String(i).padStart(2, '0')}.png`, score: s, realism: d.design.realism[i], ...(d.design.guard ? { step: d.design.guard.chosenStep[i], distance: d.design.guard.distance[i] } : {}) })),
+    ...(d.design.guard ? { guardRange: { maxDistance: d.design.guard.maxDistance, minRealism: d.design.guard.minRealism } } : {}),
     bestReal: d.bestReal,
     trajectory: { scores: d.design.scores, objective: d.design.objective },
     uplift: Math.max(...d.design.finalScores) - (d.bestReal[0]?.score ?? NaN),

@@ -168,6 +168,7 @@ program
   .option('--taste <t>', "'own': maximise θ_uᵀΦ (the paper); 'distinctive': (θ_u − θ̄)ᵀΦ, what sets this shopper apart", 'own')
   .option('--anchor <gamma>', 'leash γ‖z − z0‖² keeping each design near its random start (0 = none, the paper)', '0')
   .option('--candidates <n>', 'start from the n best of this many random codes (default: n random starts)')
+  .option('--guard <q>', "realism guard: each design is its best step that stays as close to real items (in Φ) as the share q of the GAN's own samples, e.g. 0.95 (0 = off, the paper)", '0')
   .requiredOption('--out <dir>', 'output folder: design-XX.png, figure.png, scores.json')
   .option('--json', 'print the summary as JSON')
   .action(async (opts: Record<string, string>) => {

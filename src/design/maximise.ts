@@ -50,6 +50,28 @@ export interface DesignOptions {
    * images score best under the objective, and search from those (default: n, plain random starts)
    */
   candidates?: number;
+  /**
+   * the realism guard (without `start`): each design is the step of its search with the highest
+   * score among those that stay as close to the category's real items as the GAN's own samples do
+   * (see DesignGuard); a design that never does falls back to its start.
+   */
+  guard?: DesignGuard;
+}
+
+/**
+ * The guard's reference: `references` random codes of the category (bounded as the design's; the
+ * GAN's unoptimised samples) give the range. A step is in range when Φ of its image is no farther
+ * from its nearest real item than the samples' `quantile` of that distance, and D of its image is
+ * no lower than the samples' (1 − quantile). Distances in Φ's space, the only view of items the
+ * design has; the bench judges in a classifier's space, which the guard never sees.
+ */
+export interface DesignGuard {
+  /** Φ(x) [M, K] of the category's real items (e.g. the run's stored embeddings) */
+  real: Float32Array;
+  /** default 0.95 */
+  quantile?: number;
+  /** default 256 */
+  references?: number;
 }
 
 export interface DesignResult {
@@ -65,6 +87,8 @@ export interface DesignResult {
   finalScores: number[];
   /** the final latent codes z [n, zDim] */
   z: Float32Array;
+  /** with a guard: the step each design was taken from (0: its start), and the range */
+  guard?: { chosenStep: number[]; maxDistance: number; minRealism: number; /** Φ-distance of each design to its nearest real item */ distance: number[] };
 }
 
 /** Runs fn with every parameter of the modules frozen and in eval mode; restores both after. */
@@ -90,11 +114,59 @@ export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Ten
   const x = render(m, z, cond); // G(z, c)  [n, 3, S, S]
   const size = m.encoder.config.inputSize;
   const xr = x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'); // to Φ's input, in the graph
-  const score = m.encoder.forward(xr).matmul(theta); // θ_uᵀΦ(G(z, c))  [n]
+  const phi = m.encoder.forward(xr); // Φ(G(z, c))  [n, K]
+  const score = phi.matmul(theta); // θ_uᵀΦ(G(z, c))  [n]
   const d = m.gan.discriminator.forward(x, cond); // D(G(z, c), c)  [n]
   let objective = score.sub(d.sub(1).square().mul(eta)); // [n]
   if (start) objective = objective.sub(z.sub(start.z0).square().sum(1).mul(start.gamma));
-  return { x, score, d, objective };
+  return { x, phi, score, d, objective };
+}
+
+/** Distance from each row of a [n, K] to its nearest row of real [M, K]. */
+export function nearestDistances(a: Float32Array, real: Float32Array, k: number): number[] {
+  const n = a.length / k;
+  const m = real.length / k;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let best = Infinity;
+    for (let r = 0; r < m; r++) {
+      let d = 0;
+      for (let q = 0; q < k; q++) d += (a[i * k + q]! - real[r * k + q]!) ** 2;
+      if (d < best) best = d;
+    }
+    out.push(Math.sqrt(best));
+  }
+  return out;
+}
+
+/** The q-quantile of xs (the smallest value with at least q of them at or below it). */
+export function quantileOf(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+/** The guard's range from `references` random codes (their own generator: the starts are unchanged). */
+function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, theta: Tensor, zDim: number, nc: number): { maxDistance: number; minRealism: number } {
+  const count = g.references ?? 256;
+  const q = g.quantile ?? 0.95;
+  const k = theta.shape[0]!;
+  if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`design: guard.references must be a positive integer, got ${count}`);
+  if (!(q > 0 && q <= 1)) throw new RangeError(`design: guard.quantile must be in (0, 1], got ${q}`);
+  if (g.real.length === 0 || g.real.length % k !== 0) throw new RangeError(`design: guard.real must hold rows of K = ${k} values (got ${g.real.length})`);
+  const gen = new TorchGenerator(o.seed + 7919);
+  const dist: number[] = [];
+  const dv: number[] = [];
+  noGrad(() => {
+    for (let s = 0; s < count; s += 64) {
+      tidy(() => {
+        const len = Math.min(64, count - s);
+        const t = designTerms(m, randn([len, zDim], gen), oneHot(new Int32Array(len).fill(o.category), nc), theta, o.eta);
+        dist.push(...nearestDistances(t.phi.data(), g.real, k));
+        dv.push(...t.d.data());
+      });
+    }
+  });
+  return { maxDistance: quantileOf(dist, q), minRealism: quantileOf(dv, 1 - q) };
 }
 
 /**
@@ -136,6 +208,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   if (o.start && o.anchor) throw new RangeError('design: anchor applies to random starts; with a start code use its gamma');
   if (o.start && o.candidates !== undefined && o.candidates !== o.n) throw new RangeError('design: candidates choose among random starts; a start code was given');
   if (o.candidates !== undefined && !(Number.isInteger(o.candidates) && o.candidates >= o.n)) throw new RangeError(`design: candidates must be an integer ≥ n (${o.n}), got ${o.candidates}`);
+  if (o.start && o.guard) throw new RangeError('design: the realism guard applies to random starts; a start code was given');
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
   const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
@@ -152,15 +225,25 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   // w0: from the starting code (atanh), or N(0, 1) random starts (scored through G, D and Φ with
   // candidates: a failure there gives the modules back as they were)
   let w: Tensor;
+  let range: { maxDistance: number; minRealism: number } | undefined;
+  const fail = (e: unknown, started?: Tensor): never => {
+    started?.dispose();
+    cond.dispose();
+    theta.dispose();
+    restore();
+    throw e;
+  };
   try {
     w = keep(
       tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randomStarts(m, o, theta, zDim, nc))),
     ).requiresGrad_(true);
   } catch (e) {
-    cond.dispose();
-    theta.dispose();
-    restore();
-    throw e;
+    return fail(e);
+  }
+  try {
+    if (o.guard) range = guardRange(m, o, o.guard, theta, zDim, nc);
+  } catch (e) {
+    return fail(e, w);
   }
   // the anchor: each random start's own code, held fixed
   const anchor = o.anchor ? { z0: keep(noGrad(() => w.tanh())), gamma: o.anchor } : undefined;
@@ -168,6 +251,8 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   const opt = new Adam([w], { lr: o.lr });
   const scores: number[][] = [];
   const objective: number[][] = [];
+  // the guard: per design, the best in-range step so far (its w row and score)
+  const kept = range ? { w: noGrad(() => w.data()), step: new Array<number>(o.n).fill(0), score: new Array<number>(o.n).fill(-Infinity) } : undefined;
   try {
     for (let s = 0; s <= o.steps; s++) {
       tidy(() => {
@@ -175,6 +260,18 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
         const t = designTerms(m, w, cond, theta, o.eta, prox);
         scores.push(Array.from(t.score.detach().data()));
         objective.push(Array.from(t.objective.detach().data()));
+        if (kept && range) {
+          const dist = nearestDistances(t.phi.detach().data(), o.guard!.real, o.theta.length);
+          const dv = t.d.detach().data();
+          const wNow = w.detach().data();
+          for (let i = 0; i < o.n; i++) {
+            if (dist[i]! <= range.maxDistance && dv[i]! >= range.minRealism && scores.at(-1)![i]! > kept.score[i]!) {
+              kept.score[i] = scores.at(-1)![i]!;
+              kept.step[i] = s;
+              kept.w.set(wNow.subarray(i * zDim, (i + 1) * zDim), i * zDim);
+            }
+          }
+        }
         if (s === o.steps) return; // the last pass only measures
         t.objective.sum().neg().backward(); // ascend the objective
         opt.step();
@@ -183,7 +280,9 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     }
     return noGrad(() =>
       tidy(() => {
-        const t = designTerms(m, w, cond, theta, o.eta, prox);
+        // with the guard, each design's kept step (its start if no step stayed in range)
+        const wFinal = kept ? tensor(kept.w, [o.n, zDim]) : w;
+        const t = designTerms(m, wFinal, cond, theta, o.eta, prox);
         return {
           images: toUint8(t.x).data<'uint8'>(),
           imageSize: t.x.shape[2]!,
@@ -191,7 +290,8 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
           objective,
           realism: Array.from(t.d.data()),
           finalScores: Array.from(t.score.data()),
-          z: w.tanh().data(),
+          z: wFinal.tanh().data(),
+          ...(kept && range ? { guard: { chosenStep: kept.step, ...range, distance: nearestDistances(t.phi.data(), o.guard!.real, o.theta.length) } } : {}),
         };
       }),
     );

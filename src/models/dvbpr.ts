@@ -78,6 +78,12 @@ export class DvbprScorer implements Recommender {
     return tidy(() => this.thetaT.indexSelect(0, tensor(users, [users.length], 'int64')).matmul(this.eT).data()); // [U', N]
   }
 
+  /** The embeddings Φ(x_i) [rows, K] of the given items (row indices). */
+  embeddingsOf(rows: Int32Array): Float32Array {
+    for (const r of rows) if (!(r >= 0 && r < this.numItems)) throw new RangeError(`item row ${r} out of range 0..${this.numItems - 1}`);
+    return tidy(() => this.eT.indexSelect(1, tensor(rows, [rows.length], 'int64')).transpose(0, 1).contiguous().data());
+  }
+
   /** Appends items (embeddings [n, K]) after the existing ones: new items are scored at once. */
   addItems(embeddings: Float32Array): void {
     const n = embeddings.length / this.k;

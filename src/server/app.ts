@@ -15,7 +15,7 @@ import { encodePng, grid, writePng } from '../data/png.js';
 import { improveItem } from '../design/improve.js';
 import { maximisePreferenceAsync } from '../design/maximise.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
-import { designModels, itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
+import { categoryEmbeddings, designModels, itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
 import type { CatalogueStore } from '../store/catalogue-db.js';
 import { recommendIndexed, type LanceIndex } from '../store/lance-index.js';
 import { addItem } from '../store/new-item.js';
@@ -72,6 +72,8 @@ const designBody = z
     anchor: z.number().min(0).max(1000).default(0),
     // scored in one synchronous pass before the first step: capped so that other requests are not held up
     candidates: z.number().int().min(1).max(512).optional(),
+    // the realism guard's share (0 = off); its 256 reference samples are drawn in one pass too
+    guard: z.number().min(0).max(1).default(0),
   })
   .strict()
   .refine((b) => b.candidates === undefined || b.candidates >= b.n, { message: 'candidates must be at least n', path: ['candidates'] });
@@ -205,7 +207,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     send('queued', { userId: req.params.id, category: body.category });
     try {
       const d = await serial(() =>
-        maximisePreferenceAsync(designModels(run, g), { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed, ...(body.anchor ? { anchor: body.anchor } : {}), ...(body.candidates ? { candidates: body.candidates } : {}) }, {
+        maximisePreferenceAsync(designModels(run, g), { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed, ...(body.anchor ? { anchor: body.anchor } : {}), ...(body.candidates ? { candidates: body.candidates } : {}), ...(body.guard ? { guard: { real: categoryEmbeddings(run, body.category), quantile: body.guard } } : {}) }, {
           signal: abort.signal,
           onStep: (p) => {
             stats.designSteps++;

@@ -10,6 +10,7 @@ import { readImageCache } from '../data/images.js';
 import { improveItem, type ImproveResult } from '../design/improve.js';
 import { maximisePreference, type DesignModels, type DesignResult } from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
+import { DvbprScorer } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from './gan-run.js';
 import { recommend } from './recommend.js';
@@ -123,6 +124,21 @@ export interface DesignRequest {
   anchor?: number;
   /** best-of-N starts: the n best of this many random codes (see DesignOptions.candidates) */
   candidates?: number;
+  /**
+   * the realism guard's quantile (see DesignOptions.guard; absent or 0: none, the paper): each
+   * design is its best step that stays as close to the category's real items, in Φ's space, as
+   * this share of the GAN's own samples do
+   */
+  guard?: number;
+}
+
+/** Φ [M, K] of the catalogue's items of one category, from the run's stored embeddings. */
+export function categoryEmbeddings(run: LoadedRun, category: string): Float32Array {
+  const ci = categoryIndexOf(run.catalogue, category);
+  const scorer = run.recommender;
+  if (!(scorer instanceof DvbprScorer)) throw new BadInputError(`run kind '${run.manifest.kind}' stores no item embeddings`, { file: join(run.dir, 'manifest.json') });
+  const rows = Int32Array.from([...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci));
+  return scorer.embeddingsOf(rows);
 }
 
 /** θᵀΦ(x) of n uint8 images [n, S, S, 3] of any size. */
@@ -153,7 +169,7 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
   categoryIndexOf(run.catalogue, r.category);
   const c = ganCategoryIndex(g, r.category);
   const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
-  const design = maximisePreference(designModels(run, g), { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, ...(r.anchor ? { anchor: r.anchor } : {}), ...(r.candidates ? { candidates: r.candidates } : {}) });
+  const design = maximisePreference(designModels(run, g), { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, ...(r.anchor ? { anchor: r.anchor } : {}), ...(r.candidates ? { candidates: r.candidates } : {}), ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard } } : {}) });
   // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
   if (objectiveTheta !== theta) design.finalScores = scoresOf(run, theta, design.images, r.n, design.imageSize);
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });

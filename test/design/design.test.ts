@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { maximisePreference } from '../../src/design/maximise.js';
+import { maximisePreference, nearestDistances, quantileOf } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun } from '../../src/store/run.js';
-import { catalogueIsGrey, designForShopper, designModels, distinctiveThetaOf, scoresOf, thetaOf } from '../../src/store/designs.js';
+import { catalogueIsGrey, categoryEmbeddings, designForShopper, designModels, distinctiveThetaOf, scoresOf, thetaOf } from '../../src/store/designs.js';
 import type { Tensor } from '../../src/torch/index.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
@@ -75,6 +75,42 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
   assert.throws(() => maximisePreference(m, { ...base, n: 4, candidates: 3 }), /candidates must be an integer ≥ n \(4\), got 3/);
 });
 
+test('nearest distances and quantiles by hand', () => {
+  // rows (0, 0) and (3, 4) against real rows (0, 1) and (3, 0)
+  assert.deepEqual(nearestDistances(Float32Array.from([0, 0, 3, 4]), Float32Array.from([0, 1, 3, 0]), 2), [1, 4]);
+  assert.equal(quantileOf([5, 1, 4, 2, 3], 0.95), 5);
+  assert.equal(quantileOf([5, 1, 4, 2, 3], 0.4), 2);
+  assert.equal(quantileOf([5, 1, 4, 2, 3], 0.05), 1);
+});
+
+test('the realism guard: each design is its best step inside the samples\' range, or its start; the search itself is unchanged', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const real = categoryEmbeddings(r, g.manifest.categories[0]!);
+  const base = { theta: thetaOf(r, r.catalogue.userIds[3]!), category: 0, n: 6, steps: 40, lr: 0.3, eta: 1, seed: 5 };
+  const free = maximisePreference(m, base);
+  const guarded = maximisePreference(m, { ...base, guard: { real, quantile: 0.5 } });
+  assert.deepEqual(guarded.scores, free.scores); // the guard only chooses among the steps
+  const gd = guarded.guard!;
+  assert.ok(gd.maxDistance > 0 && Number.isFinite(gd.minRealism));
+  for (let i = 0; i < base.n; i++) {
+    const s = gd.chosenStep[i]!;
+    assert.ok(Math.abs(guarded.finalScores[i]! - free.scores[s]![i]!) < 1e-4, `design ${i}: kept score ${guarded.finalScores[i]} is step ${s}'s ${free.scores[s]![i]}`);
+    if (s > 0) {
+      assert.ok(gd.distance[i]! <= gd.maxDistance + 1e-4, `design ${i}: distance ${gd.distance[i]} > ${gd.maxDistance}`);
+      assert.ok(guarded.realism[i]! >= gd.minRealism - 1e-4, `design ${i}: D ${guarded.realism[i]} < ${gd.minRealism}`);
+    }
+  }
+  // it binds: some designs are kept before their last step, which scores higher (the search left the range)
+  assert.ok(gd.chosenStep.some((s, i) => s < base.steps && free.scores[base.steps]![i]! > free.scores[s]![i]!), `chosen steps ${gd.chosenStep}`);
+  assert.ok(gd.chosenStep.some((s) => s > 0), `chosen steps ${gd.chosenStep}`);
+  assert.throws(() => maximisePreference(m, { ...base, guard: { real }, start: { z0: free.z as never, gamma: 1 } }), /guard applies to random starts/);
+  assert.throws(() => maximisePreference(m, { ...base, guard: { real: new Float32Array(3) } }), /guard.real must hold rows of K/);
+  assert.throws(() => maximisePreference(m, { ...base, guard: { real, quantile: 0 } }), /guard.quantile must be in \(0, 1\], got 0/);
+});
+
 test('a failure while scoring candidate starts gives G, D and Φ back trainable and in their mode', async () => {
   const { run, gan } = await ctx;
   const r = loadRun(run);
@@ -122,6 +158,14 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   assert.ok(existsSync(join(out, 'figure.png')) && existsSync(join(out, 'design-01.png')));
   const s = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
   assert.equal(s.trajectory.scores.length, 4);
+  assert.equal(s.guardRange, undefined);
+  // the guard: each design says which step it is and how far it is from real items
+  const guarded = join(root, 'design-guard');
+  assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '2', '--steps', '3', '--guard', '0.9', '--out', guarded]), 0);
+  const gs = JSON.parse(readFileSync(join(guarded, 'scores.json'), 'utf8'));
+  assert.equal(gs.settings.guard, 0.9);
+  assert.ok(gs.guardRange.maxDistance > 0);
+  for (const d of gs.designs) assert.ok(Number.isInteger(d.step) && d.step >= 0 && d.step <= 3 && Number.isFinite(d.distance));
   const errs: string[] = [];
   const orig = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
@@ -131,6 +175,7 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
     assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'hats', '--out', out]), 2);
     assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', 'no-such-item', '--out', out]), 2);
     assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '4', '--candidates', '3', '--out', out]), 2);
+    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--guard', '1.5', '--out', out]), 2);
   } finally {
     process.stderr.write = orig;
   }
@@ -139,6 +184,7 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   assert.match(errs[2]!, /left out of training: 1 items.*'hats'/);
   assert.match(errs[3]!, /unknown item 'no-such-item'/);
   assert.match(errs[4]!, /--candidates must be an integer in 4\.\.65536, got '3'/);
+  assert.match(errs[5]!, /--guard must be a share in \[0, 1\] \(0 = off\), got '1\.5'/);
   const imp = join(root, 'improve-out');
   const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
   assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', item, '--steps', '3', '--out', imp]), 0);

@@ -99,8 +99,11 @@ test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN 
   const few = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 4, candidates: 3 } });
   assert.equal(few.statusCode, 400);
   assert.match(few.body, /candidates/);
-  // the distinctive objective, the leash and best-of-N starts are accepted; their effects are checked in test/design
-  const r = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6 } });
+  const wide = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', guard: 2 } });
+  assert.equal(wide.statusCode, 400);
+  assert.match(wide.body, /guard/);
+  // the distinctive objective, the leash, best-of-N starts and the guard are accepted; their effects are checked in test/design
+  const r = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 } });
   const done = events(r.body).find((e) => e.event === 'done')!.data as { designs: { score: number; url: string }[] };
   assert.equal(done.designs.length, 2);
   for (const d of done.designs) assert.ok(Number.isFinite(d.score));
