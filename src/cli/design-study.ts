@@ -41,6 +41,7 @@ export interface DesignStudy {
      * (the samples themselves: 90% or more by construction)
      */
     designInSampleRange: number;
+    samplesInSampleRange: number;
   };
   hiddenTaste?: { designBeatsBestReal: number; meanDesign: number; meanBestReal: number };
   settings: { n: number; steps: number; lr: number; eta: number; taste: 'own' | 'distinctive'; anchor: number; candidates: number; guard: number; users: number; categories: string[] };
@@ -171,6 +172,8 @@ export function designStudy(
   const nnHigh = quantile(perImage.sample.nn, 0.95);
   const dLow = quantile(dSample, 0.05);
   const inRange = perImage.design.nn.filter((nn, a) => nn <= nnHigh && dDesign[a]! >= dLow).length / perImage.design.nn.length;
+  // the samples' own share (about 90% by construction: the two 5% tails, where they do not overlap)
+  const samplesInRange = perImage.sample.nn.filter((nn, a) => nn <= nnHigh && dSample[a]! >= dLow).length / perImage.sample.nn.length;
   return {
     name,
     pairs,
@@ -187,6 +190,7 @@ export function designStudy(
       designNearestReal: mean(perImage.design.nn),
       samplesNearestReal: mean(perImage.sample.nn),
       designInSampleRange: inRange,
+      samplesInSampleRange: samplesInRange,
     },
     ...(sim ? { hiddenTaste: { designBeatsBestReal: hidden.beats / pairs, meanDesign: hidden.design / pairs, meanBestReal: hidden.real / pairs } } : {}),
     settings: { n: o.n, steps: o.steps, lr: o.lr ?? 0.05, eta: o.eta ?? 1, taste: o.taste ?? 'own', anchor: o.anchor ?? 0, candidates: o.candidates ?? o.n, guard: o.guard ?? 0, users: users.length, categories: cats },
