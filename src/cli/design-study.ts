@@ -10,7 +10,7 @@
 import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { hiddenFeatures, hiddenScores } from '../data/simulate.js';
-import { maximisePreference } from '../design/maximise.js';
+import { maximisePreference, nearestDistances, quantileOf } from '../design/maximise.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import { toInput } from '../models/encoder.js';
 import type { LoadedGan } from '../store/gan-run.js';
@@ -100,18 +100,8 @@ export function designStudy(
     const n = feats.length / clfK;
     const cls = g.manifest.classifier.classes.indexOf(c);
     const pred = noGrad(() => tidy(() => g.classifier.head.forward(tensor(feats, [n, clfK]).relu()).argmax(1).data()));
-    const real = realFeat.get(c)!;
-    const nr = real.length / clfK;
-    for (let a = 0; a < n; a++) {
-      if (Number(pred[a]) === cls) into.agree++;
-      let best = Infinity;
-      for (let r = 0; r < nr; r++) {
-        let d = 0;
-        for (let q = 0; q < clfK; q++) d += (feats[a * clfK + q]! - real[r * clfK + q]!) ** 2;
-        if (d < best) best = d;
-      }
-      into.nn.push(Math.sqrt(best));
-    }
+    for (let a = 0; a < n; a++) if (Number(pred[a]) === cls) into.agree++;
+    into.nn.push(...nearestDistances(feats, realFeat.get(c)!, clfK));
   };
   for (const u of users) {
     for (const c of cats) {
@@ -165,12 +155,8 @@ export function designStudy(
     return vals.reduce((a, b) => a + b, 0) / vals.length;
   };
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const quantile = (xs: number[], q: number) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  };
-  const nnHigh = quantile(perImage.sample.nn, 0.95);
-  const dLow = quantile(dSample, 0.05);
+  const nnHigh = quantileOf(perImage.sample.nn, 0.95);
+  const dLow = quantileOf(dSample, 0.05);
   const inRange = perImage.design.nn.filter((nn, a) => nn <= nnHigh && dDesign[a]! >= dLow).length / perImage.design.nn.length;
   // the samples' own share (about 90% by construction: the two 5% tails, where they do not overlap)
   const samplesInRange = perImage.sample.nn.filter((nn, a) => nn <= nnHigh && dSample[a]! >= dLow).length / perImage.sample.nn.length;

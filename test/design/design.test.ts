@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { designStudy } from '../../src/cli/design-study.js';
 import { maximisePreference, nearestDistances, quantileOf } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
@@ -109,6 +110,23 @@ test('the realism guard: each design is its best step inside the samples\' range
   assert.throws(() => maximisePreference(m, { ...base, guard: { real }, start: { z0: free.z as never, gamma: 1 } }), /guard applies to random starts/);
   assert.throws(() => maximisePreference(m, { ...base, guard: { real: new Float32Array(3) } }), /guard.real must hold rows of K/);
   assert.throws(() => maximisePreference(m, { ...base, guard: { real, quantile: 0 } }), /guard.quantile must be in \(0, 1\], got 0/);
+});
+
+test('the design study: with no steps the designs are the samples, and the samples\' own in-range share is at least 90%', async () => {
+  const { run, gan, ds } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const still = designStudy('tiny', ds, r, g, { users: 2, n: 4, steps: 0, seed: 1 });
+  assert.equal(still.pairs, 2 * g.manifest.categories.filter((c) => r.catalogue.categories.includes(c)).length);
+  const q = still.realism;
+  assert.equal(q.designD, q.samplesD);
+  assert.equal(q.designNearestReal, q.samplesNearestReal);
+  assert.equal(q.designFrechet, q.samplesFrechet);
+  assert.equal(q.designInSampleRange, q.samplesInSampleRange);
+  assert.ok(q.samplesInSampleRange >= 0.9 && q.samplesInSampleRange <= 1, `samples in range ${q.samplesInSampleRange}`);
+  const moved = designStudy('tiny', ds, r, g, { users: 2, n: 4, steps: 10, seed: 1 });
+  assert.equal(moved.realism.samplesD, q.samplesD); // the same starts
+  assert.notEqual(moved.realism.designNearestReal, q.designNearestReal);
 });
 
 test('a failure while scoring candidate starts gives G, D and Φ back trainable and in their mode', async () => {
