@@ -139,6 +139,29 @@ export function nearestDistances(a: Float32Array, real: Float32Array, k: number)
   return out;
 }
 
+/**
+ * The guard's real items in libtorch: Φ rows transposed [K, M] and their squared norms [1, M], so
+ * that the distances of a batch to all of them are one product: ‖a‖² + ‖r‖² − 2 a·r.
+ */
+export interface RealTensors {
+  realT: Tensor;
+  norms: Tensor;
+  dispose(): void;
+}
+
+export function realTensors(real: Float32Array, k: number): RealTensors {
+  const r = tensor(real, [real.length / k, k]);
+  const realT = keep(tidy(() => r.transpose(0, 1).contiguous()));
+  const norms = keep(tidy(() => r.square().sum(1).reshape([1, real.length / k])));
+  r.dispose();
+  return { realT, norms, dispose: () => (realT.dispose(), norms.dispose()) };
+}
+
+/** nearestDistances of Φ rows phi [n, K] (a tensor) to the guard's real items, in float32. */
+export function nearestOf(phi: Tensor, r: RealTensors): number[] {
+  return tidy(() => Array.from(phi.square().sum(1, true).add(r.norms).sub(phi.matmul(r.realT).mul(2)).neg().max(1).neg().clamp(0).sqrt().data()));
+}
+
 /** The q-quantile of xs (the smallest value with at least q of them at or below it). */
 export function quantileOf(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -146,13 +169,11 @@ export function quantileOf(xs: number[], q: number): number {
 }
 
 /** The guard's range from `references` random codes (their own generator: the starts are unchanged). */
-function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, theta: Tensor, zDim: number, nc: number): { maxDistance: number; minRealism: number } {
+function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: RealTensors, theta: Tensor, zDim: number, nc: number): { maxDistance: number; minRealism: number } {
   const count = g.references ?? 256;
   const q = g.quantile ?? 0.95;
-  const k = theta.shape[0]!;
   if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`design: guard.references must be a positive integer, got ${count}`);
   if (!(q > 0 && q <= 1)) throw new RangeError(`design: guard.quantile must be in (0, 1], got ${q}`);
-  if (g.real.length === 0 || g.real.length % k !== 0) throw new RangeError(`design: guard.real must hold rows of K = ${k} values (got ${g.real.length})`);
   const gen = new TorchGenerator(o.seed + 7919);
   const dist: number[] = [];
   const dv: number[] = [];
@@ -161,7 +182,7 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, theta: Te
       tidy(() => {
         const len = Math.min(64, count - s);
         const t = designTerms(m, randn([len, zDim], gen), oneHot(new Int32Array(len).fill(o.category), nc), theta, o.eta);
-        dist.push(...nearestDistances(t.phi.data(), g.real, k));
+        dist.push(...nearestOf(t.phi, real));
         dv.push(...t.d.data());
       });
     }
@@ -240,9 +261,15 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   } catch (e) {
     return fail(e);
   }
+  let real: RealTensors | undefined;
   try {
-    if (o.guard) range = guardRange(m, o, o.guard, theta, zDim, nc);
+    if (o.guard) {
+      if (o.guard.real.length === 0 || o.guard.real.length % o.theta.length !== 0) throw new RangeError(`design: guard.real must hold rows of K = ${o.theta.length} values (got ${o.guard.real.length})`);
+      real = realTensors(o.guard.real, o.theta.length);
+      range = guardRange(m, o, o.guard, real, theta, zDim, nc);
+    }
   } catch (e) {
+    real?.dispose();
     return fail(e, w);
   }
   // the anchor: each random start's own code, held fixed
@@ -261,7 +288,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
         scores.push(Array.from(t.score.detach().data()));
         objective.push(Array.from(t.objective.detach().data()));
         if (kept && range) {
-          const dist = nearestDistances(t.phi.detach().data(), o.guard!.real, o.theta.length);
+          const dist = nearestOf(t.phi.detach(), real!);
           const dv = t.d.detach().data();
           const wNow = w.detach().data();
           for (let i = 0; i < o.n; i++) {
@@ -291,7 +318,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
           realism: Array.from(t.d.data()),
           finalScores: Array.from(t.score.data()),
           z: wFinal.tanh().data(),
-          ...(kept && range ? { guard: { chosenStep: kept.step, ...range, distance: nearestDistances(t.phi.data(), o.guard!.real, o.theta.length) } } : {}),
+          ...(kept && range ? { guard: { chosenStep: kept.step, ...range, distance: nearestOf(t.phi, real!) } } : {}),
         };
       }),
     );
@@ -299,6 +326,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     opt.dispose();
     for (const t of [w, cond, theta]) t.dispose();
     anchor?.z0.dispose();
+    real?.dispose();
     restore();
   }
 }

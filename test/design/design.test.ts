@@ -4,12 +4,12 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { designStudy } from '../../src/cli/design-study.js';
-import { maximisePreference, nearestDistances, quantileOf } from '../../src/design/maximise.js';
+import { maximisePreference, nearestDistances, nearestOf, quantileOf, realTensors } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun } from '../../src/store/run.js';
 import { catalogueIsGrey, categoryEmbeddings, designForShopper, designModels, distinctiveThetaOf, scoresOf, thetaOf } from '../../src/store/designs.js';
-import type { Tensor } from '../../src/torch/index.js';
+import { tensor, type Tensor } from '../../src/torch/index.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
 
@@ -79,6 +79,12 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
 test('nearest distances and quantiles by hand', () => {
   // rows (0, 0) and (3, 4) against real rows (0, 1) and (3, 0)
   assert.deepEqual(nearestDistances(Float32Array.from([0, 0, 3, 4]), Float32Array.from([0, 1, 3, 0]), 2), [1, 4]);
+  // the guard's libtorch form: ‖a‖² + ‖r‖² − 2a·r, its minimum, clamped at 0 (a row on a real item)
+  const real = realTensors(Float32Array.from([0, 1, 3, 0]), 2);
+  const a = tensor(Float32Array.from([0, 0, 3, 4, 3, 0]), [3, 2]);
+  nearestOf(a, real).forEach((d, i) => assert.ok(Math.abs(d - [1, 4, 0][i]!) < 1e-6, `row ${i}: ${d}`));
+  a.dispose();
+  real.dispose();
   assert.equal(quantileOf([5, 1, 4, 2, 3], 0.95), 5);
   assert.equal(quantileOf([5, 1, 4, 2, 3], 0.4), 2);
   assert.equal(quantileOf([5, 1, 4, 2, 3], 0.05), 1);
