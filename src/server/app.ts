@@ -221,7 +221,8 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       const designs = [];
       for (let k = 0; k < body.n; k++) {
         await writePng(join(ctx.designsDir, `${id}-${k}.png`), grid(d.images.subarray(k * gs * gs * 3, (k + 1) * gs * gs * 3), 1, { size: gs, cols: 1, pad: 0, zoom: gs < 48 ? 2 : 1 }));
-        designs.push({ url: `/designs/${id}-${k}.png`, score: own[k]!, realism: d.realism[k]! });
+        // with the guard: the step of the search each design was kept from (0: its start)
+        designs.push({ url: `/designs/${id}-${k}.png`, score: own[k]!, realism: d.realism[k]!, ...(d.guard ? { step: d.guard.chosenStep[k]! } : {}) });
       }
       const [best] = recommend(run.recommender, cat, [req.params.id], { k: body.n, category: body.category });
       const result = { designs, bestReal: best!.items.map((it) => ({ itemId: it.itemId, score: it.score, image: `/items/${encodeURIComponent(it.itemId)}/image` })) };

@@ -104,9 +104,9 @@ test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN 
   assert.match(wide.body, /guard/);
   // the distinctive objective, the leash, best-of-N starts and the guard are accepted; their effects are checked in test/design
   const r = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 } });
-  const done = events(r.body).find((e) => e.event === 'done')!.data as { designs: { score: number; url: string }[] };
+  const done = events(r.body).find((e) => e.event === 'done')!.data as { designs: { score: number; url: string; step: number }[] };
   assert.equal(done.designs.length, 2);
-  for (const d of done.designs) assert.ok(Number.isFinite(d.score));
+  for (const d of done.designs) assert.ok(Number.isFinite(d.score) && Number.isInteger(d.step) && d.step >= 0 && d.step <= 2, JSON.stringify(d));
   assert.equal((await app.inject({ method: 'POST', url: '/users/ghost/designs', payload: { category: 'tops' } })).statusCode, 404);
   const hats = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'hats' } });
   assert.equal(hats.statusCode, 404);
