@@ -157,9 +157,10 @@ export function designStudy(
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const nnHigh = quantileOf(perImage.sample.nn, 0.95);
   const dLow = quantileOf(dSample, 0.05);
-  const inRange = perImage.design.nn.filter((nn, a) => nn <= nnHigh && dDesign[a]! >= dLow).length / perImage.design.nn.length;
+  const shareInRange = (nn: number[], d: number[]) => nn.filter((x, a) => x <= nnHigh && d[a]! >= dLow).length / nn.length;
+  const inRange = shareInRange(perImage.design.nn, dDesign);
   // the samples' own share (about 90% by construction: the two 5% tails, where they do not overlap)
-  const samplesInRange = perImage.sample.nn.filter((nn, a) => nn <= nnHigh && dSample[a]! >= dLow).length / perImage.sample.nn.length;
+  const samplesInRange = shareInRange(perImage.sample.nn, dSample);
   return {
     name,
     pairs,

@@ -15,7 +15,7 @@ import { encodePng, grid, writePng } from '../data/png.js';
 import { improveItem } from '../design/improve.js';
 import { maximisePreferenceAsync } from '../design/maximise.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
-import { categoryEmbeddings, designModels, itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
+import { designModels, designOptionsOf, itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
 import type { CatalogueStore } from '../store/catalogue-db.js';
 import { recommendIndexed, type LanceIndex } from '../store/lance-index.js';
 import { addItem } from '../store/new-item.js';
@@ -207,7 +207,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     send('queued', { userId: req.params.id, category: body.category });
     try {
       const d = await serial(() =>
-        maximisePreferenceAsync(designModels(run, g), { theta: objective, category: c, n: body.n, steps: body.steps, lr: 0.05, eta: body.eta, seed: body.seed, ...(body.anchor ? { anchor: body.anchor } : {}), ...(body.candidates ? { candidates: body.candidates } : {}), ...(body.guard ? { guard: { real: categoryEmbeddings(run, body.category), quantile: body.guard } } : {}) }, {
+        maximisePreferenceAsync(designModels(run, g), designOptionsOf(run, { userId: req.params.id, ...body }, c, objective), {
           signal: abort.signal,
           onStep: (p) => {
             stats.designSteps++;

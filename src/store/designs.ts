@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readImageCache } from '../data/images.js';
 import { improveItem, type ImproveResult } from '../design/improve.js';
-import { maximisePreference, type DesignModels, type DesignResult } from '../design/maximise.js';
+import { maximisePreference, type DesignModels, type DesignOptions, type DesignResult } from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
@@ -141,6 +141,22 @@ export function categoryEmbeddings(run: LoadedRun, category: string): Float32Arr
   return scorer.embeddingsOf(rows);
 }
 
+/** The maximisation's options for a request: GAN category index c, the objective's θ. */
+export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, theta: Float32Array): DesignOptions {
+  return {
+    theta,
+    category: c,
+    n: r.n,
+    steps: r.steps,
+    lr: r.lr ?? 0.05,
+    eta: r.eta ?? 1,
+    seed: r.seed ?? 1,
+    ...(r.anchor ? { anchor: r.anchor } : {}),
+    ...(r.candidates ? { candidates: r.candidates } : {}),
+    ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard } } : {}),
+  };
+}
+
 /** θᵀΦ(x) of n uint8 images [n, S, S, 3] of any size. */
 export function scoresOf(run: LoadedRun, theta: Float32Array, u8: Uint8Array, n: number, size: number): number[] {
   const e = embedWithRun(run, u8, n, size);
@@ -169,7 +185,7 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
   categoryIndexOf(run.catalogue, r.category);
   const c = ganCategoryIndex(g, r.category);
   const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
-  const design = maximisePreference(designModels(run, g), { theta: objectiveTheta, category: c, n: r.n, steps: r.steps, lr: r.lr ?? 0.05, eta: r.eta ?? 1, seed: r.seed ?? 1, ...(r.anchor ? { anchor: r.anchor } : {}), ...(r.candidates ? { candidates: r.candidates } : {}), ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard } } : {}) });
+  const design = maximisePreference(designModels(run, g), designOptionsOf(run, r, c, objectiveTheta));
   // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
   if (objectiveTheta !== theta) design.finalScores = scoresOf(run, theta, design.images, r.n, design.imageSize);
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
