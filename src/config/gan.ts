@@ -21,6 +21,8 @@ export const ganSchema = z
     categoryPower: z.number().min(0).max(1).optional(),
     /** the discriminator adds a projection term ⟨φ(x), E c⟩ (absent or false: the paper's tiled maps only) */
     projection: z.boolean().optional(),
+    /** weight w of a mismatch term w·½D(x, c′)² in D's loss: real images under a wrong category count as fake (absent or 0: none) */
+    mismatch: z.number().min(0).optional(),
     beta1: z.number().min(0).max(1),
     beta2: z.number().min(0).max(1),
     /** snapshots per run (grid, quality metrics, checkpoint) */

@@ -3,13 +3,24 @@
  *   D: ½[(D(x, c) − 1)² + D(G(z, c), c)²]      G: (D(G(z, c), c) − 1)²
  * (means over the batch). The D step runs G without gradients and updates only D's parameters;
  * the G step back-propagates through D but updates only G's.
+ *
+ * Optional mismatch term (not the paper's; the matching-aware discriminator of Reed et al., 2016,
+ * in least squares): D's loss adds w·½D(x, c′)², real images under a wrong category c′ taken as
+ * fake, so that D, and through it G, learns what sets a category apart, not only what looks real.
  */
 import type { ConditionalGan } from '../models/gan.js';
 import { toInput } from '../models/encoder.js';
 import { noGrad, tidy, type Adam, type Tensor } from '../torch/index.js';
 
-export function discriminatorLoss(dReal: Tensor, dFake: Tensor): Tensor {
-  return dReal.sub(1).square().mean().add(dFake.square().mean()).mul(0.5);
+export function discriminatorLoss(dReal: Tensor, dFake: Tensor, dMismatch?: Tensor, weight = 0): Tensor {
+  const loss = dReal.sub(1).square().mean().add(dFake.square().mean()).mul(0.5);
+  return dMismatch && weight > 0 ? loss.add(dMismatch.square().mean().mul(0.5 * weight)) : loss;
+}
+
+/** Real images under wrong categories: `cond` [B, C] one-hot of them, `weight` w of w·½D(x, c′)². */
+export interface Mismatch {
+  cond: Tensor;
+  weight: number;
 }
 
 export function generatorLoss(dFake: Tensor): Tensor {
@@ -23,28 +34,33 @@ export function generatorLoss(dFake: Tensor): Tensor {
  * commutative addition), but only one half's graph is alive at a time, which lowers the step's
  * peak memory by about one discriminator pass. `discriminatorStepJoint` is the textbook form.
  */
-export function discriminatorStep(gan: ConditionalGan, optD: Adam, realU8: Tensor, cond: Tensor, z: Tensor): number {
+export function discriminatorStep(gan: ConditionalGan, optD: Adam, realU8: Tensor, cond: Tensor, z: Tensor, mismatch?: Mismatch): number {
   optD.zeroGrad();
   const fake = tidy(() => noGrad(() => gan.generator.forward(z, cond))); // [B, 3, S, S], no graph into G
-  const half = (d: () => Tensor, target: number): number =>
+  const half = (d: () => Tensor, target: number, weight = 1): number =>
     tidy(() => {
-      const loss = d().sub(target).square().mean().mul(0.5);
+      const loss = d().sub(target).square().mean().mul(0.5 * weight);
       loss.backward();
       return loss.item();
     });
   const real = half(() => gan.discriminator.forward(toInput(realU8), cond), 1);
   const synthetic = half(() => gan.discriminator.forward(fake, cond), 0);
   fake.dispose();
+  const wrong = mismatch && mismatch.weight > 0 ? half(() => gan.discriminator.forward(toInput(realU8), mismatch.cond), 0, mismatch.weight) : 0;
   optD.step();
-  return real + synthetic;
+  return real + synthetic + wrong;
 }
 
-/** The same update with one backward through ½[(D(x) − 1)² + D(G(z))²]: both graphs alive at once. */
-export function discriminatorStepJoint(gan: ConditionalGan, optD: Adam, realU8: Tensor, cond: Tensor, z: Tensor): number {
+/** The same update with one backward through ½[(D(x) − 1)² + D(G(z))² (+ w·D(x, c′)²)]: every graph alive at once. */
+export function discriminatorStepJoint(gan: ConditionalGan, optD: Adam, realU8: Tensor, cond: Tensor, z: Tensor, mismatch?: Mismatch): number {
   return tidy(() => {
     optD.zeroGrad();
     const fake = noGrad(() => gan.generator.forward(z, cond));
-    const loss = discriminatorLoss(gan.discriminator.forward(toInput(realU8), cond), gan.discriminator.forward(fake, cond));
+    // D passes in the split step's order (batch norm's running statistics follow it)
+    const dReal = gan.discriminator.forward(toInput(realU8), cond);
+    const dFake = gan.discriminator.forward(fake, cond);
+    const dWrong = mismatch && mismatch.weight > 0 ? gan.discriminator.forward(toInput(realU8), mismatch.cond) : undefined;
+    const loss = discriminatorLoss(dReal, dFake, dWrong, mismatch?.weight ?? 0);
     loss.backward();
     optD.step();
     return loss.item();

@@ -12,6 +12,8 @@
  *  - `categoryPower` p: batches draw a category with probability ∝ n_c^p, then an item of it
  *    uniformly. p = 1 is the paper's uniform draw over items (and the code path used when p is
  *    unset); p = 0 trains every category equally often, however few its images.
+ *  - `mismatch` w > 0: D's loss adds w·½D(x, c′)² over the batch's real images, each under a
+ *    wrong category c′ drawn uniformly from the others (gan-steps.ts).
  */
 import { Rng, type RngState } from '../core/rng.js';
 import { ConditionalGan, oneHot } from '../models/gan.js';
@@ -37,6 +39,8 @@ export interface GanLoopOptions {
   emaSteps?: number;
   /** category draw ∝ (items of the category)^categoryPower (unset: uniform over items) */
   categoryPower?: number;
+  /** weight of the mismatch term in D's loss (0 or unset: none) */
+  mismatch?: number;
   beta1: number;
   beta2: number;
   snapshots: number;
@@ -105,6 +109,12 @@ export function itemDrawer(itemCategory: Int32Array, numCategories: number, rng:
   return { draw, eligible: eligible.length };
 }
 
+/** A wrong category for each one: c + 1 + uniform(0..C − 2), modulo C (uniform over the others). */
+export function wrongCategories(cats: Int32Array, numCategories: number, rng: Rng): Int32Array {
+  if (numCategories < 2) throw new RangeError(`a wrong category needs at least two categories, got ${numCategories}`);
+  return Int32Array.from(cats, (c) => (c + 1 + rng.int(numCategories - 1)) % numCategories);
+}
+
 export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const { gan } = o;
   const nc = gan.categories.length;
@@ -115,6 +125,8 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const optG = new Adam(gan.generator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
   const zGen = new Generator(o.seed + 17);
   const rng = new Rng(o.seed + 31);
+  const mismatch = o.mismatch ?? 0;
+  if (mismatch > 0 && nc < 2) throw new RangeError(`the mismatch term needs at least two categories; the GAN has ${nc} (${gan.categories.join(', ')})`);
   const drawer = itemDrawer(o.itemCategory, nc, rng, o.categoryPower);
   const stepsPerEpoch = Math.max(1, Math.floor(drawer.eligible / o.batch));
   const total = Math.max(1, Math.round(o.epochs * stepsPerEpoch));
@@ -152,10 +164,11 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   while (st.step < total) {
     const items = Int32Array.from({ length: o.batch }, drawer.draw);
     const cats = Int32Array.from(items, (i) => o.itemCategory[i]!);
+    const wrong = mismatch > 0 ? wrongCategories(cats, nc, rng) : null;
     tidy(() => {
       const cond = oneHot(cats, nc);
       const real = o.images.indexSelect(0, tensor(items, [items.length], 'int64'));
-      st.dLoss = discriminatorStep(gan, optD, real, cond, randn([o.batch, o.gan.config.zDim], zGen));
+      st.dLoss = discriminatorStep(gan, optD, real, cond, randn([o.batch, o.gan.config.zDim], zGen), wrong ? { cond: oneHot(wrong, nc), weight: mismatch } : undefined);
       st.gLoss = generatorStep(gan, optG, cond, randn([o.batch, o.gan.config.zDim], zGen));
     });
     if (averaging) averageInto(ema, gan.generator, decay);

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { ganPreset } from '../../src/config/gan.js';
 import { ConditionalGan, oneHot } from '../../src/models/gan.js';
 import { discriminatorLoss, discriminatorStep, discriminatorStepJoint, generatorLoss, generatorStep } from '../../src/train/gan-steps.js';
-import { itemDrawer, trainGan, type GanLoopOptions } from '../../src/train/gan.js';
+import { itemDrawer, trainGan, wrongCategories, type GanLoopOptions } from '../../src/train/gan.js';
 import { Rng } from '../../src/core/rng.js';
 import { drawLatent, generate } from '../../src/cli/gan.js';
+import { toInput } from '../../src/models/encoder.js';
 import { Adam, Generator, keep, liveTensors, loadSafetensors, randn, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
 
@@ -84,7 +85,48 @@ test('LSGAN losses equal the formulas on a hand-made batch', () => {
     assert.ok(Math.abs(discriminatorLoss(dReal, dFake).item() - 0.175) < 1e-6);
     // G: mean((D(G(z))−1)²) = (0.64 + 1.96)/2 = 1.3
     assert.ok(Math.abs(generatorLoss(dFake).item() - 1.3) < 1e-6);
+    // with the mismatch term, weight 2: + 2·½·mean(D(x, c′)²) = (0.09 + 0.01)/2 = 0.05
+    const dWrong = tensor(Float32Array.from([0.3, -0.1]));
+    assert.ok(Math.abs(discriminatorLoss(dReal, dFake, dWrong, 2).item() - 0.225) < 1e-6);
+    assert.ok(Math.abs(discriminatorLoss(dReal, dFake, dWrong, 0).item() - 0.175) < 1e-6);
   });
+});
+
+test('wrong categories: never the own one, uniform over the others, refused with one category', () => {
+  const rng = new Rng(3);
+  const cats = Int32Array.from({ length: 3000 }, (_, i) => i % 3);
+  const wrong = wrongCategories(cats, 3, rng);
+  const counts = [0, 0, 0].map(() => [0, 0, 0]);
+  wrong.forEach((w, i) => counts[cats[i]!]![w]!++);
+  counts.forEach((row, c) => {
+    assert.equal(row[c], 0, `category ${c} drawn as its own wrong one`);
+    row.forEach((n, w) => w !== c && assert.ok(Math.abs(n - 500) < 80, `category ${c} → ${w}: ${n} of 1000`));
+  });
+  assert.throws(() => wrongCategories(Int32Array.of(0, 0), 1, rng), /at least two categories, got 1/);
+});
+
+test('with the mismatch term, D learns to score real images lower under the wrong category', () => {
+  const ds = plantedDataset({ items: 64 });
+  const real = tidy(() => keep(tensor(ds.images.subarray(0, 32 * 16 * 16 * 3), [32, 16, 16, 3])));
+  const cats = ds.itemCategory.slice(0, 32);
+  const cond = keep(oneHot(cats, 2));
+  const wrongCond = keep(oneHot(Int32Array.from(cats, (c) => 1 - c), 2));
+  const gap = (weight: number) => {
+    const gan = new ConditionalGan(cfg, ['left', 'right'], 4);
+    const opt = new Adam(gan.discriminator.trainableParameters(), { lr: 2e-3, beta1: 0.5, beta2: 0.99 });
+    const gen = new Generator(9);
+    for (let i = 0; i < 40; i++) tidy(() => discriminatorStep(gan, opt, real, cond, randn([32, cfg.zDim], gen), { cond: wrongCond, weight }));
+    gan.discriminator.eval();
+    const g = tidy(() => gan.discriminator.forward(toInput(real), cond).mean().item() - gan.discriminator.forward(toInput(real), wrongCond).mean().item());
+    opt.dispose();
+    gan.dispose();
+    return g;
+  };
+  const without = gap(0);
+  const withTerm = gap(1);
+  assert.ok(withTerm > 0.3, `D(x, c) − D(x, c′) = ${withTerm} with the term`);
+  assert.ok(withTerm > without + 0.2, `with the term ${withTerm}, without ${without}`);
+  for (const t of [real, cond, wrongCond]) t.dispose();
 });
 
 test('a G step leaves D\'s weights bit-identical, a D step leaves G\'s, and neither leaks tensors', () => {
@@ -113,11 +155,12 @@ test('a G step leaves D\'s weights bit-identical, a D step leaves G\'s, and neit
 test('the D step back-propagating its halves one at a time gives bit-identical weights to one joint backward', () => {
   const real = tidy(() => keep(tensor(plantedDataset().images.subarray(0, 4 * 16 * 16 * 3), [4, 16, 16, 3])));
   const cond = keep(oneHot(Int32Array.from([0, 1, 0, 1]), 2));
-  const trained = (step: typeof discriminatorStep) => {
+  const wrongCond = keep(oneHot(Int32Array.from([1, 0, 1, 0]), 2));
+  const trained = (step: typeof discriminatorStep, weight = 0) => {
     const gan = new ConditionalGan(cfg, ['a', 'b'], 4);
     const opt = new Adam(gan.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
     const gen = new Generator(9);
-    const losses = Array.from({ length: 3 }, () => tidy(() => step(gan, opt, real, cond, randn([4, cfg.zDim], gen))));
+    const losses = Array.from({ length: 3 }, () => tidy(() => step(gan, opt, real, cond, randn([4, cfg.zDim], gen), weight ? { cond: wrongCond, weight } : undefined)));
     const state = [...gan.discriminator.stateDict().values()];
     const out = { losses, weights: bytes(state) };
     opt.dispose();
@@ -129,8 +172,27 @@ test('the D step back-propagating its halves one at a time gives bit-identical w
   assert.deepEqual(split.weights, joint.weights);
   split.losses.forEach((l, i) => assert.ok(Math.abs(l - joint.losses[i]!) < 1e-6, `loss ${l} vs ${joint.losses[i]}`));
   assert.notEqual(split.losses[0], split.losses[2]);
+  // with the mismatch term, three contributions meet in .grad in another order than one backward
+  // sums them (equal up to round-off, which Adam's first steps can amplify): compare the gradients
+  const gradients = (step: typeof discriminatorStep, weight: number) => {
+    const gan = new ConditionalGan(cfg, ['a', 'b'], 4);
+    const opt = new Adam(gan.discriminator.trainableParameters(), { lr: 1e-12, beta1: 0.5, beta2: 0.99 });
+    tidy(() => step(gan, opt, real, cond, randn([4, cfg.zDim], new Generator(9)), weight ? { cond: wrongCond, weight } : undefined));
+    const g = gan.discriminator.trainableParameters().map((p) => Float64Array.from(p.grad!.data() as Float32Array));
+    opt.dispose();
+    gan.dispose();
+    return g;
+  };
+  const splitM = gradients(discriminatorStep, 0.5);
+  const jointM = gradients(discriminatorStepJoint, 0.5);
+  const plain = gradients(discriminatorStep, 0);
+  const scale = Math.max(...splitM.map((g) => Math.max(...g.map(Math.abs))));
+  splitM.forEach((g, i) => g.forEach((x, k) => assert.ok(Math.abs(x - jointM[i]![k]!) <= 1e-5 * scale, `gradient ${i}[${k}]: ${x} vs ${jointM[i]![k]}`)));
+  const moved = splitM.reduce((s, g, i) => s + g.reduce((a, x, k) => a + Math.abs(x - plain[i]![k]!), 0), 0);
+  assert.ok(moved > 1e-3 * scale, `the mismatch term changed the gradients by ${moved}`);
   real.dispose();
   cond.dispose();
+  wrongCond.dispose();
 });
 
 async function run(dir: string, epochs: number, snapshots: number, resume: boolean, ds = plantedDataset({ items: 64 }), lrD?: number, extra: Partial<GanLoopOptions> = {}) {
@@ -158,15 +220,17 @@ async function run(dir: string, epochs: number, snapshots: number, resume: boole
   return { gan, r };
 }
 
-test('GAN resume continues exactly', async () => {
-  const a = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
-  const b = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
-  (await run(a, 4, 2, false)).gan.dispose();
-  (await run(b, 2, 1, false)).gan.dispose(); // "interrupted" at the first snapshot
-  (await run(b, 4, 2, true)).gan.dispose();
-  const ta = loadSafetensors(join(a, 'checkpoint.safetensors')).tensors;
-  const tb = loadSafetensors(join(b, 'checkpoint.safetensors')).tensors;
-  for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
+test('GAN resume continues exactly (also with the mismatch term, whose wrong categories come from the saved RNG)', async () => {
+  for (const extra of [{}, { mismatch: 1 }]) {
+    const a = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+    const b = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+    (await run(a, 4, 2, false, undefined, undefined, extra)).gan.dispose();
+    (await run(b, 2, 1, false, undefined, undefined, extra)).gan.dispose(); // "interrupted" at the first snapshot
+    (await run(b, 4, 2, true, undefined, undefined, extra)).gan.dispose();
+    const ta = loadSafetensors(join(a, 'checkpoint.safetensors')).tensors;
+    const tb = loadSafetensors(join(b, 'checkpoint.safetensors')).tensors;
+    for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
+  }
 });
 
 test('a GAN run resumed to more epochs goes on if its snapshots keep their places, and is refused with a message if not', async () => {
