@@ -122,6 +122,7 @@ const ganFlags = z
     categoryPower: z.coerce.number().min(0).max(1).optional(),
     projection: z.boolean().optional(),
     mismatch: z.coerce.number().min(0).optional(),
+    minCategoryItems: z.coerce.number().int().min(1).optional(),
     snapshots: z.coerce.number().int().min(1).optional(),
     seed: z.coerce.number().int().min(0).optional(),
     resume: z.boolean().default(false),
@@ -145,6 +146,7 @@ export async function trainGanJob(
   if (leftOut.length) o.progress.event('message', { message: `categories left out of the GAN: ${leftOut.map((l) => `${l.category} (${l.items} images)`).join(', ')}` });
   const cats = ds.categories.filter((c) => !leftOut.some((l) => l.category === c));
   if (cats.length === 0) throw new BadInputError(`no category has ${cfg.minCategoryItems} images or more`, { file: ds.dir });
+  if ((cfg.mismatch ?? 0) > 0 && cats.length < 2) throw new BadInputError(`--mismatch ${cfg.mismatch} needs at least two categories; the GAN has ${cats.length} (${cats.join(', ')})`, { file: ds.dir });
   const itemCat = Int32Array.from(ds.itemCategory, (c) => cats.indexOf(ds.categories[c]!));
   // the metrics' classifier: the category classifier of DVBPR's default encoder
   const encCfg = dvbprPreset(cfg.preset === 'tiny' ? 'tiny' : 'default', ds.imageSize);
@@ -242,6 +244,7 @@ export async function runTrainGan(raw: Record<string, unknown>, progress: Progre
       ...(f.categoryPower !== undefined ? { categoryPower: f.categoryPower } : {}),
       ...(f.projection !== undefined ? { projection: f.projection } : {}),
       ...(f.mismatch !== undefined ? { mismatch: f.mismatch } : {}),
+      ...(f.minCategoryItems !== undefined ? { minCategoryItems: f.minCategoryItems } : {}),
       ...(f.snapshots !== undefined ? { snapshots: f.snapshots } : {}),
       ...(f.seed !== undefined ? { seed: f.seed } : {}),
     },

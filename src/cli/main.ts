@@ -127,6 +127,7 @@ train
   .option('--category-power <p>', 'draw a category ∝ its item count^p, then an item (1: items uniformly, as the paper; 0: categories equally)')
   .option('--projection', 'the discriminator adds a projection term ⟨φ(x), E c⟩ to its output (not the paper\'s; stronger category conditioning)')
   .option('--mismatch <w>', 'D also learns that a real image under a wrong category is fake, weight w (not the paper\'s; the matching-aware discriminator; 0: off)')
+  .option('--min-category-items <n>', 'categories with fewer images are left out (default preset 50)')
   .option('--snapshots <n>', 'snapshots (grid, metrics, checkpoint)')
   .option('--classifier-epochs <n>', 'epochs of the metrics\' category classifier')
   .option('--quality-samples <n>', 'generated images per category for the metrics', '200')

@@ -230,3 +230,25 @@ test("the 'distinctive' taste maximises (θ_u − θ̄)ᵀΦ but reports the sho
   for (const u of ds.userIds) distinctiveThetaOf(r, u).forEach((v, q) => (sum[q]! += v));
   assert.ok(sum.every((v) => Math.abs(v) < 1e-4));
 });
+
+test('train gan --mismatch: a negative weight, or one category only, is refused with exit code 2 and the flag named', async () => {
+  const { root, ds } = await ctx;
+  const counts = ds.categories.map((_, c) => ds.itemCategory.filter((x) => x === c).length);
+  const largest = Math.max(...counts);
+  assert.equal(counts.filter((n) => n === largest).length, 1, 'the fixture has one largest category');
+  const errs: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const args = ['node', 'atelier', 'train', 'gan', '--data', ds.dir, '--preset', 'tiny', '--epochs', '1'];
+    assert.equal(await main([...args, '--out', join(root, 'gan-mm-neg'), '--mismatch', '-1']), 2);
+    // the categories with `largest` images or more: one
+    const cfgFile = join(root, 'gan-mm-one');
+    assert.equal(await main([...args, '--out', cfgFile, '--mismatch', '1', '--min-category-items', String(largest)]), 2);
+  } finally {
+    process.stderr.write = orig;
+  }
+  assert.match(errs[0]!, /mismatch.*-1/);
+  // after the message naming the categories left out
+  assert.match(errs.slice(1).join(''), /left out of the GAN: shoes \(7 images\), hats \(1 images\)[^]*--mismatch 1 needs at least two categories; the GAN has 1 \(tops\)/);
+});
