@@ -94,13 +94,19 @@ const ganTargets: Target[] = [
     name: 'Fashion-MNIST',
     data: join(work, 'fm20k', 'data'),
     ingest: () => runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm20k', 'data'), imageSize: 32, items: 20000, minCategoryCount: 1 }, progress),
-    ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 24),
-    ganSnapshots: Math.max(1, Math.round(Number(process.env.GAN_EPOCHS_FM ?? 24) / 2)),
+    ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 30),
+    ganSnapshots: Math.max(1, Math.round(Number(process.env.GAN_EPOCHS_FM ?? 30) / 2)),
     dvbprRun: '',
     classifierEpochs: 10,
     projection: true,
-    ganDir: join(work, 'fm20k', `gan-proj-${process.env.GAN_EPOCHS_FM ?? 24}`),
-    note: "Trained on 20,000 of Fashion-MNIST's images (the demo's 6,000 leave the metrics' classifier at 85% held-out accuracy); the classifier trains 10 epochs. With the discriminator's projection term (`--projection`), 12 epochs and then resumed to 24 (`--epochs 24 --snapshots 12 --resume`, the same schedule). The same schedule without it: after 12 epochs 85.9% and Fréchet 17.8, after 24 86.4% and 12.5 (best snapshot, epoch 18; the Fréchet distance rose after it); with 1,000 images a category and two seeds, 84.4% (12 epochs) and 85.9% (24) without the projection, 86.1% and 87.1% with it. A generator that drew exactly the real images would score the classifier's own balanced recall on real images, 89.5%: the agreement is bounded by its judge (shirts: 58% of real ones recognised).",
+    mismatch: 1,
+    ganDir: join(work, 'fm20k', `gan-proj-mm1-${process.env.GAN_EPOCHS_FM ?? 30}`),
+    note:
+      "Trained on 20,000 of Fashion-MNIST's images (the demo's 6,000 leave the metrics' classifier at 85% held-out accuracy); the classifier trains 10 epochs. " +
+      "With the discriminator's projection term (`--projection`) and its mismatch term (`--mismatch 1`: real images under a wrong category count as fake), the paper's 30 epochs, trained as 12 and resumed to 24 and 30 (`--epochs N --snapshots N/2 --resume`, the same schedule). " +
+      'The best snapshot (epoch 26) measured 89.1% during training, on other codes: 200 images a category move the figure by about a point. At 24 epochs the final figures were 89.9% and Fréchet 9.18. Without the mismatch term (projection only; the previous run of this bench) 87.2% and 10.7 after 24 epochs; with neither 86.4% and 12.5 (after 12 epochs 85.9%, 17.8). ' +
+      'With 1,000 images a category and two seeds (a script over the saved runs, not part of the bench): 90.2% and 90.1% for this GAN, 89.6% and 89.9% at 24 epochs, 87.1% and 87.1% for the projection alone at 24. ' +
+      "The classifier's own balanced recall on real held-out images is 89.5% (shirts: 58% of real ones recognised): this generator's images are as recognisable to it as real ones, a little more, which the mismatch term rewards.",
   },
   {
     // the design bench uses the same GAN
@@ -167,7 +173,7 @@ export async function ganBench(): Promise<void> {
     md.push(
       `## ${t.name} (${m.config.imageSize} px, ${m.categories.length} categories, ${m.config.epochs} epochs)`,
       '',
-      `Best snapshot ${m.metrics.bestSnapshot} (generator weights averaged over ${m.config.emaSteps ?? 0} steps; categories drawn ∝ items^${m.config.categoryPower ?? 1}${m.config.projection ? '; the discriminator with a projection term' : ''}); the classifier's held-out accuracy ${pct(m.classifier.heldOutAccuracy)}, its recall on real held-out images averaged over the categories (as the agreement weighs them) ${pct(realBalanced)}:`,
+      `Best snapshot ${m.metrics.bestSnapshot} (generator weights averaged over ${m.config.emaSteps ?? 0} steps; categories drawn ∝ items^${m.config.categoryPower ?? 1}${m.config.projection ? '; the discriminator with a projection term' : ''}${m.config.mismatch ? `; its mismatch term, weight ${m.config.mismatch}` : ''}); the classifier's held-out accuracy ${pct(m.classifier.heldOutAccuracy)}, its recall on real held-out images averaged over the categories (as the agreement weighs them) ${pct(realBalanced)}:`,
       '',
       `- codes as in training, z ~ N(0, I): category agreement **${pct(f.categoryAgreement)}**, Fréchet **${f.frechet.toFixed(2)}**, Inception-style score **${f.inceptionScore.toFixed(2)}**;`,
       `- the design's codes, z = tanh(w), w ~ N(0, I) (bounded to (−1, 1) as the paper bounds z; what the design starts from): category agreement **${pct(b.categoryAgreement)}**, Fréchet **${b.frechet.toFixed(2)}**, Inception-style score **${b.inceptionScore.toFixed(2)}**.`,

@@ -18,6 +18,8 @@ test('the demo pipeline end to end on the tiny preset: ingest → train → desi
     const m = JSON.parse(readFileSync(join(out, 'runs', run, 'manifest.json'), 'utf8'));
     assert.ok(m.finishedAt && m.dataset.dataHash && m.versions.libtorch && m.seed === 1, run);
   }
+  // Fashion-MNIST's GAN is trained with the mismatch term
+  assert.equal(JSON.parse(readFileSync(join(out, 'gan', 'manifest.json'), 'utf8')).config.mismatch, 1);
   // a second run resumes: nothing is trained again
   const before = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
   assert.ok(before.includes('dvbpr-scratch'));
