@@ -125,6 +125,7 @@ export async function runDemo(raw: Record<string, unknown>, progress: Progress):
 
   // 4. the GAN
   const ganDir = join(out, 'gan');
+  const ganCfg = { ...ganPreset(f.preset === 'tiny' ? 'tiny' : 'default', ds.imageSize), epochs: p.ganEpochs, snapshots: p.ganSnapshots, seed: f.seed, ...(f.preset === 'tiny' ? { minCategoryItems: 2 } : {}), ...(p.ganMismatch > 0 ? { mismatch: p.ganMismatch } : {}) };
   let ganManifest: GanManifest | null = null;
   try {
     const m = JSON.parse(readFileSync(join(ganDir, 'manifest.json'), 'utf8')) as GanManifest;
@@ -132,10 +133,15 @@ export async function runDemo(raw: Record<string, unknown>, progress: Progress):
   } catch {
     ganManifest = null;
   }
+  // a GAN trained with another configuration (an earlier version's demo) is trained again
+  if (ganManifest && JSON.stringify(ganManifest.config) !== JSON.stringify(ganCfg)) {
+    progress.event('message', { message: `${ganDir} was trained with another configuration than this demo's: training it again` });
+    rmSync(ganDir, { recursive: true, force: true });
+    ganManifest = null;
+  }
   if (!ganManifest) {
     const c = await classifier();
-    const cfg = { ...ganPreset(f.preset === 'tiny' ? 'tiny' : 'default', ds.imageSize), epochs: p.ganEpochs, snapshots: p.ganSnapshots, seed: f.seed, ...(f.preset === 'tiny' ? { minCategoryItems: 2 } : {}), ...(p.ganMismatch > 0 ? { mismatch: p.ganMismatch } : {}) };
-    ganManifest = await stage('gan', () => trainGanJob(ds, images, cfg, { out: ganDir, resume: true, progress, qualitySamples: f.preset === 'tiny' ? 10 : 200, classifier: c }));
+    ganManifest = await stage('gan', () => trainGanJob(ds, images, ganCfg, { out: ganDir, resume: true, progress, qualitySamples: f.preset === 'tiny' ? 10 : 200, classifier: c }));
   }
   images.dispose();
 

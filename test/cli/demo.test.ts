@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDemo } from '../../src/cli/demo.js';
 import { createProgress } from '../../src/cli/progress.js';
@@ -26,4 +26,13 @@ test('the demo pipeline end to end on the tiny preset: ingest → train → desi
   await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
   const again = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
   assert.deepEqual(again, ['designs', 'improve', 'design study']);
+  // a GAN trained with another configuration (an earlier demo's, without the mismatch term) is trained again
+  const ganManifest = join(out, 'gan', 'manifest.json');
+  const m = JSON.parse(readFileSync(ganManifest, 'utf8'));
+  delete m.config.mismatch;
+  writeFileSync(ganManifest, JSON.stringify(m));
+  await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
+  const third = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
+  assert.deepEqual(third, ['classifier', 'gan', 'designs', 'improve', 'design study']);
+  assert.equal(JSON.parse(readFileSync(ganManifest, 'utf8')).config.mismatch, 1);
 });
