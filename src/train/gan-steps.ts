@@ -33,6 +33,8 @@ export function generatorLoss(dFake: Tensor): Tensor {
  * of one backward through their sum (the two contributions meet in .grad in the same
  * commutative addition), but only one half's graph is alive at a time, which lowers the step's
  * peak memory by about one discriminator pass. `discriminatorStepJoint` is the textbook form.
+ * With `mismatch`, a third part (real images under wrong categories) follows the same way; three
+ * contributions are summed in another order than one backward sums them: equal to round-off.
  */
 export function discriminatorStep(gan: ConditionalGan, optD: Adam, realU8: Tensor, cond: Tensor, z: Tensor, mismatch?: Mismatch): number {
   optD.zeroGrad();
