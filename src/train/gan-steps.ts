@@ -45,10 +45,12 @@ export function discriminatorStep(gan: ConditionalGan, optD: Adam, realU8: Tenso
       loss.backward();
       return loss.item();
     });
-  const real = half(() => gan.discriminator.forward(toInput(realU8), cond), 1);
+  const x = tidy(() => toInput(realU8)); // [B, 3, S, S] in [−1, 1], shared by the real and the mismatch part
+  const real = half(() => gan.discriminator.forward(x, cond), 1);
   const synthetic = half(() => gan.discriminator.forward(fake, cond), 0);
   fake.dispose();
-  const wrong = mismatch && mismatch.weight > 0 ? half(() => gan.discriminator.forward(toInput(realU8), mismatch.cond), 0, mismatch.weight) : 0;
+  const wrong = mismatch && mismatch.weight > 0 ? half(() => gan.discriminator.forward(x, mismatch.cond), 0, mismatch.weight) : 0;
+  x.dispose();
   optD.step();
   return real + synthetic + wrong;
 }
@@ -59,9 +61,10 @@ export function discriminatorStepJoint(gan: ConditionalGan, optD: Adam, realU8: 
     optD.zeroGrad();
     const fake = noGrad(() => gan.generator.forward(z, cond));
     // D passes in the split step's order (batch norm's running statistics follow it)
-    const dReal = gan.discriminator.forward(toInput(realU8), cond);
+    const x = toInput(realU8);
+    const dReal = gan.discriminator.forward(x, cond);
     const dFake = gan.discriminator.forward(fake, cond);
-    const dWrong = mismatch && mismatch.weight > 0 ? gan.discriminator.forward(toInput(realU8), mismatch.cond) : undefined;
+    const dWrong = mismatch && mismatch.weight > 0 ? gan.discriminator.forward(x, mismatch.cond) : undefined;
     const loss = discriminatorLoss(dReal, dFake, dWrong, mismatch?.weight ?? 0);
     loss.backward();
     optD.step();

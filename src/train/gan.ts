@@ -126,7 +126,6 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const zGen = new Generator(o.seed + 17);
   const rng = new Rng(o.seed + 31);
   const mismatch = o.mismatch ?? 0;
-  if (mismatch > 0 && nc < 2) throw new RangeError(`the mismatch term needs at least two categories; the GAN has ${nc} (${gan.categories.join(', ')})`);
   const drawer = itemDrawer(o.itemCategory, nc, rng, o.categoryPower);
   const stepsPerEpoch = Math.max(1, Math.floor(drawer.eligible / o.batch));
   const total = Math.max(1, Math.round(o.epochs * stepsPerEpoch));
