@@ -72,6 +72,44 @@ export interface DesignGuard {
   quantile?: number;
   /** default 256 */
   references?: number;
+  /**
+   * ranges already computed, for a caller whose G, D and Φ do not change between designs (a
+   * server): the 256 reference samples are then drawn once per category, seed and real items
+   */
+  cache?: GuardRangeCache;
+}
+
+export interface GuardRange {
+  maxDistance: number;
+  minRealism: number;
+}
+
+/**
+ * The guard's ranges by category, seed, references, quantile and the real items (their count and
+ * a hash of their values, so that an upload to the category draws a new range). Only valid while
+ * the models it was filled with stay unchanged: make one per loaded run and GAN.
+ */
+export class GuardRangeCache {
+  private readonly ranges = new Map<string, GuardRange>();
+  /** passes of the reference samples this cache has saved */
+  hits = 0;
+  get size(): number {
+    return this.ranges.size;
+  }
+  key(category: number, seed: number, references: number, quantile: number, real: Float32Array): string {
+    const words = new Uint32Array(real.buffer, real.byteOffset, real.length);
+    let h = 0x811c9dc5; // FNV-1a over the 32-bit words
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193) >>> 0;
+    return `${category}|${seed}|${references}|${quantile}|${real.length}|${h.toString(16)}`;
+  }
+  get(key: string): GuardRange | undefined {
+    const r = this.ranges.get(key);
+    if (r) this.hits++;
+    return r;
+  }
+  set(key: string, r: GuardRange): void {
+    this.ranges.set(key, r);
+  }
 }
 
 export interface DesignResult {
@@ -169,11 +207,14 @@ export function quantileOf(xs: number[], q: number): number {
 }
 
 /** The guard's range from `references` random codes (their own generator: the starts are unchanged). */
-function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: RealTensors, theta: Tensor, zDim: number, nc: number): { maxDistance: number; minRealism: number } {
+function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: RealTensors, theta: Tensor, zDim: number, nc: number): GuardRange {
   const count = g.references ?? 256;
   const q = g.quantile ?? 0.95;
   if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`design: guard.references must be a positive integer, got ${count}`);
   if (!(q > 0 && q <= 1)) throw new RangeError(`design: guard.quantile must be in (0, 1], got ${q}`);
+  const key = g.cache?.key(o.category, o.seed, count, q, g.real);
+  const cached = key !== undefined ? g.cache!.get(key) : undefined;
+  if (cached) return { ...cached };
   const gen = new TorchGenerator(o.seed + 7919);
   const dist: number[] = [];
   const dv: number[] = [];
@@ -187,7 +228,9 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: Rea
       });
     }
   });
-  return { maxDistance: quantileOf(dist, q), minRealism: quantileOf(dv, 1 - q) };
+  const range = { maxDistance: quantileOf(dist, q), minRealism: quantileOf(dv, 1 - q) };
+  if (key !== undefined) g.cache!.set(key, { ...range });
+  return range;
 }
 
 /**
@@ -246,7 +289,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   // w0: from the starting code (atanh), or N(0, 1) random starts (scored through G, D and Φ with
   // candidates: a failure there gives the modules back as they were)
   let w: Tensor;
-  let range: { maxDistance: number; minRealism: number } | undefined;
+  let range: GuardRange | undefined;
   const fail = (e: unknown, started?: Tensor): never => {
     started?.dispose();
     cond.dispose();

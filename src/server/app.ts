@@ -13,7 +13,7 @@ import { z, ZodError } from 'zod';
 import { AtelierError, BadInputError, NotFoundError } from '../core/errors.js';
 import { encodePng, grid, writePng } from '../data/png.js';
 import { improveItem } from '../design/improve.js';
-import { maximisePreferenceAsync } from '../design/maximise.js';
+import { GuardRangeCache, maximisePreferenceAsync } from '../design/maximise.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
 import { designModels, designOptionsOf, itemPixels, objectiveThetaOf, resizeU8, scoresOf, thetaOf } from '../store/designs.js';
 import type { CatalogueStore } from '../store/catalogue-db.js';
@@ -37,6 +37,8 @@ export interface ServerContext {
   page?: string;
   /** counters the server keeps (steps run by designs, designs cancelled by their client) */
   stats?: { designSteps: number; cancelled: number };
+  /** the realism guard's ranges, drawn once per category and seed while the server's models stay loaded */
+  guardRanges?: GuardRangeCache;
 }
 
 /** The one place where errors become HTTP statuses. */
@@ -92,6 +94,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   const { run } = ctx;
   const cat = run.catalogue;
   const stats = (ctx.stats ??= { designSteps: 0, cancelled: 0 });
+  const guardRanges = (ctx.guardRanges ??= new GuardRangeCache());
   // concurrent recommendation requests share one scoring pass
   const batcher = new RecommendBatcher(run.recommender, cat);
   mkdirSync(ctx.designsDir, { recursive: true });
@@ -207,7 +210,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     send('queued', { userId: req.params.id, category: body.category });
     try {
       const d = await serial(() =>
-        maximisePreferenceAsync(designModels(run, g), designOptionsOf(run, { userId: req.params.id, ...body }, c, objective), {
+        maximisePreferenceAsync(designModels(run, g), designOptionsOf(run, { userId: req.params.id, ...body }, c, objective, guardRanges), {
           signal: abort.signal,
           onStep: (p) => {
             stats.designSteps++;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readImageCache } from '../data/images.js';
 import { improveItem, type ImproveResult } from '../design/improve.js';
-import { maximisePreference, type DesignModels, type DesignOptions, type DesignResult } from '../design/maximise.js';
+import { maximisePreference, type DesignModels, type DesignOptions, type DesignResult, type GuardRangeCache } from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
@@ -142,7 +142,7 @@ export function categoryEmbeddings(run: LoadedRun, category: string): Float32Arr
 }
 
 /** The maximisation's options for a request: GAN category index c, the objective's θ. */
-export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, theta: Float32Array): DesignOptions {
+export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, theta: Float32Array, guardCache?: GuardRangeCache): DesignOptions {
   return {
     theta,
     category: c,
@@ -153,7 +153,7 @@ export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, the
     seed: r.seed ?? 1,
     ...(r.anchor ? { anchor: r.anchor } : {}),
     ...(r.candidates ? { candidates: r.candidates } : {}),
-    ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard } } : {}),
+    ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } } : {}),
   };
 }
 

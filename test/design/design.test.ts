@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { designStudy } from '../../src/cli/design-study.js';
-import { maximisePreference, nearestDistances, nearestOf, quantileOf, realTensors } from '../../src/design/maximise.js';
+import { GuardRangeCache, maximisePreference, nearestDistances, nearestOf, quantileOf, realTensors } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun } from '../../src/store/run.js';
@@ -116,6 +116,41 @@ test('the realism guard: each design is its best step inside the samples\' range
   assert.throws(() => maximisePreference(m, { ...base, guard: { real }, start: { z0: free.z as never, gamma: 1 } }), /guard applies to random starts/);
   assert.throws(() => maximisePreference(m, { ...base, guard: { real: new Float32Array(3) } }), /guard.real must hold rows of K/);
   assert.throws(() => maximisePreference(m, { ...base, guard: { real, quantile: 0 } }), /guard.quantile must be in \(0, 1\], got 0/);
+});
+
+test('the guard\'s range cache: the reference samples are drawn once per category, seed and real items, and the designs are the same', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const real = categoryEmbeddings(r, g.manifest.categories[0]!);
+  const base = { theta: thetaOf(r, r.catalogue.userIds[3]!), category: 0, n: 3, steps: 4, lr: 0.3, eta: 1, seed: 5 };
+  // count the generator's passes: the reference samples are 100 codes, two batches of 64
+  const forward = g.gan.generator.forward.bind(g.gan.generator);
+  let passes = 0;
+  g.gan.generator.forward = (z, c) => (passes++, forward(z, c));
+  const count = (f: () => unknown) => ((passes = 0), f(), passes);
+  const cache = new GuardRangeCache();
+  const guard = { real, quantile: 0.8, references: 100, cache };
+  const plain = maximisePreference(m, { ...base, guard: { real, quantile: 0.8, references: 100 } });
+  let first!: ReturnType<typeof maximisePreference>;
+  let again!: ReturnType<typeof maximisePreference>;
+  const cold = count(() => (first = maximisePreference(m, { ...base, guard })));
+  const warm = count(() => (again = maximisePreference(m, { ...base, guard })));
+  assert.equal(cold - warm, 2, `passes ${cold} then ${warm}`);
+  assert.equal(cache.hits, 1);
+  for (const d of [first, again]) {
+    assert.deepEqual(d.guard, plain.guard);
+    assert.deepEqual(Buffer.from(d.images), Buffer.from(plain.images));
+  }
+  // another seed or other real items (an upload to the category) draw their own range
+  count(() => maximisePreference(m, { ...base, seed: 6, guard }));
+  const moved = Float32Array.from(real, (v, i) => (i === 0 ? v + 1 : v));
+  const other = count(() => maximisePreference(m, { ...base, guard: { ...guard, real: moved } }));
+  assert.equal(other, cold);
+  assert.equal(cache.size, 3);
+  assert.equal(cache.hits, 1);
+  g.gan.generator.forward = forward;
 });
 
 test('the design study: with no steps the designs are the samples, and the samples\' own in-range share is at least 90%', async () => {

@@ -8,14 +8,16 @@ import { CatalogueStore } from '../../src/store/catalogue-db.js';
 import { recommend, RecommendBatcher } from '../../src/store/recommend.js';
 import { loadRun } from '../../src/store/run.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
+import { GuardRangeCache } from '../../src/design/maximise.js';
 
 const ctx = (async () => {
   const t = await tinyRuns();
   const stats = { designSteps: 0, cancelled: 0 };
+  const guardRanges = new GuardRangeCache();
   const store = CatalogueStore.open(t.run);
-  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), store, designsDir: join(t.root, 'served'), page: '<html>atelier page</html>', stats });
+  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), store, designsDir: join(t.root, 'served'), page: '<html>atelier page</html>', stats, guardRanges });
   app.addHook('onClose', async () => store.close());
-  return { ...t, app, stats };
+  return { ...t, app, stats, guardRanges };
 })();
 
 function events(body: string): { event: string; data: Record<string, unknown> }[] {
@@ -91,7 +93,7 @@ test('POST /users/:id/designs streams progress and returns image URLs with score
 });
 
 test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN left out 404', async () => {
-  const { app, ds } = await ctx;
+  const { app, ds, guardRanges } = await ctx;
   const u = ds.userIds[0];
   assert.equal((await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 'many' } })).statusCode, 400);
   assert.equal((await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', extra: 1 } })).statusCode, 400);
@@ -107,6 +109,10 @@ test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN 
   const done = events(r.body).find((e) => e.event === 'done')!.data as { designs: { score: number; url: string; step: number }[] };
   assert.equal(done.designs.length, 2);
   for (const d of done.designs) assert.ok(Number.isFinite(d.score) && Number.isInteger(d.step) && d.step >= 0 && d.step <= 2, JSON.stringify(d));
+  // the same request again reuses the guard's range rather than drawing its reference samples anew
+  const again = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 } });
+  assert.deepEqual((events(again.body).find((e) => e.event === 'done')!.data as typeof done).designs.map((d) => d.score), done.designs.map((d) => d.score));
+  assert.equal(guardRanges.hits, 1);
   assert.equal((await app.inject({ method: 'POST', url: '/users/ghost/designs', payload: { category: 'tops' } })).statusCode, 404);
   const hats = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'hats' } });
   assert.equal(hats.statusCode, 404);
