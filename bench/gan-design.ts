@@ -23,7 +23,7 @@ import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
 import { loadGanRun, type GanManifest } from '../src/store/gan-run.js';
 import { loadRun, readManifest } from '../src/store/run.js';
 import { categoryEmbeddings, designModels, thetaOf } from '../src/store/designs.js';
-import { maximisePreference } from '../src/design/maximise.js';
+import { GuardRangeCache, maximisePreference, type DesignGuard } from '../src/design/maximise.js';
 
 const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-gan';
 const progress = createProgress({ json: true });
@@ -219,7 +219,7 @@ interface DesignRow {
   pairs: number;
   users?: number;
   categories?: number;
-  speed: { imageSize: number; seconds: number; guard?: { category: string; realItems: number; seconds: number } };
+  speed: { imageSize: number; seconds: number; guard?: { category: string; realItems: number; seconds: number; /** with its range already drawn (a server's later requests) */ cachedSeconds?: number } };
   variants: { variant: string; uplift: number; medianUserRankPct: number; realism: Record<string, number>; hiddenTaste?: { designBeatsBestReal: number } }[];
 }
 
@@ -229,7 +229,7 @@ function designSection(name: string, row: DesignRow): string[] {
   return [
     `## ${name}`,
     '',
-    `${row.pairs} pairs${row.users ? ` (${row.users} shoppers × ${row.categories} categories)` : ''} per variant; speed: 8 designs × 50 steps at ${row.speed.imageSize} px in ${row.speed.seconds.toFixed(2)} s (median of 3)${row.speed.guard ? `; with the realism guard 0.95 (category ${row.speed.guard.category}, ${row.speed.guard.realItems} real items) ${row.speed.guard.seconds.toFixed(2)} s` : ''}.`,
+    `${row.pairs} pairs${row.users ? ` (${row.users} shoppers × ${row.categories} categories)` : ''} per variant; speed: 8 designs × 50 steps at ${row.speed.imageSize} px in ${row.speed.seconds.toFixed(2)} s (median of 3)${row.speed.guard ? `; with the realism guard 0.95 (category ${row.speed.guard.category}, ${row.speed.guard.realItems} real items) ${row.speed.guard.seconds.toFixed(2)} s${row.speed.guard.cachedSeconds !== undefined ? `, ${row.speed.guard.cachedSeconds.toFixed(2)} s with its range drawn by an earlier request (as the server keeps it)` : ''}` : ''}.`,
     '',
     ...(row.note ? [row.note, ''] : []),
     '| variant | uplift | median rank | D designs / samples | Fréchet designs / samples | category agreement designs / samples | nearest real designs / samples | in the samples\' range designs / samples | hidden taste: design beats best real |',
@@ -298,24 +298,28 @@ export async function designBench(): Promise<void> {
     // speed: 8 designs × 50 steps (median of 3), at the GAN's size; then with the realism guard
     // (its reference pass and the distances to the category's real items)
     const theta = thetaOf(run, ds.userIds[0]!);
-    const median3 = (extra: { guard?: { real: Float32Array; quantile: number } }) => {
+    const median3 = (extra: { guard?: DesignGuard }, seedOf = (r: number) => r) => {
       const times: number[] = [];
       for (let r = 0; r < 3; r++) {
         const t0 = performance.now();
-        maximisePreference(designModels(run, g), { theta, category: 0, n: 8, steps: 50, lr: 0.05, eta: 1, seed: r, ...extra });
+        maximisePreference(designModels(run, g), { theta, category: 0, n: 8, steps: 50, lr: 0.05, eta: 1, seed: seedOf(r), ...extra });
         times.push((performance.now() - t0) / 1000);
       }
       return times.sort((a, b) => a - b)[1]!;
     };
     const guardCategory = g.manifest.categories[0]!;
     const real = categoryEmbeddings(run, guardCategory);
-    const speed = {
+    const speed: DesignRow['speed'] & { designs: number; steps: number } = {
       designs: 8,
       steps: 50,
       imageSize: g.manifest.config.imageSize,
       seconds: median3({}),
       guard: { category: guardCategory, realItems: real.length / run.dvbpr!.encoderConfig.k, seconds: median3({ guard: { real, quantile: 0.95 } }) },
     };
+    // as a server runs it: the guard's range drawn by an earlier request (same category and seed)
+    const cache = new GuardRangeCache();
+    maximisePreference(designModels(run, g), { theta, category: 0, n: 8, steps: 1, lr: 0.05, eta: 1, seed: 0, guard: { real, quantile: 0.95, cache } });
+    speed.guard!.cachedSeconds = median3({ guard: { real, quantile: 0.95, cache } }, () => 0);
     const row = { ...s, ...(t.designNote ? { note: t.designNote } : {}), speed, users, categories: g.manifest.categories.length, dvbprRun: readManifest(t.dvbprRun).name, variants: studies };
     rows.push(row);
     md.push(...designSection(t.name, row));
