@@ -160,21 +160,15 @@ export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Ten
   return { x, phi, score, d, objective };
 }
 
-/** Distance from each row of a [n, K] to its nearest row of real [M, K]. */
+/** Distance from each row of a [n, K] to its nearest row of real [M, K] (libtorch, as the guard's). */
 export function nearestDistances(a: Float32Array, real: Float32Array, k: number): number[] {
-  const n = a.length / k;
-  const m = real.length / k;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let best = Infinity;
-    for (let r = 0; r < m; r++) {
-      let d = 0;
-      for (let q = 0; q < k; q++) d += (a[i * k + q]! - real[r * k + q]!) ** 2;
-      if (d < best) best = d;
-    }
-    out.push(Math.sqrt(best));
+  if (a.length === 0) return [];
+  const r = realTensors(real, k);
+  try {
+    return tidy(() => nearestOf(tensor(a, [a.length / k, k]), r));
+  } finally {
+    r.dispose();
   }
-  return out;
 }
 
 /**

@@ -79,6 +79,13 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
 test('nearest distances and quantiles by hand', () => {
   // rows (0, 0) and (3, 4) against real rows (0, 1) and (3, 0)
   assert.deepEqual(nearestDistances(Float32Array.from([0, 0, 3, 4]), Float32Array.from([0, 1, 3, 0]), 2), [1, 4]);
+  // against a direct search on pseudo-random rows (the libtorch form loses only float32 round-off)
+  const rows = (n: number, seed: number) => Float32Array.from({ length: n * 3 }, (_, i) => Math.sin(seed * 97 + i * 12.9898) * 4);
+  const qs = rows(5, 1);
+  const rs = rows(7, 2);
+  const direct = [0, 1, 2, 3, 4].map((i) => Math.sqrt(Math.min(...[0, 1, 2, 3, 4, 5, 6].map((r) => [0, 1, 2].reduce((acc, q) => acc + (qs[i * 3 + q]! - rs[r * 3 + q]!) ** 2, 0)))));
+  nearestDistances(qs, rs, 3).forEach((d, i) => assert.ok(Math.abs(d - direct[i]!) < 1e-4, `row ${i}: ${d} against ${direct[i]}`));
+  assert.deepEqual(nearestDistances(new Float32Array(0), rs, 3), []);
   // the guard's libtorch form: ‖a‖² + ‖r‖² − 2a·r, its minimum, clamped at 0 (a row on a real item)
   const real = realTensors(Float32Array.from([0, 1, 3, 0]), 2);
   const a = tensor(Float32Array.from([0, 0, 3, 4, 3, 0]), [3, 2]);
