@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runDemo } from '../../src/cli/demo.js';
 import { createProgress } from '../../src/cli/progress.js';
 import { FASHION_MNIST_DEFAULT } from '../../src/data/read-fashion-mnist.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { makeHm, tempDir } from '../helpers/fixtures.js';
 
 test('the demo pipeline end to end on the tiny preset: ingest → train → design → report.html', { skip: !existsSync(FASHION_MNIST_DEFAULT) && 'dataset-fashion-mnist is not installed' }, async () => {
   const out = join(tempDir('atelier-demo-'), 'demo');
@@ -35,4 +35,14 @@ test('the demo pipeline end to end on the tiny preset: ingest → train → desi
   const third = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
   assert.deepEqual(third, ['classifier', 'gan', 'designs', 'improve', 'design study']);
   assert.equal(JSON.parse(readFileSync(ganManifest, 'utf8')).config.mismatch, 1);
+});
+
+test('the demo on an H&M-layout folder (--data), tiny preset: report.html, its GAN with the mismatch term', async () => {
+  const hm = await makeHm();
+  const out = join(tempDir('atelier-demo-hm-'), 'demo');
+  const report = await runDemo({ out, preset: 'tiny', data: hm.dir }, createProgress({ quiet: true }));
+  const html = readFileSync(report, 'utf8');
+  assert.ok(html.includes('Atelier demo: H&amp;M') || html.includes('Atelier demo: H&M'), 'the H&M title');
+  for (const method of ['Random', 'BPR-MF', 'DVBPR (from scratch)']) assert.ok(html.includes(method), method);
+  assert.equal(JSON.parse(readFileSync(join(out, 'gan', 'manifest.json'), 'utf8')).config.mismatch, 1);
 });
