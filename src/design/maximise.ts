@@ -93,6 +93,8 @@ export class GuardRangeCache {
   private readonly ranges = new Map<string, GuardRange>();
   /** passes of the reference samples this cache has saved */
   hits = 0;
+  /** at most this many ranges, the least recently used dropped first (requests choose their seed) */
+  constructor(readonly capacity = 1024) {}
   get size(): number {
     return this.ranges.size;
   }
@@ -104,11 +106,17 @@ export class GuardRangeCache {
   }
   get(key: string): GuardRange | undefined {
     const r = this.ranges.get(key);
-    if (r) this.hits++;
+    if (r) {
+      this.hits++;
+      this.ranges.delete(key); // most recently used last
+      this.ranges.set(key, r);
+    }
     return r;
   }
   set(key: string, r: GuardRange): void {
+    this.ranges.delete(key);
     this.ranges.set(key, r);
+    while (this.ranges.size > this.capacity) this.ranges.delete(this.ranges.keys().next().value!);
   }
 }
 

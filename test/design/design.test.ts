@@ -158,6 +158,15 @@ test('the guard\'s range cache: the reference samples are drawn once per categor
   assert.equal(cache.size, 3);
   assert.equal(cache.hits, 1);
   g.gan.generator.forward = forward;
+  // bounded: the least recently used range goes first
+  const small = new GuardRangeCache(2);
+  const range = { maxDistance: 1, minRealism: 0 };
+  small.set('a', range);
+  small.set('b', range);
+  small.get('a');
+  small.set('c', range);
+  assert.equal(small.size, 2);
+  assert.ok(small.get('a') && small.get('c') && !small.get('b'));
 });
 
 test('the design study: with no steps the designs are the samples, and the samples\' own in-range share is at least 90%', async () => {
