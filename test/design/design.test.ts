@@ -97,13 +97,17 @@ test('nearest distances and quantiles by hand', () => {
   assert.equal(quantileOf([5, 1, 4, 2, 3], 0.05), 1);
 });
 
-test('the realism guard: each design is its best step inside the samples\' range, or its start; the search itself is unchanged', async () => {
+/** The tiny runs' models, the first category's real items and a shopper's θ, for the guard's tests. */
+async function guardSetup() {
   const { run, gan } = await ctx;
   const r = loadRun(run);
   const g = loadGanRun(gan);
-  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
-  const real = categoryEmbeddings(r, g.manifest.categories[0]!);
-  const base = { theta: thetaOf(r, r.catalogue.userIds[3]!), category: 0, n: 6, steps: 40, lr: 0.3, eta: 1, seed: 5 };
+  return { g, m: { gan: g.gan, encoder: r.dvbpr!.encoder }, real: categoryEmbeddings(r, g.manifest.categories[0]!), theta: thetaOf(r, r.catalogue.userIds[3]!) };
+}
+
+test('the realism guard: each design is its best step inside the samples\' range, or its start; the search itself is unchanged', async () => {
+  const { m, real, theta } = await guardSetup();
+  const base = { theta, category: 0, n: 6, steps: 40, lr: 0.3, eta: 1, seed: 5 };
   const free = maximisePreference(m, base);
   const guarded = maximisePreference(m, { ...base, guard: { real, quantile: 0.5 } });
   assert.deepEqual(guarded.scores, free.scores); // the guard only chooses among the steps
@@ -126,12 +130,8 @@ test('the realism guard: each design is its best step inside the samples\' range
 });
 
 test('the guard\'s range cache: the reference samples are drawn once per category, seed and real items, and the designs are the same', async () => {
-  const { run, gan } = await ctx;
-  const r = loadRun(run);
-  const g = loadGanRun(gan);
-  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
-  const real = categoryEmbeddings(r, g.manifest.categories[0]!);
-  const base = { theta: thetaOf(r, r.catalogue.userIds[3]!), category: 0, n: 3, steps: 4, lr: 0.3, eta: 1, seed: 5 };
+  const { g, m, real, theta } = await guardSetup();
+  const base = { theta, category: 0, n: 3, steps: 4, lr: 0.3, eta: 1, seed: 5 };
   // count the generator's passes: the reference samples are 100 codes, two batches of 64
   const forward = g.gan.generator.forward.bind(g.gan.generator);
   let passes = 0;
