@@ -216,7 +216,7 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: Rea
   if (!(q > 0 && q <= 1)) throw new RangeError(`design: guard.quantile must be in (0, 1], got ${q}`);
   const key = g.cache?.key(o.category, o.seed, count, q, g.real);
   const cached = key !== undefined ? g.cache!.get(key) : undefined;
-  if (cached) return { ...cached };
+  if (cached) return cached;
   const gen = new TorchGenerator(o.seed + 7919);
   const dist: number[] = [];
   const dv: number[] = [];
@@ -231,7 +231,7 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: Rea
     }
   });
   const range = { maxDistance: quantileOf(dist, q), minRealism: quantileOf(dv, 1 - q) };
-  if (key !== undefined) g.cache!.set(key, { ...range });
+  if (key !== undefined) g.cache!.set(key, range);
   return range;
 }
 
