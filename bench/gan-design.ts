@@ -206,7 +206,7 @@ export async function ganBench(): Promise<void> {
 }
 
 /** The paper's objective first (its figures are the headline), then the trade-offs around it. */
-export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number }[] = [
+export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number; bound?: 'box' | 'shell' }[] = [
   { name: 'paper: θ_u, η = 1', eta: 1, taste: 'own' },
   { name: 'θ_u, η = 3', eta: 3, taste: 'own' },
   { name: 'θ_u, η = 10', eta: 10, taste: 'own' },
@@ -217,6 +217,10 @@ export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'disti
   { name: 'θ_u, η = 1, leash γ = 1', eta: 1, taste: 'own', anchor: 1 },
   { name: 'θ_u, η = 1, realism guard 0.95', eta: 1, taste: 'own', guard: 0.95 },
   { name: 'θ_u, η = 1, realism guard 0.95, best 8 of 256 starts', eta: 1, taste: 'own', guard: 0.95, candidates: 256 },
+  // the shell bound ‖z‖ = √d (the GAN's N(0, I) codes) in place of the box: its samples are the GAN's own
+  { name: 'θ_u, η = 1, shell bound', eta: 1, taste: 'own', bound: 'shell' },
+  { name: 'θ_u, η = 1, shell bound, realism guard 0.95', eta: 1, taste: 'own', guard: 0.95, bound: 'shell' },
+  { name: 'θ_u, η = 1, shell bound, realism guard 0.95, best 8 of 256 starts', eta: 1, taste: 'own', guard: 0.95, candidates: 256, bound: 'shell' },
 ];
 
 interface DesignRow {
@@ -263,7 +267,8 @@ export async function designBench(): Promise<void> {
     '',
     "Variants: the paper's objective (η = 1, θ_u), stronger realism (η = 3, 10), 'distinctive' taste θ_u − θ̄ (what sets the shopper apart from the average shopper; `taste: 'distinctive'` in the library), " +
       "and a leash γ‖z − z0‖² keeping each design near its own starting code (`--anchor γ`), alone or from the best 8 of 256 random codes by the objective (`--candidates 256`); " +
-      "and the realism guard (`--guard 0.95`): each design is its best step that stays, in Φ's space (the stored embeddings of the category's real items) and by D, as close to real items as 95% of 256 unoptimised samples; the classifier that judges realism here is never seen by it. Realism bought with uplift: the trade-off in numbers.",
+      "and the realism guard (`--guard 0.95`): each design is its best step that stays, in Φ's space (the stored embeddings of the category's real items) and by D, as close to real items as 95% of 256 unoptimised samples; the classifier that judges realism here is never seen by it; " +
+      "and the shell bound (`--bound shell`): z = √d · w/‖w‖, on the sphere where the GAN's N(0, I) training codes lie, in place of the paper's box z = tanh(w) (whose starts are shorter codes, ‖z‖ ≈ 0.63√d, with less varied images); the same draws w, so a shell row's samples are the GAN's own samples and differ from the box rows'. Realism bought with uplift: the trade-off in numbers.",
     '',
   ];
   // DESIGN_ONLY=<dataset name>: study that dataset only; the others keep their rows from the last design.json
@@ -298,7 +303,7 @@ export async function designBench(): Promise<void> {
     const users = Math.ceil(50 / g.manifest.categories.length);
     const studies = DESIGN_VARIANTS.filter((v) => !t.designVariants || t.designVariants.includes(v.name)).map((v) => ({
       variant: v.name,
-      ...designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, eta: v.eta, taste: v.taste, anchor: v.anchor, candidates: v.candidates, guard: v.guard, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, variant: v.name, pair: d, of: n }) }),
+      ...designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, eta: v.eta, taste: v.taste, anchor: v.anchor, candidates: v.candidates, guard: v.guard, bound: v.bound, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, variant: v.name, pair: d, of: n }) }),
     }));
     const s = studies[0]!;
     // speed: 8 designs × 50 steps (median of 3), at the GAN's size; then with the realism guard

@@ -36,7 +36,7 @@ const tasteOf = (v: string | undefined): 'own' | 'distinctive' => {
   throw new BadInputError(`--taste must be own or distinctive, got '${v}'`);
 };
 
-export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string; eta?: string; taste?: string; anchor?: string; candidates?: string; guard?: string }) {
+export async function runDesign(o: { run: string; gan: string; user: string; category: string; n: string; steps: string; out: string; seed?: string; eta?: string; taste?: string; anchor?: string; candidates?: string; guard?: string; bound?: string }) {
   const n = num(o.n, 'n', 1, 64);
   const steps = num(o.steps, 'steps', 0, 10000);
   const eta = positive(o.eta ?? '1', 'eta');
@@ -45,9 +45,11 @@ export async function runDesign(o: { run: string; gan: string; user: string; cat
   const candidates = o.candidates === undefined ? n : num(o.candidates, 'candidates', n, 65536);
   const guard = Number(o.guard ?? '0');
   if (!(guard >= 0 && guard <= 1)) throw new BadInputError(`--guard must be a share in [0, 1] (0 = off), got '${o.guard}'`);
+  const bound = o.bound ?? 'box';
+  if (bound !== 'box' && bound !== 'shell') throw new BadInputError(`--bound must be box or shell, got '${o.bound}'`);
   const run = loadRun(o.run);
   const g = loadGanRun(o.gan);
-  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, eta, taste, anchor, candidates, guard, seed: o.seed ? Number(o.seed) : 1 });
+  const d = designForShopper(run, g, { userId: o.user, category: o.category, n, steps, eta, taste, anchor, candidates, guard, bound, seed: o.seed ? Number(o.seed) : 1 });
   mkdirSync(o.out, { recursive: true });
   const gs = d.design.imageSize;
   for (let i = 0; i < n; i++) {
@@ -58,7 +60,7 @@ export async function runDesign(o: { run: string; gan: string; user: string; cat
     userId: d.userId,
     category: d.category,
     steps,
-    settings: { eta, taste, anchor, candidates, guard },
+    settings: { eta, taste, anchor, candidates, guard, bound },
     designs: d.design.finalScores.map((s, i) => ({ image: `design-${String(i).padStart(2, '0')}.png`, score: s, realism: d.design.realism[i], ...(d.design.guard ? { step: d.design.guard.chosenStep[i], distance: d.design.guard.distance[i] } : {}) })),
     ...(d.design.guard ? { guardRange: { maxDistance: d.design.guard.maxDistance, minRealism: d.design.guard.minRealism } } : {}),
     bestReal: d.bestReal,

@@ -171,6 +171,7 @@ program
   .option('--anchor <gamma>', 'leash γ‖z − z0‖² keeping each design near its random start (0 = none, the paper)', '0')
   .option('--candidates <n>', 'start from the n best of this many random codes (default: n random starts)')
   .option('--guard <q>', "realism guard: each design is its best step that stays as close to real items (in Φ) as the share q of the GAN's own samples, e.g. 0.95 (0 = off, the paper)", '0')
+  .option('--bound <b>', "latent bound: 'box', z = tanh(w) (the paper); 'shell', z on the sphere ‖z‖ = √d where the GAN's N(0, I) training codes lie", 'box')
   .requiredOption('--out <dir>', 'output folder: design-XX.png, figure.png, scores.json')
   .option('--json', 'print the summary as JSON')
   .action(async (opts: Record<string, string>) => {

@@ -56,6 +56,25 @@ export interface DesignOptions {
    * (see DesignGuard); a design that never does falls back to its start.
    */
   guard?: DesignGuard;
+  /** how w maps to the code z (see codeOf): 'box' (default, the paper) or 'shell' */
+  bound?: LatentBound;
+}
+
+/**
+ * The bound on latent codes. 'box': z = tanh(w) ∈ (−1, 1)ᵈ, the paper's bound. Its random starts,
+ * tanh of N(0, 1) draws, are shorter than the N(0, I) codes the GAN was trained on (‖z‖ ≈ 0.63√d),
+ * and the GAN's images from them are less varied. 'shell': z = √d · w / ‖w‖, the sphere on which
+ * nearly all of the training codes lie (their norm is √d within a few per cent): the random starts
+ * are the GAN's own samples, and a design can move anywhere on the sphere but never to a code of
+ * atypical length.
+ */
+export type LatentBound = 'box' | 'shell';
+
+/** z from the free parameters w [n, zDim]. */
+export function codeOf(w: Tensor, bound: LatentBound = 'box'): Tensor {
+  if (bound === 'box') return w.tanh();
+  const d = w.shape[1]!;
+  return w.mul(Math.sqrt(d)).div(w.square().sum(1, true).sqrt().clamp(1e-6));
 }
 
 /**
@@ -155,8 +174,8 @@ export function withFrozen<T>(mods: { freeze(): unknown; parameters(): Tensor[];
 }
 
 /** score, realism and objective of designs from w [n, zDim]; shapes commented. */
-export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Tensor, eta: number, start?: { z0: Tensor; gamma: number }) {
-  const z = w.tanh(); // z ∈ (−1, 1)  [n, zDim]
+export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Tensor, eta: number, start?: { z0: Tensor; gamma: number }, bound: LatentBound = 'box') {
+  const z = codeOf(w, bound); // z ∈ (−1, 1)ᵈ, or on the shell ‖z‖ = √d  [n, zDim]
   const x = render(m, z, cond); // G(z, c)  [n, 3, S, S]
   const size = m.encoder.config.inputSize;
   const xr = x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'); // to Φ's input, in the graph
@@ -224,7 +243,7 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: Rea
     for (let s = 0; s < count; s += 64) {
       tidy(() => {
         const len = Math.min(64, count - s);
-        const t = designTerms(m, randn([len, zDim], gen), oneHot(new Int32Array(len).fill(o.category), nc), theta, o.eta);
+        const t = designTerms(m, randn([len, zDim], gen), oneHot(new Int32Array(len).fill(o.category), nc), theta, o.eta, undefined, o.bound);
         dist.push(...nearestOf(t.phi, real));
         dv.push(...t.d.data());
       });
@@ -250,7 +269,7 @@ function randomStarts(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: nu
       tidy(() => {
         const len = Math.min(64, count - s);
         const cond = oneHot(new Int32Array(len).fill(o.category), nc);
-        objective.set(designTerms(m, all.narrow(0, s, len), cond, theta, o.eta).objective.data(), s);
+        objective.set(designTerms(m, all.narrow(0, s, len), cond, theta, o.eta, undefined, o.bound).objective.data(), s);
       });
     }
   });
@@ -275,6 +294,8 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   if (o.start && o.candidates !== undefined && o.candidates !== o.n) throw new RangeError('design: candidates choose among random starts; a start code was given');
   if (o.candidates !== undefined && !(Number.isInteger(o.candidates) && o.candidates >= o.n)) throw new RangeError(`design: candidates must be an integer ≥ n (${o.n}), got ${o.candidates}`);
   if (o.start && o.guard) throw new RangeError('design: the realism guard applies to random starts; a start code was given');
+  if (o.start && o.bound === 'shell') throw new RangeError("design: the shell bound applies to random starts; a start code is a box code (z = tanh(w))");
+  if (o.bound !== undefined && o.bound !== 'box' && o.bound !== 'shell') throw new RangeError(`design: bound must be 'box' or 'shell', got '${String(o.bound)}'`);
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
   const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
@@ -318,7 +339,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     return fail(e, w);
   }
   // the anchor: each random start's own code, held fixed
-  const anchor = o.anchor ? { z0: keep(noGrad(() => w.tanh())), gamma: o.anchor } : undefined;
+  const anchor = o.anchor ? { z0: keep(noGrad(() => codeOf(w, o.bound))), gamma: o.anchor } : undefined;
   const prox = o.start ?? anchor;
   const opt = new Adam([w], { lr: o.lr });
   const scores: number[][] = [];
@@ -329,7 +350,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     for (let s = 0; s <= o.steps; s++) {
       tidy(() => {
         opt.zeroGrad();
-        const t = designTerms(m, w, cond, theta, o.eta, prox);
+        const t = designTerms(m, w, cond, theta, o.eta, prox, o.bound);
         scores.push(Array.from(t.score.detach().data()));
         objective.push(Array.from(t.objective.detach().data()));
         if (kept && range) {
@@ -354,7 +375,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
       tidy(() => {
         // with the guard, each design's kept step (its start if no step stayed in range)
         const wFinal = kept ? tensor(kept.w, [o.n, zDim]) : w;
-        const t = designTerms(m, wFinal, cond, theta, o.eta, prox);
+        const t = designTerms(m, wFinal, cond, theta, o.eta, prox, o.bound);
         return {
           images: toUint8(t.x).data<'uint8'>(),
           imageSize: t.x.shape[2]!,
@@ -362,7 +383,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
           objective,
           realism: Array.from(t.d.data()),
           finalScores: Array.from(t.score.data()),
-          z: wFinal.tanh().data(),
+          z: codeOf(wFinal, o.bound).data(),
           ...(kept && range ? { guard: { chosenStep: kept.step, ...range, distance: nearestOf(t.phi, real!) } } : {}),
         };
       }),

@@ -76,6 +76,8 @@ const designBody = z
     candidates: z.number().int().min(1).max(512).optional(),
     // the realism guard's share (0 = off); its 256 reference samples are drawn in one pass too
     guard: z.number().min(0).max(1).default(0),
+    // the latent bound: 'box' z = tanh(w) (the paper), 'shell' ‖z‖ = √d (see LatentBound)
+    bound: z.enum(['box', 'shell']).default('box'),
   })
   .strict()
   .refine((b) => b.candidates === undefined || b.candidates >= b.n, { message: 'candidates must be at least n', path: ['candidates'] });

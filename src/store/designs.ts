@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readImageCache } from '../data/images.js';
 import { improveItem, type ImproveResult } from '../design/improve.js';
-import { maximisePreference, type DesignModels, type DesignOptions, type DesignResult, type GuardRangeCache } from '../design/maximise.js';
+import { maximisePreference, type DesignModels, type DesignOptions, type DesignResult, type GuardRangeCache, type LatentBound } from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
@@ -130,6 +130,8 @@ export interface DesignRequest {
    * this share of the GAN's own samples do
    */
   guard?: number;
+  /** the latent bound (see DesignOptions.bound): 'box' (default, the paper) or 'shell' */
+  bound?: LatentBound;
 }
 
 /** Φ [M, K] of the catalogue's items of one category, from the run's stored embeddings. */
@@ -153,6 +155,7 @@ export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, the
     seed: r.seed ?? 1,
     ...(r.anchor ? { anchor: r.anchor } : {}),
     ...(r.candidates ? { candidates: r.candidates } : {}),
+    ...(r.bound && r.bound !== 'box' ? { bound: r.bound } : {}),
     ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } } : {}),
   };
 }

@@ -76,6 +76,30 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
   assert.throws(() => maximisePreference(m, { ...base, n: 4, candidates: 3 }), /candidates must be an integer ≥ n \(4\), got 3/);
 });
 
+test('the shell bound: every code lies on ‖z‖ = √d, its starts point where the box\'s do, and a start code is refused', async () => {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 0, n: 4, lr: 0.05, eta: 1, seed: 5 };
+  const d = g.gan.config.zDim;
+  const norm = (z: Float32Array, a: number) => Math.hypot(...z.subarray(a * d, (a + 1) * d));
+  const box0 = maximisePreference(m, { ...base, steps: 0 }).z;
+  const shell0 = maximisePreference(m, { ...base, steps: 0, bound: 'shell' }).z;
+  const shell = maximisePreference(m, { ...base, steps: 6, bound: 'shell' });
+  for (let a = 0; a < base.n; a++) {
+    assert.ok(Math.abs(norm(shell0, a) - Math.sqrt(d)) < 1e-4 * Math.sqrt(d), `start ${a}: ‖z‖ = ${norm(shell0, a)}`);
+    assert.ok(Math.abs(norm(shell.z, a) - Math.sqrt(d)) < 1e-4 * Math.sqrt(d), `design ${a}: ‖z‖ = ${norm(shell.z, a)}`);
+    assert.ok(Math.abs(norm(box0, a) - Math.sqrt(d)) > 0.1 * Math.sqrt(d), 'the box start is as long as the shell: the test cannot tell them apart');
+    // the same N(0, 1) draw w: the box start is tanh(w), the shell's √d · w/‖w‖
+    const w = Array.from(box0.subarray(a * d, (a + 1) * d), Math.atanh);
+    const wn = Math.hypot(...w);
+    w.forEach((v, q) => assert.ok(Math.abs((Math.sqrt(d) * v) / wn - shell0[a * d + q]!) < 1e-2, `start ${a}, coordinate ${q}`));
+    assert.ok(Math.hypot(...Array.from({ length: d }, (_, q) => shell.z[a * d + q]! - shell0[a * d + q]!)) > 0.01, `design ${a} did not move`);
+  }
+  assert.throws(() => maximisePreference(m, { ...base, steps: 1, bound: 'shell', start: { z0: tensor(box0.subarray(0, 4 * d), [4, d]), gamma: 1 } }), /the shell bound applies to random starts/);
+});
+
 test('nearest distances and quantiles by hand', () => {
   // rows (0, 0) and (3, 4) against real rows (0, 1) and (3, 0)
   assert.deepEqual(nearestDistances(Float32Array.from([0, 0, 3, 4]), Float32Array.from([0, 1, 3, 0]), 2), [1, 4]);
@@ -251,6 +275,7 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
     assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', 'no-such-item', '--out', out]), 2);
     assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '4', '--candidates', '3', '--out', out]), 2);
     assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--guard', '1.5', '--out', out]), 2);
+    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--bound', 'sphere', '--out', out]), 2);
   } finally {
     process.stderr.write = orig;
   }
@@ -260,6 +285,7 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   assert.match(errs[3]!, /unknown item 'no-such-item'/);
   assert.match(errs[4]!, /--candidates must be an integer in 4\.\.65536, got '3'/);
   assert.match(errs[5]!, /--guard must be a share in \[0, 1\] \(0 = off\), got '1\.5'/);
+  assert.match(errs[6]!, /--bound must be box or shell, got 'sphere'/);
   const imp = join(root, 'improve-out');
   const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
   assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', item, '--steps', '3', '--out', imp]), 0);
