@@ -104,7 +104,7 @@ export interface GuardRange {
 }
 
 /**
- * The guard's ranges by category, seed, references, quantile and the real items (their count and
+ * The guard's ranges by category, seed, references, quantile, latent bound and the real items (their count and
  * a hash of their values, so that an upload to the category draws a new range). Only valid while
  * the models it was filled with stay unchanged: make one per loaded run and GAN.
  */
@@ -117,11 +117,11 @@ export class GuardRangeCache {
   get size(): number {
     return this.ranges.size;
   }
-  key(category: number, seed: number, references: number, quantile: number, real: Float32Array): string {
+  key(category: number, seed: number, references: number, quantile: number, real: Float32Array, bound: LatentBound = 'box'): string {
     const words = new Uint32Array(real.buffer, real.byteOffset, real.length);
     let h = 0x811c9dc5; // FNV-1a over the 32-bit words
     for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193) >>> 0;
-    return `${category}|${seed}|${references}|${quantile}|${real.length}|${h.toString(16)}`;
+    return `${category}|${seed}|${references}|${quantile}|${bound}|${real.length}|${h.toString(16)}`;
   }
   get(key: string): GuardRange | undefined {
     const r = this.ranges.get(key);
@@ -233,7 +233,7 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: Rea
   const q = g.quantile ?? 0.95;
   if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`design: guard.references must be a positive integer, got ${count}`);
   if (!(q > 0 && q <= 1)) throw new RangeError(`design: guard.quantile must be in (0, 1], got ${q}`);
-  const key = g.cache?.key(o.category, o.seed, count, q, g.real);
+  const key = g.cache?.key(o.category, o.seed, count, q, g.real, o.bound); // the reference samples are drawn with the design's bound
   const cached = key !== undefined ? g.cache!.get(key) : undefined;
   if (cached) return cached;
   const gen = new TorchGenerator(o.seed + 7919);

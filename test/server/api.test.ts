@@ -113,6 +113,15 @@ test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN 
   const again = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 } });
   assert.deepEqual((events(again.body).find((e) => e.event === 'done')!.data as typeof done).designs.map((d) => d.score), done.designs.map((d) => d.score));
   assert.equal(guardRanges.hits, 1);
+  // the shell bound: its own designs, and its own guard range (drawn with shell codes, not the box range above)
+  const shell = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95, bound: 'shell' } });
+  const shellDone = events(shell.body).find((e) => e.event === 'done')!.data as typeof done;
+  assert.equal(shellDone.designs.length, 2);
+  assert.notDeepEqual(shellDone.designs.map((d) => d.score), done.designs.map((d) => d.score));
+  assert.equal(guardRanges.hits, 1);
+  const sphere = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', bound: 'sphere' } });
+  assert.equal(sphere.statusCode, 400);
+  assert.match(sphere.body, /bound/);
   assert.equal((await app.inject({ method: 'POST', url: '/users/ghost/designs', payload: { category: 'tops' } })).statusCode, 404);
   const hats = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'hats' } });
   assert.equal(hats.statusCode, 404);
