@@ -15,6 +15,13 @@ import { tinyRuns } from '../helpers/tiny-runs.js';
 
 const ctx = tinyRuns();
 const bytes = (ts: Tensor[]) => ts.map((t) => Buffer.from(t.data().buffer));
+/** the tiny run and GAN loaded, and the design's models */
+async function loaded() {
+  const { run, gan } = await ctx;
+  const r = loadRun(run);
+  const g = loadGanRun(gan);
+  return { r, g, m: { gan: g.gan, encoder: r.dvbpr!.encoder } };
+}
 
 test('design updates only the latent codes: every weight of G, D, Φ and θ is bit-identical after', async () => {
   const { run, gan } = await ctx;
@@ -44,10 +51,7 @@ test('on a tiny preset each step raises the objective', async () => {
 });
 
 test('the anchor keeps each design near its own random start, and costs nothing at the start', async () => {
-  const { run, gan } = await ctx;
-  const r = loadRun(run);
-  const g = loadGanRun(gan);
-  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const { r, g, m } = await loaded();
   const base = { theta: thetaOf(r, r.catalogue.userIds[2]!), category: 0, n: 4, steps: 20, lr: 0.05, eta: 1, seed: 2 };
   const z0 = maximisePreference(m, { ...base, steps: 0 }).z;
   const free = maximisePreference(m, base);
@@ -63,10 +67,7 @@ test('the anchor keeps each design near its own random start, and costs nothing 
 });
 
 test('best-of-N starts: the n starts are the n best of the N random codes by the objective', async () => {
-  const { run, gan } = await ctx;
-  const r = loadRun(run);
-  const g = loadGanRun(gan);
-  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const { r, g, m } = await loaded();
   const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 1, steps: 0, lr: 0.05, eta: 1, seed: 7 };
   const all = maximisePreference(m, { ...base, n: 32 }).objective[0]!; // the 32 draws, unselected
   const best = maximisePreference(m, { ...base, n: 4, candidates: 32 }).objective[0]!;
@@ -77,10 +78,7 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
 });
 
 test('the shell bound: every code lies on ‖z‖ = √d, its starts point where the box\'s do, and a start code is refused', async () => {
-  const { run, gan } = await ctx;
-  const r = loadRun(run);
-  const g = loadGanRun(gan);
-  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const { r, g, m } = await loaded();
   const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 0, n: 4, lr: 0.05, eta: 1, seed: 5 };
   const d = g.gan.config.zDim;
   const norm = (z: Float32Array, a: number) => Math.hypot(...z.subarray(a * d, (a + 1) * d));
@@ -123,10 +121,8 @@ test('nearest distances and quantiles by hand', () => {
 
 /** The tiny runs' models, the first category's real items and a shopper's θ, for the guard's tests. */
 async function guardSetup() {
-  const { run, gan } = await ctx;
-  const r = loadRun(run);
-  const g = loadGanRun(gan);
-  return { g, m: { gan: g.gan, encoder: r.dvbpr!.encoder }, real: categoryEmbeddings(r, g.manifest.categories[0]!), theta: thetaOf(r, r.catalogue.userIds[3]!) };
+  const { r, g, m } = await loaded();
+  return { g, m, real: categoryEmbeddings(r, g.manifest.categories[0]!), theta: thetaOf(r, r.catalogue.userIds[3]!) };
 }
 
 test('the realism guard: each design is its best step inside the samples\' range, or its start; the search itself is unchanged', async () => {
@@ -211,10 +207,7 @@ test('the design study: with no steps the designs are the samples, and the sampl
 });
 
 test('a failure while scoring candidate starts gives G, D and Φ back trainable and in their mode', async () => {
-  const { run, gan } = await ctx;
-  const r = loadRun(run);
-  const g = loadGanRun(gan);
-  const m = { gan: g.gan, encoder: r.dvbpr!.encoder };
+  const { r, g, m } = await loaded();
   g.gan.generator.train(true);
   // θ of the wrong length: Φ(G(z))θ fails inside the candidates' scoring
   assert.throws(() => maximisePreference(m, { theta: new Float32Array(3), category: 0, n: 2, steps: 1, lr: 0.05, eta: 1, seed: 1, candidates: 8 }));
