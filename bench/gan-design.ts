@@ -23,7 +23,7 @@ import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
 import { loadGanRun, type GanManifest } from '../src/store/gan-run.js';
 import { loadRun, readManifest } from '../src/store/run.js';
 import { categoryEmbeddings, designModels, thetaOf } from '../src/store/designs.js';
-import { GuardRangeCache, maximisePreference, type DesignGuard } from '../src/design/maximise.js';
+import { GuardRangeCache, maximisePreference, type DesignGuard, type LatentBound } from '../src/design/maximise.js';
 
 const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-gan';
 const progress = createProgress({ json: true });
@@ -206,7 +206,7 @@ export async function ganBench(): Promise<void> {
 }
 
 /** The paper's objective first (its figures are the headline), then the trade-offs around it. */
-export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number; bound?: 'box' | 'shell' }[] = [
+export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number; bound?: LatentBound }[] = [
   { name: 'paper: θ_u, η = 1', eta: 1, taste: 'own' },
   { name: 'θ_u, η = 3', eta: 3, taste: 'own' },
   { name: 'θ_u, η = 10', eta: 10, taste: 'own' },

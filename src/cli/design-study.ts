@@ -10,7 +10,7 @@
 import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { hiddenFeatures, hiddenScores } from '../data/simulate.js';
-import { maximisePreference, nearestDistances, quantileOf } from '../design/maximise.js';
+import { maximisePreference, nearestDistances, quantileOf, type LatentBound } from '../design/maximise.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import { toInput } from '../models/encoder.js';
 import type { LoadedGan } from '../store/gan-run.js';
@@ -44,7 +44,7 @@ export interface DesignStudy {
     samplesInSampleRange: number;
   };
   hiddenTaste?: { designBeatsBestReal: number; meanDesign: number; meanBestReal: number };
-  settings: { n: number; steps: number; lr: number; eta: number; taste: 'own' | 'distinctive'; anchor: number; candidates: number; guard: number; bound: 'box' | 'shell'; users: number; categories: string[] };
+  settings: { n: number; steps: number; lr: number; eta: number; taste: 'own' | 'distinctive'; anchor: number; candidates: number; guard: number; bound: LatentBound; users: number; categories: string[] };
   seconds: number;
 }
 
@@ -58,7 +58,7 @@ export function designStudy(
   ds: Dataset,
   run: LoadedRun,
   g: LoadedGan,
-  o: { users: number; n: number; steps: number; lr?: number; eta?: number; taste?: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number; bound?: 'box' | 'shell'; seed: number; onPair?: (done: number, total: number) => void },
+  o: { users: number; n: number; steps: number; lr?: number; eta?: number; taste?: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number; bound?: LatentBound; seed: number; onPair?: (done: number, total: number) => void },
 ): DesignStudy {
   const t0 = performance.now();
   const rng = new Rng(o.seed);
@@ -108,7 +108,7 @@ export function designStudy(
       const userId = ds.userIds[u]!;
       const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, taste: o.taste, anchor: o.anchor, candidates: o.candidates, guard: o.guard, bound: o.bound, seed: o.seed + pairs, realItems: 1 });
       // the unoptimised samples: the same random codes (the designs' starts unless best-of-N chose others), no steps
-      const s0 = maximisePreference(designModels(run, g), { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs, ...(o.bound ? { bound: o.bound } : {}) });
+      const s0 = maximisePreference(designModels(run, g), { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs, bound: o.bound });
       const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));
       const bestReal = d.bestReal[0]?.score ?? -Infinity;
       if (d.design.finalScores[best]! > bestReal) uplift++;

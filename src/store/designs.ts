@@ -155,7 +155,7 @@ export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, the
     seed: r.seed ?? 1,
     ...(r.anchor ? { anchor: r.anchor } : {}),
     ...(r.candidates ? { candidates: r.candidates } : {}),
-    ...(r.bound && r.bound !== 'box' ? { bound: r.bound } : {}),
+    bound: r.bound,
     ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } } : {}),
   };
 }
