@@ -5,8 +5,10 @@
  * `addItem` also keeps it: the original photo goes to `uploads/` (temporary file + rename), its
  * embedding row is written in place at the end of item-embeddings.f32, then one catalogue
  * transaction adds the item and counts the row. A process killed at any point leaves either the
- * old catalogue (an extra, uncounted embedding row or photo at most) or the new one whole.
+ * old catalogue (an extra, uncounted embedding row or photo at most) or the new one whole; the
+ * next upload takes that row over and removes that photo.
  */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { BadInputError, ConflictError } from '../core/errors.js';
@@ -73,6 +75,19 @@ export interface AddedItem {
   embedding: Float32Array;
 }
 
+/**
+ * Photos (and unfinished temporary files) an upload left at row `index` and beyond: `index` is the
+ * count of committed items, so none of them belongs to the catalogue (a process killed before its
+ * transaction committed).
+ */
+function removeUncommittedPhotos(dir: string, index: number): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const row = /^\.?(\d+)-/.exec(name);
+    if (row && Number(row[1]) >= index) rmSync(join(dir, name), { force: true });
+  }
+}
+
 /** Adds an item to a served DVBPR run: persisted, and recommendable as soon as this returns. */
 export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemRequest): Promise<AddedItem> {
   if (!(run.recommender instanceof DvbprScorer)) throw new BadInputError(`run kind '${run.manifest.kind}' cannot take new items: it has no image encoder (use a DVBPR run)`);
@@ -88,6 +103,7 @@ export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemR
   if (cat.itemIndex.has(itemId)) throw new ConflictError('item', itemId);
   const index = cat.itemIds.length;
   const image = join('uploads', `${index}-${itemId}.${format}`);
+  removeUncommittedPhotos(join(run.dir, 'uploads'), index);
   writeFileAtomic(join(run.dir, image), r.photo);
   appendEmbedding(run.dir, index, s.embedding);
   faultPoint('add-item:after-embedding');

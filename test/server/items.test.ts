@@ -138,6 +138,7 @@ test('a process killed in the middle of adding an item leaves the catalogue and 
   const run = loadRun(dir);
   assert.equal(run.catalogue.itemIds.length, items);
   assert.equal(run.catalogue.itemIndex.has('doomed'), false);
+  assert.deepEqual(readdirSync(join(dir, 'uploads')), [`${items}-doomed.png`], 'the killed upload left its photo');
   // the next upload takes the row over, and a restart sees exactly what it returned
   const { app } = await serve(dir);
   const r = await app.inject({ method: 'POST', url: '/items', ...multipart([{ name: 'category', value: 'shoes' }, { name: 'itemId', value: 'survivor' }, { name: 'photo', value: await photo(10, 10, 200), filename: 'b.png' }]) });
@@ -147,6 +148,7 @@ test('a process killed in the middle of adding an item leaves the catalogue and 
   const after = loadRun(dir);
   assert.equal(after.catalogue.itemIds.length, items + 1);
   assert.equal(after.catalogue.itemIds[items], 'survivor');
+  assert.deepEqual(readdirSync(join(dir, 'uploads')), [`${items}-survivor.png`], 'the row taken over has only its own photo');
   const fan = r.json().topShoppers[0];
   const u = after.catalogue.userIndex.get(fan.userId)!;
   assert.ok(Math.abs(after.recommender.scoreUsers(Int32Array.from([u]))[items]! - fan.score) < 1e-4);
