@@ -6,7 +6,7 @@
  * embedding row is written in place at the end of item-embeddings.f32, then one catalogue
  * transaction adds the item and counts the row. A process killed at any point leaves either the
  * old catalogue (an extra, uncounted embedding row or photo at most) or the new one whole; the
- * next upload takes that row over and removes that photo.
+ * next upload takes that row over and removes that photo. An upload that fails removes its photo.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,9 +78,14 @@ export interface AddedItem {
 /**
  * Photos (and unfinished temporary files) an upload left at row `index` and beyond: `index` is the
  * count of committed items, so none of them belongs to the catalogue (a process killed before its
- * transaction committed).
+ * transaction committed). Only a killed process leaves them (an upload that fails removes its own),
+ * so each loaded run is swept once, at its first upload.
  */
-function removeUncommittedPhotos(dir: string, index: number): void {
+const swept = new WeakSet<LoadedRun>();
+function removeUncommittedPhotos(run: LoadedRun, index: number): void {
+  if (swept.has(run)) return;
+  swept.add(run);
+  const dir = join(run.dir, 'uploads');
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) {
     const row = /^\.?(\d+)-/.exec(name);
@@ -103,11 +108,16 @@ export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemR
   if (cat.itemIndex.has(itemId)) throw new ConflictError('item', itemId);
   const index = cat.itemIds.length;
   const image = join('uploads', `${index}-${itemId}.${format}`);
-  removeUncommittedPhotos(join(run.dir, 'uploads'), index);
+  removeUncommittedPhotos(run, index);
   writeFileAtomic(join(run.dir, image), r.photo);
-  appendEmbedding(run.dir, index, s.embedding);
-  faultPoint('add-item:after-embedding');
-  store.addItem(index, { itemId, category: c, image, pixels: s.pixels });
+  try {
+    appendEmbedding(run.dir, index, s.embedding);
+    faultPoint('add-item:after-embedding');
+    store.addItem(index, { itemId, category: c, image, pixels: s.pixels });
+  } catch (e) {
+    rmSync(join(run.dir, image), { force: true }); // not committed: the photo goes too (the row is overwritten by the next upload)
+    throw e;
+  }
   appendItem(cat, itemId, c, s.pixels);
   run.recommender.addItems(s.embedding);
   return { itemId, index, category: r.category, embedding: s.embedding, topShoppers: topShoppers(run, s.scores, 5) };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildServer } from '../../src/server/app.js';
 import { CatalogueStore } from '../../src/store/catalogue-db.js';
+import { addItem } from '../../src/store/new-item.js';
 import { loadRun } from '../../src/store/run.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
@@ -152,4 +153,20 @@ test('a process killed in the middle of adding an item leaves the catalogue and 
   const fan = r.json().topShoppers[0];
   const u = after.catalogue.userIndex.get(fan.userId)!;
   assert.ok(Math.abs(after.recommender.scoreUsers(Int32Array.from([u]))[items]! - fan.score) < 1e-4);
+});
+
+test('an upload whose catalogue write fails keeps nothing: no item, no photo', async () => {
+  const dir = await freshRun();
+  const items = itemCount(dir);
+  const store = CatalogueStore.open(dir);
+  try {
+    store.addItem = () => {
+      throw new Error('disk full');
+    };
+    await assert.rejects(addItem(loadRun(dir), store, { photo: await photo(200, 10, 10), category: 'tops', itemId: 'failed', source: 'r.png' }), /disk full/);
+  } finally {
+    store.close();
+  }
+  assert.equal(itemCount(dir), items);
+  assert.deepEqual(readdirSync(join(dir, 'uploads')), [], 'the failed upload removed its photo');
 });
