@@ -4,7 +4,8 @@
  * place: 2 for bad input (the message names the file, field or value), 1 for anything else.
  */
 import { Command, Option } from 'commander';
-import { AtelierError, exitCodeOf } from '../core/errors.js';
+import { AtelierError } from '../core/errors.js';
+import { exitCodeOf } from './exit-codes.js';
 import { createProgress } from './progress.js';
 
 /** A fresh command tree per call (commander keeps parsed values on its objects). */

@@ -1,6 +1,7 @@
 /**
- * Typed errors. Every error has a literal `code`; the CLI maps codes to exit codes and the
- * server to HTTP statuses, each in one place. Messages name the file, field or value at fault.
+ * Typed errors. Every error has a literal `code`; the CLI maps codes to exit codes
+ * (src/cli/exit-codes.ts) and the server to HTTP statuses (src/server/errors.ts), each in one
+ * place. Messages name the file, field or value at fault.
  */
 export type ErrorCode =
   | 'BAD_INPUT'
@@ -9,7 +10,9 @@ export type ErrorCode =
   | 'TORCH_ERROR'
   | 'NATIVE_MISSING'
   | 'CORRUPT_FILE'
-  | 'CONFLICT';
+  | 'CONFLICT'
+  | 'INVALID_ARGUMENT'
+  | 'INTERNAL';
 
 export class AtelierError extends Error {
   readonly code: ErrorCode;
@@ -61,9 +64,28 @@ export class TorchError extends AtelierError {
   }
 }
 
-export function exitCodeOf(err: unknown): number {
-  if (err instanceof AtelierError) {
-    return err.code === 'BAD_INPUT' || err.code === 'NOT_FOUND' || err.code === 'CORRUPT_FILE' || err.code === 'CONFLICT' ? 2 : 1;
+/** A file that exists but cannot be what it claims (truncated, torn, wrong layout). Exit code 2. */
+export class CorruptFileError extends AtelierError {
+  readonly file: string;
+  constructor(message: string, file: string) {
+    super('CORRUPT_FILE', `${file}: ${message}`);
+    this.file = file;
   }
-  return 1;
+}
+
+/**
+ * A library function called with arguments outside its contract (a caller's bug, not a user's
+ * input: the edges validate that first). Exit code 1, HTTP 500.
+ */
+export class InvalidArgumentError extends AtelierError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+/** A state the code should never reach (an invariant broken). Exit code 1, HTTP 500. */
+export class InternalError extends AtelierError {
+  constructor(message: string) {
+    super('INTERNAL', message);
+  }
 }

@@ -105,6 +105,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
       avg = saved;
     }
     sampler.setState(st.sampler);
+    if (ck.stateFrom === 'tensors') o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
     o.callbacks.onMessage?.(`resumed at epoch ${st.epoch}` + (st.bestEpoch ? ` (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})` : ''));
   }
 

@@ -2,7 +2,8 @@
  * LSGAN updates (method.md §4), one exported function per update:
  *   D: ½[(D(x, c) − 1)² + D(G(z, c), c)²]      G: (D(G(z, c), c) − 1)²
  * (means over the batch). The D step runs G without gradients and updates only D's parameters;
- * the G step back-propagates through D but updates only G's.
+ * the G step back-propagates through D but updates only G's, and leaves D's state (parameters and
+ * batch-norm statistics) exactly as it was.
  *
  * Optional mismatch term (not the paper's; the matching-aware discriminator of Reed et al., 2016,
  * in least squares): D's loss adds w·½D(x, c′)², real images under a wrong category c′ taken as
@@ -72,14 +73,29 @@ export function discriminatorStepJoint(gan: ConditionalGan, optD: Adam, realU8: 
   });
 }
 
-/** Returns the G loss. D's parameters receive gradients but only G's optimiser steps. */
+/**
+ * Returns the G loss. D runs in training mode (batch statistics, as in the D step and in PyTorch's
+ * DCGAN example), its parameters receive gradients but only G's optimiser steps, and D's batch-norm
+ * running statistics are put back afterwards: the G step leaves D's whole state as it was.
+ *
+ * Why put them back: PyTorch's DCGAN example (netD(fake) in training mode during the G update) and
+ * TensorFlow DCGAN code with in-place moving averages both let the G step move D's running
+ * statistics, which is harmless there because D is never run in eval mode after training. Atelier
+ * does run it so: design's realism term and guard score D(G(z), c) with D in eval mode, on the
+ * running statistics. Those should be the estimate of what D normalises with when it learns, the
+ * batches of its own step (real, fake, mismatched), not one more fake batch per step counted twice.
+ * Training itself is unchanged by this (training-mode batch norm never reads the running values):
+ * G and D follow the same trajectory; only D's eval-mode statistics differ.
+ */
 export function generatorStep(gan: ConditionalGan, optG: Adam, cond: Tensor, z: Tensor): number {
   return tidy(() => {
     optG.zeroGrad();
+    const buffers = gan.discriminator.namedBuffers().map(([, t]) => [t, t.clone()] as const);
     const loss = generatorLoss(gan.discriminator.forward(gan.generator.forward(z, cond), cond));
-    loss.backward();
+    loss.backward(); // (the statistics go back after it: autograd checks its saved tensors' versions)
+    noGrad(() => buffers.forEach(([t, saved]) => t.copy_(saved)));
     optG.step();
-    gan.discriminator.zeroGrad(); // the G step leaves nothing behind in D
+    gan.discriminator.zeroGrad(); // no gradient left behind in D either
     return loss.item();
   });
 }

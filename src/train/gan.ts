@@ -149,6 +149,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       ema = saved;
     }
     rng.setState(st.rng);
+    if (ck.stateFrom === 'tensors') o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
     // a resumed run may go on to more epochs, if its snapshots so far sit where the new schedule puts them
     const taken = st.history.map((h) => h.step);
     if (taken.some((step, k) => snapAt[k] !== step) || st.step > total) {

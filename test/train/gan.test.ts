@@ -129,7 +129,7 @@ test('with the mismatch term, D learns to score real images lower under the wron
   for (const t of [real, cond, wrongCond]) t.dispose();
 });
 
-test('a G step leaves D\'s weights bit-identical, a D step leaves G\'s, and neither leaks tensors', () => {
+test('a G step leaves D\'s weights and batch-norm statistics bit-identical, a D step leaves G\'s, and neither leaks tensors', () => {
   const gan = new ConditionalGan(cfg, ['a', 'b'], 2);
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
@@ -139,14 +139,18 @@ test('a G step leaves D\'s weights bit-identical, a D step leaves G\'s, and neit
   const before = liveTensors();
   for (let i = 0; i < 3; i++) {
     const d0 = bytes(gan.discriminator.parameters());
+    const dState0 = bytes([...gan.discriminator.stateDict().values()]);
+    const dBuffers0 = bytes(gan.discriminator.namedBuffers().map(([, t]) => t));
     const g0 = bytes(gan.generator.parameters());
     tidy(() => generatorStep(gan, optG, cond, randn([4, cfg.zDim], gen)));
     assert.deepEqual(bytes(gan.discriminator.parameters()), d0, 'G step changed D');
+    assert.deepEqual(bytes([...gan.discriminator.stateDict().values()]), dState0, "G step moved D's batch-norm running statistics");
     assert.notDeepEqual(bytes(gan.generator.parameters()), g0, 'G step did not change G');
     const g1 = bytes(gan.generator.parameters());
     tidy(() => discriminatorStep(gan, optD, real, cond, randn([4, cfg.zDim], gen)));
     assert.deepEqual(bytes(gan.generator.parameters()), g1, 'D step changed G');
     assert.notDeepEqual(bytes(gan.discriminator.parameters()), d0, 'D step did not change D');
+    assert.notDeepEqual(bytes(gan.discriminator.namedBuffers().map(([, t]) => t)), dBuffers0, "D step did not move D's running statistics");
   }
   assert.equal(liveTensors(), before);
   gan.dispose();

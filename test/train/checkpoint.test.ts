@@ -1,0 +1,69 @@
+/**
+ * A checkpoint is written as a pair (tensors, then state): a process killed between the two
+ * writes must not leave epoch-N weights beside epoch-(N−1) state.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dvbprPreset } from '../../src/config/dvbpr.js';
+import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { plantedDataset } from '../helpers/planted.js';
+import { assertSameCheckpoint } from '../helpers/resume.js';
+
+const FAULT = 'checkpoint:between-writes';
+
+/** Runs `script` (an ES module, argv[-1] = dir) in a child that is killed at the fault point. */
+function killedChild(script: string, dir: string): void {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { encoding: 'utf8' });
+  assert.equal(child.signal, 'SIGKILL', `the child was not killed at the fault point: ${child.stderr}`);
+}
+
+test('a save killed between the tensors and the state leaves a pair that belongs together', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  killedChild(
+    `
+    import { saveCheckpoint } from './src/train/checkpoint.ts';
+    import { tensor } from './src/torch/index.ts';
+    const dir = process.argv.at(-1);
+    const save = (epoch) => saveCheckpoint(dir, { epoch }, new Map([['w', tensor(new Float32Array([epoch, epoch]), [2])]]));
+    save(1);
+    process.env.ATELIER_FAULT = '${FAULT}';
+    save(2); // killed after the tensors file, before the state`,
+    dir,
+  );
+  const ck = loadCheckpoint<{ epoch: number }>(dir);
+  const w = Array.from(ck.tensors.get('w')!.data());
+  assert.deepEqual(w, [ck.state.epoch, ck.state.epoch], `the weights are epoch ${w[0]}'s, the state epoch ${ck.state.epoch}'s`);
+  assert.equal(ck.state.epoch, 2, 'the newer, complete tensors file carries its own state');
+  assert.equal(ck.stateFrom, 'tensors');
+});
+
+test('DVBPR killed between the two writes of a checkpoint resumes to exactly the uninterrupted run', async () => {
+  const ds = plantedDataset();
+  const images = imagesTensor(ds);
+  const cfg = dvbprPreset('tiny', 16);
+  const straight = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  await trainDvbprJob(ds, images, { out: straight, config: { ...cfg, epochs: 3 }, resume: false, callbacks: {} });
+  const killed = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  killedChild(
+    `
+    import { dvbprPreset } from './src/config/dvbpr.ts';
+    import { imagesTensor, trainDvbprJob } from './src/cli/jobs.ts';
+    import { plantedDataset } from './test/helpers/planted.ts';
+    const out = process.argv.at(-1);
+    const ds = plantedDataset();
+    const images = imagesTensor(ds);
+    const cfg = dvbprPreset('tiny', 16);
+    await trainDvbprJob(ds, images, { out, config: { ...cfg, epochs: 3 }, resume: false, callbacks: {
+      onEpoch: (e) => { if (e.epoch === 2) process.env.ATELIER_FAULT = '${FAULT}'; }, // killed at epoch 2's checkpoint
+    } });`,
+    killed,
+  );
+  await trainDvbprJob(ds, images, { out: killed, config: { ...cfg, epochs: 3 }, resume: true, callbacks: {} });
+  assertSameCheckpoint(straight, killed);
+  images.dispose();
+});
