@@ -57,20 +57,24 @@ if (which === 'dvbpr-step') {
 } else if (which === 'dcgan-step' || which === 'dcgan-paper-step') {
   // default preset: z 128, batch 64; paper preset: z 256, batch 16 (method.md §4)
   const cfg = ganPreset(which === 'dcgan-step' ? 'default' : 'paper', S);
-  const gan = new ConditionalGan(cfg, Array.from({ length: 10 }, (_, i) => `c${i}`), 1);
+  const gan = new ConditionalGan(
+    cfg,
+    Array.from({ length: 10 }, (_, i) => `c${i}`),
+    1,
+  );
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2 });
   const B = cfg.batch;
   // BENCH_D_STEP=joint: the textbook D step (one backward through both halves), as the PyTorch script does
   const dStep = process.env.BENCH_D_STEP === 'joint' ? discriminatorStepJoint : discriminatorStep;
   const step = () =>
-      tidy(() => {
-        const idx = randint(0, N_ITEMS, [B], gen);
-        const cats = Int32Array.from({ length: B }, (_, b) => b % 10);
-        const c = oneHot(cats, 10);
-        dStep(gan, optD, catalogue.indexSelect(0, idx), c, randn([B, cfg.zDim], gen));
-        generatorStep(gan, optG, c, randn([B, cfg.zDim], gen));
-      });
+    tidy(() => {
+      const idx = randint(0, N_ITEMS, [B], gen);
+      const cats = Int32Array.from({ length: B }, (_, b) => b % 10);
+      const c = oneHot(cats, 10);
+      dStep(gan, optD, catalogue.indexSelect(0, idx), c, randn([B, cfg.zDim], gen));
+      generatorStep(gan, optG, c, randn([B, cfg.zDim], gen));
+    });
   values = measure(step, 1, B === 64 ? 2 : 3, B === 64 ? 3 : 8);
   const c0 = createdTensors();
   step();

@@ -9,20 +9,20 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngest } from '../src/cli/ingest.js';
-import { imagesTensor, trainDvbprJob } from '../src/cli/jobs.js';
-import { trainGanJob } from '../src/cli/gan.js';
-import { designStudy } from '../src/cli/design-study.js';
-import { createProgress } from '../src/cli/progress.js';
-import { trainCallbacks } from '../src/cli/train.js';
+import { runIngest } from '../src/app/ingest.js';
+import { imagesTensor, trainDvbprJob } from '../src/app/train-recommender.js';
+import { trainGanJob } from '../src/app/train-gan.js';
+import { designStudy } from '../src/app/design-study.js';
+import { createProgress } from '../src/app/progress.js';
+import { trainCallbacks } from '../src/app/progress.js';
 import { dvbprPreset } from '../src/config/dvbpr.js';
 import { ganPreset } from '../src/config/gan.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
 import { loadGanRun, type GanManifest } from '../src/store/gan-run.js';
-import { loadRun, readManifest } from '../src/store/run.js';
-import { categoryEmbeddings, designModels, thetaOf } from '../src/store/designs.js';
+import { loadRun, readManifest, thetaOf } from '../src/store/run.js';
+import { categoryEmbeddings, designModels } from '../src/app/designs.js';
 import { GuardRangeCache, maximisePreference, type DesignGuard, type LatentBound } from '../src/design/maximise.js';
 
 const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-gan';
@@ -65,7 +65,7 @@ const targets: Target[] = [
     mismatch: 1,
     designNote:
       "The GAN: the default preset with the discriminator's mismatch term (`--mismatch 1`: real images under a wrong category count as fake), 15 epochs on the demo's 6,000 images. " +
-      'The same GAN without it (the previous run of this bench, the same judge classifier): paper objective uplift 100%, median rank 13.31%, 17.3% of designs in the samples\' range; with the realism guard 0.95, 36.0%, 9.21%, 74.3%.',
+      "The same GAN without it (the previous run of this bench, the same judge classifier): paper objective uplift 100%, median rank 13.31%, 17.3% of designs in the samples' range; with the realism guard 0.95, 36.0%, 9.21%, 74.3%.",
     // FM_DVBPR: e.g. the best DVBPR run of `bench recommend --simulated` (the same data)
     dvbprRun: process.env.FM_DVBPR ?? join(work, 'fm', 'dvbpr'),
   },
@@ -83,7 +83,13 @@ const targets: Target[] = [
     designNote:
       "The GAN: the default preset with the discriminator's mismatch term (`--mismatch 1`), the paper's 30 epochs (the GAN bench's). With the previous GAN (40 epochs without the term; the previous run of this bench, the same judge): paper objective uplift 92.6%, median rank 1.64%, Fréchet 67.4 against 42.2 for samples, 71.5% of designs in the samples' range; realism guard 0.95: 85.2%, 2.05%, 84.3%; guard from the best 8 of 256 starts: 96.3%, 1.43%, 79.2%. This GAN's samples are more recognisable (agreement 85.9% against 80.8%), but its designs are farther from real items (nearest real 8.64 against 7.81 with the paper's objective), so fewer fall in its samples' range.",
     // at 64 px a variant takes about 5 minutes: the paper's objective, the distinctive taste, one leash and the guard
-    designVariants: ['paper: θ_u, η = 1', 'distinctive θ_u − θ̄, η = 1', 'θ_u, η = 1, leash γ = 0.3, best 8 of 256 starts', 'θ_u, η = 1, realism guard 0.95', 'θ_u, η = 1, realism guard 0.95, best 8 of 256 starts'],
+    designVariants: [
+      'paper: θ_u, η = 1',
+      'distinctive θ_u − θ̄, η = 1',
+      'θ_u, η = 1, leash γ = 0.3, best 8 of 256 starts',
+      'θ_u, η = 1, realism guard 0.95',
+      'θ_u, η = 1, realism guard 0.95, best 8 of 256 starts',
+    ],
   },
 ];
 
@@ -97,7 +103,8 @@ const ganTargets: Target[] = [
   {
     name: 'Fashion-MNIST',
     data: join(work, 'fm20k', 'data'),
-    ingest: () => runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm20k', 'data'), imageSize: 32, items: 20000, minCategoryCount: 1 }, progress),
+    ingest: () =>
+      runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm20k', 'data'), imageSize: 32, items: 20000, minCategoryCount: 1 }, progress),
     ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 30),
     ganSnapshots: Math.max(1, Math.round(Number(process.env.GAN_EPOCHS_FM ?? 30) / 2)),
     dvbprRun: '',
@@ -117,7 +124,7 @@ const ganTargets: Target[] = [
     ...targets[1]!,
     note:
       "With the discriminator's mismatch term (`--mismatch 1`: real images under a wrong category count as fake), the paper's 30 epochs, a snapshot every epoch (trained as a 10-epoch run, then resumed to 30 with `--epochs 30 --snapshots 30 --resume`: the same schedule). The design bench uses this GAN. " +
-      'The previous GAN of this bench, the same preset without the term, the same judge classifier (byte-identical file): 63.6% and Fréchet 24.2 after 30 epochs, 70.7% and 19.0 after 40; at every epoch from 2 to 30 the term\'s snapshot had the higher agreement (by 4.3 to 11.8 points) and, at all but epochs 1, 7 and 14, the lower Fréchet distance (by up to 14.5).',
+      "The previous GAN of this bench, the same preset without the term, the same judge classifier (byte-identical file): 63.6% and Fréchet 24.2 after 30 epochs, 70.7% and 19.0 after 40; at every epoch from 2 to 30 the term's snapshot had the higher agreement (by 4.3 to 11.8 points) and, at all but epochs 1, 7 and 14, the lower Fréchet distance (by up to 14.5).",
   },
 ];
 
@@ -137,21 +144,43 @@ async function ensureGan(t: Target): Promise<GanManifest> {
   if (done) return done;
   const ds = loadDataset(t.data);
   const images = imagesTensor(ds);
-  const cfg = { ...ganPreset('default', ds.imageSize), epochs: t.ganEpochs, snapshots: t.ganSnapshots ?? Math.min(6, Math.max(2, Math.round(t.ganEpochs))), ...(t.projection ? { projection: true } : {}), ...(t.mismatch ? { mismatch: t.mismatch } : {}) };
-  const m = await trainGanJob(ds, images, cfg, { out: dir, resume: true, progress, qualitySamples: 200, ...(t.classifierEpochs ? { classifierEpochs: t.classifierEpochs } : {}) });
+  const cfg = {
+    ...ganPreset('default', ds.imageSize),
+    epochs: t.ganEpochs,
+    snapshots: t.ganSnapshots ?? Math.min(6, Math.max(2, Math.round(t.ganEpochs))),
+    ...(t.projection ? { projection: true } : {}),
+    ...(t.mismatch ? { mismatch: t.mismatch } : {}),
+  };
+  const m = await trainGanJob(ds, images, cfg, {
+    out: dir,
+    resume: true,
+    progress,
+    qualitySamples: 200,
+    ...(t.classifierEpochs ? { classifierEpochs: t.classifierEpochs } : {}),
+  });
   images.dispose();
   return m;
 }
 
 export async function ganBench(): Promise<void> {
   const rows = [];
-  const md: string[] = ['# Conditional GAN quality', '', 'Quality in the feature space of a category classifier trained on the real images (the default DVBPR encoder shape with a linear head; its held-out accuracy is given). Fréchet distance: mean over categories of the distance between real and generated classifier features (200 generated images per category); category agreement: share of generated images the classifier assigns to the intended category; Inception-style score: exp(E KL(p(y|x) ‖ p(y))) over all generated images, at most the number of categories.', ''];
+  const md: string[] = [
+    '# Conditional GAN quality',
+    '',
+    'Quality in the feature space of a category classifier trained on the real images (the default DVBPR encoder shape with a linear head; its held-out accuracy is given). Fréchet distance: mean over categories of the distance between real and generated classifier features (200 generated images per category); category agreement: share of generated images the classifier assigns to the intended category; Inception-style score: exp(E KL(p(y|x) ‖ p(y))) over all generated images, at most the number of categories.',
+    '',
+  ];
   for (const t of ganTargets) {
     const m = await ensureGan(t);
-    type Quality = { frechet: number; categoryAgreement: number; inceptionScore: number; perCategory: { category: string; frechet: number; agreement: number }[] };
-    const f = m.metrics.final as Quality;
-    const b = m.metrics.finalBounded as Quality;
-    const snaps = m.metrics.snapshots as { snapshot: number; epoch: number; metrics: { frechet: number; categoryAgreement: number; boundedFrechet: number; boundedAgreement: number } }[];
+    type Quality = {
+      frechet: number;
+      categoryAgreement: number;
+      inceptionScore: number;
+      perCategory: { category: string; frechet: number; agreement: number }[];
+    };
+    const f: Quality = m.metrics.final!;
+    const b: Quality = m.metrics.finalBounded!;
+    const snaps = m.metrics.snapshots;
     const realRecall = (category: string) => m.classifier.heldOutPerClass?.[m.classifier.classes.indexOf(category)];
     const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`);
     // the reference for the agreement, which weighs every category alike: the classifier's recall on
@@ -170,7 +199,14 @@ export async function ganBench(): Promise<void> {
       categories: m.categories,
       perCategory: f.perCategory.map((p) => ({ ...p, realHeldOutRecall: realRecall(p.category) ?? null })),
       bestSnapshot: m.metrics.bestSnapshot,
-      snapshots: snaps.map((s) => ({ snapshot: s.snapshot, epoch: s.epoch, frechet: s.metrics.frechet, categoryAgreement: s.metrics.categoryAgreement, boundedFrechet: s.metrics.boundedFrechet, boundedAgreement: s.metrics.boundedAgreement })),
+      snapshots: snaps.map((s) => ({
+        snapshot: s.snapshot,
+        epoch: s.epoch,
+        frechet: s.metrics.frechet,
+        categoryAgreement: s.metrics.categoryAgreement,
+        boundedFrechet: s.metrics.boundedFrechet,
+        boundedAgreement: s.metrics.boundedAgreement,
+      })),
       leftOut: m.leftOut,
       classifierHeldOutAccuracy: m.classifier.heldOutAccuracy,
       classifierRealRecallBalanced: realBalanced ?? null,
@@ -189,13 +225,19 @@ export async function ganBench(): Promise<void> {
       '',
       '| snapshot | epoch | Fréchet | agreement | Fréchet, z = tanh(w) | agreement, z = tanh(w) |',
       '|---:|---:|---:|---:|---:|---:|',
-      ...snaps.map((s) => `| ${s.snapshot} | ${s.epoch.toFixed(1)} | ${s.metrics.frechet.toFixed(2)} | ${pct(s.metrics.categoryAgreement)} | ${s.metrics.boundedFrechet?.toFixed(2) ?? '–'} | ${pct(s.metrics.boundedAgreement)} |`),
+      ...snaps.map(
+        (s) =>
+          `| ${s.snapshot} | ${s.epoch.toFixed(1)} | ${s.metrics.frechet!.toFixed(2)} | ${pct(s.metrics.categoryAgreement)} | ${s.metrics.boundedFrechet?.toFixed(2) ?? '–'} | ${pct(s.metrics.boundedAgreement)} |`,
+      ),
       '',
       "Per category (best snapshot); 'real' is the classifier's held-out recall on real images of the category, the reference for the agreement:",
       '',
       '| category | Fréchet | agreement | Fréchet, z = tanh(w) | agreement, z = tanh(w) | real |',
       '|---|---:|---:|---:|---:|---:|',
-      ...f.perCategory.map((p, i) => `| ${p.category} | ${p.frechet.toFixed(2)} | ${pct(p.agreement)} | ${b.perCategory[i]!.frechet.toFixed(2)} | ${pct(b.perCategory[i]!.agreement)} | ${pct(realRecall(p.category))} |`),
+      ...f.perCategory.map(
+        (p, i) =>
+          `| ${p.category} | ${p.frechet.toFixed(2)} | ${pct(p.agreement)} | ${b.perCategory[i]!.frechet.toFixed(2)} | ${pct(b.perCategory[i]!.agreement)} | ${pct(realRecall(p.category))} |`,
+      ),
       '',
       `![${t.name} samples, a row per category](${gridPng.replace('bench/results/', '')})`,
       '',
@@ -206,7 +248,15 @@ export async function ganBench(): Promise<void> {
 }
 
 /** The paper's objective first (its figures are the headline), then the trade-offs around it. */
-export const DESIGN_VARIANTS: { name: string; eta: number; taste: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number; bound?: LatentBound }[] = [
+export const DESIGN_VARIANTS: {
+  name: string;
+  eta: number;
+  taste: 'own' | 'distinctive';
+  anchor?: number;
+  candidates?: number;
+  guard?: number;
+  bound?: LatentBound;
+}[] = [
   { name: 'paper: θ_u, η = 1', eta: 1, taste: 'own' },
   { name: 'θ_u, η = 3', eta: 3, taste: 'own' },
   { name: 'θ_u, η = 10', eta: 10, taste: 'own' },
@@ -229,7 +279,11 @@ interface DesignRow {
   pairs: number;
   users?: number;
   categories?: number;
-  speed: { imageSize: number; seconds: number; guard?: { category: string; realItems: number; seconds: number; /** with its range already drawn (a server's later requests) */ cachedSeconds?: number } };
+  speed: {
+    imageSize: number;
+    seconds: number;
+    guard?: { category: string; realItems: number; seconds: number; /** with its range already drawn (a server's later requests) */ cachedSeconds?: number };
+  };
   variants: { variant: string; uplift: number; medianUserRankPct: number; realism: Record<string, number>; hiddenTaste?: { designBeatsBestReal: number } }[];
 }
 
@@ -242,7 +296,7 @@ function designSection(name: string, row: DesignRow): string[] {
     `${row.pairs} pairs${row.users ? ` (${row.users} shoppers × ${row.categories} categories)` : ''} per variant; speed: 8 designs × 50 steps at ${row.speed.imageSize} px in ${row.speed.seconds.toFixed(2)} s (median of 3)${row.speed.guard ? `; with the realism guard 0.95 (category ${row.speed.guard.category}, ${row.speed.guard.realItems} real items) ${row.speed.guard.seconds.toFixed(2)} s${row.speed.guard.cachedSeconds !== undefined ? `, ${row.speed.guard.cachedSeconds.toFixed(2)} s with its range drawn by an earlier request (as the server keeps it)` : ''}` : ''}.`,
     '',
     ...(row.note ? [row.note, ''] : []),
-    '| variant | uplift | median rank | D designs / samples | Fréchet designs / samples | category agreement designs / samples | nearest real designs / samples | in the samples\' range designs / samples | hidden taste: design beats best real |',
+    "| variant | uplift | median rank | D designs / samples | Fréchet designs / samples | category agreement designs / samples | nearest real designs / samples | in the samples' range designs / samples | hidden taste: design beats best real |",
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...row.variants.map((v) => {
       const r = v.realism;
@@ -257,7 +311,7 @@ export async function designBench(): Promise<void> {
   const md = [
     '# Design for a shopper',
     '',
-    "Over (shopper, category) pairs: 8 random starts × 50 Adam steps (lr 0.05) on z = tanh(w), objective θᵀΦ(G(z, c)) − η(D(G(z, c), c) − 1)². " +
+    'Over (shopper, category) pairs: 8 random starts × 50 Adam steps (lr 0.05) on z = tanh(w), objective θᵀΦ(G(z, c)) − η(D(G(z, c), c) − 1)². ' +
       "uplift: share of pairs whose best design outscores the shopper's best real item of that category (the shopper's own score θ_uᵀΦ in every variant); " +
       "personalisation: median rank of the shopper's own score among all shoppers' scores of the same best design (0% = top); " +
       "realism, designs / the GAN's unoptimised samples from the same random codes (the designs' own starts, except with best-of-N starts): mean D(G(z), c); Fréchet distance to 300 real items of the category in the category classifier's feature space (a set measure: designs for a few shoppers are also less diverse than samples); " +
@@ -266,7 +320,7 @@ export async function designBench(): Promise<void> {
       "hidden taste (simulated shoppers): how often the best design beats the DVBPR-chosen best real item under the shopper's true taste.",
     '',
     "Variants: the paper's objective (η = 1, θ_u), stronger realism (η = 3, 10), 'distinctive' taste θ_u − θ̄ (what sets the shopper apart from the average shopper; `taste: 'distinctive'` in the library), " +
-      "and a leash γ‖z − z0‖² keeping each design near its own starting code (`--anchor γ`), alone or from the best 8 of 256 random codes by the objective (`--candidates 256`); " +
+      'and a leash γ‖z − z0‖² keeping each design near its own starting code (`--anchor γ`), alone or from the best 8 of 256 random codes by the objective (`--candidates 256`); ' +
       "and the realism guard (`--guard 0.95`): each design is its best step that stays, in Φ's space (the stored embeddings of the category's real items) and by D, as close to real items as 95% of 256 unoptimised samples; the classifier that judges realism here is never seen by it; " +
       "and the shell bound (`--bound shell`): z = √d · w/‖w‖, on the sphere where the GAN's N(0, I) training codes lie, in place of the paper's box z = tanh(w) (whose starts are shorter codes, ‖z‖ ≈ 0.63√d, with less varied images); the same draws w, so a shell row's samples are the GAN's own samples and differ from the box rows'. Realism bought with uplift: the trade-off in numbers.",
     '',
@@ -277,7 +331,10 @@ export async function designBench(): Promise<void> {
     writeJsonAtomic(join('bench', 'results', 'design.json'), { datasets: rows, command: 'npm run bench -- design' });
     writeFileAtomic(join('bench', 'results', 'design.md'), md.join('\n') + '\nCommand: `npm run bench -- design`.\n');
   };
-  const previous = only && existsSync(join('bench', 'results', 'design.json')) ? (JSON.parse(readFileSync(join('bench', 'results', 'design.json'), 'utf8')) as { datasets: DesignRow[] }).datasets : [];
+  const previous =
+    only && existsSync(join('bench', 'results', 'design.json'))
+      ? (JSON.parse(readFileSync(join('bench', 'results', 'design.json'), 'utf8')) as { datasets: DesignRow[] }).datasets
+      : [];
   for (const t of targets) {
     if (only && t.name !== only) {
       const old = previous.find((r) => r.name === t.name);
@@ -292,7 +349,12 @@ export async function designBench(): Promise<void> {
     const ds = loadDataset(t.data);
     if (!existsSync(join(t.dvbprRun, 'manifest.json'))) {
       const images = imagesTensor(ds);
-      await trainDvbprJob(ds, images, { out: t.dvbprRun, config: { ...dvbprPreset('default', ds.imageSize), epochs: 10 }, resume: true, callbacks: trainCallbacks(progress, 'dvbpr') });
+      await trainDvbprJob(ds, images, {
+        out: t.dvbprRun,
+        config: { ...dvbprPreset('default', ds.imageSize), epochs: 10 },
+        resume: true,
+        callbacks: trainCallbacks(progress, 'dvbpr'),
+      });
       images.dispose();
     }
     const run = loadRun(t.dvbprRun);
@@ -303,7 +365,19 @@ export async function designBench(): Promise<void> {
     const users = Math.ceil(50 / g.manifest.categories.length);
     const studies = DESIGN_VARIANTS.filter((v) => !t.designVariants || t.designVariants.includes(v.name)).map((v) => ({
       variant: v.name,
-      ...designStudy(t.name, ds, run, g, { users, n: 8, steps: 50, eta: v.eta, taste: v.taste, anchor: v.anchor, candidates: v.candidates, guard: v.guard, bound: v.bound, seed: 1, onPair: (d, n) => progress.event('design', { dataset: t.name, variant: v.name, pair: d, of: n }) }),
+      ...designStudy(t.name, ds, run, g, {
+        users,
+        n: 8,
+        steps: 50,
+        eta: v.eta,
+        taste: v.taste,
+        anchor: v.anchor,
+        candidates: v.candidates,
+        guard: v.guard,
+        bound: v.bound,
+        seed: 1,
+        onPair: (d, n) => progress.event('design', { dataset: t.name, variant: v.name, pair: d, of: n }),
+      }),
     }));
     const s = studies[0]!;
     // speed: 8 designs × 50 steps (median of 3), at the GAN's size; then with the realism guard
@@ -331,7 +405,15 @@ export async function designBench(): Promise<void> {
     const cache = new GuardRangeCache();
     maximisePreference(designModels(run, g), { theta, category: 0, n: 8, steps: 1, lr: 0.05, eta: 1, seed: 0, guard: { real, quantile: 0.95, cache } });
     speed.guard!.cachedSeconds = median3({ guard: { real, quantile: 0.95, cache } }, () => 0);
-    const row = { ...s, ...(t.designNote ? { note: t.designNote } : {}), speed, users, categories: g.manifest.categories.length, dvbprRun: readManifest(t.dvbprRun).name, variants: studies };
+    const row = {
+      ...s,
+      ...(t.designNote ? { note: t.designNote } : {}),
+      speed,
+      users,
+      categories: g.manifest.categories.length,
+      dvbprRun: readManifest(t.dvbprRun).name,
+      variants: studies,
+    };
     rows.push(row);
     md.push(...designSection(t.name, row));
     flush();

@@ -8,10 +8,19 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngest } from '../src/cli/ingest.js';
-import { classifierFeatures, imagesTensor, rankingOn, simpleJob, trainCategoryClassifier, trainDvbprJob, trainFactorJob, type ClassifierJobResult } from '../src/cli/jobs.js';
-import { createProgress } from '../src/cli/progress.js';
-import { trainCallbacks } from '../src/cli/train.js';
+import { runIngest } from '../src/app/ingest.js';
+import {
+  classifierFeatures,
+  imagesTensor,
+  rankingOn,
+  simpleJob,
+  trainCategoryClassifier,
+  trainDvbprJob,
+  trainFactorJob,
+  type ClassifierJobResult,
+} from '../src/app/train-recommender.js';
+import { createProgress } from '../src/app/progress.js';
+import { trainCallbacks } from '../src/app/progress.js';
 import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
@@ -31,7 +40,12 @@ export const GRID = {
 };
 
 /** Simulated shoppers (few purchases each) converge more slowly: more epochs; the lr grid without 1e-4 (slowest on H&M). */
-export const GRID_SIMULATED = { ...GRID, 'bpr-mf': { ...GRID['bpr-mf'], epochs: 40 }, vbpr: { ...GRID.vbpr, epochs: 40 }, dvbpr: { ...GRID.dvbpr, lr: [3e-4, 1e-3], epochs: 40 } };
+export const GRID_SIMULATED = {
+  ...GRID,
+  'bpr-mf': { ...GRID['bpr-mf'], epochs: 40 },
+  vbpr: { ...GRID.vbpr, epochs: 40 },
+  dvbpr: { ...GRID.dvbpr, lr: [3e-4, 1e-3], epochs: 40 },
+};
 
 export async function recommendBench(args: string[]): Promise<void> {
   const simulated = args.includes('--simulated');
@@ -39,9 +53,14 @@ export async function recommendBench(args: string[]): Promise<void> {
   const flag = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
   const shoppers = flag('--shoppers', 1000);
   const extraItems = flag('--extra-items', 6);
-  if (!(Number.isInteger(shoppers) && shoppers > 0 && extraItems >= 0)) throw new Error(`--shoppers must be a positive integer and --extra-items ≥ 0, got ${shoppers} and ${extraItems}`);
+  if (!(Number.isInteger(shoppers) && shoppers > 0 && extraItems >= 0))
+    throw new Error(`--shoppers must be a positive integer and --extra-items ≥ 0, got ${shoppers} and ${extraItems}`);
   const population = shoppers === 1000 && extraItems === 6 ? '' : `-${shoppers}x${extraItems}`;
-  const src = simulated ? FASHION_MNIST_DEFAULT : args[args.indexOf('--data') + 1] && args.includes('--data') ? args[args.indexOf('--data') + 1]! : '../shared/data/hm';
+  const src = simulated
+    ? FASHION_MNIST_DEFAULT
+    : args[args.indexOf('--data') + 1] && args.includes('--data')
+      ? args[args.indexOf('--data') + 1]!
+      : '../shared/data/hm';
   const work = process.env.BENCH_WORK ?? (simulated ? `/tmp/atelier-bench-recommend-sim${population}` : '/tmp/atelier-bench-recommend');
   const settings = simulated ? GRID_SIMULATED : GRID;
   const outName = simulated ? `recommend-simulated${population}` : 'recommend';
@@ -50,7 +69,13 @@ export async function recommendBench(args: string[]): Promise<void> {
   const progress = createProgress({ json: true });
   const dataDir = join(work, 'data');
   if (!existsSync(join(dataDir, 'manifest.json'))) {
-    if (simulated) await runIngest('fashion-mnist', src, { out: dataDir, imageSize: 32, items: 6000, simulateShoppers: shoppers, extraItems, seed: 1, minCategoryCount: 1 }, progress);
+    if (simulated)
+      await runIngest(
+        'fashion-mnist',
+        src,
+        { out: dataDir, imageSize: 32, items: 6000, simulateShoppers: shoppers, extraItems, seed: 1, minCategoryCount: 1 },
+        progress,
+      );
     else await runIngest('hm', src, { out: dataDir, imageSize: 64 }, progress);
   }
   const ds = loadDataset(dataDir);
@@ -60,11 +85,29 @@ export async function recommendBench(args: string[]): Promise<void> {
   const save = () => {
     const rows = results.map((r) => {
       const t = r.m.metrics.test as ReturnType<typeof rankingOn>;
-      return { method: r.method, auc: t.auc, sampledAuc: t.sampledAuc, coldAuc: t.coldAuc, recallAt10: t.recallAtK, ndcgAt10: t.ndcgAtK, users: t.users, coldUsers: t.coldUsers, chosen: r.chosen, grid: r.grid };
+      return {
+        method: r.method,
+        auc: t.auc,
+        sampledAuc: t.sampledAuc,
+        coldAuc: t.coldAuc,
+        recallAt10: t.recallAtK,
+        ndcgAt10: t.ndcgAtK,
+        users: t.users,
+        coldUsers: t.coldUsers,
+        chosen: r.chosen,
+        grid: r.grid,
+      };
     });
     const oracle = ds.manifest.oracle ? { auc: ds.manifest.oracle.testAuc, coldAuc: ds.manifest.oracle.coldTestAuc } : undefined;
     writeJsonAtomic(join('bench', 'results', `${outName}.json`), {
-      dataset: { source: src, users: ds.userIds.length, items: ds.itemIds.length, coldTestItems: ds.manifest.split.coldTestItems, coldTestUsers: ds.manifest.split.coldTestUsers, dataHash: ds.manifest.dataHash },
+      dataset: {
+        source: src,
+        users: ds.userIds.length,
+        items: ds.itemIds.length,
+        coldTestItems: ds.manifest.split.coldTestItems,
+        coldTestUsers: ds.manifest.split.coldTestUsers,
+        dataHash: ds.manifest.dataHash,
+      },
       rows,
       ...(oracle ? { oracle, knownFeatures: ceiling } : {}),
       engine: engineInfo(),
@@ -73,14 +116,18 @@ export async function recommendBench(args: string[]): Promise<void> {
     });
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');
     const md = [
-      simulated ? '# Recommendation on Fashion-MNIST with simulated shoppers (paper split, default preset, 32 px)' : '# Recommendation on H&M (paper split, default preset, 64 px)',
+      simulated
+        ? '# Recommendation on Fashion-MNIST with simulated shoppers (paper split, default preset, 32 px)'
+        : '# Recommendation on H&M (paper split, default preset, 64 px)',
       '',
       `Dataset: ${src}${simulated ? (population ? ` (6,000 images, ${shoppers} simulated shoppers buying 5 + Poisson(${extraItems}) items, seed 1)` : " (6,000 images, 1,000 simulated shoppers, seed 1: the demo's data)") : ''}: ${ds.userIds.length} shoppers, ${ds.itemIds.length} items, ${ds.manifest.split.coldTestItems} cold test items (${ds.manifest.split.coldTestUsers} shoppers whose test item is cold).`,
       'Test split; full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives.',
       '',
       '| method | AUC (all items) | AUC (cold items) | sampled AUC | Recall@10 | NDCG@10 | chosen on validation |',
       '|---|---:|---:|---:|---:|---:|---|',
-      ...rows.map((r) => `| ${r.method} | ${f(r.auc)} | ${f(r.coldAuc)} | ${f(r.sampledAuc)} | ${f(r.recallAt10)} | ${f(r.ndcgAt10)} | ${JSON.stringify(r.chosen)} |`),
+      ...rows.map(
+        (r) => `| ${r.method} | ${f(r.auc)} | ${f(r.coldAuc)} | ${f(r.sampledAuc)} | ${f(r.recallAt10)} | ${f(r.ndcgAt10)} | ${JSON.stringify(r.chosen)} |`,
+      ),
       ...(ceiling ? [`| known features, learned taste (ceiling) | ${f(ceiling.auc)} | ${f(ceiling.coldAuc)} | | | | ${JSON.stringify(ceiling.chosen)} |`] : []),
       ...(oracle ? [`| oracle (hidden taste) | ${f(oracle.auc)} | ${f(oracle.coldAuc)} | | | | |`] : []),
       '',
@@ -145,7 +192,13 @@ export async function recommendBench(args: string[]): Promise<void> {
     const train = async (lr: number, average: number) => {
       const cfg = { ...base, lr, epochs: settings.dvbpr.epochs, init: init as 'scratch' | 'classifier', evalEvery: 2, averageEpochs: average };
       const name = `dvbpr-${init}-${lr}${average ? `-avg${average}` : ''}`;
-      const { manifest } = await trainDvbprJob(ds, images, { out: join(work, name), config: cfg, resume: true, callbacks: trainCallbacks(progress, `dvbpr-${init} lr=${lr}${average ? ` average=${average}` : ''}`), classifier: clf });
+      const { manifest } = await trainDvbprJob(ds, images, {
+        out: join(work, name),
+        config: cfg,
+        resume: true,
+        callbacks: trainCallbacks(progress, `dvbpr-${init} lr=${lr}${average ? ` average=${average}` : ''}`),
+        classifier: clf,
+      });
       const v = (manifest.metrics.valid as { auc: number }).auc;
       const params = average ? { lr, averageEpochs: average } : { lr };
       grid.push({ params, validAuc: v });

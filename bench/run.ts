@@ -22,7 +22,10 @@ function ensurePytorch(): void {
   const ok = spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
   if (ok) return;
   console.error('installing Debian python3-torch for the comparison (needs root)…');
-  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'python3-torch'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'python3-torch'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 interface CaseResult {
@@ -55,7 +58,9 @@ function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, rep
     ...extraEnv,
   };
   const [cmd, args] =
-    side === 'atelier' ? [process.execPath, ['--single-threaded-gc', '--import', 'tsx', join('bench', 'engine-cases.ts'), name]] : [PY, [join('bench', 'engine_pytorch.py'), name]];
+    side === 'atelier'
+      ? [process.execPath, ['--single-threaded-gc', '--import', 'tsx', join('bench', 'engine-cases.ts'), name]]
+      : [PY, [join('bench', 'engine_pytorch.py'), name]];
   const r = spawnSync(cmd, args as string[], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${side} ${name} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as CaseResult;
@@ -85,7 +90,9 @@ async function engine(): Promise<void> {
       a.push(runCase('atelier', name, threads, reps));
       p.push(runCase('pytorch', name, threads, reps));
       if (name.startsWith('dcgan')) joint.push(runCase('atelier', name, threads, reps, { BENCH_D_STEP: 'joint' }));
-      process.stderr.write(`${name} round ${r + 1}/${rounds}: atelier ${median(a.at(-1)!.values).toFixed(1)} pytorch ${median(p.at(-1)!.values).toFixed(1)} ${a[0]!.unit}\n`);
+      process.stderr.write(
+        `${name} round ${r + 1}/${rounds}: atelier ${median(a.at(-1)!.values).toFixed(1)} pytorch ${median(p.at(-1)!.values).toFixed(1)} ${a[0]!.unit}\n`,
+      );
     }
     const atelier = median(a.flatMap((x) => x.values));
     const pytorch = median(p.flatMap((x) => x.values));
@@ -102,7 +109,15 @@ async function engine(): Promise<void> {
       samples: { atelier: a.flatMap((x) => x.values), pytorch: p.flatMap((x) => x.values) },
       atelierRssMbEach: a.map((x) => x.rssMb),
       pytorchRssMbEach: p.map((x) => x.rssMb),
-      ...(joint.length ? { jointDStep: { atelier: median(joint.flatMap((x) => x.values)), rssMb: Math.max(...joint.map((x) => x.rssMb)), rssMbEach: joint.map((x) => x.rssMb) } } : {}),
+      ...(joint.length
+        ? {
+            jointDStep: {
+              atelier: median(joint.flatMap((x) => x.values)),
+              rssMb: Math.max(...joint.map((x) => x.rssMb)),
+              rssMbEach: joint.map((x) => x.rssMb),
+            },
+          }
+        : {}),
     });
   }
   const overhead = cases.find((c) => c.name === 'op-overhead')!;
@@ -123,7 +138,10 @@ async function engine(): Promise<void> {
   };
   const path = join('bench', 'results', 'engine.json');
   writeJsonAtomic(path, out);
-  for (const c of cases) console.log(`${c.name.padEnd(18)} atelier ${c.atelier.toFixed(1)} / pytorch ${c.pytorch.toFixed(1)} ${c.unit} = ${c.ratio.toFixed(3)}×   RSS ${c.atelierRssMb.toFixed(0)} / ${c.pytorchRssMb.toFixed(0)} MB`);
+  for (const c of cases)
+    console.log(
+      `${c.name.padEnd(18)} atelier ${c.atelier.toFixed(1)} / pytorch ${c.pytorch.toFixed(1)} ${c.unit} = ${c.ratio.toFixed(3)}×   RSS ${c.atelierRssMb.toFixed(0)} / ${c.pytorchRssMb.toFixed(0)} MB`,
+    );
   console.log(`written ${path}`);
 }
 

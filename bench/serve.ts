@@ -62,7 +62,7 @@ function syntheticRun(dir: string, n: number, users: number): { k: number; categ
     name: 'synthetic',
     createdAt: new Date().toISOString(),
     seed: 7,
-    config: cfg as unknown as Record<string, unknown>,
+    config: cfg,
     dataset: { path: join(dir, 'no-dataset'), dataHash: 'synthetic', imageSize: 64, items: n, users },
     versions: versions(),
     metrics: {},
@@ -92,7 +92,9 @@ function syntheticRun(dir: string, n: number, users: number): { k: number; categ
 }
 
 async function startServer(run: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--run', run, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--run', run, '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -138,7 +140,9 @@ async function uploadPart(url: string, categories: string[]) {
   const confirmed: boolean[] = [];
   for (let x = 0; x < 30; x++) {
     const noise = Buffer.from(Array.from({ length: 512 * 512 * 3 }, (_, i) => ((i * (x + 7)) ^ (i >> 9)) & 255));
-    const jpeg = await sharp(noise, { raw: { width: 512, height: 512, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+    const jpeg = await sharp(noise, { raw: { width: 512, height: 512, channels: 3 } })
+      .jpeg({ quality: 85 })
+      .toBuffer();
     const form = new FormData();
     const category = categories[x % categories.length]!;
     form.set('category', category);
@@ -149,10 +153,19 @@ async function uploadPart(url: string, categories: string[]) {
     times.push(performance.now() - t0);
     if (res.status !== 201) throw new Error(`upload ${x}: ${res.status} ${JSON.stringify(body)}`);
     // cold items of one category: ~100 of 20,000, so k=1000 lists them all if the new one is there
-    const rec = (await (await fetch(`${url}/users/${body.topShoppers[0]!.userId}/recommendations?k=1000&coldOnly=true&category=${category}`)).json()) as { items: { itemId: string }[] };
+    const rec = (await (await fetch(`${url}/users/${body.topShoppers[0]!.userId}/recommendations?k=1000&coldOnly=true&category=${category}`)).json()) as {
+      items: { itemId: string }[];
+    };
     confirmed.push(rec.items.some((i) => i.itemId === body.itemId));
   }
-  return { uploads: times.length, photo: '512×512 JPEG, fitted to 64 px', medianMs: pct(times, 0.5), p95Ms: pct(times, 0.95), maxMs: Math.max(...times), recommendableAfter201: confirmed.every(Boolean) };
+  return {
+    uploads: times.length,
+    photo: '512×512 JPEG, fitted to 64 px',
+    medianMs: pct(times, 0.5),
+    p95Ms: pct(times, 0.95),
+    maxMs: Math.max(...times),
+    recommendableAfter201: confirmed.every(Boolean),
+  };
 }
 
 async function lancePart(n: number) {
@@ -161,7 +174,13 @@ async function lancePart(n: number) {
   const e = clustered(n, k, 1000, rng);
   const dir = '/tmp/atelier-bench-lance';
   mkdirSync(dir, { recursive: true });
-  const build = await buildLanceIndex(dir, e, k, Int32Array.from({ length: n }, (_, i) => i % 10), Uint8Array.from({ length: n }, (_, i) => (i % 20 === 0 ? 1 : 0)));
+  const build = await buildLanceIndex(
+    dir,
+    e,
+    k,
+    Int32Array.from({ length: n }, (_, i) => i % 10),
+    Uint8Array.from({ length: n }, (_, i) => (i % 20 === 0 ? 1 : 0)),
+  );
   const queries = 200;
   const theta = Float32Array.from({ length: queries * k }, () => rng.normal());
   // exact: the server's own path (libtorch product over every item, then the heap)
@@ -177,7 +196,14 @@ async function lancePart(n: number) {
   scorer.dispose();
   const ix = await LanceIndex.open(dir);
   const settings = [];
-  for (const [nprobes, refine] of [[10, 10], [20, 10], [50, 10], [100, 10], [100, 50], [300, 50]] as const) {
+  for (const [nprobes, refine] of [
+    [10, 10],
+    [20, 10],
+    [50, 10],
+    [100, 10],
+    [100, 50],
+    [300, 50],
+  ] as const) {
     const ms: number[] = [];
     let hits = 0;
     for (let q = 0; q < queries; q++) {

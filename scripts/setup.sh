@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything Atelier needs on a fresh Debian machine (run as root): libtorch with the
 # pthread OpenBLAS (without it libtorch falls back to the reference BLAS at about half speed),
-# Fashion-MNIST (the embedded default data), then the npm packages, which builds the addon.
+# Fashion-MNIST (the embedded default data), Chromium (the web page's browser test drives it
+# through playwright-core; no browser is downloaded), then the npm packages, which builds the
+# addon. Afterwards `npx atelier …` works in the checkout (package.json's bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in libtorch-dev libopenblas0-pthread dataset-fashion-mnist; do
+for p in libtorch-dev libopenblas0-pthread dataset-fashion-mnist chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if ((${#need[@]})); then

@@ -11,6 +11,7 @@ const EXIT: Record<ErrorCode, 1 | 2> = {
   NATIVE_MISSING: 1,
   INVALID_ARGUMENT: 1,
   INTERNAL: 1,
+  CANCELLED: 1,
 };
 
 export function exitCodeOf(err: unknown): number {

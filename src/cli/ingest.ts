@@ -1,46 +1,57 @@
-/** `atelier ingest hm|folder|fashion-mnist`: source → prepared dataset folder. */
-import { ingestSchema, type IngestConfig } from "../config/data.js";
-import { parseConfig } from "../config/parse.js";
-import { prepareDataset, type Manifest, type RawDataset } from '../data/dataset.js';
-import { Problems } from '../data/problems.js';
-import { readFashionMnist, FASHION_MNIST_DEFAULT } from '../data/read-fashion-mnist.js';
-import { readFolder } from '../data/read-folder.js';
-import { readHm } from '../data/read-hm.js';
-import type { Progress } from './progress.js';
+/** `atelier ingest hm|folder|fashion-mnist`: a source → a prepared dataset folder. */
+import { Option, type Command } from 'commander';
+import { runIngest, type SourceKind } from '../app/ingest.js';
+import type { Manifest } from '../data/dataset.js';
+import { out } from './flags.js';
+import { createProgress } from '../app/progress.js';
 
-export type SourceKind = 'hm' | 'folder' | 'fashion-mnist';
+function summary(m: Manifest, dir: unknown): string {
+  return [
+    `prepared ${m.counts.items} items, ${m.counts.users} users (${m.counts.train} train / ${m.counts.valid} valid / ${m.counts.test} test) → ${String(dir)}`,
+    `cold test items: ${m.split.coldTestItems}; categories: ${m.categories.map((c) => `${c.name} (${c.items})`).join(', ')}`,
+    m.oracle ? `oracle AUC (hidden taste): ${m.oracle.testAuc.toFixed(4)} all, ${m.oracle.coldTestAuc.toFixed(4)} cold` : '',
+    m.problems.total
+      ? `skipped: ${Object.entries(m.problems.byReason)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
 
-export async function runIngest(kind: SourceKind, folder: string | undefined, raw: Record<string, unknown>, progress: Progress): Promise<Manifest> {
-  const cfg: IngestConfig = parseConfig(ingestSchema, raw);
-  const problems = new Problems(cfg.onBad);
-  let source: RawDataset;
-  if (kind === 'hm') {
-    source = await readHm(folder ?? '', {
-      categoryColumn: cfg.categoryColumn ?? 'product_group_name',
-      problems,
-      onProgress: (stage, done) => progress.event('read', { stage, rows: done }),
-    });
-  } else if (kind === 'folder') {
-    source = await readFolder(folder ?? '', { categoryColumn: cfg.categoryColumn ?? 'category', problems });
-  } else {
-    source = readFashionMnist(folder ?? FASHION_MNIST_DEFAULT, {
-      items: cfg.items,
-      seed: cfg.seed,
-      shoppers: { users: cfg.simulateShoppers, dims: cfg.tasteDims, sharpness: cfg.tasteSharpness, minItems: cfg.minUserItems, extraItems: cfg.extraItems },
-    });
-  }
-  const bar = progress.stage('images', source.sources.length);
-  const manifest = await prepareDataset(source, cfg.out, {
-    imageSize: cfg.imageSize,
-    fit: cfg.fit,
-    split: cfg.split,
-    minUserItems: cfg.minUserItems,
-    kCore: cfg.kCore,
-    minCategoryCount: cfg.minCategoryCount,
-    seed: cfg.seed,
-    problems,
-    onProgress: (_stage, done) => bar.update(done),
-  });
-  bar.done({ decoded: manifest.images.decoded, reused: manifest.images.reused });
-  return manifest;
+const common = (c: Command) =>
+  c
+    .requiredOption('--out <data>', 'prepared dataset folder to write')
+    .option('--image-size <px>', 'square image size', '64')
+    .addOption(new Option('--fit <mode>', 'letterbox on white, or centre crop').choices(['letterbox', 'crop']).default('letterbox'))
+    .addOption(new Option('--split <kind>', 'paper (random leave-one-out) or temporal').choices(['paper', 'temporal']).default('paper'))
+    .option('--min-user-items <n>', 'drop users with fewer distinct items', '5')
+    .option('--k-core <k>', 'k-core filtering before the split')
+    .option('--min-category-count <n>', 'categories with fewer items fold into "other"', '50')
+    .option('--category-column <name>', 'column holding the category')
+    .option('--seed <n>', 'seed of the split (and simulation)', '1')
+    .addOption(new Option('--on-bad <mode>', 'fail at the first bad row, or skip and report').choices(['fail', 'skip']).default('fail'))
+    .option('--json', 'print the manifest as JSON');
+
+// the flags themselves are validated by the ingest config's zod schema (config/data.ts)
+const action = (kind: SourceKind) => async (folder: string | undefined, opts: Record<string, unknown>) => {
+  const { json, ...rest } = opts;
+  const m = await runIngest(kind, folder, rest, createProgress({ json: Boolean(json) }));
+  out(Boolean(json), m, () => summary(m, opts.out));
+};
+
+export function registerIngest(program: Command): void {
+  const ingest = program.command('ingest').description('prepare a dataset: images, split, categories, manifest');
+  common(ingest.command('hm <folder>').description('the Kaggle H&M layout')).action(action('hm'));
+  common(ingest.command('folder <folder>').description('items.csv (item_id,image[,category]) + interactions.csv (user_id,item_id[,timestamp])')).action(
+    action('folder'),
+  );
+  common(ingest.command('fashion-mnist [folder]').description('Fashion-MNIST idx files with simulated shoppers'))
+    .option('--simulate-shoppers <n>', 'number of simulated shoppers', '1000')
+    .option('--items <n>', 'catalogue size (seeded subset of the 70,000 images)', '6000')
+    .option('--taste-dims <d>', 'dimensions of the hidden visual taste', '6')
+    .option('--taste-sharpness <beta>', 'norm of each taste vector', '2')
+    .option('--extra-items <lambda>', 'mean purchases beyond --min-user-items (Poisson)', '6')
+    .action(action('fashion-mnist'));
 }

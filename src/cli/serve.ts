@@ -1,26 +1,34 @@
-/** `atelier serve`: loads a saved run (and a GAN) without the training data and serves the API and the page. */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { BadInputError } from '../core/errors.js';
-import { buildServer } from '../server/app.js';
-import { CatalogueStore } from '../store/catalogue-db.js';
-import { loadGanRun } from '../store/gan-run.js';
-import { LanceIndex } from '../store/lance-index.js';
-import { loadRun } from '../store/run.js';
+/** `atelier serve`: the HTTP API and the web page over a saved run (and GAN), until killed. */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { parseConfig } from '../config/parse.js';
+import { startServer } from '../server/start.js';
+import { oneOf, port } from './flags.js';
 
-export async function runServe(o: { run: string; gan?: string; port: string; host: string; designs?: string; index?: string }): Promise<string> {
-  const port = Number(o.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BadInputError(`--port must be 0..65535, got '${o.port}'`);
-  const run = loadRun(o.run);
-  const gan = o.gan ? loadGanRun(o.gan) : undefined;
-  const page = readFileSync(new URL('../../web/index.html', import.meta.url), 'utf8');
-  if (o.index !== undefined && o.index !== 'exact' && o.index !== 'lance') throw new BadInputError(`--index must be exact or lance, got '${o.index}'`);
-  const index = o.index === 'lance' ? await LanceIndex.open(o.run) : undefined;
-  const store = CatalogueStore.open(o.run);
-  const app = await buildServer({ run, gan, store, index, designsDir: resolve(o.designs ?? join(o.run, 'served-designs')), page });
-  app.addHook('onClose', async () => {
-    store.close();
-    index?.close();
-  });
-  return app.listen({ port, host: o.host });
+const serveFlags = z
+  .object({
+    run: z.string(),
+    gan: z.string().optional(),
+    port,
+    host: z.string().min(1),
+    designs: z.string().optional(),
+    index: oneOf('index', ['exact', 'lance']),
+  })
+  .strict();
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('HTTP API and web page over a saved run (and GAN)')
+    .requiredOption('--run <run>', 'DVBPR run folder')
+    .option('--gan <gan>', 'GAN run folder (enables designs)')
+    .option('--port <n>', 'port', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--designs <dir>', 'where generated images are kept')
+    .option('--index <kind>', "top-K by 'exact' inner product, or through the run's 'lance' index (atelier index)", 'exact')
+    .action(async (opts: Record<string, unknown>) => {
+      const url = await startServer(parseConfig(serveFlags, opts));
+      process.stderr.write(`atelier serving on ${url}\n`);
+      await new Promise(() => {}); // until killed
+    });
 }

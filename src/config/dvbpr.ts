@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 
-export const convSpec = z.object({ out: z.number().int().positive(), kernel: z.number().int().positive(), stride: z.number().int().positive(), pool: z.boolean().default(false) }).strict();
+export const convSpec = z
+  .object({ out: z.number().int().positive(), kernel: z.number().int().positive(), stride: z.number().int().positive(), pool: z.boolean().default(false) })
+  .strict();
 
 export const encoderSchema = z
   .object({
@@ -62,7 +64,16 @@ export function encoderPreset(preset: 'tiny' | 'default' | 'paper', inputSize: n
     };
   }
   if (preset === 'tiny') {
-    return { inputSize, convs: [{ out: 8, kernel: 3, stride: 2, pool: false }, { out: 16, kernel: 3, stride: 2, pool: false }], hidden: [], dropout: 0, k: 8 };
+    return {
+      inputSize,
+      convs: [
+        { out: 8, kernel: 3, stride: 2, pool: false },
+        { out: 16, kernel: 3, stride: 2, pool: false },
+      ],
+      hidden: [],
+      dropout: 0,
+      k: 8,
+    };
   }
   return {
     inputSize,

@@ -36,10 +36,26 @@ export type GanConfig = z.infer<typeof ganSchema>;
 
 export function ganPreset(preset: 'tiny' | 'default' | 'paper', imageSize: number): GanConfig {
   const base = { lr: 1e-4, beta1: 0.5, beta2: 0.99, seed: 1 };
-  if (preset === 'paper') return { ...base, preset, imageSize: 64, zDim: 256, genBase: 256, discBase: 64, batch: 16, epochs: 30, snapshots: 10, minCategoryItems: 50 };
-  if (preset === 'tiny') return { ...base, preset, imageSize, zDim: 16, genBase: 32, discBase: 8, batch: 16, epochs: 2, snapshots: 2, minCategoryItems: 2, lr: 2e-3 };
+  if (preset === 'paper')
+    return { ...base, preset, imageSize: 64, zDim: 256, genBase: 256, discBase: 64, batch: 16, epochs: 30, snapshots: 10, minCategoryItems: 50 };
+  if (preset === 'tiny')
+    return { ...base, preset, imageSize, zDim: 16, genBase: 32, discBase: 8, batch: 16, epochs: 2, snapshots: 2, minCategoryItems: 2, lr: 2e-3 };
   // default: the paper's shape; a larger batch and learning rate to fit a CPU budget; the
   // generator's weights averaged over ~100 steps, and categories drawn ∝ √(their items) so that a
   // small category is not starved (bench/results/gan.md measures both)
-  return { ...base, preset, imageSize, zDim: 128, genBase: imageSize >= 64 ? 256 : 128, discBase: imageSize >= 64 ? 64 : 32, batch: 64, epochs: 10, snapshots: 5, minCategoryItems: 50, lr: 2e-4, emaSteps: 100, categoryPower: 0.5 };
+  return {
+    ...base,
+    preset,
+    imageSize,
+    zDim: 128,
+    genBase: imageSize >= 64 ? 256 : 128,
+    discBase: imageSize >= 64 ? 64 : 32,
+    batch: 64,
+    epochs: 10,
+    snapshots: 5,
+    minCategoryItems: 50,
+    lr: 2e-4,
+    emaSteps: 100,
+    categoryPower: 0.5,
+  };
 }

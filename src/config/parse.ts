@@ -8,6 +8,8 @@ export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, where 
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
+  // a message that names its flag already (the CLI's own checks) is the whole message
+  if (issue.message.startsWith('--')) throw new BadInputError(issue.message);
   const key = issue.path.map(String).join('.');
   const value = issue.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k as string] : undefined), raw);
   if (issue.code === 'unrecognized_keys') {

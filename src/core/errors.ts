@@ -4,15 +4,7 @@
  * place. Messages name the file, field or value at fault.
  */
 export type ErrorCode =
-  | 'BAD_INPUT'
-  | 'NOT_FOUND'
-  | 'SHAPE_MISMATCH'
-  | 'TORCH_ERROR'
-  | 'NATIVE_MISSING'
-  | 'CORRUPT_FILE'
-  | 'CONFLICT'
-  | 'INVALID_ARGUMENT'
-  | 'INTERNAL';
+  'BAD_INPUT' | 'NOT_FOUND' | 'SHAPE_MISMATCH' | 'TORCH_ERROR' | 'NATIVE_MISSING' | 'CORRUPT_FILE' | 'CONFLICT' | 'INVALID_ARGUMENT' | 'INTERNAL' | 'CANCELLED';
 
 export class AtelierError extends Error {
   readonly code: ErrorCode;
@@ -87,5 +79,12 @@ export class InvalidArgumentError extends AtelierError {
 export class InternalError extends AtelierError {
   constructor(message: string) {
     super('INTERNAL', message);
+  }
+}
+
+/** Work stopped because its caller asked (a design whose client went away). */
+export class CancelledError extends AtelierError {
+  constructor(what: string) {
+    super('CANCELLED', `${what} cancelled`);
   }
 }

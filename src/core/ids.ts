@@ -2,6 +2,7 @@
  * Maps raw string ids (as the source writes them: H&M article ids begin with a zero) to dense
  * indices and back. Ids are never parsed as numbers.
  */
+import { InvalidArgumentError } from './errors.js';
 export class IdMap {
   private readonly index = new Map<string, number>();
   private readonly ids: string[] = [];
@@ -33,7 +34,7 @@ export class IdMap {
 
   idOf(idx: number): string {
     const id = this.ids[idx];
-    if (id === undefined) throw new RangeError(`IdMap: index ${idx} out of range 0..${this.ids.length - 1}`);
+    if (id === undefined) throw new InvalidArgumentError(`IdMap: index ${idx} out of range 0..${this.ids.length - 1}`);
     return id;
   }
 

@@ -3,6 +3,7 @@
  * generators). splitmix64 seeding into xoshiro128**: fast, 2^128 period, and the whole state is
  * four 32-bit words, so a sampler can save and restore it exactly.
  */
+import { InvalidArgumentError } from './errors.js';
 export type RngState = [number, number, number, number];
 
 export class Rng {
@@ -47,7 +48,7 @@ export class Rng {
 
   /** Uniform integer in [0, n), without modulo bias. */
   int(n: number): number {
-    if (!(n > 0) || n > 4294967296) throw new RangeError(`Rng.int: n must be in (0, 2^32], got ${n}`);
+    if (!(n > 0) || n > 4294967296) throw new InvalidArgumentError(`Rng.int: n must be in (0, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     let x = this.nextU32();
     while (x >= limit) x = this.nextU32();

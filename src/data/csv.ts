@@ -62,7 +62,9 @@ export async function* readCsv(path: string, o: CsvOptions): AsyncGenerator<CsvR
     const reason =
       err.code === 'CSV_QUOTE_NOT_CLOSED'
         ? 'file ends inside a quoted field (cut in the middle of a row?)'
-        : err.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || err.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' || err.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH'
+        : err.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' ||
+            err.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' ||
+            err.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH'
           ? 'row has the wrong number of fields (cut in the middle of a row?)'
           : `unreadable CSV (${err.code ?? 'error'})`;
     o.problems.report({ file: path, line: err.lines, reason, value: err.message });

@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
+import { COLD_THRESHOLD, pairwiseWins } from '../core/auc.js';
 import { BadInputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { readJsonFile } from '../core/fs.js';
@@ -145,17 +146,9 @@ function oracleAuc(scoresOf: (u: number) => Float64Array, heldOut: SplitPairs, s
     const u = heldOut.user[x]!;
     const i = heldOut.item[x]!;
     if (!allowed(i)) continue;
-    const s = scoresOf(u);
-    let wins = 0;
-    let count = 0;
-    for (let j = 0; j < s.length; j++) {
-      if (seen[u]!.has(j) || !allowed(j)) continue;
-      count++;
-      if (s[i]! > s[j]!) wins++;
-      else if (s[i] === s[j]) wins += 0.5;
-    }
-    if (count) {
-      total += wins / count;
+    const r = pairwiseWins(scoresOf(u), i, (j) => seen[u]!.has(j) || !allowed(j));
+    if (r.pairs) {
+      total += r.wins / r.pairs;
       users++;
     }
   }
@@ -189,55 +182,62 @@ export async function prepareDataset(raw: RawDataset, outDir: string, o: Prepare
   }
 }
 
-async function prepareInto(raw: RawDataset, out: string, tmp: string, o: PrepareOptions): Promise<Manifest> {
-  const progress = o.onProgress ?? (() => {});
-  // 1. images, reusing rows of the previous dataset whose source bytes are unchanged
-  let previous = null;
-  if (existsSync(join(out, 'images.json')) && existsSync(join(out, 'images.u8'))) {
-    try {
-      const prev = JSON.parse(readFileSync(join(out, 'images.json'), 'utf8')) as { size: number; fit: Fit; keys: string[] };
-      if (prev.fit === o.fit) previous = { path: join(out, 'images.u8'), keys: prev.keys, size: prev.size };
-    } catch {
-      previous = null; // an unreadable old index only costs a full rebuild
-    }
+/** The previous dataset's image index, when its rows can be reused (same fit). */
+function previousImages(out: string, fit: Fit): { path: string; keys: string[]; size: number } | null {
+  if (!existsSync(join(out, 'images.json')) || !existsSync(join(out, 'images.u8'))) return null;
+  try {
+    const prev = JSON.parse(readFileSync(join(out, 'images.json'), 'utf8')) as { size: number; fit: Fit; keys: string[] };
+    return prev.fit === fit ? { path: join(out, 'images.u8'), keys: prev.keys, size: prev.size } : null;
+  } catch {
+    return null; // an unreadable old index only costs a full rebuild
   }
-  const cachePath = join(tmp, 'images.u8');
-  const cache = await buildImageCache(raw.sources, o.imageSize, o.fit, cachePath, previous, (d, t) => progress('images', d, t));
-  for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: 'undecodable image', value: f.error });
+}
 
-  // 2. drop items whose image failed (skip mode), compacting the cache
-  let keepItem: Int32Array | null = null; // old index -> new index or -1
-  let itemIds = raw.itemIds;
-  let categoryRaw = raw.categoryRaw;
-  let keys = cache.keys;
-  if (cache.failed.length) {
-    const failed = new Set(cache.failed.map((f) => f.index));
-    keepItem = new Int32Array(raw.itemIds.length).fill(-1);
-    const rowBytes = o.imageSize * o.imageSize * 3;
-    const src = openSync(cachePath, 'r');
-    const compactPath = join(tmp, 'images.compact');
-    const dst = openSync(compactPath, 'w');
-    const row = new Uint8Array(rowBytes);
-    let n = 0;
-    for (let i = 0; i < raw.itemIds.length; i++) {
-      if (failed.has(i)) continue;
-      readSync(src, row, 0, rowBytes, i * rowBytes);
-      writeSync(dst, row, 0, rowBytes, n * rowBytes);
-      keepItem[i] = n++;
-    }
-    closeSync(src);
-    closeSync(dst);
-    renameSync(compactPath, cachePath);
-    itemIds = itemIds.filter((_, i) => keepItem![i]! >= 0);
-    categoryRaw = categoryRaw.filter((_, i) => keepItem![i]! >= 0);
-    keys = keys.filter((_, i) => keepItem![i]! >= 0);
+interface KeptItems {
+  /** old index → new index, or −1 (null: every item kept) */
+  keepItem: Int32Array | null;
+  itemIds: string[];
+  categoryRaw: (string | null)[];
+  keys: string[];
+}
+
+/** Drops the items whose image failed (skip mode), compacting the cache file in place. */
+function dropFailedImages(
+  raw: RawDataset,
+  cache: { keys: string[]; failed: { index: number }[] },
+  cachePath: string,
+  tmp: string,
+  imageSize: number,
+): KeptItems {
+  if (!cache.failed.length) return { keepItem: null, itemIds: raw.itemIds, categoryRaw: raw.categoryRaw, keys: cache.keys };
+  const failed = new Set(cache.failed.map((f) => f.index));
+  const keepItem = new Int32Array(raw.itemIds.length).fill(-1);
+  const rowBytes = imageSize * imageSize * 3;
+  const src = openSync(cachePath, 'r');
+  const compactPath = join(tmp, 'images.compact');
+  const dst = openSync(compactPath, 'w');
+  const row = new Uint8Array(rowBytes);
+  let n = 0;
+  for (let i = 0; i < raw.itemIds.length; i++) {
+    if (failed.has(i)) continue;
+    readSync(src, row, 0, rowBytes, i * rowBytes);
+    writeSync(dst, row, 0, rowBytes, n * rowBytes);
+    keepItem[i] = n++;
   }
-  const numItems = itemIds.length;
-  if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
-  const images = readImageCache(cachePath, numItems, o.imageSize);
+  closeSync(src);
+  closeSync(dst);
+  renameSync(compactPath, cachePath);
+  const kept = <T>(xs: T[]) => xs.filter((_, i) => keepItem[i]! >= 0);
+  return { keepItem, itemIds: kept(raw.itemIds), categoryRaw: kept(raw.categoryRaw), keys: kept(cache.keys) };
+}
 
-  // 3. interactions → distinct pairs with their first time
-  const { log, simulation } = raw.interactions(images, o.imageSize);
+/** The log's rows as distinct (user, item) pairs, each with its first time; rows of dropped items are counted as problems. */
+function distinctPairs(
+  log: InteractionLog,
+  keepItem: Int32Array | null,
+  numItems: number,
+  problems: Problems,
+): { user: Int32Array; item: Int32Array; time: Float64Array } {
   const firstTime = new Map<number, number>();
   const order: number[] = [];
   let droppedRows = 0;
@@ -254,15 +254,19 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
       order.push(key);
     } else if (log.time[r]! < t) firstTime.set(key, log.time[r]!);
   }
-  if (droppedRows) o.problems.counts['interaction of a left-out item'] = droppedRows;
-  const pairs = {
+  if (droppedRows) problems.counts['interaction of a left-out item'] = droppedRows;
+  return {
     user: Int32Array.from(order, (k) => Math.floor(k / numItems)),
     item: Int32Array.from(order, (k) => k % numItems),
     time: Float64Array.from(order, (k) => firstTime.get(k)!),
   };
+}
 
-  // 4. split, then renumber the kept users densely
-  const split = splitInteractions(pairs, log.users.size, numItems, { kind: o.split, minUserItems: o.minUserItems, seed: o.seed, kCore: o.kCore });
+/** The kept users numbered densely in order of first appearance (train, valid, test), and the splits renumbered. */
+function renumberUsers(
+  split: ReturnType<typeof splitInteractions>,
+  log: InteractionLog,
+): { userIds: string[]; userOld: number[]; train: SplitPairs; valid: SplitPairs; test: SplitPairs } {
   const userNew = new Int32Array(log.users.size).fill(-1);
   const userIds: string[] = [];
   const userOld: number[] = [];
@@ -276,18 +280,18 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
     }
   }
   const remap = (p: SplitPairs): SplitPairs => ({ user: Int32Array.from(p.user, (u) => userNew[u]!), item: p.item });
-  const train = remap(split.train);
-  const valid = remap(split.valid);
-  const test = remap(split.test);
-  if (userIds.length === 0) {
-    throw new BadInputError(`no user has at least ${o.minUserItems} distinct items (--min-user-items)`, { file: raw.source.path });
-  }
+  return { userIds, userOld, train: remap(split.train), valid: remap(split.valid), test: remap(split.test) };
+}
 
-  // 5. categories: fold rare ones into "other"
+/** Categories by size, the rare ones (fewer than minCount items) folded into "other". */
+function foldCategories(categoryRaw: (string | null)[], minCount: number): { itemCategory: Int32Array; categories: Manifest['categories'] } {
   const catCounts = new Map<string, number>();
   for (const c of categoryRaw) catCounts.set(c ?? 'unknown', (catCounts.get(c ?? 'unknown') ?? 0) + 1);
-  const folded = [...catCounts].filter(([, n]) => n < o.minCategoryCount).map(([c]) => c);
-  const names = [...catCounts].filter(([, n]) => n >= o.minCategoryCount).sort((a, b) => b[1] - a[1]).map(([c]) => c);
+  const folded = [...catCounts].filter(([, n]) => n < minCount).map(([c]) => c);
+  const names = [...catCounts]
+    .filter(([, n]) => n >= minCount)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c]) => c);
   if (folded.length && !names.includes('other')) names.push('other');
   const catIndex = new Map(names.map((c, i) => [c, i]));
   const itemCategory = Int32Array.from(categoryRaw, (c) => catIndex.get(c ?? 'unknown') ?? catIndex.get('other')!);
@@ -296,53 +300,98 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
     items: itemCategory.reduce((s, c) => s + (c === i ? 1 : 0), 0),
     ...(name === 'other' && folded.length ? { folded } : {}),
   }));
+  return { itemCategory, categories };
+}
 
-  // 6. cold items and the oracle
-  const cold = (i: number) => split.itemTrainCount[i]! < 5;
-  let oracle: Manifest['oracle'];
-  if (simulation) {
-    // users were renumbered: the taste of new user u is that of simulated user userOld[u]
-    simulation.taste = userOld.flatMap((u) => simulation.taste.slice(u * simulation.dims, (u + 1) * simulation.dims));
-    const feats = hiddenFeatures(simulation, images, numItems);
-    const seen = Array.from({ length: userIds.length }, () => new Set<number>());
-    for (const p of [train, valid, test]) for (let x = 0; x < p.user.length; x++) seen[p.user[x]!]!.add(p.item[x]!);
-    const scoresNew = (u: number) => hiddenScores(simulation, u, feats);
-    oracle = {
-      testAuc: oracleAuc(scoresNew, test, seen, () => true),
-      coldTestAuc: oracleAuc(scoresNew, test, seen, cold),
-      description: "full AUC of the simulated shoppers' hidden taste on the test split: the best any model can expect",
-    };
-  }
+/** Every item each user bought, in any split (never a negative). */
+function seenByUser(numUsers: number, parts: SplitPairs[]): Set<number>[] {
+  const seen = Array.from({ length: numUsers }, () => new Set<number>());
+  for (const p of parts) for (let x = 0; x < p.user.length; x++) seen[p.user[x]!]!.add(p.item[x]!);
+  return seen;
+}
 
-  // sampled-AUC negatives (the released code's protocol): 100 per test user, fixed by the seed and saved
-  const SAMPLED = 100;
-  const negatives = new Int32Array(test.user.length * SAMPLED).fill(-1);
-  {
-    const rngNeg = new Rng(o.seed + 7919);
-    const seenBy = Array.from({ length: userIds.length }, () => new Set<number>());
-    for (const p of [train, valid, test]) for (let x = 0; x < p.user.length; x++) seenBy[p.user[x]!]!.add(p.item[x]!);
-    for (let x = 0; x < test.user.length; x++) {
-      const seen = seenBy[test.user[x]!]!;
-      const want = Math.min(SAMPLED, numItems - seen.size);
-      const chosen = new Set<number>();
-      while (chosen.size < want) {
-        const j = rngNeg.int(numItems);
-        if (!seen.has(j)) chosen.add(j);
-      }
-      negatives.set(Int32Array.from(chosen), x * SAMPLED);
+/** The simulated shoppers' hidden taste as a model: its test AUC is the best any model can expect. */
+function simulatedOracle(
+  simulation: SimulationModel,
+  userOld: number[],
+  images: Uint8Array,
+  numItems: number,
+  test: SplitPairs,
+  seen: Set<number>[],
+  cold: (i: number) => boolean,
+): NonNullable<Manifest['oracle']> {
+  // users were renumbered: the taste of new user u is that of simulated user userOld[u]
+  simulation.taste = userOld.flatMap((u) => simulation.taste.slice(u * simulation.dims, (u + 1) * simulation.dims));
+  const feats = hiddenFeatures(simulation, images, numItems);
+  const scoresNew = (u: number) => hiddenScores(simulation, u, feats);
+  return {
+    testAuc: oracleAuc(scoresNew, test, seen, () => true),
+    coldTestAuc: oracleAuc(scoresNew, test, seen, cold),
+    description: "full AUC of the simulated shoppers' hidden taste on the test split: the best any model can expect",
+  };
+}
+
+/** Sampled-AUC negatives (the released code's protocol): `perUser` per test row, never bought, fixed by the seed. */
+function sampledNegatives(test: SplitPairs, seen: Set<number>[], numItems: number, seed: number, perUser: number): Int32Array {
+  const negatives = new Int32Array(test.user.length * perUser).fill(-1);
+  const rngNeg = new Rng(seed + 7919);
+  for (let x = 0; x < test.user.length; x++) {
+    const bought = seen[test.user[x]!]!;
+    const want = Math.min(perUser, numItems - bought.size);
+    const chosen = new Set<number>();
+    while (chosen.size < want) {
+      const j = rngNeg.int(numItems);
+      if (!bought.has(j)) chosen.add(j);
     }
+    negatives.set(Int32Array.from(chosen), x * perUser);
+  }
+  return negatives;
+}
+
+/** The dataset's hash: source files, image rows and every option that shapes the split. */
+function dataHashOf(raw: RawDataset, keys: string[], o: PrepareOptions): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(raw.source.fileHashes));
+  for (const k of keys) h.update(k);
+  h.update(JSON.stringify({ imageSize: o.imageSize, fit: o.fit, split: o.split, minUserItems: o.minUserItems, kCore: o.kCore ?? null, seed: o.seed }));
+  return h.digest('hex');
+}
+
+async function prepareInto(raw: RawDataset, out: string, tmp: string, o: PrepareOptions): Promise<Manifest> {
+  const progress = o.onProgress ?? (() => {});
+  // 1. images, reusing rows of the previous dataset whose source bytes are unchanged
+  const cachePath = join(tmp, 'images.u8');
+  const cache = await buildImageCache(raw.sources, o.imageSize, o.fit, cachePath, previousImages(out, o.fit), (d, t) => progress('images', d, t));
+  for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: 'undecodable image', value: f.error });
+
+  // 2. drop items whose image failed (skip mode), compacting the cache
+  const { keepItem, itemIds, categoryRaw, keys } = dropFailedImages(raw, cache, cachePath, tmp, o.imageSize);
+  const numItems = itemIds.length;
+  if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
+  const images = readImageCache(cachePath, numItems, o.imageSize);
+
+  // 3. interactions → distinct pairs with their first time
+  const { log, simulation } = raw.interactions(images, o.imageSize);
+  const pairs = distinctPairs(log, keepItem, numItems, o.problems);
+
+  // 4. split, then renumber the kept users densely
+  const split = splitInteractions(pairs, log.users.size, numItems, { kind: o.split, minUserItems: o.minUserItems, seed: o.seed, kCore: o.kCore });
+  const { userIds, userOld, train, valid, test } = renumberUsers(split, log);
+  if (userIds.length === 0) {
+    throw new BadInputError(`no user has at least ${o.minUserItems} distinct items (--min-user-items)`, { file: raw.source.path });
   }
 
-  const coldTest = new Set<number>();
-  let coldTestUsers = 0;
-  for (let x = 0; x < test.item.length; x++) {
-    if (cold(test.item[x]!)) {
-      coldTest.add(test.item[x]!);
-      coldTestUsers++;
-    }
-  }
-  const coldValid = new Set<number>();
-  for (const i of valid.item) if (cold(i)) coldValid.add(i);
+  // 5. categories: fold rare ones into "other"
+  const { itemCategory, categories } = foldCategories(categoryRaw, o.minCategoryCount);
+
+  // 6. cold items, the oracle, the sampled negatives
+  const cold = (i: number) => split.itemTrainCount[i]! < COLD_THRESHOLD;
+  const seen = seenByUser(userIds.length, [train, valid, test]);
+  const oracle = simulation ? simulatedOracle(simulation, userOld, images, numItems, test, seen, cold) : undefined;
+  const negatives = sampledNegatives(test, seen, numItems, o.seed, 100);
+  const coldTest = new Set(Array.from(test.item).filter(cold));
+  const coldTestUsers = Array.from(test.item).filter(cold).length;
+  const coldValid = new Set(Array.from(valid.item).filter(cold));
 
   // 7. write
   writeFileSync(join(tmp, 'items.json'), JSON.stringify({ ids: itemIds, category: Array.from(itemCategory), trainCount: Array.from(split.itemTrainCount) }));
@@ -353,16 +402,12 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
   writeFileSync(join(tmp, 'sampled-negatives.i32'), new Uint8Array(negatives.buffer));
   writeFileSync(join(tmp, 'images.json'), JSON.stringify({ size: o.imageSize, fit: o.fit, keys }));
   if (simulation) writeFileSync(join(tmp, 'simulation.json'), JSON.stringify(simulation));
-  const h = createHash('sha256');
-  h.update(JSON.stringify(raw.source.fileHashes));
-  for (const k of keys) h.update(k);
-  h.update(JSON.stringify({ imageSize: o.imageSize, fit: o.fit, split: o.split, minUserItems: o.minUserItems, kCore: o.kCore ?? null, seed: o.seed }));
   const sharpVersions = (await import('sharp')).default.versions;
   const manifest: Manifest = {
     format: DATASET_FORMAT,
     createdAt: new Date().toISOString(),
     source: raw.source,
-    dataHash: h.digest('hex'),
+    dataHash: dataHashOf(raw, keys, o),
     imageSize: o.imageSize,
     fit: o.fit,
     seed: o.seed,

@@ -2,9 +2,10 @@
  * Image decoding and fitting (sharp), and the packed uint8 cache [N, S, S, 3] that training reads
  * with one file read. Rebuilds reuse every row whose source bytes, size and fit are unchanged.
  */
+import { BadInputError, CorruptFileError } from '../core/errors.js';
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import sharp, { type Sharp } from "sharp";
+import sharp, { type Sharp } from 'sharp';
 
 export type Fit = 'letterbox' | 'crop';
 
@@ -27,7 +28,7 @@ export async function fitImage(input: Buffer | ImageSource, size: number, fit: F
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== size || info.height !== size) {
-    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
+    throw new BadInputError(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -125,7 +126,7 @@ export function readImageCache(path: string, count: number, size: number): Uint8
   const buf = readFileSync(path);
   const expected = count * size * size * 3;
   if (buf.byteLength !== expected) {
-    throw new Error(`${path}: ${buf.byteLength} bytes, expected ${count} images of ${size}x${size}x3 (${expected} bytes)`);
+    throw new CorruptFileError(`${buf.byteLength} bytes, expected ${count} images of ${size}x${size}x3 (${expected} bytes)`, path);
   }
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

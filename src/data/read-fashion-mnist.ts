@@ -21,7 +21,10 @@ function readIdx(folder: string, base: string, magic: number): { data: Uint8Arra
   const plain = join(folder, base);
   const gz = `${plain}.gz`;
   const file = existsSync(plain) ? plain : existsSync(gz) ? gz : null;
-  if (!file) throw new BadInputError(`missing ${base} (or ${base}.gz); install Debian's dataset-fashion-mnist or name a folder with the four idx files`, { file: folder });
+  if (!file)
+    throw new BadInputError(`missing ${base} (or ${base}.gz); install Debian's dataset-fashion-mnist or name a folder with the four idx files`, {
+      file: folder,
+    });
   let buf = readFileSync(file);
   const hash = createHash('sha256').update(buf).digest('hex');
   if (file.endsWith('.gz')) {
@@ -72,7 +75,9 @@ export function readFashionMnist(folder: string, o: FashionMnistOptions): RawDat
   const rng = new Rng(o.seed);
   const order = Int32Array.from(all.keys());
   rng.shuffle(order);
-  const chosen = Array.from(order.subarray(0, o.items)).sort((a, b) => a - b).map((k) => all[k]!);
+  const chosen = Array.from(order.subarray(0, o.items))
+    .sort((a, b) => a - b)
+    .map((k) => all[k]!);
   const sources: ImageSource[] = chosen.map((c) => ({ kind: 'raw', width: 28, height: 28, channels: 1, pixels: c.pixels.map((v) => 255 - v) }));
   const fileHashes = Object.fromEntries(parts.flat().map((p) => [p.file.split('/').pop()!, p.hash]));
   return {

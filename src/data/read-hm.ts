@@ -25,13 +25,12 @@ export function hmImagePath(folder: string, articleId: string): string {
   return join(folder, 'images', articleId.slice(0, 3), `${articleId}.jpg`);
 }
 
-export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> {
-  if (!existsSync(folder)) throw new BadInputError('folder not found', { file: folder });
-  const articlesPath = join(folder, 'articles.csv');
-  const txPath = join(folder, 'transactions_train.csv');
-  const problems = o.problems;
-
-  // articles: id → category (empty metadata means unknown, not a mistake)
+/** articles.csv: id → category (empty metadata means unknown, not a mistake). */
+async function readArticles(
+  articlesPath: string,
+  o: HmOptions,
+): Promise<{ articleIndex: Map<string, number>; articleIds: string[]; articleCat: (string | null)[] }> {
+  const { problems } = o;
   const articleIndex = new Map<string, number>();
   const articleIds: string[] = [];
   const articleCat: (string | null)[] = [];
@@ -50,8 +49,16 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     const c = record[o.categoryColumn]!.trim();
     articleCat.push(c === '' ? null : c);
   }
+  return { articleIndex, articleIds, articleCat };
+}
 
-  // transactions, streamed; repeat purchases (identical rows are multi-unit buys) collapse later
+/** transactions_train.csv, streamed; repeat purchases (identical rows are multi-unit buys) collapse later. */
+async function readTransactions(
+  txPath: string,
+  articleIndex: Map<string, number>,
+  o: HmOptions,
+): Promise<{ users: IdMap; user: Int32Array; item: Int32Array; time: Float64Array; rows: number }> {
+  const { problems } = o;
   const users = new IdMap();
   const user = new GrowableInt32();
   const item = new GrowableInt32();
@@ -80,10 +87,19 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     item.push(a);
     time.push(t);
   }
+  return { users, user: user.toArray(), item: item.toArray(), time: time.toArray(), rows };
+}
+
+export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> {
+  if (!existsSync(folder)) throw new BadInputError('folder not found', { file: folder });
+  const articlesPath = join(folder, 'articles.csv');
+  const txPath = join(folder, 'transactions_train.csv');
+  const problems = o.problems;
+  const { articleIndex, articleIds, articleCat } = await readArticles(articlesPath, o);
+  const { users, user: userArr, item: itemArr, time: timeArr, rows } = await readTransactions(txPath, articleIndex, o);
 
   // photos: an article without one leaves the catalogue (not an error) unless someone bought it
   const purchased = new Uint8Array(articleIds.length);
-  const itemArr = item.toArray();
   for (const a of itemArr) purchased[a] = 1;
   const keep = new Int32Array(articleIds.length).fill(-1);
   const itemIds: string[] = [];
@@ -107,8 +123,6 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     names.push(path);
     cats.push(articleCat[a]!);
   }
-  const userArr = user.toArray();
-  const timeArr = time.toArray();
   const mask = itemArr.map((a) => (keep[a]! >= 0 ? 1 : 0));
   const kept = mask.reduce((s, m) => s + m, 0);
   const log: InteractionLog = {

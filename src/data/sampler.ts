@@ -3,6 +3,7 @@
  * over u's training items, j uniform over all items, rejected while j is in u's training set.
  * Seeded, and its state can be saved and restored so a resumed run draws the same triplets.
  */
+import { BadInputError } from '../core/errors.js';
 import { Rng, type RngState } from '../core/rng.js';
 
 export interface Triplets {
@@ -41,7 +42,7 @@ export class TripletSampler {
       this.items.subarray(a, b).sort();
     }
     this.users = Int32Array.from(users);
-    if (this.users.length === 0) throw new RangeError('TripletSampler: no user has a training item');
+    if (this.users.length === 0) throw new BadInputError('the training split is empty: no shopper has a training purchase');
   }
 
   /** Is item i in u's training set? */
@@ -68,7 +69,7 @@ export class TripletSampler {
       const u = this.users[this.rng.int(this.users.length)]!;
       const a = this.offsets[u]!;
       const n = this.offsets[u + 1]! - a;
-      if (n >= this.numItems) throw new RangeError(`TripletSampler: user ${u} has bought every item; no negative exists`);
+      if (n >= this.numItems) throw new BadInputError(`shopper index ${u} has bought every item: no negative exists for BPR`);
       const i = this.items[a + this.rng.int(n)]!;
       let j = this.rng.int(this.numItems);
       while (this.has(u, j)) j = this.rng.int(this.numItems);

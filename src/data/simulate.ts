@@ -14,6 +14,7 @@
  * The hidden taste is kept (simulation.json) so that any image, generated ones included, can be
  * scored by it, and its own AUC on the test split (the oracle) is written to the manifest.
  */
+import { BadInputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 
 export interface SimulationModel {
@@ -34,7 +35,7 @@ export interface SimulationModel {
 
 /** Grey 8×8 average pool of one S×S×3 image (values in [0, 1]). */
 export function pool8(img: Uint8Array, size: number, offset = 0): Float64Array {
-  if (size % 8 !== 0) throw new RangeError(`simulated shoppers need an image size that is a multiple of 8, got ${size}`);
+  if (size % 8 !== 0) throw new BadInputError(`--image-size: simulated shoppers need an image size that is a multiple of 8, got ${size}`);
   const block = size / 8;
   const out = new Float64Array(64);
   for (let y = 0; y < size; y++) {

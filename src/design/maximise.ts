@@ -8,6 +8,7 @@
  * (every photo R = G = B, as Fashion-MNIST) the GAN's image is made grey (the mean of its
  * channels) before Φ and D see it: the search cannot exploit colour that no real item has.
  */
+import { CancelledError, InvalidArgumentError } from '../core/errors.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ConditionalGan } from '../models/gan.js';
 import { oneHot } from '../models/gan.js';
@@ -175,7 +176,15 @@ export function withFrozen<T>(mods: { freeze(): unknown; parameters(): Tensor[];
 }
 
 /** score, realism and objective of designs from w [n, zDim]; shapes commented. */
-export function designTerms(m: DesignModels, w: Tensor, cond: Tensor, theta: Tensor, eta: number, start?: { z0: Tensor; gamma: number }, bound: LatentBound = 'box') {
+export function designTerms(
+  m: DesignModels,
+  w: Tensor,
+  cond: Tensor,
+  theta: Tensor,
+  eta: number,
+  start?: { z0: Tensor; gamma: number },
+  bound: LatentBound = 'box',
+) {
   const z = codeOf(w, bound); // z ∈ (−1, 1)ᵈ, or on the shell ‖z‖ = √d  [n, zDim]
   const x = render(m, z, cond); // G(z, c)  [n, 3, S, S]
   const size = m.encoder.config.inputSize;
@@ -212,7 +221,14 @@ export interface RealTensors {
 export function realTensors(real: Float32Array, k: number): RealTensors {
   const r = tensor(real, [real.length / k, k]);
   const realT = keep(tidy(() => r.transpose(0, 1).contiguous()));
-  const norms = keep(tidy(() => r.square().sum(1).reshape([1, real.length / k])));
+  const norms = keep(
+    tidy(() =>
+      r
+        .square()
+        .sum(1)
+        .reshape([1, real.length / k]),
+    ),
+  );
   r.dispose();
   return { realT, norms, dispose: () => (realT.dispose(), norms.dispose()) };
 }
@@ -232,8 +248,8 @@ export function quantileOf(xs: number[], q: number): number {
 function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: RealTensors, theta: Tensor, zDim: number, nc: number): GuardRange {
   const count = g.references ?? 256;
   const q = g.quantile ?? 0.95;
-  if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`design: guard.references must be a positive integer, got ${count}`);
-  if (!(q > 0 && q <= 1)) throw new RangeError(`design: guard.quantile must be in (0, 1], got ${q}`);
+  if (!(Number.isInteger(count) && count >= 1)) throw new InvalidArgumentError(`design: guard.references must be a positive integer, got ${count}`);
+  if (!(q > 0 && q <= 1)) throw new InvalidArgumentError(`design: guard.quantile must be in (0, 1], got ${q}`);
   const key = g.cache?.key(o.category, o.seed, count, q, g.real, o.bound); // the reference samples are drawn with the design's bound
   const cached = key !== undefined ? g.cache!.get(key) : undefined;
   if (cached) return cached;
@@ -274,7 +290,9 @@ function randomStarts(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: nu
       });
     }
   });
-  const best = Array.from(objective.keys()).sort((a, b) => objective[b]! - objective[a]! || a - b).slice(0, o.n);
+  const best = Array.from(objective.keys())
+    .sort((a, b) => objective[b]! - objective[a]! || a - b)
+    .slice(0, o.n);
   return all.indexSelect(0, tensor(Int32Array.from(best), [o.n], 'int64'));
 }
 
@@ -285,33 +303,86 @@ export interface DesignProgress {
   scores: number[];
 }
 
+/** Options that cannot go together, or out of range: a caller's bug (the edges validate users' input first). */
+function checkDesignOptions(o: DesignOptions): void {
+  if (o.start && o.anchor) throw new InvalidArgumentError('design: anchor applies to random starts; with a start code use its gamma');
+  if (o.start && o.candidates !== undefined && o.candidates !== o.n)
+    throw new InvalidArgumentError('design: candidates choose among random starts; a start code was given');
+  if (o.candidates !== undefined && !(Number.isInteger(o.candidates) && o.candidates >= o.n))
+    throw new InvalidArgumentError(`design: candidates must be an integer ≥ n (${o.n}), got ${o.candidates}`);
+  if (o.start && o.guard) throw new InvalidArgumentError('design: the realism guard applies to random starts; a start code was given');
+  if (o.start && o.bound === 'shell')
+    throw new InvalidArgumentError('design: the shell bound applies to random starts; a start code is a box code (z = tanh(w))');
+  if (o.bound !== undefined && o.bound !== 'box' && o.bound !== 'shell')
+    throw new InvalidArgumentError(`design: bound must be 'box' or 'shell', got '${String(o.bound)}'`);
+}
+
+/** Freezes G, D and Φ in eval mode; returns what gives them back trainable and in their mode. */
+function freezeModels(m: DesignModels): () => void {
+  const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
+  const saved = mods.map((mod) => ({ mod, training: mod.training, grads: mod.parameters().map((p) => p.requiresGrad) }));
+  for (const mod of mods) mod.freeze().train(false);
+  return () => {
+    for (const sv of saved) {
+      sv.mod.parameters().forEach((p, i) => (p.requiresGrad = sv.grads[i]!));
+      sv.mod.train(sv.training);
+    }
+  };
+}
+
+/** w0 [n, zDim]: from the start code (atanh of z0), or random starts (the best of the candidates, when asked). */
+function startingW(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number): Tensor {
+  return tidy(() => {
+    if (!o.start) return randomStarts(m, o, theta, zDim, nc);
+    const z0 = o.start.z0.clamp(-0.995, 0.995);
+    return z0.add(1).div(z0.neg().add(1)).log().mul(0.5);
+  });
+}
+
+/** The guard's choice so far: per design, the best in-range step (its w row, step and score). */
+interface KeptSteps {
+  w: Float32Array;
+  step: number[];
+  score: number[];
+}
+
+/** Keeps each design's current step where it lies inside the guard's range and outscores its kept one. */
+function keepInRange(
+  kept: KeptSteps,
+  range: GuardRange,
+  t: { phi: Tensor; d: Tensor },
+  real: RealTensors,
+  w: Tensor,
+  scores: number[],
+  step: number,
+  zDim: number,
+): void {
+  const dist = nearestOf(t.phi.detach(), real);
+  const dv = t.d.detach().data();
+  const wNow = w.detach().data();
+  for (let i = 0; i < scores.length; i++) {
+    if (dist[i]! <= range.maxDistance && dv[i]! >= range.minRealism && scores[i]! > kept.score[i]!) {
+      kept.score[i] = scores[i]!;
+      kept.step[i] = step;
+      kept.w.set(wNow.subarray(i * zDim, (i + 1) * zDim), i * zDim);
+    }
+  }
+}
+
 /**
  * The maximisation as a generator: yields after every step, returns the result. G, D and Φ are
  * frozen and in eval mode for the generator's whole life (restored in `finally`, also when the
  * consumer stops early with `return()`).
  */
 export function* designSteps(m: DesignModels, o: DesignOptions): Generator<DesignProgress, DesignResult, void> {
-  if (o.start && o.anchor) throw new RangeError('design: anchor applies to random starts; with a start code use its gamma');
-  if (o.start && o.candidates !== undefined && o.candidates !== o.n) throw new RangeError('design: candidates choose among random starts; a start code was given');
-  if (o.candidates !== undefined && !(Number.isInteger(o.candidates) && o.candidates >= o.n)) throw new RangeError(`design: candidates must be an integer ≥ n (${o.n}), got ${o.candidates}`);
-  if (o.start && o.guard) throw new RangeError('design: the realism guard applies to random starts; a start code was given');
-  if (o.start && o.bound === 'shell') throw new RangeError("design: the shell bound applies to random starts; a start code is a box code (z = tanh(w))");
-  if (o.bound !== undefined && o.bound !== 'box' && o.bound !== 'shell') throw new RangeError(`design: bound must be 'box' or 'shell', got '${String(o.bound)}'`);
+  checkDesignOptions(o);
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
-  const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
-  const saved = mods.map((mod) => ({ mod, training: mod.training, grads: mod.parameters().map((p) => p.requiresGrad) }));
-  for (const mod of mods) mod.freeze().train(false);
-  const restore = () => {
-    for (const sv of saved) {
-      sv.mod.parameters().forEach((p, i) => (p.requiresGrad = sv.grads[i]!));
-      sv.mod.train(sv.training);
-    }
-  };
+  const restore = freezeModels(m);
   const cond = keep(oneHot(new Int32Array(o.n).fill(o.category), nc));
   const theta = keep(tensor(o.theta, [o.theta.length]));
-  // w0: from the starting code (atanh), or N(0, 1) random starts (scored through G, D and Φ with
-  // candidates: a failure there gives the modules back as they were)
+  // w0 (random starts are scored through G, D and Φ with candidates: a failure there gives the
+  // modules back as they were)
   let w: Tensor;
   let range: GuardRange | undefined;
   const fail = (e: unknown, started?: Tensor): never => {
@@ -322,16 +393,15 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     throw e;
   };
   try {
-    w = keep(
-      tidy(() => (o.start ? o.start.z0.clamp(-0.995, 0.995).add(1).div(o.start.z0.clamp(-0.995, 0.995).neg().add(1)).log().mul(0.5) : randomStarts(m, o, theta, zDim, nc))),
-    ).requiresGrad_(true);
+    w = keep(startingW(m, o, theta, zDim, nc)).requiresGrad_(true);
   } catch (e) {
     return fail(e);
   }
   let real: RealTensors | undefined;
   try {
     if (o.guard) {
-      if (o.guard.real.length === 0 || o.guard.real.length % o.theta.length !== 0) throw new RangeError(`design: guard.real must hold rows of K = ${o.theta.length} values (got ${o.guard.real.length})`);
+      if (o.guard.real.length === 0 || o.guard.real.length % o.theta.length !== 0)
+        throw new InvalidArgumentError(`design: guard.real must hold rows of K = ${o.theta.length} values (got ${o.guard.real.length})`);
       real = realTensors(o.guard.real, o.theta.length);
       range = guardRange(m, o, o.guard, real, theta, zDim, nc);
     }
@@ -345,8 +415,9 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   const opt = new Adam([w], { lr: o.lr });
   const scores: number[][] = [];
   const objective: number[][] = [];
-  // the guard: per design, the best in-range step so far (its w row and score)
-  const kept = range ? { w: noGrad(() => w.data()), step: new Array<number>(o.n).fill(0), score: new Array<number>(o.n).fill(-Infinity) } : undefined;
+  const kept: KeptSteps | undefined = range
+    ? { w: noGrad(() => w.data()), step: new Array<number>(o.n).fill(0), score: new Array<number>(o.n).fill(-Infinity) }
+    : undefined;
   try {
     for (let s = 0; s <= o.steps; s++) {
       tidy(() => {
@@ -354,18 +425,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
         const t = designTerms(m, w, cond, theta, o.eta, prox, o.bound);
         scores.push(Array.from(t.score.detach().data()));
         objective.push(Array.from(t.objective.detach().data()));
-        if (kept && range) {
-          const dist = nearestOf(t.phi.detach(), real!);
-          const dv = t.d.detach().data();
-          const wNow = w.detach().data();
-          for (let i = 0; i < o.n; i++) {
-            if (dist[i]! <= range.maxDistance && dv[i]! >= range.minRealism && scores.at(-1)![i]! > kept.score[i]!) {
-              kept.score[i] = scores.at(-1)![i]!;
-              kept.step[i] = s;
-              kept.w.set(wNow.subarray(i * zDim, (i + 1) * zDim), i * zDim);
-            }
-          }
-        }
+        if (kept && range) keepInRange(kept, range, t, real!, w, scores.at(-1)!, s, zDim);
         if (s === o.steps) return; // the last pass only measures
         t.objective.sum().neg().backward(); // ascend the objective
         opt.step();
@@ -410,11 +470,15 @@ export function maximisePreference(m: DesignModels, o: DesignOptions): DesignRes
  * The same, yielding to the event loop between steps (a server stays responsive), reporting
  * progress, and stopping when `signal` aborts (its work and tensors are released).
  */
-export async function maximisePreferenceAsync(m: DesignModels, o: DesignOptions, hooks: { onStep?: (p: DesignProgress) => void; signal?: AbortSignal } = {}): Promise<DesignResult> {
+export async function maximisePreferenceAsync(
+  m: DesignModels,
+  o: DesignOptions,
+  hooks: { onStep?: (p: DesignProgress) => void; signal?: AbortSignal } = {},
+): Promise<DesignResult> {
   const it = designSteps(m, o);
   try {
     for (;;) {
-      if (hooks.signal?.aborted) throw Object.assign(new Error('design cancelled'), { name: 'AbortError' });
+      if (hooks.signal?.aborted) throw new CancelledError('design');
       const r = it.next();
       if (r.done) return r.value;
       hooks.onStep?.(r.value);

@@ -4,16 +4,23 @@
  *      ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}),
  *    with Tr((Σ_r Σ_g)^{1/2}) = Σ √λ_k of the symmetric Σ_r^{1/2} Σ_g Σ_r^{1/2};
  *  - category agreement: share of generated images the classifier assigns to the intended category;
- *  - an Inception-Score-style figure: exp(E_x KL(p(y|x) ‖ p(y))) over all generated images.
+ *  - an Inception-Score-style figure: exp(E_x KL(p(y|x) ‖ p(y))) over all generated images;
+ * and `ganQuality`, the three of them for a GAN against real items' features (`realFeatures`).
  */
-import { tensor, tidy, type Tensor } from '../torch/index.js';
+import type { Classifier } from '../models/classifier.js';
+import { toInput, toUint8 } from '../models/encoder.js';
+import { oneHot, type ConditionalGan } from '../models/gan.js';
+import { Generator, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
 
 /** mean [d] and covariance [d, d] of rows [n, d] (float64). */
 function moments(x: Tensor): { mu: Tensor; cov: Tensor } {
   const [n] = x.shape;
   const mu = x.mean(0); // [d]
   const c = x.sub(mu); // [n, d]
-  const cov = c.transpose(0, 1).matmul(c).div(Math.max(1, n! - 1)); // [d, d]
+  const cov = c
+    .transpose(0, 1)
+    .matmul(c)
+    .div(Math.max(1, n! - 1)); // [d, d]
   return { mu, cov };
 }
 
@@ -70,4 +77,100 @@ export function inceptionScore(probs: Float32Array, numClasses: number): number 
     }
   }
   return Math.exp(kl / n);
+}
+
+/** Generated images (uint8 [n, S, S, 3]) of one category from the latent codes z [n, zDim]. */
+export function generate(gan: ConditionalGan, category: number, z: Tensor): Tensor {
+  return noGrad(() => tidy(() => toUint8(gan.generator.forward(z, oneHot(new Int32Array(z.shape[0]!).fill(category), gan.categories.length)))));
+}
+
+/** Classifier features [n, K] and class probabilities [n, C] of float images in [−1, 1]. */
+export function judge(clf: Classifier, x: Tensor): { feats: Float32Array; probs: Float32Array } {
+  return noGrad(() => tidy(() => ({ feats: clf.featuresFloat(x).data(), probs: clf.logitsFloat(x).softmax(1).data() })));
+}
+
+export interface GanQuality {
+  frechet: number;
+  categoryAgreement: number;
+  inceptionScore: number;
+  perCategory: { category: string; frechet: number; agreement: number }[];
+}
+
+/**
+ * How latent codes are drawn for the quality figures: 'normal', z ~ N(0, I) as in training; 'bounded',
+ * z = tanh(w) with w ~ N(0, I), the codes the design starts from (its z is bounded to (−1, 1)).
+ */
+export type LatentDraw = 'normal' | 'bounded';
+
+export function drawLatent(n: number, zDim: number, gen: Generator, draw: LatentDraw): Tensor {
+  return draw === 'bounded' ? tidy(() => randn([n, zDim], gen).tanh()) : randn([n, zDim], gen);
+}
+
+/** Quality of `gan` against real items, in the classifier's feature space. classOf maps GAN category → classifier class. */
+export function ganQuality(
+  gan: ConditionalGan,
+  clf: Classifier,
+  realFeats: Float32Array[],
+  classOf: number[],
+  perCategory: number,
+  seed: number,
+  draw: LatentDraw = 'normal',
+): GanQuality {
+  const gen = new Generator(seed);
+  const k = clf.encoderConfig.k;
+  const nc = clf.numClasses;
+  const allProbs: Float32Array[] = [];
+  const per = gan.categories.map((name, c) => {
+    const feats: Float32Array[] = [];
+    const probs: Float32Array[] = [];
+    for (let s = 0; s < perCategory; s += 100) {
+      const n = Math.min(100, perCategory - s);
+      tidy(() => {
+        const x = noGrad(() => gan.generator.forward(drawLatent(n, gan.config.zDim, gen, draw), oneHot(new Int32Array(n).fill(c), gan.categories.length)));
+        const j = judge(clf, x);
+        feats.push(j.feats);
+        probs.push(j.probs);
+      });
+    }
+    const f = concat(feats);
+    const p = concat(probs);
+    allProbs.push(p);
+    return {
+      category: name,
+      frechet: frechetDistance(realFeats[c]!, f, k),
+      agreement: categoryAgreement(p, nc, new Int32Array(p.length / nc).fill(classOf[c]!)),
+    };
+  });
+  const probs = concat(allProbs);
+  const intended = Int32Array.from({ length: probs.length / nc }, (_, r) => classOf[Math.floor(r / perCategory)]!);
+  return {
+    frechet: per.reduce((s, p) => s + p.frechet, 0) / per.length,
+    categoryAgreement: categoryAgreement(probs, nc, intended),
+    inceptionScore: inceptionScore(probs, nc),
+    perCategory: per,
+  };
+}
+
+export function concat<A extends Float32Array | Uint8Array>(parts: A[]): A {
+  const Ctor = (parts[0]?.constructor ?? Float32Array) as new (n: number) => A;
+  const out = new Ctor(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Real items' classifier features per GAN category (up to `max` each). */
+export function realFeatures(images: Tensor, clf: Classifier, itemCat: Int32Array, numCats: number, max: number): Float32Array[] {
+  return Array.from({ length: numCats }, (_, c) => {
+    const items = Int32Array.from([...itemCat.keys()].filter((i) => itemCat[i] === c).slice(0, max));
+    const parts: Float32Array[] = [];
+    for (let s = 0; s < items.length; s += 256) {
+      const part = items.subarray(s, s + 256);
+      parts.push(tidy(() => judge(clf, toInput(images.indexSelect(0, tensor(part, [part.length], 'int64')))).feats));
+    }
+    return concat(parts);
+  });
 }

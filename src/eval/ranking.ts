@@ -2,25 +2,12 @@
  * Ranking metrics (method.md §3). Pure functions over score arrays.
  *  - auc: full AUC, negatives = every item the user never interacted with;
  *  - sampledAuc: the same against 100 fixed sampled negatives (the released code's protocol);
- *  - coldAuc: users whose held-out item has < 5 training interactions, negatives also such items;
+ *  - coldAuc: users whose held-out item is cold (fewer than COLD_THRESHOLD training interactions),
+ *    negatives also cold items;
  *  - recall@K / NDCG@K / HR@K on the full ranking (one held-out item: recall = hit rate).
+ * Every AUC here is core/auc.ts's pairwise count.
  */
-
-/** AUC of one score list: share of (positive, negative) pairs ranked correctly, ties count half. */
-export function aucFromScores(scores: ArrayLike<number>, positives: Iterable<number>): number {
-  const pos = new Set(positives);
-  let wins = 0;
-  let pairs = 0;
-  for (const p of pos) {
-    for (let j = 0; j < scores.length; j++) {
-      if (pos.has(j)) continue;
-      pairs++;
-      if (scores[p]! > scores[j]!) wins++;
-      else if (scores[p] === scores[j]) wins += 0.5;
-    }
-  }
-  return pairs ? wins / pairs : NaN;
-}
+import { COLD_THRESHOLD, pairwiseWins } from '../core/auc.js';
 
 export interface HeldOut {
   user: Int32Array;
@@ -56,7 +43,7 @@ export interface RankingResult {
 
 export function evaluateRanking(inp: RankingInput): RankingResult {
   const k = inp.k ?? 10;
-  const coldT = inp.coldThreshold ?? 5;
+  const coldT = inp.coldThreshold ?? COLD_THRESHOLD;
   const per = inp.perUser ?? 100;
   const n = inp.numItems;
   const seenBy = new Map<number, Set<number>>();
@@ -89,28 +76,18 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
       const seen = seenBy.get(u) ?? new Set<number>();
       const row = scores.subarray(r * n, (r + 1) * n);
       const si = row[i]!;
-      let wins = 0;
-      let count = 0;
-      let cWins = 0;
-      let cCount = 0;
-      let above = 0;
-      for (let j = 0; j < n; j++) {
-        if (j === i || seen.has(j)) continue;
-        const sj = row[j]!;
-        const w = si > sj ? 1 : si === sj ? 0.5 : 0;
-        wins += w;
-        count++;
-        if (sj > si) above++;
-        if (cold[j]) {
-          cWins += w;
-          cCount++;
+      const all = pairwiseWins(row, i, (j) => seen.has(j));
+      if (all.pairs) aucSum += all.wins / all.pairs;
+      if (cold[i]) {
+        const c = pairwiseWins(row, i, (j) => seen.has(j) || !cold[j]);
+        if (c.pairs) {
+          coldSum += c.wins / c.pairs;
+          coldUsers++;
         }
       }
-      if (count) aucSum += wins / count;
-      if (cold[i] && cCount) {
-        coldSum += cWins / cCount;
-        coldUsers++;
-      }
+      // rank of the held-out item among the negatives (recall and NDCG at k)
+      let above = 0;
+      for (let j = 0; j < n; j++) if (j !== i && !seen.has(j) && row[j]! > si) above++;
       if (above < k) {
         recall += 1;
         ndcg += 1 / Math.log2(above + 2);

@@ -2,6 +2,7 @@
  * DVBPR (method.md §1): x(u, i) = θ_uᵀ Φ(X_i). The encoder Φ and the user table θ [U, K]
  * (init U(0, 0.01)). No item bias, no non-visual item factor.
  */
+import { InvalidArgumentError } from '../core/errors.js';
 import type { EncoderConfig } from '../config/dvbpr.js';
 import { ShapeError } from '../core/errors.js';
 import { cat, Generator, keep, Module, noGrad, tidy, zeros, tensor, type Tensor } from '../torch/index.js';
@@ -75,13 +76,24 @@ export class DvbprScorer implements Recommender {
 
   scoreUsers(users: Int32Array): Float32Array {
     checkUsers(users, this.numUsers);
-    return tidy(() => this.thetaT.indexSelect(0, tensor(users, [users.length], 'int64')).matmul(this.eT).data()); // [U', N]
+    return tidy(() =>
+      this.thetaT
+        .indexSelect(0, tensor(users, [users.length], 'int64'))
+        .matmul(this.eT)
+        .data(),
+    ); // [U', N]
   }
 
   /** The embeddings Φ(x_i) [rows, K] of the given items (row indices). */
   embeddingsOf(rows: Int32Array): Float32Array {
-    for (const r of rows) if (!(r >= 0 && r < this.numItems)) throw new RangeError(`item row ${r} out of range 0..${this.numItems - 1}`);
-    return tidy(() => this.eT.indexSelect(1, tensor(rows, [rows.length], 'int64')).transpose(0, 1).contiguous().data());
+    for (const r of rows) if (!(r >= 0 && r < this.numItems)) throw new InvalidArgumentError(`item row ${r} out of range 0..${this.numItems - 1}`);
+    return tidy(() =>
+      this.eT
+        .indexSelect(1, tensor(rows, [rows.length], 'int64'))
+        .transpose(0, 1)
+        .contiguous()
+        .data(),
+    );
   }
 
   /** Appends items (embeddings [n, K]) after the existing ones: new items are scored at once. */

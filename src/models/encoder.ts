@@ -57,7 +57,14 @@ export class Encoder extends Module {
       if (this.config.convs[k]!.pool) y = consume(y, x, (v) => maxPool2d(v, 2));
     });
     y = consume(y, x, (v) => v.reshape([b!, this.flatDim])); // [B, C·s·s]
-    for (const l of this.hidden) y = consume(y, x, (v) => consume(consume(l.forward(v), null, (h) => h.relu()), null, (h) => this.drop.forward(h)));
+    for (const l of this.hidden)
+      y = consume(y, x, (v) =>
+        consume(
+          consume(l.forward(v), null, (h) => h.relu()),
+          null,
+          (h) => this.drop.forward(h),
+        ),
+      );
     return y;
   }
 
@@ -73,11 +80,19 @@ export class Encoder extends Module {
 export function toInput(u8: Tensor): Tensor {
   const f = u8.to('float32');
   const p = consume(f, null, (v) => v.permute([0, 3, 1, 2]));
-  return consume(consume(p, null, (v) => v.div(127.5)), null, (v) => v.sub(1));
+  return consume(
+    consume(p, null, (v) => v.div(127.5)),
+    null,
+    (v) => v.sub(1),
+  );
 }
 
 /** float [B, 3, S, S] in [−1, 1] → uint8 [B, S, S, 3] (generated images back to pixels). */
 export function toUint8(x: Tensor): Tensor {
   const p = x.add(1).mul(127.5).add(0.5).clamp(0, 255);
-  return consume(consume(p, null, (v) => v.permute([0, 2, 3, 1]).contiguous()), null, (v) => v.to('uint8'));
+  return consume(
+    consume(p, null, (v) => v.permute([0, 2, 3, 1]).contiguous()),
+    null,
+    (v) => v.to('uint8'),
+  );
 }

@@ -64,10 +64,21 @@ export class GanGenerator extends Module {
     // intermediate handles are released as soon as used (autograd keeps what backward needs)
     let h = consume(cat([z, c], 1), null, (zc) => this.dense.forward(zc));
     h = consume(h, null, (v) => v.reshape([b!, this.base, 4, 4])); // [B, base, 4, 4]
-    h = consume(consume(h, null, (v) => this.bn0.forward(v)), null, (v) => v.leakyRelu(0.2));
+    h = consume(
+      consume(h, null, (v) => this.bn0.forward(v)),
+      null,
+      (v) => v.leakyRelu(0.2),
+    );
     this.ups.forEach((up, k) => {
       h = consume(h, null, (v) => up.forward(v)); // [B, ch, 2s, 2s]
-      h = k < this.bns.length ? consume(consume(h, null, (v) => this.bns[k]!.forward(v)), null, (v) => v.leakyRelu(0.2)) : consume(h, null, (v) => v.tanh());
+      h =
+        k < this.bns.length
+          ? consume(
+              consume(h, null, (v) => this.bns[k]!.forward(v)),
+              null,
+              (v) => v.leakyRelu(0.2),
+            )
+          : consume(h, null, (v) => v.tanh());
     });
     return h;
   }
@@ -131,13 +142,21 @@ export class GanDiscriminator extends Module {
   forward(x: Tensor, c: Tensor): Tensor {
     const [b] = x.shape;
     const flat = this.features(x, c);
-    const y = consume(consume(cat([flat, c], 1), null, (v) => this.out.forward(v)), null, (v) => v.reshape([b!]));
+    const y = consume(
+      consume(cat([flat, c], 1), null, (v) => this.out.forward(v)),
+      null,
+      (v) => v.reshape([b!]),
+    );
     if (!this.embed) {
       flat.dispose();
       return y;
     }
     // projection: ⟨φ(x, c), E c⟩ added to the linear output
-    const proj = consume(consume(this.embed.forward(c), null, (e) => e.mul(flat)), null, (v) => v.sum(1));
+    const proj = consume(
+      consume(this.embed.forward(c), null, (e) => e.mul(flat)),
+      null,
+      (v) => v.sum(1),
+    );
     flat.dispose();
     const out = y.add(proj);
     y.dispose();
@@ -165,3 +184,20 @@ export class ConditionalGan {
   }
 }
 
+/**
+ * The GAN's tensors in one map, the layout of weights.safetensors and of a checkpoint's `model.`
+ * part: G's under `G.`, D's under `D.`; G's from `g` when given (the averaged generator).
+ */
+export function ganState(gan: ConditionalGan, g?: Map<string, Tensor>): Map<string, Tensor> {
+  const m = new Map<string, Tensor>();
+  for (const [k, v] of g ?? gan.generator.stateDict()) m.set(`G.${k}`, v);
+  for (const [k, v] of gan.discriminator.stateDict()) m.set(`D.${k}`, v);
+  return m;
+}
+
+/** Loads a map in ganState's layout into G and D; `source` names it in errors. */
+export function loadGanState(gan: ConditionalGan, state: Map<string, Tensor>, source: string): void {
+  const pick = (p: string) => new Map([...state].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+  gan.generator.loadStateDict(pick('G.'), source);
+  gan.discriminator.loadStateDict(pick('D.'), source);
+}

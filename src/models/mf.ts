@@ -5,6 +5,7 @@
  * with f_i fixed ("off-the-shelf") image features; here the embedding of an image classifier
  * trained on the catalogue's category labels, standing in for the paper's ImageNet CNN features.
  */
+import { InvalidArgumentError } from '../core/errors.js';
 import { Generator, Module, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
 import { checkUsers, type Recommender } from './recommender.js';
 
@@ -40,7 +41,7 @@ export class FactorModel extends Module implements Recommender {
     this.gammaI = this.registerParameter('gamma_i', zeros([numItems, f]).normal_(0, 0.01, gen)); // [N, F]
     this.betaI = this.registerParameter('beta_i', zeros([numItems])); // [N]
     if (this.kind === 'vbpr') {
-      if (!features) throw new Error('VBPR needs item features');
+      if (!features) throw new InvalidArgumentError('VBPR needs item features');
       const d = features.dim;
       this.features = this.registerBuffer('features', tensor(features.data, [numItems, d]));
       this.thetaU = this.registerParameter('theta_u', zeros([numUsers, config.visualFactors]).normal_(0, 0.01, gen)); // [U, D']
@@ -73,7 +74,10 @@ export class FactorModel extends Module implements Recommender {
     checkUsers(users, this.numUsers);
     return tidy(() => {
       const u = tensor(users, [users.length], 'int64');
-      let s = this.gammaU.indexSelect(0, u).matmul(this.gammaI.transpose(0, 1)).add(this.betaI.reshape([1, -1])); // [U', N]
+      let s = this.gammaU
+        .indexSelect(0, u)
+        .matmul(this.gammaI.transpose(0, 1))
+        .add(this.betaI.reshape([1, -1])); // [U', N]
       if (this.kind === 'vbpr') {
         const fe = this.features!.matmul(this.e!); // [N, D']
         s = s.add(this.thetaU!.indexSelect(0, u).matmul(fe.transpose(0, 1))).add(this.features!.matmul(this.betaPrime!.reshape([-1, 1])).reshape([1, -1]));

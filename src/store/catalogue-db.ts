@@ -148,7 +148,13 @@ export function writeCatalogueDb(dir: string, src: CatalogueSource, run: { kind:
       src.userIds.forEach((id, i) => u.run(i, id));
       const p = db.prepare('INSERT OR IGNORE INTO purchases (user, item) VALUES (?, ?)');
       for (const pairs of src.purchases) for (let x = 0; x < pairs.user.length; x++) p.run(pairs.user[x]!, pairs.item[x]!);
-      db.prepare('INSERT INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(dir, run.kind, run.name, run.createdAt, JSON.stringify(run.manifest));
+      db.prepare('INSERT INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(
+        dir,
+        run.kind,
+        run.name,
+        run.createdAt,
+        JSON.stringify(run.manifest),
+      );
     })();
     db.close();
     // on disk before it takes the old catalogue's name
@@ -187,7 +193,8 @@ export class CatalogueStore {
         db.pragma('synchronous = FULL');
       }
       const format = (db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined)?.value;
-      if (format !== String(CATALOGUE_FORMAT)) throw new BadInputError(`catalogue format ${format}, this Atelier reads format ${CATALOGUE_FORMAT}`, { file: path });
+      if (format !== String(CATALOGUE_FORMAT))
+        throw new BadInputError(`catalogue format ${format}, this Atelier reads format ${CATALOGUE_FORMAT}`, { file: path });
     } catch (e) {
       if (e instanceof BadInputError) throw e;
       throw new BadInputError(`not a readable catalogue: ${(e as Error).message}`, { file: path });
@@ -214,7 +221,13 @@ export class CatalogueStore {
       if (r.idx !== i) throw new BadInputError(`category indices are not dense at ${r.idx}`, { file: this.path });
       return r.name;
     });
-    const items = this.db.prepare('SELECT idx, item_id, category, train_count, pixels FROM items ORDER BY idx').all() as { idx: number; item_id: string; category: number; train_count: number; pixels: Buffer | null }[];
+    const items = this.db.prepare('SELECT idx, item_id, category, train_count, pixels FROM items ORDER BY idx').all() as {
+      idx: number;
+      item_id: string;
+      category: number;
+      train_count: number;
+      pixels: Buffer | null;
+    }[];
     const itemIds: string[] = new Array(items.length);
     const itemCategory = new Int32Array(items.length);
     const itemTrainCount = new Int32Array(items.length);
@@ -226,7 +239,7 @@ export class CatalogueStore {
       itemTrainCount[i] = r.train_count;
       if (r.pixels) addedPixels.set(i, new Uint8Array(r.pixels));
     });
-    const userIds = (this.db.prepare('SELECT user_id FROM users ORDER BY idx').pluck().all() as string[]);
+    const userIds = this.db.prepare('SELECT user_id FROM users ORDER BY idx').pluck().all() as string[];
     const purchaseOffsets = new Int32Array(userIds.length + 1);
     const rows = this.db.prepare('SELECT user, item FROM purchases ORDER BY user, item').raw().all() as [number, number][];
     const purchaseItems = new Int32Array(rows.length);
@@ -260,14 +273,23 @@ export class CatalogueStore {
       if (n !== index) throw new BadInputError(`catalogue has ${n} items, cannot add row ${index}`, { file: this.path });
       this.db
         .prepare('INSERT INTO items (idx, item_id, category, train_count, image, pixels, added_at) VALUES (?, ?, ?, 0, ?, ?, ?)')
-        .run(index, row.itemId, row.category, row.image, Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength), new Date().toISOString());
+        .run(
+          index,
+          row.itemId,
+          row.category,
+          row.image,
+          Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength),
+          new Date().toISOString(),
+        );
       this.db.prepare("UPDATE meta SET value = ? WHERE key = 'embedding_rows'").run(String(index + 1));
     })();
   }
 
   /** Keeps the run's manifest (with its final metrics) beside the catalogue. */
   recordRun(dir: string, m: { kind: string; name: string; createdAt: string }): void {
-    this.db.prepare('INSERT OR REPLACE INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(dir, m.kind, m.name, m.createdAt, JSON.stringify(m));
+    this.db
+      .prepare('INSERT OR REPLACE INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)')
+      .run(dir, m.kind, m.name, m.createdAt, JSON.stringify(m));
   }
 
   recordDesign(d: DesignRecord): void {
@@ -277,7 +299,9 @@ export class CatalogueStore {
   }
 
   designsOf(userId: string, limit = 20): (DesignRecord & { createdAt: string })[] {
-    const rows = this.db.prepare('SELECT id, user_id, kind, category, item_id, created_at, result FROM designs WHERE user_id = ? ORDER BY created_at DESC LIMIT ?').all(userId, limit) as {
+    const rows = this.db
+      .prepare('SELECT id, user_id, kind, category, item_id, created_at, result FROM designs WHERE user_id = ? ORDER BY created_at DESC LIMIT ?')
+      .all(userId, limit) as {
       id: string;
       user_id: string;
       kind: 'design' | 'improvement';
@@ -286,7 +310,15 @@ export class CatalogueStore {
       created_at: string;
       result: string;
     }[];
-    return rows.map((r) => ({ id: r.id, userId: r.user_id, kind: r.kind, category: r.category, itemId: r.item_id ?? undefined, createdAt: r.created_at, result: JSON.parse(r.result) as unknown }));
+    return rows.map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      kind: r.kind,
+      category: r.category,
+      itemId: r.item_id ?? undefined,
+      createdAt: r.created_at,
+      result: JSON.parse(r.result) as unknown,
+    }));
   }
 
   close(): void {

@@ -14,9 +14,9 @@ import { createRequire } from 'node:module';
 import type { Table } from 'apache-arrow';
 import { BadInputError } from '../core/errors.js';
 import { DvbprScorer } from '../models/dvbpr.js';
-import { thetaOf } from './designs.js';
-import { COLD_THRESHOLD, type Recommendation } from './recommend.js';
-import { categoryIndexOf, readEmbeddings, type LoadedRun } from './run.js';
+import { COLD_THRESHOLD } from '../core/auc.js';
+import type { Recommendation } from './recommend.js';
+import { categoryIndexOf, readEmbeddings, thetaOf, type LoadedRun } from './run.js';
 
 // LanceDB is CommonJS and checks `instanceof arrow.Table`: take Arrow from the same (CommonJS) module
 const arrow = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow');
@@ -57,7 +57,12 @@ export function subVectorsFor(k: number): number {
 function batchTable(start: number, e: Float32Array, k: number, category: Int32Array, cold: Uint8Array): Table {
   const n = e.length / k;
   const item = new Field('item', new Float32(), true);
-  const schema = new Schema([new Field('idx', new Int32(), false), new Field('category', new Int32(), false), new Field('cold', new Bool(), false), new Field('vector', new FixedSizeList(k, item), false)]);
+  const schema = new Schema([
+    new Field('idx', new Int32(), false),
+    new Field('category', new Int32(), false),
+    new Field('cold', new Bool(), false),
+    new Field('vector', new FixedSizeList(k, item), false),
+  ]);
   const children = [
     makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from({ length: n }, (_, r) => start + r) }),
     makeData({ type: new Int32(), length: n, nullCount: 0, data: category }),
@@ -76,10 +81,18 @@ function packBits(b: Uint8Array): Uint8Array {
 }
 
 /** Builds (or rebuilds) `<dir>/lance` from embeddings [N, K] with each item's category and cold flag. */
-export async function buildLanceIndex(dir: string, e: Float32Array, k: number, category: Int32Array, cold: Uint8Array, o: LanceBuildOptions = {}): Promise<{ rows: number; indexed: boolean; seconds: number }> {
+export async function buildLanceIndex(
+  dir: string,
+  e: Float32Array,
+  k: number,
+  category: Int32Array,
+  cold: Uint8Array,
+  o: LanceBuildOptions = {},
+): Promise<{ rows: number; indexed: boolean; seconds: number }> {
   const t0 = performance.now();
   const n = e.length / k;
-  if (!Number.isInteger(n) || category.length !== n || cold.length !== n) throw new BadInputError(`index input: ${e.length} values are not ${category.length} rows of K=${k}`);
+  if (!Number.isInteger(n) || category.length !== n || cold.length !== n)
+    throw new BadInputError(`index input: ${e.length} values are not ${category.length} rows of K=${k}`);
   const path = join(dir, LANCE_DIR);
   const tmp = join(dir, `.${LANCE_DIR}.${process.pid}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
@@ -98,7 +111,11 @@ export async function buildLanceIndex(dir: string, e: Float32Array, k: number, c
   if (indexed) {
     o.onProgress?.('train', 0, 1);
     await table.createIndex('vector', {
-      config: lancedb.Index.ivfPq({ distanceType: 'dot', numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))), numSubVectors: o.subVectors ?? subVectorsFor(k) }),
+      config: lancedb.Index.ivfPq({
+        distanceType: 'dot',
+        numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))),
+        numSubVectors: o.subVectors ?? subVectorsFor(k),
+      }),
     });
   }
   await table.createIndex('category', { config: lancedb.Index.bitmap() });
@@ -158,23 +175,41 @@ export class LanceIndex {
   }
 }
 
-/** Builds the index of a run from its stored embeddings and catalogue (cold = fewer than 5 training purchases). */
+/** Builds the index of a run from its stored embeddings and catalogue (cold = fewer than COLD_THRESHOLD training purchases). */
 export async function indexRun(run: LoadedRun, o: LanceBuildOptions = {}): Promise<{ rows: number; indexed: boolean; seconds: number }> {
-  if (!(run.recommender instanceof DvbprScorer)) throw new BadInputError(`run kind '${run.manifest.kind}' has no item embeddings to index (use a DVBPR run)`, { file: join(run.dir, 'manifest.json') });
+  if (!(run.recommender instanceof DvbprScorer))
+    throw new BadInputError(`run kind '${run.manifest.kind}' has no item embeddings to index (use a DVBPR run)`, { file: join(run.dir, 'manifest.json') });
   const c = run.catalogue;
   const k = run.recommender.k;
   const e = readEmbeddings(run.dir, c.itemIds.length, k);
-  return buildLanceIndex(run.dir, e, k, c.itemCategory, Uint8Array.from(c.itemTrainCount, (t) => (t < COLD_THRESHOLD ? 1 : 0)), o);
+  return buildLanceIndex(
+    run.dir,
+    e,
+    k,
+    c.itemCategory,
+    Uint8Array.from(c.itemTrainCount, (t) => (t < COLD_THRESHOLD ? 1 : 0)),
+    o,
+  );
 }
 
 /** `recommend` for one shopper through the index: same filters (category, cold only), same output. */
-export async function recommendIndexed(ix: LanceIndex, run: LoadedRun, userId: string, o: { k: number; category?: string; coldOnly?: boolean; nprobes?: number }): Promise<Recommendation> {
+export async function recommendIndexed(
+  ix: LanceIndex,
+  run: LoadedRun,
+  userId: string,
+  o: { k: number; category?: string; coldOnly?: boolean; nprobes?: number },
+): Promise<Recommendation> {
   const c = run.catalogue;
   const category = o.category === undefined ? undefined : categoryIndexOf(c, o.category);
   const theta = thetaOf(run, userId);
   const hits = await ix.search(theta, { k: o.k, category, coldOnly: o.coldOnly, nprobes: o.nprobes });
   return {
     userId,
-    items: hits.map((h) => ({ itemId: c.itemIds[h.index]!, score: h.score, cold: c.itemTrainCount[h.index]! < COLD_THRESHOLD, category: c.categories[c.itemCategory[h.index]!]! })),
+    items: hits.map((h) => ({
+      itemId: c.itemIds[h.index]!,
+      score: h.score,
+      cold: c.itemTrainCount[h.index]! < COLD_THRESHOLD,
+      category: c.categories[c.itemCategory[h.index]!]!,
+    })),
   };
 }

@@ -95,11 +95,13 @@ function removeUncommittedPhotos(run: LoadedRun, index: number): void {
 
 /** Adds an item to a served DVBPR run: persisted, and recommendable as soon as this returns. */
 export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemRequest): Promise<AddedItem> {
-  if (!(run.recommender instanceof DvbprScorer)) throw new BadInputError(`run kind '${run.manifest.kind}' cannot take new items: it has no image encoder (use a DVBPR run)`);
+  if (!(run.recommender instanceof DvbprScorer))
+    throw new BadInputError(`run kind '${run.manifest.kind}' cannot take new items: it has no image encoder (use a DVBPR run)`);
   const cat = run.catalogue;
   const c = cat.categories.indexOf(r.category);
   if (c < 0) throw new BadInputError(`category: unknown category '${r.category}' (known: ${cat.categories.join(', ')})`);
-  if (r.itemId !== undefined && !ITEM_ID.test(r.itemId)) throw new BadInputError(`itemId: '${r.itemId}' is not an item id (letters, digits, '.', '_', '-'; at most 64)`);
+  if (r.itemId !== undefined && !ITEM_ID.test(r.itemId))
+    throw new BadInputError(`itemId: '${r.itemId}' is not an item id (letters, digits, '.', '_', '-'; at most 64)`);
   const itemId = r.itemId ?? `new-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   if (cat.itemIndex.has(itemId)) throw new ConflictError('item', itemId);
   const s = await scoreNewItem(run, r.photo, r.source);

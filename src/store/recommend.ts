@@ -6,7 +6,7 @@ import { categoryIndexOf, purchasesOf, userIndexOf, type Catalogue } from './run
 import type { Recommender } from '../models/recommender.js';
 
 /** An item with fewer training purchases than this is cold (method.md section 3). */
-export const COLD_THRESHOLD = 5;
+import { COLD_THRESHOLD } from '../core/auc.js';
 
 export interface RecommendOptions {
   k: number;
@@ -68,7 +68,14 @@ function selectTop(cat: Catalogue, userId: string, u: number, row: Float32Array,
  * may round the last bit of a score differently).
  */
 export class RecommendBatcher {
-  private pending: { userId: string; u: number; o: RecommendOptions; filter: { catIdx: number; coldT: number }; resolve: (r: Recommendation) => void; reject: (e: unknown) => void }[] = [];
+  private pending: {
+    userId: string;
+    u: number;
+    o: RecommendOptions;
+    filter: { catIdx: number; coldT: number };
+    resolve: (r: Recommendation) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   /** batches scored so far, and requests answered (for tests and stats) */
   readonly stats = { batches: 0, requests: 0 };
 

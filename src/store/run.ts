@@ -12,41 +12,94 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BadInputError, NotFoundError } from '../core/errors.js';
+import { z } from 'zod';
+import { BadInputError, CorruptFileError, NotFoundError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import { CATALOGUE_FILE, CatalogueStore, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
-import type { EncoderConfig } from '../config/dvbpr.js';
+import { dvbprSchema } from '../config/dvbpr.js';
 import { Dvbpr, DvbprScorer } from '../models/dvbpr.js';
-import { FactorModel, type FactorConfig } from '../models/mf.js';
-import type { Recommender, RecommenderKind } from '../models/recommender.js';
+import { FactorModel } from '../models/mf.js';
+import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
-import { loadSafetensors } from '../torch/index.js';
+import { loadSafetensors, tidy } from '../torch/index.js';
 
 /** 2: the catalogue moved from catalogue.json + purchases.i32 to catalogue.sqlite */
 export const RUN_FORMAT = 2;
 
-export interface RunManifest {
-  format: number;
-  kind: RecommenderKind;
-  name: string;
-  createdAt: string;
-  finishedAt?: string;
-  seed: number;
-  config: Record<string, unknown>;
-  dataset: { path: string; dataHash: string; imageSize: number; items: number; users: number };
-  versions: Record<string, string>;
-  metrics: Record<string, unknown>;
-  history: unknown[];
-  embeddings?: { file: string; count: number; k: number };
-}
+/** A number as JSON keeps it: NaN and ±Infinity are written as null and read back as NaN. */
+export const jsonNumber = z.preprocess((v) => (v === null ? NaN : v), z.union([z.number(), z.nan()]));
+
+/** eval/ranking.ts's RankingResult as the manifest keeps it. */
+const rankingSchema = z.object({
+  auc: jsonNumber,
+  sampledAuc: jsonNumber,
+  coldAuc: jsonNumber,
+  recallAtK: jsonNumber,
+  ndcgAtK: jsonNumber,
+  k: z.number(),
+  users: z.number(),
+  coldUsers: z.number(),
+});
+
+const runMetrics = z.object({
+  bestEpoch: z.number().optional(),
+  valid: rankingSchema.optional(),
+  test: rankingSchema.optional(),
+  /** DVBPR --init classifier: the classifier its encoder started from */
+  classifier: z.object({ heldOutAccuracy: jsonNumber, classes: z.array(z.string()) }).optional(),
+});
+
+const epochRecord = z.object({ epoch: z.number(), loss: jsonNumber, seconds: jsonNumber, metrics: z.record(z.string(), jsonNumber) });
+
+const common = {
+  format: z.number().int(),
+  name: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().optional(),
+  seed: z.number().int(),
+  dataset: z.object({ path: z.string(), dataHash: z.string(), imageSize: z.number().int(), items: z.number().int(), users: z.number().int() }),
+  versions: z.record(z.string(), z.string()),
+  metrics: runMetrics,
+  history: z.array(epochRecord),
+};
+
+export const factorRunConfig = z.object({
+  factors: z.number().int(),
+  visualFactors: z.number().int(),
+  lambda: z.number(),
+  lambdaE: z.number(),
+  lr: z.number(),
+  epochs: z.number(),
+  batch: z.number().int(),
+  featureSource: z.string().nullable(),
+});
+
+/** manifest.json of a run folder, one shape per kind of recommender. */
+export const runManifestSchema = z.discriminatedUnion('kind', [
+  z.object({
+    ...common,
+    kind: z.literal('dvbpr'),
+    config: dvbprSchema,
+    embeddings: z.object({ file: z.string(), count: z.number().int(), k: z.number().int() }).optional(),
+  }),
+  z.object({ ...common, kind: z.enum(['bpr-mf', 'vbpr']), config: factorRunConfig }),
+  z.object({ ...common, kind: z.enum(['random', 'popularity']), config: z.object({}) }),
+]);
+
+export type RunManifest = z.infer<typeof runManifestSchema>;
+export type DvbprRunManifest = Extract<RunManifest, { kind: 'dvbpr' }>;
 
 export type { Catalogue } from './catalogue-db.js';
 
 /** Writes the run's catalogue (catalogue.sqlite) from the dataset it is trained on. */
 export function writeCatalogue(dir: string, ds: Dataset, m: RunManifest): void {
-  writeCatalogueDb(dir, { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] }, { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m });
+  writeCatalogueDb(
+    dir,
+    { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] },
+    { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m },
+  );
 }
 
 export function readCatalogue(dir: string): Catalogue {
@@ -72,11 +125,21 @@ export function writeManifest(dir: string, m: RunManifest): void {
   }
 }
 
+/** Reads and checks manifest.json (a format-1 run is migrated first); a field out of shape is a CorruptFileError naming it. */
 export function readManifest(dir: string): RunManifest {
-  let m = readJson<RunManifest>(join(dir, 'manifest.json'));
-  if (m.format === 1) m = migrateFormat1(dir, m);
-  if (m.format !== RUN_FORMAT) throw new BadInputError(`run format ${m.format}, expected ${RUN_FORMAT}`, { file: join(dir, 'manifest.json') });
-  return m;
+  const path = join(dir, 'manifest.json');
+  let raw = readJson<{ format?: unknown }>(path);
+  if (raw.format === 1) raw = migrateFormat1(dir, raw as RunManifest);
+  if (raw.format !== RUN_FORMAT) throw new BadInputError(`run format ${String(raw.format)}, expected ${RUN_FORMAT}`, { file: path });
+  return parseManifest(runManifestSchema, raw, path);
+}
+
+/** A manifest read from disk, checked by its schema. */
+export function parseManifest<S extends z.ZodType>(schema: S, raw: unknown, path: string): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new CorruptFileError(`${issue.path.join('.') || 'manifest'}: ${issue.message}`, path);
 }
 
 /**
@@ -84,7 +147,9 @@ export function readManifest(dir: string): RunManifest {
  * (atomically), then mark the manifest format 2. The old files are left in place.
  */
 function migrateFormat1(dir: string, m: RunManifest): RunManifest {
-  const c = readJson<{ itemIds: string[]; userIds: string[]; categories: string[]; itemCategory: number[]; itemTrainCount: number[] }>(join(dir, 'catalogue.json'));
+  const c = readJson<{ itemIds: string[]; userIds: string[]; categories: string[]; itemCategory: number[]; itemTrainCount: number[] }>(
+    join(dir, 'catalogue.json'),
+  );
   const path = join(dir, 'purchases.i32');
   if (!existsSync(path)) throw new BadInputError('missing purchases of a format-1 run', { file: path });
   const buf = readFileSync(path);
@@ -94,14 +159,23 @@ function migrateFormat1(dir: string, m: RunManifest): RunManifest {
   const user = new Int32Array(all.length - nU - 1);
   for (let u = 0; u < nU; u++) user.fill(u, offsets[u]!, offsets[u + 1]!);
   const dsManifest = join(m.dataset.path, 'manifest.json');
-  const fit = existsSync(dsManifest) ? (JSON.parse(readFileSync(dsManifest, 'utf8')) as { fit?: Fit }).fit ?? 'letterbox' : 'letterbox';
+  const fit = existsSync(dsManifest) ? ((JSON.parse(readFileSync(dsManifest, 'utf8')) as { fit?: Fit }).fit ?? 'letterbox') : 'letterbox';
   writeCatalogueDb(
     dir,
-    { itemIds: c.itemIds, userIds: c.userIds, categories: c.categories, itemCategory: Int32Array.from(c.itemCategory), itemTrainCount: Int32Array.from(c.itemTrainCount), imagesFrom: m.dataset.path, imageFit: fit, purchases: [{ user, item: all.subarray(nU + 1) }] },
+    {
+      itemIds: c.itemIds,
+      userIds: c.userIds,
+      categories: c.categories,
+      itemCategory: Int32Array.from(c.itemCategory),
+      itemTrainCount: Int32Array.from(c.itemTrainCount),
+      imagesFrom: m.dataset.path,
+      imageFit: fit,
+      purchases: [{ user, item: all.subarray(nU + 1) }],
+    },
     { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m },
   );
   const migrated = { ...m, format: RUN_FORMAT };
-  if (m.embeddings) {
+  if (m.kind === 'dvbpr' && m.embeddings) {
     const store = CatalogueStore.open(dir);
     try {
       store.setEmbeddingRows(m.embeddings.count);
@@ -131,7 +205,8 @@ export function readEmbeddings(dir: string, count: number, k: number): Float32Ar
   const path = join(dir, EMBEDDINGS_FILE);
   if (!existsSync(path)) throw new BadInputError('missing item embeddings', { file: path });
   const buf = readFileSync(path);
-  if (buf.byteLength < count * k * 4) throw new BadInputError(`${buf.byteLength} bytes, expected at least ${count}×${k} float32 (the catalogue's items)`, { file: path });
+  if (buf.byteLength < count * k * 4)
+    throw new BadInputError(`${buf.byteLength} bytes, expected at least ${count}×${k} float32 (the catalogue's items)`, { file: path });
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + count * k * 4));
 }
 
@@ -185,7 +260,7 @@ export function loadRun(dir: string): LoadedRun {
       return { dir, manifest, catalogue, recommender: new PopularityRecommender(nU, catalogue.itemTrainCount) };
     case 'bpr-mf':
     case 'vbpr': {
-      const cfg = manifest.config as unknown as FactorConfig & { featureDim: number };
+      const cfg = manifest.config;
       const w = weights();
       const feats = w.get('features');
       const model = new FactorModel(nU, nI, cfg, manifest.seed, feats ? { data: feats.data(), dim: feats.shape[1]! } : undefined);
@@ -193,16 +268,17 @@ export function loadRun(dir: string): LoadedRun {
       return { dir, manifest, catalogue, recommender: model };
     }
     case 'dvbpr': {
-      const enc = (manifest.config as { encoder: EncoderConfig }).encoder;
+      const enc = manifest.config.encoder;
       const model = new Dvbpr(enc, nU, manifest.seed);
       model.loadStateDict(weights(), join(dir, 'weights.safetensors'));
       model.eval();
-      if (embeddingRows !== nI) throw new BadInputError(`the catalogue has ${nI} items but ${embeddingRows} committed embedding rows (did training finish?)`, { file: join(dir, CATALOGUE_FILE) });
+      if (embeddingRows !== nI)
+        throw new BadInputError(`the catalogue has ${nI} items but ${embeddingRows} committed embedding rows (did training finish?)`, {
+          file: join(dir, CATALOGUE_FILE),
+        });
       const e = readEmbeddings(dir, nI, enc.k);
       return { dir, manifest, catalogue, recommender: new DvbprScorer(model.theta.data(), e, enc.k), dvbpr: model };
     }
-    default:
-      throw new BadInputError(`unknown run kind '${String(manifest.kind)}'`, { file: join(dir, 'manifest.json') });
   }
 }
 
@@ -221,4 +297,13 @@ export function categoryIndexOf(c: Catalogue, category: string): number {
 
 export function purchasesOf(c: Catalogue, u: number): Int32Array {
   return c.purchaseItems.subarray(c.purchaseOffsets[u]!, c.purchaseOffsets[u + 1]!);
+}
+
+/** The shopper's taste vector θ_u [K] of a DVBPR run. */
+export function thetaOf(run: LoadedRun, userId: string): Float32Array {
+  if (!run.dvbpr)
+    throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
+  const u = userIndexOf(run.catalogue, userId);
+  const k = run.dvbpr.encoderConfig.k;
+  return tidy(() => run.dvbpr!.theta.narrow(0, u, 1).reshape([k]).data());
 }

@@ -2,6 +2,7 @@
  * Adam as torch.optim.Adam computes it (weight decay as L2 added to the gradient), or AdamW
  * (decoupled weight decay). The update runs in C++ over all parameters in one call.
  */
+import { InvalidArgumentError } from '../core/errors.js';
 import { native as n } from './native.js';
 import { zeros } from './ops.js';
 import type { Tensor } from './tensor.js';
@@ -32,7 +33,7 @@ export class Adam {
     readonly params: Tensor[],
     o: AdamOptions,
   ) {
-    if (!(o.lr > 0)) throw new RangeError(`Adam: lr must be positive, got ${o.lr}`);
+    if (!(o.lr > 0)) throw new InvalidArgumentError(`Adam: lr must be positive, got ${o.lr}`);
     this.lr = o.lr;
     this.beta1 = o.beta1 ?? 0.9;
     this.beta2 = o.beta2 ?? 0.999;

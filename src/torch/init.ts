@@ -1,9 +1,10 @@
 /** Seeded initialisers (in place, outside autograd). */
+import { ShapeError } from '../core/errors.js';
 import type { Generator, Tensor } from './tensor.js';
 
 /** fan_in and fan_out as PyTorch computes them: dense [out, in]; conv [out, in, kH, kW]. */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) throw new RangeError(`fans: need at least 2 dims, got [${shape.join(', ')}]`);
+  if (shape.length < 2) throw new ShapeError(`fans: need at least 2 dims, got [${shape.join(', ')}]`, [[...shape]]);
   const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
 }

@@ -140,4 +140,3 @@ export class Dropout extends Module {
     return dropout(x, this.p, this.training, this.gen);
   }
 }
-

@@ -2,7 +2,7 @@
  * Module: named parameters and buffers, child modules, train/eval mode, freezing, state dicts.
  * Parameters and buffers are exempt from tidy (they live as long as the module).
  */
-import { ShapeError, BadInputError } from '../core/errors.js';
+import { BadInputError, InvalidArgumentError, ShapeError } from '../core/errors.js';
 import { noGrad } from './ops.js';
 import type { Tensor } from './tensor.js';
 import { keep } from './tidy.js';
@@ -16,7 +16,7 @@ export abstract class Module {
 
   /** `regularised`: the weight enters the L2 term λ_Φ Σ ½‖W‖² (conv and dense weights; not biases, not BN). */
   protected registerParameter(name: string, t: Tensor, regularised = false): Tensor {
-    if (this.paramMap.has(name)) throw new Error(`parameter '${name}' registered twice`);
+    if (this.paramMap.has(name)) throw new InvalidArgumentError(`parameter '${name}' registered twice`);
     keep(t).requiresGrad_(true);
     this.paramMap.set(name, t);
     if (regularised) this.decayed.add(t);

@@ -2,6 +2,7 @@
  * Loads the libtorch addon (native/). The only file that touches the binding's raw functions;
  * everything else goes through Tensor. Without libtorch, one clear message says how to get it.
  */
+import { InvalidArgumentError } from '../core/errors.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -44,7 +45,7 @@ export const native: Native = load();
 
 /** Threads libtorch uses for intra-op parallelism. OpenBLAS is kept at one thread beside it. */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`setNumThreads: expected a positive integer, got ${n}`);
   native.SetNumThreads!(n, 1);
 }
 

@@ -1,5 +1,5 @@
 /** Creation functions, neural-network ops and autograd helpers over Tensor. */
-import { ShapeError } from '../core/errors.js';
+import { InvalidArgumentError, ShapeError, TorchError } from '../core/errors.js';
 import { native as n, type Handle } from './native.js';
 import { callNative, Tensor, type AnyTypedArray, type Device, type DType, type Generator, type Shape } from './tensor.js';
 
@@ -23,14 +23,11 @@ function checkShape(shape: Shape, where: string): number[] {
 export function tensor(data: AnyTypedArray | number[], shape?: Shape, dtype?: DType, device?: Device): Tensor {
   const arr = Array.isArray(data) ? Float32Array.from(data) : data;
   const own = ARRAY_DTYPE.find(([C]) => arr instanceof C)?.[1];
-  if (!own) throw new TypeError('tensor: unsupported array type');
+  if (!own) throw new InvalidArgumentError('tensor: unsupported array type');
   const s = checkShape(shape ?? [arr.length], 'tensor');
   const count = s.reduce((a, b) => a * b, 1);
   if (count !== arr.length) {
-    throw new ShapeError(`tensor: ${arr.length} values do not fill shape [${s.join(', ')}] (${count} values)`, [
-      [arr.length],
-      s,
-    ]);
+    throw new ShapeError(`tensor: ${arr.length} values do not fill shape [${s.join(', ')}] (${count} values)`, [[arr.length], s]);
   }
   const t = new Tensor(n.FromBuffer!(arr, s, own, device ?? null) as Handle);
   if (dtype && dtype !== own) {
@@ -74,13 +71,21 @@ export function randperm(count: number, gen?: Generator): Tensor {
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   return callNative(
-    () => n.Cat!(tensors.map((t) => t.handle), dim),
+    () =>
+      n.Cat!(
+        tensors.map((t) => t.handle),
+        dim,
+      ),
     tensors.map((t) => t.shape as number[]),
   );
 }
 export function stack(tensors: Tensor[], dim = 0): Tensor {
   return callNative(
-    () => n.Stack!(tensors.map((t) => t.handle), dim),
+    () =>
+      n.Stack!(
+        tensors.map((t) => t.handle),
+        dim,
+      ),
     tensors.map((t) => t.shape as number[]),
   );
 }
@@ -156,7 +161,7 @@ export function batchNorm(
 
 /** Inverted dropout; with a generator the mask is reproducible. */
 export function dropout(x: Tensor, p: number, training: boolean, gen?: Generator): Tensor {
-  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
+  if (!(p >= 0 && p < 1)) throw new InvalidArgumentError(`dropout: p must be in [0, 1), got ${p}`);
   return new Tensor(n.Dropout!(x.handle, p, training, gen?.handle ?? null));
 }
 
@@ -197,7 +202,7 @@ export function gradients(outputs: Tensor[], inputs: Tensor[], gradOutputs?: Ten
     ) as (Handle | null)[];
   } catch (e) {
     const err = e as Error;
-    throw Object.assign(new Error(`gradients: ${err.message}`), { code: 'TORCH_ERROR' });
+    throw new TorchError(`gradients: ${err.message}`);
   }
   return hs.map((h) => (h === null ? null : new Tensor(h)));
 }

@@ -3,6 +3,7 @@
  * tensors fn returns (which move to the enclosing scope) and those passed to `keep`. Long loops
  * run each step inside tidy and hold a constant number of native tensors.
  */
+import { InvalidArgumentError } from '../core/errors.js';
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
@@ -60,7 +61,7 @@ export function tidy<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
-    throw new TypeError('tidy: fn returned a Promise; tidy scopes are synchronous (await outside, tidy inside)');
+    throw new InvalidArgumentError('tidy: fn returned a Promise; tidy scopes are synchronous (await outside, tidy inside)');
   }
   const returned = new Set<Disposable>();
   collect(result, returned);

@@ -6,6 +6,7 @@
  * remedy for a CNN that memorises a few thousand images. The shifts come from their own torch
  * generator, whose state a checkpoint keeps, so a resumed run draws the same shifts.
  */
+import { InvalidArgumentError, ShapeError } from '../core/errors.js';
 import { Generator, randint, tensor, type Tensor } from '../torch/index.js';
 
 /** Shifts uint8 images [B, S, S, C] (row-major) by (dy[b], dx[b]); edge pixels repeat. */
@@ -38,13 +39,14 @@ export interface Augmenter {
 
 /** An augmenter shifting by up to `max` pixels (uniform integer shifts in [−max, max] per axis). */
 export function shiftAugmenter(max: number, seed: number): Augmenter {
-  if (!Number.isInteger(max) || max < 1) throw new RangeError(`augmentShift must be a positive integer, got ${max}`);
+  if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`augmentShift must be a positive integer, got ${max}`);
   const generator = new Generator(seed);
   return {
     generator,
     apply(images: Tensor): Tensor {
       const [b, s, s2, c] = images.shape;
-      if (images.shape.length !== 4 || s !== s2) throw new RangeError(`shiftAugmenter: expected uint8 images [B, S, S, C], got [${images.shape.join(', ')}]`);
+      if (images.shape.length !== 4 || s !== s2)
+        throw new ShapeError(`shiftAugmenter: expected uint8 images [B, S, S, C], got [${images.shape.join(', ')}]`, [[...images.shape]]);
       const shifts = randint(-max, max + 1, [2, b!], generator);
       const d = shifts.data<'int64'>();
       shifts.dispose();

@@ -10,6 +10,7 @@
  * final model are the averaged weights; training goes on from the raw ones. Averaging smooths the
  * epoch-to-epoch swings of a small-data run (Polyak averaging).
  */
+import { BadInputError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
@@ -100,12 +101,16 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     best = new Map([...ck.tensors].filter(([k]) => k.startsWith('best.')).map(([k, v]) => [k.slice(5), v]));
     if (averaging) {
       const saved = new Map([...ck.tensors].filter(([k]) => k.startsWith('avg.')).map(([k, v]) => [k.slice(4), v]));
-      if (saved.size === 0) throw new Error(`${o.dir}/checkpoint.safetensors has no averaged weights: it was trained without weight averaging, resume it without --average-epochs`);
+      if (saved.size === 0)
+        throw new BadInputError(
+          `${o.dir}/checkpoint.safetensors has no averaged weights: it was trained without weight averaging, resume it without --average-epochs`,
+        );
       disposeAll(avg);
       avg = saved;
     }
     sampler.setState(st.sampler);
-    if (ck.stateFrom === 'tensors') o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
+    if (ck.stateFrom === 'tensors')
+      o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
     o.callbacks.onMessage?.(`resumed at epoch ${st.epoch}` + (st.bestEpoch ? ` (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})` : ''));
   }
 

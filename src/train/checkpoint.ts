@@ -56,6 +56,10 @@ export function loadCheckpoint<S>(dir: string): CheckpointFiles<S> {
   const { checkpointTensors, ...state } = json;
   // tensors written before the pairing existed carry no id: the JSON beside them is theirs
   if (metadata.checkpoint === undefined || metadata.checkpoint === checkpointTensors?.id) return { state: state as S, tensors, stateFrom: 'json' };
-  if (metadata.state === undefined) throw new CorruptFileError(`the tensors file does not belong to ${CHECKPOINT_STATE} (id ${metadata.checkpoint}, expected ${checkpointTensors?.id ?? 'none'}) and carries no state of its own`, join(dir, file));
+  if (metadata.state === undefined)
+    throw new CorruptFileError(
+      `the tensors file does not belong to ${CHECKPOINT_STATE} (id ${metadata.checkpoint}, expected ${checkpointTensors?.id ?? 'none'}) and carries no state of its own`,
+      join(dir, file),
+    );
   return { state: JSON.parse(metadata.state) as S, tensors, stateFrom: 'tensors' };
 }

@@ -35,7 +35,13 @@ export function classifierPredictions(model: Classifier, images: Tensor, items: 
     for (let s = 0; s < items.length; s += batch) {
       tidy(() => {
         const part = items.subarray(s, s + batch);
-        out.set(model.logits(images.indexSelect(0, tensor(part, [part.length], 'int64'))).argmax(1).toInt32(), s);
+        out.set(
+          model
+            .logits(images.indexSelect(0, tensor(part, [part.length], 'int64')))
+            .argmax(1)
+            .toInt32(),
+          s,
+        );
       });
     }
   });
@@ -96,7 +102,13 @@ export function trainClassifier(
     for (let s = 0; s < steps; s++) {
       const items = trainItems.subarray(s * o.batch, (s + 1) * o.batch);
       if (items.length === 0) continue;
-      const loss = classifierStep(model, opt, data.images, items, Int32Array.from(items, (i) => data.labels[i]!));
+      const loss = classifierStep(
+        model,
+        opt,
+        data.images,
+        items,
+        Int32Array.from(items, (i) => data.labels[i]!),
+      );
       lossSum += loss;
       const secs = (performance.now() - t0) / 1000;
       o.callbacks?.onStep?.({
@@ -113,12 +125,24 @@ export function trainClassifier(
     heldOutPred = classifierPredictions(model, data.images, heldOut);
     const acc = accuracyOf(heldOutPred, heldLabels);
     history.push({ epoch, loss: lossSum / steps, heldOutAccuracy: acc });
-    o.callbacks?.onEpoch?.({ epoch, epochs: o.epochs, loss: lossSum / steps, metrics: { heldOutAccuracy: acc }, best: false, seconds: (performance.now() - t0) / 1000 });
+    o.callbacks?.onEpoch?.({
+      epoch,
+      epochs: o.epochs,
+      loss: lossSum / steps,
+      metrics: { heldOutAccuracy: acc },
+      best: false,
+      seconds: (performance.now() - t0) / 1000,
+    });
   }
   opt.dispose();
   return {
     heldOutPerClass: perClassRecall(heldOutPred, heldLabels, model.numClasses),
-    trainAccuracy: classifierAccuracy(model, data.images, trainItems.slice(0, 2000), Int32Array.from(trainItems.slice(0, 2000), (i) => data.labels[i]!)),
+    trainAccuracy: classifierAccuracy(
+      model,
+      data.images,
+      trainItems.slice(0, 2000),
+      Int32Array.from(trainItems.slice(0, 2000), (i) => data.labels[i]!),
+    ),
     heldOutAccuracy: history.at(-1)?.heldOutAccuracy ?? NaN,
     history,
   };

@@ -15,7 +15,14 @@ import { noGrad, tidy, type Adam, type Tensor } from '../torch/index.js';
 
 export function discriminatorLoss(dReal: Tensor, dFake: Tensor, dMismatch?: Tensor, weight = 0): Tensor {
   const loss = dReal.sub(1).square().mean().add(dFake.square().mean()).mul(0.5);
-  return dMismatch && weight > 0 ? loss.add(dMismatch.square().mean().mul(0.5 * weight)) : loss;
+  return dMismatch && weight > 0
+    ? loss.add(
+        dMismatch
+          .square()
+          .mean()
+          .mul(0.5 * weight),
+      )
+    : loss;
 }
 
 /** Real images under wrong categories: `cond` [B, C] one-hot of them, `weight` w of w·½D(x, c′)². */
@@ -42,7 +49,11 @@ export function discriminatorStep(gan: ConditionalGan, optD: Adam, realU8: Tenso
   const fake = tidy(() => noGrad(() => gan.generator.forward(z, cond))); // [B, 3, S, S], no graph into G
   const half = (d: () => Tensor, target: number, weight = 1): number =>
     tidy(() => {
-      const loss = d().sub(target).square().mean().mul(0.5 * weight);
+      const loss = d()
+        .sub(target)
+        .square()
+        .mean()
+        .mul(0.5 * weight);
       loss.backward();
       return loss.item();
     });

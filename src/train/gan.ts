@@ -1,7 +1,7 @@
 /**
  * The GAN training loop: batches of real items with their categories, one D step then one G step
  * (method.md §4), `snapshots` evenly spaced over the run. At each snapshot the `snapshot`
- * callback (wired by the CLI: sample grid and quality metrics) runs, a checkpoint is written, and
+ * callback (wired by src/app/train-gan.ts: sample grid and quality metrics) runs, a checkpoint is written, and
  * the snapshot with the lowest mean Fréchet distance is kept as the best.
  *
  * Two options beyond the paper (both off unless set; the default preset sets them):
@@ -16,7 +16,9 @@
  *    wrong category c′ drawn uniformly from the others (gan-steps.ts).
  */
 import { Rng, type RngState } from '../core/rng.js';
-import { ConditionalGan, oneHot } from '../models/gan.js';
+import type { GanConfig } from '../config/gan.js';
+import { BadInputError, InvalidArgumentError } from '../core/errors.js';
+import { ganState, loadGanState, oneHot, type ConditionalGan } from '../models/gan.js';
 import { Adam, Generator, randn, tensor, tidy, type Tensor } from '../torch/index.js';
 import { averageInto, copyState, decayFor, disposeAll, snapshot as snapshotOf, withWeightsAsync } from './averaging.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -30,21 +32,11 @@ export interface GanLoopOptions {
   images: Tensor;
   /** GAN category per item, −1 = not used */
   itemCategory: Int32Array;
-  epochs: number;
-  batch: number;
-  lr: number;
-  /** the discriminator's learning rate (default: lr) */
-  lrD?: number;
-  /** time constant, in steps, of the generator's weight average (0 or unset: none) */
-  emaSteps?: number;
-  /** category draw ∝ (items of the category)^categoryPower (unset: uniform over items) */
-  categoryPower?: number;
-  /** weight of the mismatch term in D's loss (0 or unset: none) */
-  mismatch?: number;
-  beta1: number;
-  beta2: number;
-  snapshots: number;
-  seed: number;
+  /**
+   * the parsed configuration: its schedule (epochs, batch, snapshots, seed), optimiser (lr, lrD,
+   * beta1, beta2) and the options beyond the paper (emaSteps, categoryPower, mismatch) drive the loop
+   */
+  config: GanConfig;
   resume: boolean;
   callbacks: TrainCallbacks;
   /** quality of the current generator; must return a mean `frechet` (lower is better) */
@@ -69,20 +61,6 @@ export interface GanResult {
   best: Map<string, Tensor>;
 }
 
-/** G's and D's weights under `G.` and `D.`; G's from `g` when given (the averaged generator). */
-function ganState(gan: ConditionalGan, g?: Map<string, Tensor>): Map<string, Tensor> {
-  const m = new Map<string, Tensor>();
-  for (const [k, v] of g ?? gan.generator.stateDict()) m.set(`G.${k}`, v);
-  for (const [k, v] of gan.discriminator.stateDict()) m.set(`D.${k}`, v);
-  return m;
-}
-
-export function loadGanState(gan: ConditionalGan, state: Map<string, Tensor>, source: string): void {
-  const pick = (p: string) => new Map([...state].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
-  gan.generator.loadStateDict(pick('G.'), source);
-  gan.discriminator.loadStateDict(pick('D.'), source);
-}
-
 /**
  * The batch sampler over the items with a GAN category: `power` unset draws them uniformly;
  * otherwise a category with probability ∝ n_c^power, then one of its items uniformly. Returns the
@@ -90,7 +68,7 @@ export function loadGanState(gan: ConditionalGan, state: Map<string, Tensor>, so
  */
 export function itemDrawer(itemCategory: Int32Array, numCategories: number, rng: Rng, power?: number): { draw: () => number; eligible: number } {
   const eligible = Int32Array.from([...itemCategory.keys()].filter((i) => itemCategory[i]! >= 0));
-  if (eligible.length === 0) throw new RangeError('no item has a GAN category');
+  if (eligible.length === 0) throw new InvalidArgumentError('no item has a GAN category');
   if (power === undefined) return { draw: () => eligible[rng.int(eligible.length)]!, eligible: eligible.length };
   const byCat = Array.from({ length: numCategories }, () => [] as number[]);
   for (const i of eligible) byCat[itemCategory[i]!]!.push(i);
@@ -111,25 +89,25 @@ export function itemDrawer(itemCategory: Int32Array, numCategories: number, rng:
 
 /** A wrong category for each one: c + 1 + uniform(0..C − 2), modulo C (uniform over the others). */
 export function wrongCategories(cats: Int32Array, numCategories: number, rng: Rng): Int32Array {
-  if (numCategories < 2) throw new RangeError(`a wrong category needs at least two categories, got ${numCategories}`);
+  if (numCategories < 2) throw new InvalidArgumentError(`a wrong category needs at least two categories, got ${numCategories}`);
   return Int32Array.from(cats, (c) => (c + 1 + rng.int(numCategories - 1)) % numCategories);
 }
 
 export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
-  const { gan } = o;
+  const { gan, config: c } = o;
   const nc = gan.categories.length;
-  const averaging = (o.emaSteps ?? 0) > 0;
-  const decay = averaging ? decayFor(o.emaSteps!) : 0;
+  const averaging = (c.emaSteps ?? 0) > 0;
+  const decay = averaging ? decayFor(c.emaSteps!) : 0;
   let ema = averaging ? snapshotOf(gan.generator) : new Map<string, Tensor>();
-  const optD = new Adam(gan.discriminator.trainableParameters(), { lr: o.lrD ?? o.lr, beta1: o.beta1, beta2: o.beta2 });
-  const optG = new Adam(gan.generator.trainableParameters(), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
-  const zGen = new Generator(o.seed + 17);
-  const rng = new Rng(o.seed + 31);
-  const mismatch = o.mismatch ?? 0;
-  const drawer = itemDrawer(o.itemCategory, nc, rng, o.categoryPower);
-  const stepsPerEpoch = Math.max(1, Math.floor(drawer.eligible / o.batch));
-  const total = Math.max(1, Math.round(o.epochs * stepsPerEpoch));
-  const snapAt = Array.from({ length: o.snapshots }, (_, k) => Math.round(((k + 1) * total) / o.snapshots));
+  const optD = new Adam(gan.discriminator.trainableParameters(), { lr: c.lrD ?? c.lr, beta1: c.beta1, beta2: c.beta2 });
+  const optG = new Adam(gan.generator.trainableParameters(), { lr: c.lr, beta1: c.beta1, beta2: c.beta2 });
+  const zGen = new Generator(c.seed + 17);
+  const rng = new Rng(c.seed + 31);
+  const mismatch = c.mismatch ?? 0;
+  const drawer = itemDrawer(o.itemCategory, nc, rng, c.categoryPower);
+  const stepsPerEpoch = Math.max(1, Math.floor(drawer.eligible / c.batch));
+  const total = Math.max(1, Math.round(c.epochs * stepsPerEpoch));
+  const snapAt = Array.from({ length: c.snapshots }, (_, k) => Math.round(((k + 1) * total) / c.snapshots));
   let st: GanState = { step: 0, snapshot: 0, rng: rng.getState(), dLoss: NaN, gLoss: NaN, bestFrechet: Infinity, bestSnapshot: 0, history: [] };
   let best = new Map<string, Tensor>();
   if (o.resume && hasCheckpoint(o.dir)) {
@@ -144,16 +122,20 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
     best = pick('best.');
     if (averaging) {
       const saved = pick('ema.');
-      if (saved.size === 0) throw new Error(`${o.dir}/checkpoint.safetensors has no averaged generator: it was trained without a generator average: resume it with --ema-steps 0 (config emaSteps 0)`);
+      if (saved.size === 0)
+        throw new BadInputError(
+          `${o.dir}/checkpoint.safetensors has no averaged generator: it was trained without a generator average: resume it with --ema-steps 0 (config emaSteps 0)`,
+        );
       disposeAll(ema);
       ema = saved;
     }
     rng.setState(st.rng);
-    if (ck.stateFrom === 'tensors') o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
+    if (ck.stateFrom === 'tensors')
+      o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
     // a resumed run may go on to more epochs, if its snapshots so far sit where the new schedule puts them
     const taken = st.history.map((h) => h.step);
     if (taken.some((step, k) => snapAt[k] !== step) || st.step > total) {
-      throw new Error(
+      throw new BadInputError(
         `${o.dir}: the checkpoint's snapshots were taken at steps [${taken.join(', ')}] (step ${st.step}); these epochs and snapshots put them at [${snapAt.join(', ')}] (${total} steps): resume with the same snapshots per epoch and at least as many epochs`,
       );
     }
@@ -162,14 +144,21 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const t0 = performance.now();
   const startStep = st.step;
   while (st.step < total) {
-    const items = Int32Array.from({ length: o.batch }, drawer.draw);
+    const items = Int32Array.from({ length: c.batch }, drawer.draw);
     const cats = Int32Array.from(items, (i) => o.itemCategory[i]!);
     const wrong = mismatch > 0 ? wrongCategories(cats, nc, rng) : null;
     tidy(() => {
       const cond = oneHot(cats, nc);
       const real = o.images.indexSelect(0, tensor(items, [items.length], 'int64'));
-      st.dLoss = discriminatorStep(gan, optD, real, cond, randn([o.batch, o.gan.config.zDim], zGen), wrong ? { cond: oneHot(wrong, nc), weight: mismatch } : undefined);
-      st.gLoss = generatorStep(gan, optG, cond, randn([o.batch, o.gan.config.zDim], zGen));
+      st.dLoss = discriminatorStep(
+        gan,
+        optD,
+        real,
+        cond,
+        randn([c.batch, gan.config.zDim], zGen),
+        wrong ? { cond: oneHot(wrong, nc), weight: mismatch } : undefined,
+      );
+      st.gLoss = generatorStep(gan, optG, cond, randn([c.batch, gan.config.zDim], zGen));
     });
     if (averaging) averageInto(ema, gan.generator, decay);
     st.step++;
@@ -181,7 +170,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       totalSteps: total,
       globalStep: st.step,
       loss: st.dLoss + st.gLoss,
-      rate: ((st.step - startStep) * o.batch) / Math.max(secs, 1e-9),
+      rate: ((st.step - startStep) * c.batch) / Math.max(secs, 1e-9),
       rateUnit: 'images/s',
     });
     if (st.step % 4 === 0) await new Promise((r) => setImmediate(r));
@@ -201,7 +190,14 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       }
       st.history.push({ snapshot: st.snapshot, step: st.step, epoch, dLoss: st.dLoss, gLoss: st.gLoss, metrics });
       st.rng = rng.getState();
-      o.callbacks.onEpoch?.({ epoch: st.snapshot, epochs: o.snapshots, loss: st.dLoss + st.gLoss, metrics: { dLoss: st.dLoss, gLoss: st.gLoss, ...metrics }, best: isBest, seconds: (performance.now() - t0) / 1000 });
+      o.callbacks.onEpoch?.({
+        epoch: st.snapshot,
+        epochs: c.snapshots,
+        loss: st.dLoss + st.gLoss,
+        metrics: { dLoss: st.dLoss, gLoss: st.gLoss, ...metrics },
+        best: isBest,
+        seconds: (performance.now() - t0) / 1000,
+      });
       tidy(() => {
         const tensors = new Map<string, Tensor>();
         for (const [k, v] of ganState(gan)) tensors.set(`model.${k}`, v);

@@ -27,7 +27,10 @@ export function dvbprLoss(model: Dvbpr, images: Tensor, lambdaPhi: number, lambd
     const { diff, thetaU } = model.preferenceDiff(users, pick(t.pos), pick(t.neg));
     const bpr = diff.neg().softplus().sum(); // Σ −ln σ(x_uij)
     const regPhi = halfSquaredNorm(model.encoder.regularisedParameters()).mul(lambdaPhi);
-    const regTheta = thetaU.square().sum().mul(0.5 * lambdaTheta);
+    const regTheta = thetaU
+      .square()
+      .sum()
+      .mul(0.5 * lambdaTheta);
     return { total: bpr.add(regPhi).add(regTheta), bpr, regPhi, regTheta };
   };
 }

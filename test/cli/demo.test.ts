@@ -2,40 +2,45 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDemo } from '../../src/cli/demo.js';
-import { createProgress } from '../../src/cli/progress.js';
+import { runDemo } from '../../src/app/demo.js';
+import { createProgress } from '../../src/app/progress.js';
 import { FASHION_MNIST_DEFAULT } from '../../src/data/read-fashion-mnist.js';
 import { makeHm, tempDir } from '../helpers/fixtures.js';
 
-test('the demo pipeline end to end on the tiny preset: ingest → train → design → report.html', { skip: !existsSync(FASHION_MNIST_DEFAULT) && 'dataset-fashion-mnist is not installed' }, async () => {
-  const out = join(tempDir('atelier-demo-'), 'demo');
-  const report = await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
-  const html = readFileSync(report, 'utf8');
-  for (const method of ['Random', 'PopRank', 'BPR-MF', 'VBPR', 'DVBPR (from scratch)', 'DVBPR (classifier-initialised)', 'oracle']) assert.ok(html.includes(method), method);
-  assert.ok(html.includes('<svg'), 'training curves rendered');
-  assert.ok((html.match(/data:image\/png;base64/g) ?? []).length >= 3, 'figures inlined');
-  for (const run of ['random', 'popularity', 'bpr-mf', 'vbpr', 'dvbpr-scratch', 'dvbpr-classifier']) {
-    const m = JSON.parse(readFileSync(join(out, 'runs', run, 'manifest.json'), 'utf8'));
-    assert.ok(m.finishedAt && m.dataset.dataHash && m.versions.libtorch && m.seed === 1, run);
-  }
-  // Fashion-MNIST's GAN is trained with the mismatch term
-  assert.equal(JSON.parse(readFileSync(join(out, 'gan', 'manifest.json'), 'utf8')).config.mismatch, 1);
-  // a second run resumes: nothing is trained again
-  const before = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
-  assert.ok(before.includes('dvbpr-scratch'));
-  await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
-  const again = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
-  assert.deepEqual(again, ['designs', 'improve', 'design study']);
-  // a GAN trained with another configuration (an earlier demo's, without the mismatch term) is trained again
-  const ganManifest = join(out, 'gan', 'manifest.json');
-  const m = JSON.parse(readFileSync(ganManifest, 'utf8'));
-  delete m.config.mismatch;
-  writeFileSync(ganManifest, JSON.stringify(m));
-  await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
-  const third = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
-  assert.deepEqual(third, ['classifier', 'gan', 'designs', 'improve', 'design study']);
-  assert.equal(JSON.parse(readFileSync(ganManifest, 'utf8')).config.mismatch, 1);
-});
+test(
+  'the demo pipeline end to end on the tiny preset: ingest → train → design → report.html',
+  { skip: !existsSync(FASHION_MNIST_DEFAULT) && 'dataset-fashion-mnist is not installed' },
+  async () => {
+    const out = join(tempDir('atelier-demo-'), 'demo');
+    const report = await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
+    const html = readFileSync(report, 'utf8');
+    for (const method of ['Random', 'PopRank', 'BPR-MF', 'VBPR', 'DVBPR (from scratch)', 'DVBPR (classifier-initialised)', 'oracle'])
+      assert.ok(html.includes(method), method);
+    assert.ok(html.includes('<svg'), 'training curves rendered');
+    assert.ok((html.match(/data:image\/png;base64/g) ?? []).length >= 3, 'figures inlined');
+    for (const run of ['random', 'popularity', 'bpr-mf', 'vbpr', 'dvbpr-scratch', 'dvbpr-classifier']) {
+      const m = JSON.parse(readFileSync(join(out, 'runs', run, 'manifest.json'), 'utf8'));
+      assert.ok(m.finishedAt && m.dataset.dataHash && m.versions.libtorch && m.seed === 1, run);
+    }
+    // Fashion-MNIST's GAN is trained with the mismatch term
+    assert.equal(JSON.parse(readFileSync(join(out, 'gan', 'manifest.json'), 'utf8')).config.mismatch, 1);
+    // a second run resumes: nothing is trained again
+    const before = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
+    assert.ok(before.includes('dvbpr-scratch'));
+    await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
+    const again = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
+    assert.deepEqual(again, ['designs', 'improve', 'design study']);
+    // a GAN trained with another configuration (an earlier demo's, without the mismatch term) is trained again
+    const ganManifest = join(out, 'gan', 'manifest.json');
+    const m = JSON.parse(readFileSync(ganManifest, 'utf8'));
+    delete m.config.mismatch;
+    writeFileSync(ganManifest, JSON.stringify(m));
+    await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
+    const third = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
+    assert.deepEqual(third, ['classifier', 'gan', 'designs', 'improve', 'design study']);
+    assert.equal(JSON.parse(readFileSync(ganManifest, 'utf8')).config.mismatch, 1);
+  },
+);
 
 test('the demo on an H&M-layout folder (--data), tiny preset: report.html, its GAN with the mismatch term', async () => {
   const hm = await makeHm();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dvbprConfigFrom } from '../../src/cli/train.js';
+import { dvbprConfigFrom } from '../../src/cli/train-dvbpr.js';
 
 test('train dvbpr flags override the preset: --k and --dropout reach the encoder, the rest stays the preset', () => {
   const cfg = dvbprConfigFrom({ data: 'd', out: 'o', preset: 'default', resume: false, k: 20, dropout: 0.2 }, 32);

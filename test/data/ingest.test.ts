@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../../src/core/errors.js';
-import { runIngest } from '../../src/cli/ingest.js';
-import { createProgress } from '../../src/cli/progress.js';
+import { runIngest } from '../../src/app/ingest.js';
+import { createProgress } from '../../src/app/progress.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
 
@@ -37,7 +37,7 @@ test('folder reader: ids stay strings, every kept user has one validation and on
   assert.match(m.dataHash, /^[0-9a-f]{64}$/);
 });
 
-test('temporal split puts each user\'s last purchase in test', async () => {
+test("temporal split puts each user's last purchase in test", async () => {
   const shop = await makeShop();
   const out = join(tempDir(), 'data');
   await runIngest('folder', shop.dir, { out, imageSize: 16, split: 'temporal', minCategoryCount: 1 }, quiet);

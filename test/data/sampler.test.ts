@@ -56,7 +56,10 @@ test('paper split: seeded, one validation and one test per kept user', () => {
   assert.equal(a.keptUsers, kept);
   assert.equal(a.test.user.length, kept);
   assert.equal(new Set(a.test.user).size, kept);
-  assert.equal(a.train.user.length + 2 * kept, [...counts].filter((c) => c >= 5).reduce((s, c) => s + c, 0));
+  assert.equal(
+    a.train.user.length + 2 * kept,
+    [...counts].filter((c) => c >= 5).reduce((s, c) => s + c, 0),
+  );
 });
 
 test('k-core keeps only users and items with at least k interactions', () => {

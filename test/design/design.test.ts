@@ -1,17 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
-import { designStudy } from '../../src/cli/design-study.js';
+import { designStudy } from '../../src/app/design-study.js';
 import { GuardRangeCache, maximisePreference, nearestDistances, nearestOf, quantileOf, realTensors } from '../../src/design/maximise.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
-import { loadRun } from '../../src/store/run.js';
-import { catalogueIsGrey, categoryEmbeddings, designForShopper, designModels, distinctiveThetaOf, scoresOf, thetaOf } from '../../src/store/designs.js';
+import { loadRun, thetaOf } from '../../src/store/run.js';
+import { catalogueIsGrey, categoryEmbeddings, designForShopper, designModels, distinctiveThetaOf, scoresOf } from '../../src/app/designs.js';
 import { tensor, type Tensor } from '../../src/torch/index.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
-
 
 const ctx = tinyRuns();
 const bytes = (ts: Tensor[]) => ts.map((t) => Buffer.from(t.data().buffer));
@@ -33,7 +29,10 @@ test('design updates only the latent codes: every weight of G, D, Φ and θ is b
     ...r.dvbpr!.stateDict().values(), // Φ and θ
   ];
   const before = bytes(all());
-  const res = maximisePreference({ gan: g.gan, encoder: r.dvbpr!.encoder }, { theta: thetaOf(r, r.catalogue.userIds[0]!), category: 0, n: 3, steps: 5, lr: 0.05, eta: 1, seed: 1 });
+  const res = maximisePreference(
+    { gan: g.gan, encoder: r.dvbpr!.encoder },
+    { theta: thetaOf(r, r.catalogue.userIds[0]!), category: 0, n: 3, steps: 5, lr: 0.05, eta: 1, seed: 1 },
+  );
   assert.deepEqual(bytes(all()), before);
   assert.equal(res.images.length, 3 * 16 * 16 * 3);
   assert.equal(res.scores.length, 6);
@@ -45,7 +44,10 @@ test('on a tiny preset each step raises the objective', async () => {
   const { run, gan } = await ctx;
   const r = loadRun(run);
   const g = loadGanRun(gan);
-  const res = maximisePreference({ gan: g.gan, encoder: r.dvbpr!.encoder }, { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 1, n: 4, steps: 12, lr: 0.002, eta: 1, seed: 3 });
+  const res = maximisePreference(
+    { gan: g.gan, encoder: r.dvbpr!.encoder },
+    { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 1, n: 4, steps: 12, lr: 0.002, eta: 1, seed: 3 },
+  );
   const total = res.objective.map((o) => o.reduce((a, b) => a + b, 0));
   for (let s = 1; s < total.length; s++) assert.ok(total[s]! > total[s - 1]!, `step ${s}: ${total[s - 1]} → ${total[s]}`);
 });
@@ -77,7 +79,7 @@ test('best-of-N starts: the n starts are the n best of the N random codes by the
   assert.throws(() => maximisePreference(m, { ...base, n: 4, candidates: 3 }), /candidates must be an integer ≥ n \(4\), got 3/);
 });
 
-test('the shell bound: every code lies on ‖z‖ = √d, its starts point where the box\'s do, and a start code is refused', async () => {
+test("the shell bound: every code lies on ‖z‖ = √d, its starts point where the box's do, and a start code is refused", async () => {
   const { r, g, m } = await loaded();
   const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 0, n: 4, lr: 0.05, eta: 1, seed: 5 };
   const d = g.gan.config.zDim;
@@ -95,7 +97,10 @@ test('the shell bound: every code lies on ‖z‖ = √d, its starts point where
     w.forEach((v, q) => assert.ok(Math.abs((Math.sqrt(d) * v) / wn - shell0[a * d + q]!) < 1e-2, `start ${a}, coordinate ${q}`));
     assert.ok(Math.hypot(...Array.from({ length: d }, (_, q) => shell.z[a * d + q]! - shell0[a * d + q]!)) > 0.01, `design ${a} did not move`);
   }
-  assert.throws(() => maximisePreference(m, { ...base, steps: 1, bound: 'shell', start: { z0: tensor(box0.subarray(0, 4 * d), [4, d]), gamma: 1 } }), /the shell bound applies to random starts/);
+  assert.throws(
+    () => maximisePreference(m, { ...base, steps: 1, bound: 'shell', start: { z0: tensor(box0.subarray(0, 4 * d), [4, d]), gamma: 1 } }),
+    /the shell bound applies to random starts/,
+  );
 });
 
 test('nearest distances and quantiles by hand', () => {
@@ -105,7 +110,9 @@ test('nearest distances and quantiles by hand', () => {
   const rows = (n: number, seed: number) => Float32Array.from({ length: n * 3 }, (_, i) => Math.sin(seed * 97 + i * 12.9898) * 4);
   const qs = rows(5, 1);
   const rs = rows(7, 2);
-  const direct = [0, 1, 2, 3, 4].map((i) => Math.sqrt(Math.min(...[0, 1, 2, 3, 4, 5, 6].map((r) => [0, 1, 2].reduce((acc, q) => acc + (qs[i * 3 + q]! - rs[r * 3 + q]!) ** 2, 0)))));
+  const direct = [0, 1, 2, 3, 4].map((i) =>
+    Math.sqrt(Math.min(...[0, 1, 2, 3, 4, 5, 6].map((r) => [0, 1, 2].reduce((acc, q) => acc + (qs[i * 3 + q]! - rs[r * 3 + q]!) ** 2, 0)))),
+  );
   nearestDistances(qs, rs, 3).forEach((d, i) => assert.ok(Math.abs(d - direct[i]!) < 1e-4, `row ${i}: ${d} against ${direct[i]}`));
   assert.deepEqual(nearestDistances(new Float32Array(0), rs, 3), []);
   // the guard's libtorch form: ‖a‖² + ‖r‖² − 2a·r, its minimum, clamped at 0 (a row on a real item)
@@ -125,7 +132,7 @@ async function guardSetup() {
   return { g, m, real: categoryEmbeddings(r, g.manifest.categories[0]!), theta: thetaOf(r, r.catalogue.userIds[3]!) };
 }
 
-test('the realism guard: each design is its best step inside the samples\' range, or its start; the search itself is unchanged', async () => {
+test("the realism guard: each design is its best step inside the samples' range, or its start; the search itself is unchanged", async () => {
   const { m, real, theta } = await guardSetup();
   const base = { theta, category: 0, n: 6, steps: 40, lr: 0.3, eta: 1, seed: 5 };
   const free = maximisePreference(m, base);
@@ -135,21 +142,30 @@ test('the realism guard: each design is its best step inside the samples\' range
   assert.ok(gd.maxDistance > 0 && Number.isFinite(gd.minRealism));
   for (let i = 0; i < base.n; i++) {
     const s = gd.chosenStep[i]!;
-    assert.ok(Math.abs(guarded.finalScores[i]! - free.scores[s]![i]!) < 1e-4, `design ${i}: kept score ${guarded.finalScores[i]} is step ${s}'s ${free.scores[s]![i]}`);
+    assert.ok(
+      Math.abs(guarded.finalScores[i]! - free.scores[s]![i]!) < 1e-4,
+      `design ${i}: kept score ${guarded.finalScores[i]} is step ${s}'s ${free.scores[s]![i]}`,
+    );
     if (s > 0) {
       assert.ok(gd.distance[i]! <= gd.maxDistance + 1e-4, `design ${i}: distance ${gd.distance[i]} > ${gd.maxDistance}`);
       assert.ok(guarded.realism[i]! >= gd.minRealism - 1e-4, `design ${i}: D ${guarded.realism[i]} < ${gd.minRealism}`);
     }
   }
   // it binds: some designs are kept before their last step, which scores higher (the search left the range)
-  assert.ok(gd.chosenStep.some((s, i) => s < base.steps && free.scores[base.steps]![i]! > free.scores[s]![i]!), `chosen steps ${gd.chosenStep}`);
-  assert.ok(gd.chosenStep.some((s) => s > 0), `chosen steps ${gd.chosenStep}`);
+  assert.ok(
+    gd.chosenStep.some((s, i) => s < base.steps && free.scores[base.steps]![i]! > free.scores[s]![i]!),
+    `chosen steps ${gd.chosenStep}`,
+  );
+  assert.ok(
+    gd.chosenStep.some((s) => s > 0),
+    `chosen steps ${gd.chosenStep}`,
+  );
   assert.throws(() => maximisePreference(m, { ...base, guard: { real }, start: { z0: free.z as never, gamma: 1 } }), /guard applies to random starts/);
   assert.throws(() => maximisePreference(m, { ...base, guard: { real: new Float32Array(3) } }), /guard.real must hold rows of K/);
   assert.throws(() => maximisePreference(m, { ...base, guard: { real, quantile: 0 } }), /guard.quantile must be in \(0, 1\], got 0/);
 });
 
-test('the guard\'s range cache: the reference samples are drawn once per category, seed and real items, and the designs are the same', async () => {
+test("the guard's range cache: the reference samples are drawn once per category, seed and real items, and the designs are the same", async () => {
   const { g, m, real, theta } = await guardSetup();
   const base = { theta, category: 0, n: 3, steps: 4, lr: 0.3, eta: 1, seed: 5 };
   // count the generator's passes: the reference samples are 100 codes, two batches of 64
@@ -189,7 +205,7 @@ test('the guard\'s range cache: the reference samples are drawn once per categor
   assert.ok(small.get('a') && small.get('c') && !small.get('b'));
 });
 
-test('the design study: with no steps the designs are the samples, and the samples\' own in-range share is at least 90%', async () => {
+test("the design study: with no steps the designs are the samples, and the samples' own in-range share is at least 90%", async () => {
   const { run, gan, ds } = await ctx;
   const r = loadRun(run);
   const g = loadGanRun(gan);
@@ -238,51 +254,19 @@ test("improve's reconstruction is closer to the item than a random latent code's
   const r = loadRun(run);
   const g = loadGanRun(gan);
   const item = ds.itemIds.findIndex((_, i) => ds.categories[ds.itemCategory[i]!] === 'tops');
-  const p = projectToLatent({ gan: g.gan, encoder: r.dvbpr!.encoder }, { image: ds.images.subarray(item * 768, (item + 1) * 768), category: g.manifest.categories.indexOf('tops'), starts: 4, steps: 40, lr: 0.05, alpha: 0.01, seed: 1 });
+  const p = projectToLatent(
+    { gan: g.gan, encoder: r.dvbpr!.encoder },
+    {
+      image: ds.images.subarray(item * 768, (item + 1) * 768),
+      category: g.manifest.categories.indexOf('tops'),
+      starts: 4,
+      steps: 40,
+      lr: 0.05,
+      alpha: 0.01,
+      seed: 1,
+    },
+  );
   assert.ok(p.l1.at(-1)! < p.randomL1, `reconstruction L1 ${p.l1.at(-1)} vs random ${p.randomL1}`);
-});
-
-test('design and improve commands: outputs, and exit code 2 with a clear message on bad input', async () => {
-  const { root, run, gan, ds } = await ctx;
-  const user = ds.userIds[0]!;
-  const out = join(root, 'design-out');
-  assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '2', '--steps', '3', '--out', out]), 0);
-  assert.ok(existsSync(join(out, 'figure.png')) && existsSync(join(out, 'design-01.png')));
-  const s = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
-  assert.equal(s.trajectory.scores.length, 4);
-  assert.equal(s.guardRange, undefined);
-  // the guard: each design says which step it is and how far it is from real items
-  const guarded = join(root, 'design-guard');
-  assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '2', '--steps', '3', '--guard', '0.9', '--out', guarded]), 0);
-  const gs = JSON.parse(readFileSync(join(guarded, 'scores.json'), 'utf8'));
-  assert.equal(gs.settings.guard, 0.9);
-  assert.ok(gs.guardRange.maxDistance > 0);
-  for (const d of gs.designs) assert.ok(Number.isInteger(d.step) && d.step >= 0 && d.step <= 3 && Number.isFinite(d.distance));
-  const errs: string[] = [];
-  const orig = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', 'nobody', '--category', 'tops', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'capes', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'hats', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', 'no-such-item', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '4', '--candidates', '3', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--guard', '1.5', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--bound', 'sphere', '--out', out]), 2);
-  } finally {
-    process.stderr.write = orig;
-  }
-  assert.match(errs[0]!, /unknown user 'nobody'/);
-  assert.match(errs[1]!, /unknown category.*'capes'/);
-  assert.match(errs[2]!, /left out of training: 1 items.*'hats'/);
-  assert.match(errs[3]!, /unknown item 'no-such-item'/);
-  assert.match(errs[4]!, /--candidates must be an integer in 4\.\.65536, got '3'/);
-  assert.match(errs[5]!, /--guard must be a share in \[0, 1\] \(0 = off\), got '1\.5'/);
-  assert.match(errs[6]!, /--bound must be box or shell, got 'sphere'/);
-  const imp = join(root, 'improve-out');
-  const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
-  assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', item, '--steps', '3', '--out', imp]), 0);
-  assert.ok(existsSync(join(imp, 'improved.png')));
 });
 
 test("the 'distinctive' taste maximises (θ_u − θ̄)ᵀΦ but reports the shopper's own θ_uᵀΦ of its designs", async () => {
@@ -292,33 +276,11 @@ test("the 'distinctive' taste maximises (θ_u − θ̄)ᵀΦ but reports the sho
   const user = ds.userIds[2]!;
   const d = designForShopper(r, g, { userId: user, category: 'tops', n: 3, steps: 3, taste: 'distinctive', seed: 4 });
   const own = scoresOf(r, thetaOf(r, user), d.design.images, 3, d.design.imageSize);
-  d.design.finalScores.forEach((s, a) => assert.ok(Math.abs(s - own[a]!) < 1e-5, 'final scores are the shopper\'s own'));
+  d.design.finalScores.forEach((s, a) => assert.ok(Math.abs(s - own[a]!) < 1e-5, "final scores are the shopper's own"));
   const distinct = scoresOf(r, distinctiveThetaOf(r, user), d.design.images, 3, d.design.imageSize);
-  d.design.scores.at(-1)!.forEach((s, a) => assert.ok(Math.abs(s - distinct[a]!) < 1e-4, 'the trajectory is the objective\'s'));
+  d.design.scores.at(-1)!.forEach((s, a) => assert.ok(Math.abs(s - distinct[a]!) < 1e-4, "the trajectory is the objective's"));
   // θ_u − θ̄ sums to zero over shoppers
   const sum = new Float64Array(thetaOf(r, user).length);
   for (const u of ds.userIds) distinctiveThetaOf(r, u).forEach((v, q) => (sum[q]! += v));
   assert.ok(sum.every((v) => Math.abs(v) < 1e-4));
-});
-
-test('train gan --mismatch: a negative weight, or one category only, is refused with exit code 2 and the flag named', async () => {
-  const { root, ds } = await ctx;
-  const counts = ds.categories.map((_, c) => ds.itemCategory.filter((x) => x === c).length);
-  const largest = Math.max(...counts);
-  assert.equal(counts.filter((n) => n === largest).length, 1, 'the fixture has one largest category');
-  const errs: string[] = [];
-  const orig = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const args = ['node', 'atelier', 'train', 'gan', '--data', ds.dir, '--preset', 'tiny', '--epochs', '1'];
-    assert.equal(await main([...args, '--out', join(root, 'gan-mm-neg'), '--mismatch', '-1']), 2);
-    // the categories with `largest` images or more: one
-    const cfgFile = join(root, 'gan-mm-one');
-    assert.equal(await main([...args, '--out', cfgFile, '--mismatch', '1', '--min-category-items', String(largest)]), 2);
-  } finally {
-    process.stderr.write = orig;
-  }
-  assert.match(errs[0]!, /mismatch.*-1/);
-  // after the message naming the categories left out
-  assert.match(errs.slice(1).join(''), /left out of the GAN: shoes \(7 images\), hats \(1 images\)[^]*--mismatch 1 needs at least two categories; the GAN has 1 \(tops\)/);
 });

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aucFromScores, evaluateRanking } from '../../src/eval/ranking.js';
+import { aucFromScores } from '../../src/core/auc.js';
+import { evaluateRanking } from '../../src/eval/ranking.js';
 
-test('AUC of a hand-checkable list (cornac\'s example)', () => {
+test("AUC of a hand-checkable list (cornac's example)", () => {
   assert.equal(aucFromScores([0.1, 0.4, 0.35, 0.8], [2, 3]), 0.75);
   assert.equal(aucFromScores([0.5, 0.5], [0]), 0.5); // ties count half
 });

@@ -3,13 +3,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trainDvbprJob } from '../../src/cli/jobs.js';
+import { trainDvbprJob } from '../../src/app/train-recommender.js';
 import type { DvbprConfig } from '../../src/config/dvbpr.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { loadSafetensors, type Tensor } from '../../src/torch/index.js';
 
 /** Trains `total` epochs in one go and again stopped after `cut` and resumed; returns both run folders. */
-export async function straightAndResumed(ds: Dataset, images: Tensor, config: DvbprConfig, cut: number, total: number): Promise<{ straight: string; resumed: string }> {
+export async function straightAndResumed(
+  ds: Dataset,
+  images: Tensor,
+  config: DvbprConfig,
+  cut: number,
+  total: number,
+): Promise<{ straight: string; resumed: string }> {
   const straight = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
   await trainDvbprJob(ds, images, { out: straight, config: { ...config, epochs: total }, resume: false, callbacks: {} });
   const resumed = mkdtempSync(join(tmpdir(), 'atelier-resume-'));

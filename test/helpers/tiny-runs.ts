@@ -1,10 +1,10 @@
 /** A tiny shop on disk (16 px; tops, shoes and a lone 'hats' item), a DVBPR run and a GAN run. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngest } from '../../src/cli/ingest.js';
-import { createProgress } from '../../src/cli/progress.js';
-import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
-import { trainGanJob } from '../../src/cli/gan.js';
+import { runIngest } from '../../src/app/ingest.js';
+import { createProgress } from '../../src/app/progress.js';
+import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
+import { trainGanJob } from '../../src/app/train-gan.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { ganPreset } from '../../src/config/gan.js';
 import { loadDataset, type Dataset } from '../../src/data/dataset.js';
@@ -31,7 +31,12 @@ export async function tinyRuns(): Promise<TinyRuns> {
   const run = join(root, 'run');
   await trainDvbprJob(ds, images, { out: run, config: { ...dvbprPreset('tiny', 16), epochs: 2 }, resume: false, callbacks: {} });
   const gan = join(root, 'gan');
-  await trainGanJob(ds, images, { ...ganPreset('tiny', 16), epochs: 2, snapshots: 1, minCategoryItems: 2 }, { out: gan, resume: false, progress: quiet, classifierEpochs: 1, qualitySamples: 10 });
+  await trainGanJob(
+    ds,
+    images,
+    { ...ganPreset('tiny', 16), epochs: 2, snapshots: 1, minCategoryItems: 2 },
+    { out: gan, resume: false, progress: quiet, classifierEpochs: 1, qualitySamples: 10 },
+  );
   images.dispose();
   return { root, run, gan, ds };
 }

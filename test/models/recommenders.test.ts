@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../src/core/errors.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { imagesTensor, rankingOn, simpleJob, trainDvbprJob, trainFactorJob } from '../../src/cli/jobs.js';
+import { imagesTensor, rankingOn, simpleJob, trainDvbprJob, trainFactorJob } from '../../src/app/train-recommender.js';
 import { loadRun } from '../../src/store/run.js';
 import { recommend } from '../../src/store/recommend.js';
 import type { Recommender } from '../../src/models/recommender.js';
@@ -19,8 +19,29 @@ async function build(kind: string, seed = 1): Promise<{ rec: Recommender; runDir
   const out = dir();
   if (kind === 'random' || kind === 'popularity') simpleJob(ds, kind, out, seed);
   else if (kind === 'bpr-mf' || kind === 'vbpr') {
-    const features = kind === 'vbpr' ? { data: Float32Array.from({ length: ds.itemIds.length * 2 }, (_, x) => ((x % 2) === (ds.itemCategory[x >> 1]! ) ? 1 : 0)), dim: 2, source: 'planted side one-hot' } : undefined;
-    await trainFactorJob(ds, { out, kind, factors: 4, visualFactors: 2, lambda: 0.001, lambdaE: 0.001, lr: 0.05, epochs: 4, batch: 32, seed, resume: false, features, callbacks: quiet });
+    const features =
+      kind === 'vbpr'
+        ? {
+            data: Float32Array.from({ length: ds.itemIds.length * 2 }, (_, x) => (x % 2 === ds.itemCategory[x >> 1]! ? 1 : 0)),
+            dim: 2,
+            source: 'planted side one-hot',
+          }
+        : undefined;
+    await trainFactorJob(ds, {
+      out,
+      kind,
+      factors: 4,
+      visualFactors: 2,
+      lambda: 0.001,
+      lambdaE: 0.001,
+      lr: 0.05,
+      epochs: 4,
+      batch: 32,
+      seed,
+      resume: false,
+      features,
+      callbacks: quiet,
+    });
   } else {
     const images = imagesTensor(ds);
     const cfg = { ...dvbprPreset('tiny', 16), epochs: 6, seed };
@@ -84,7 +105,9 @@ test('a new item is scored from its photo alone, consistently with the stored em
   const sharp = (await import('sharp')).default;
   const run = loadRun((await get('dvbpr')).runDir);
   // item 0's own pixels as a PNG: its photo-only score must match its stored catalogue score
-  const png = await sharp(Buffer.from(ds.images.subarray(0, 16 * 16 * 3)), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
+  const png = await sharp(Buffer.from(ds.images.subarray(0, 16 * 16 * 3)), { raw: { width: 16, height: 16, channels: 3 } })
+    .png()
+    .toBuffer();
   const r = await scoreNewItem(run, png, 'item0.png');
   const stored = run.recommender.scoreUsers(Int32Array.from([0, 1, 2]));
   for (let u = 0; u < 3; u++) assert.ok(Math.abs(r.scores[u]! - stored[u * ds.itemIds.length]!) < 1e-4, `user ${u}`);

@@ -15,7 +15,15 @@ const ctx = (async () => {
   const stats = { designSteps: 0, cancelled: 0 };
   const guardRanges = new GuardRangeCache();
   const store = CatalogueStore.open(t.run);
-  const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), store, designsDir: join(t.root, 'served'), page: '<html>atelier page</html>', stats, guardRanges });
+  const app = await buildServer({
+    run: loadRun(t.run),
+    gan: loadGanRun(t.gan),
+    store,
+    designsDir: join(t.root, 'served'),
+    page: '<html>atelier page</html>',
+    stats,
+    guardRanges,
+  });
   app.addHook('onClose', async () => store.close());
   return { ...t, app, stats, guardRanges };
 })();
@@ -88,7 +96,10 @@ test('POST /users/:id/designs streams progress and returns image URLs with score
   assert.ok(mine, 'the design is listed');
   assert.equal(mine.kind, 'design');
   assert.equal(mine.category, 'tops');
-  assert.deepEqual(mine.result.designs.map((d: { score: number }) => d.score), done.designs.map((d) => d.score));
+  assert.deepEqual(
+    mine.result.designs.map((d: { score: number }) => d.score),
+    done.designs.map((d) => d.score),
+  );
   assert.equal((await app.inject('/users/ghost/designs')).statusCode, 404);
 });
 
@@ -105,19 +116,37 @@ test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN 
   assert.equal(wide.statusCode, 400);
   assert.match(wide.body, /guard/);
   // the distinctive objective, the leash, best-of-N starts and the guard are accepted; their effects are checked in test/design
-  const r = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 } });
+  const r = await app.inject({
+    method: 'POST',
+    url: `/users/${u}/designs`,
+    payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 },
+  });
   const done = events(r.body).find((e) => e.event === 'done')!.data as { designs: { score: number; url: string; step: number }[] };
   assert.equal(done.designs.length, 2);
   for (const d of done.designs) assert.ok(Number.isFinite(d.score) && Number.isInteger(d.step) && d.step >= 0 && d.step <= 2, JSON.stringify(d));
   // the same request again reuses the guard's range rather than drawing its reference samples anew
-  const again = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 } });
-  assert.deepEqual((events(again.body).find((e) => e.event === 'done')!.data as typeof done).designs.map((d) => d.score), done.designs.map((d) => d.score));
+  const again = await app.inject({
+    method: 'POST',
+    url: `/users/${u}/designs`,
+    payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95 },
+  });
+  assert.deepEqual(
+    (events(again.body).find((e) => e.event === 'done')!.data as typeof done).designs.map((d) => d.score),
+    done.designs.map((d) => d.score),
+  );
   assert.equal(guardRanges.hits, 1);
   // the shell bound: its own designs, and its own guard range (drawn with shell codes, not the box range above)
-  const shell = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95, bound: 'shell' } });
+  const shell = await app.inject({
+    method: 'POST',
+    url: `/users/${u}/designs`,
+    payload: { category: 'tops', n: 2, steps: 2, taste: 'distinctive', eta: 3, anchor: 0.5, candidates: 6, guard: 0.95, bound: 'shell' },
+  });
   const shellDone = events(shell.body).find((e) => e.event === 'done')!.data as typeof done;
   assert.equal(shellDone.designs.length, 2);
-  assert.notDeepEqual(shellDone.designs.map((d) => d.score), done.designs.map((d) => d.score));
+  assert.notDeepEqual(
+    shellDone.designs.map((d) => d.score),
+    done.designs.map((d) => d.score),
+  );
   assert.equal(guardRanges.hits, 1);
   const sphere = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', bound: 'sphere' } });
   assert.equal(sphere.statusCode, 400);
@@ -142,38 +171,40 @@ test('a cancelled design stops its work, and other requests are served while a d
   const { app, ds } = await ctx;
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   try {
-  const url = new URL(`/users/${ds.userIds[0]}/designs`, address);
-  // a long design, cancelled by the client after its first progress event
-  let progressSeen = 0;
-  await new Promise<void>((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('event: progress')) {
-          progressSeen++;
-          req.destroy();
-          resolve();
-        }
+    const url = new URL(`/users/${ds.userIds[0]}/designs`, address);
+    // a long design, cancelled by the client after its first progress event
+    let progressSeen = 0;
+    await new Promise<void>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('event: progress')) {
+            progressSeen++;
+            req.destroy();
+            resolve();
+          }
+        });
       });
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ category: 'tops', n: 2, steps: 400 }));
+      setTimeout(() => reject(new Error('no progress')), 20000);
     });
-    req.on('error', () => undefined);
-    req.end(JSON.stringify({ category: 'tops', n: 2, steps: 400 }));
-    setTimeout(() => reject(new Error('no progress')), 20000);
-  });
-  assert.equal(progressSeen, 1);
-  // the design stops: the step counter freezes far below 400 once the cancellation is seen
-  const stats = (await ctx).stats;
-  for (let i = 0; i < 200 && stats.cancelled === 0; i++) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(stats.cancelled, 1);
-  const steps = stats.designSteps;
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(stats.designSteps, steps, 'no step ran after the cancellation');
-  assert.ok(steps < 400, `${steps} steps ran`);
-  // other requests are served while a design runs
-  let healthAt = 0;
-  const design = app.inject({ method: 'POST', url: `/users/${ds.userIds[0]}/designs`, payload: { category: 'tops', n: 2, steps: 30 } }).then(() => Date.now());
-  const health = app.inject('/health').then(() => (healthAt = Date.now()));
-  const [designAt] = await Promise.all([design, health]);
-  assert.ok(healthAt <= designAt, 'health answered while the design ran');
+    assert.equal(progressSeen, 1);
+    // the design stops: the step counter freezes far below 400 once the cancellation is seen
+    const stats = (await ctx).stats;
+    for (let i = 0; i < 200 && stats.cancelled === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(stats.cancelled, 1);
+    const steps = stats.designSteps;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(stats.designSteps, steps, 'no step ran after the cancellation');
+    assert.ok(steps < 400, `${steps} steps ran`);
+    // other requests are served while a design runs
+    let healthAt = 0;
+    const design = app
+      .inject({ method: 'POST', url: `/users/${ds.userIds[0]}/designs`, payload: { category: 'tops', n: 2, steps: 30 } })
+      .then(() => Date.now());
+    const health = app.inject('/health').then(() => (healthAt = Date.now()));
+    const [designAt] = await Promise.all([design, health]);
+    assert.ok(healthAt <= designAt, 'health answered while the design ran');
   } finally {
     await app.close();
   }
@@ -192,7 +223,10 @@ test('concurrent recommendation requests are scored together and answer as one a
   assert.equal(batcher.stats.requests, asks.length);
   asks.forEach((a, x) => {
     const alone = recommend(run.recommender, run.catalogue, [a.u], a.o)[0]!;
-    assert.deepEqual(together[x]!.items.map((i) => i.itemId), alone.items.map((i) => i.itemId));
+    assert.deepEqual(
+      together[x]!.items.map((i) => i.itemId),
+      alone.items.map((i) => i.itemId),
+    );
     // a batched product may round differently in the last bit
     together[x]!.items.forEach((it, r) => assert.ok(Math.abs(it.score - alone.items[r]!.score) < 1e-6));
   });

@@ -42,7 +42,10 @@ function multipart(parts: { name: string; value: string | Buffer; filename?: str
   return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
-const photo = (r: number, g: number, b: number, w = 40, h = 30) => sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } }).png().toBuffer();
+const photo = (r: number, g: number, b: number, w = 40, h = 30) =>
+  sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } })
+    .png()
+    .toBuffer();
 
 function itemCount(dir: string): number {
   const s = CatalogueStore.open(dir, { readonly: true });
@@ -57,11 +60,15 @@ test('POST /items: the new item is embedded, recommendable at once, and still th
   const dir = await freshRun();
   const { app, run } = await serve(dir);
   const before = run.catalogue.itemIds.length;
-  const r = await app.inject({ method: 'POST', url: '/items', ...multipart([
-    { name: 'category', value: 'tops' },
-    { name: 'itemId', value: 'fresh-top' },
-    { name: 'photo', value: await photo(200, 30, 30), filename: 'red.png', type: 'image/png' },
-  ]) });
+  const r = await app.inject({
+    method: 'POST',
+    url: '/items',
+    ...multipart([
+      { name: 'category', value: 'tops' },
+      { name: 'itemId', value: 'fresh-top' },
+      { name: 'photo', value: await photo(200, 30, 30), filename: 'red.png', type: 'image/png' },
+    ]),
+  });
   assert.equal(r.statusCode, 201, r.body);
   const added = r.json();
   assert.equal(added.itemId, 'fresh-top');
@@ -85,7 +92,10 @@ test('POST /items: the new item is embedded, recommendable at once, and still th
   const u = again.catalogue.userIndex.get(fan.userId)!;
   assert.ok(Math.abs(again.recommender.scoreUsers(Int32Array.from([u]))[i!]! - fan.score) < 1e-4);
   assert.equal(again.catalogue.categories[again.catalogue.itemCategory[i!]!], 'tops');
-  assert.ok(readdirSync(join(dir, 'uploads')).some((f) => f.endsWith('-fresh-top.png')), 'the original photo is kept');
+  assert.ok(
+    readdirSync(join(dir, 'uploads')).some((f) => f.endsWith('-fresh-top.png')),
+    'the original photo is kept',
+  );
 });
 
 test('POST /items: bad uploads are 4xx with a message, and nothing is stored', async () => {
@@ -96,13 +106,55 @@ test('POST /items: bad uploads are 4xx with a message, and nothing is stored', a
   const post = async (parts: Parameters<typeof multipart>[0]) => app.inject({ method: 'POST', url: '/items', ...multipart(parts) });
   const red = await photo(200, 30, 30);
   const cases: [string, Promise<{ statusCode: number; json: () => { error: { code: string; message: string } } }>, number, RegExp][] = [
-    ['not an image', post([{ name: 'category', value: 'tops' }, { name: 'photo', value: Buffer.from('hello, not a photo'), filename: 'x.png' }]), 400, /not a readable image/],
-    ['oversized', post([{ name: 'category', value: 'tops' }, { name: 'photo', value: await photo(1, 2, 3, 900, 900).then((b) => Buffer.concat([b, Buffer.alloc(4000)])), filename: 'big.png' }]), 413, /file too large/i],
-    ['unknown category', post([{ name: 'category', value: 'capes' }, { name: 'photo', value: red, filename: 'r.png' }]), 400, /capes/],
+    [
+      'not an image',
+      post([
+        { name: 'category', value: 'tops' },
+        { name: 'photo', value: Buffer.from('hello, not a photo'), filename: 'x.png' },
+      ]),
+      400,
+      /not a readable image/,
+    ],
+    [
+      'oversized',
+      post([
+        { name: 'category', value: 'tops' },
+        { name: 'photo', value: await photo(1, 2, 3, 900, 900).then((b) => Buffer.concat([b, Buffer.alloc(4000)])), filename: 'big.png' },
+      ]),
+      413,
+      /file too large/i,
+    ],
+    [
+      'unknown category',
+      post([
+        { name: 'category', value: 'capes' },
+        { name: 'photo', value: red, filename: 'r.png' },
+      ]),
+      400,
+      /capes/,
+    ],
     ['no photo', post([{ name: 'category', value: 'tops' }]), 400, /photo/],
     ['no category', post([{ name: 'photo', value: red, filename: 'r.png' }]), 400, /category/],
-    ['bad id', post([{ name: 'category', value: 'tops' }, { name: 'itemId', value: '../etc' }, { name: 'photo', value: red, filename: 'r.png' }]), 400, /itemId/],
-    ['existing id', post([{ name: 'category', value: 'tops' }, { name: 'itemId', value: loadRun(dir).catalogue.itemIds[0]! }, { name: 'photo', value: red, filename: 'r.png' }]), 409, /already exists/],
+    [
+      'bad id',
+      post([
+        { name: 'category', value: 'tops' },
+        { name: 'itemId', value: '../etc' },
+        { name: 'photo', value: red, filename: 'r.png' },
+      ]),
+      400,
+      /itemId/,
+    ],
+    [
+      'existing id',
+      post([
+        { name: 'category', value: 'tops' },
+        { name: 'itemId', value: loadRun(dir).catalogue.itemIds[0]! },
+        { name: 'photo', value: red, filename: 'r.png' },
+      ]),
+      409,
+      /already exists/,
+    ],
     ['not multipart', app.inject({ method: 'POST', url: '/items', payload: { category: 'tops' } }), 400, /multipart/],
   ];
   for (const [name, res, status, message] of cases) {
@@ -131,7 +183,10 @@ test('a process killed in the middle of adding an item leaves the catalogue and 
     console.log(JSON.stringify(r));`;
   const photoPath = join(dir, '..', 'doomed.png');
   await sharp(await photo(10, 200, 10)).toFile(photoPath);
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir, photoPath], { env: { ...process.env, ATELIER_FAULT: 'add-item:after-embedding' }, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir, photoPath], {
+    env: { ...process.env, ATELIER_FAULT: 'add-item:after-embedding' },
+    encoding: 'utf8',
+  });
   assert.equal(child.signal, 'SIGKILL', child.stderr);
   // the embedding row was written, the catalogue never counted it
   const k = loadRun(dir).dvbpr!.encoderConfig.k;
@@ -142,7 +197,15 @@ test('a process killed in the middle of adding an item leaves the catalogue and 
   assert.deepEqual(readdirSync(join(dir, 'uploads')), [`${items}-doomed.png`], 'the killed upload left its photo');
   // the next upload takes the row over, and a restart sees exactly what it returned
   const { app } = await serve(dir);
-  const r = await app.inject({ method: 'POST', url: '/items', ...multipart([{ name: 'category', value: 'shoes' }, { name: 'itemId', value: 'survivor' }, { name: 'photo', value: await photo(10, 10, 200), filename: 'b.png' }]) });
+  const r = await app.inject({
+    method: 'POST',
+    url: '/items',
+    ...multipart([
+      { name: 'category', value: 'shoes' },
+      { name: 'itemId', value: 'survivor' },
+      { name: 'photo', value: await photo(10, 10, 200), filename: 'b.png' },
+    ]),
+  });
   assert.equal(r.statusCode, 201, r.body);
   await app.close();
   assert.equal(statSync(join(dir, 'item-embeddings.f32')).size, (items + 1) * k * 4);

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngest } from '../../src/cli/ingest.js';
-import { createProgress } from '../../src/cli/progress.js';
+import { runIngest } from '../../src/app/ingest.js';
+import { createProgress } from '../../src/app/progress.js';
 import { BadInputError } from '../../src/core/errors.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { appendItem, CatalogueStore } from '../../src/store/catalogue-db.js';
@@ -34,7 +34,11 @@ test('the catalogue in SQLite holds the dataset: ids, categories, cold counts an
   for (let u = 0; u < ds.userIds.length; u++) {
     const known = new Set<number>();
     for (const p of [ds.train, ds.valid, ds.test]) for (let x = 0; x < p.user.length; x++) if (p.user[x] === u) known.add(p.item[x]!);
-    assert.deepEqual(Array.from(purchasesOf(c, u)), [...known].sort((a, b) => a - b), `shopper ${u}`);
+    assert.deepEqual(
+      Array.from(purchasesOf(c, u)),
+      [...known].sort((a, b) => a - b),
+      `shopper ${u}`,
+    );
   }
   // the in-memory catalogue grows by one item at a time
   const i = appendItem(c, 'new-1', 1, new Uint8Array(8 * 8 * 3));
@@ -71,16 +75,31 @@ test('items are added one transaction at a time, at the next row only; designs a
 
 test('a missing or foreign catalogue is a BadInputError naming the file', () => {
   const dir = tempDir();
-  assert.throws(() => readCatalogue(dir), (e: unknown) => e instanceof BadInputError && e.message.includes(join(dir, 'catalogue.sqlite')));
+  assert.throws(
+    () => readCatalogue(dir),
+    (e: unknown) => e instanceof BadInputError && e.message.includes(join(dir, 'catalogue.sqlite')),
+  );
   writeFileSync(join(dir, 'catalogue.sqlite'), 'not a database at all, just text that is long enough to be read as a header');
-  assert.throws(() => readCatalogue(dir), (e: unknown) => e instanceof BadInputError && /not a readable catalogue/.test(e.message));
+  assert.throws(
+    () => readCatalogue(dir),
+    (e: unknown) => e instanceof BadInputError && /not a readable catalogue/.test(e.message),
+  );
 });
 
 test('a format-1 run (catalogue.json + purchases.i32) is migrated to catalogue.sqlite on first load', async () => {
   const ds = await dataset();
   const dir = tempDir();
   // the format-1 layout, as the previous version wrote it
-  writeFileSync(join(dir, 'catalogue.json'), JSON.stringify({ itemIds: ds.itemIds, userIds: ds.userIds, categories: ds.categories, itemCategory: Array.from(ds.itemCategory), itemTrainCount: Array.from(ds.itemTrainCount) }));
+  writeFileSync(
+    join(dir, 'catalogue.json'),
+    JSON.stringify({
+      itemIds: ds.itemIds,
+      userIds: ds.userIds,
+      categories: ds.categories,
+      itemCategory: Array.from(ds.itemCategory),
+      itemTrainCount: Array.from(ds.itemTrainCount),
+    }),
+  );
   const per = ds.userIds.map(() => new Set<number>());
   for (const p of [ds.train, ds.valid, ds.test]) for (let x = 0; x < p.user.length; x++) per[p.user[x]!]!.add(p.item[x]!);
   const offsets = [0];
@@ -90,13 +109,29 @@ test('a format-1 run (catalogue.json + purchases.i32) is migrated to catalogue.s
     offsets.push(items.length);
   });
   writeFileSync(join(dir, 'purchases.i32'), new Uint8Array(Int32Array.from([...offsets, ...items]).buffer));
-  const m = { format: 1, kind: 'popularity', name: 'popularity', createdAt: '2026-01-01T00:00:00.000Z', seed: 1, config: {}, dataset: { path: ds.dir, dataHash: 'x', imageSize: 8, items: ds.itemIds.length, users: ds.userIds.length }, versions: {}, metrics: {}, history: [] };
+  const m = {
+    format: 1,
+    kind: 'popularity',
+    name: 'popularity',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    seed: 1,
+    config: {},
+    dataset: { path: ds.dir, dataHash: 'x', imageSize: 8, items: ds.itemIds.length, users: ds.userIds.length },
+    versions: {},
+    metrics: {},
+    history: [],
+  };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
   const run = loadRun(dir);
   assert.equal(readManifest(dir).format, RUN_FORMAT);
   assert.ok(existsSync(join(dir, 'catalogue.sqlite')));
   assert.deepEqual(run.catalogue.itemIds, ds.itemIds);
-  per.forEach((set, u) => assert.deepEqual(Array.from(purchasesOf(run.catalogue, u)), [...set].sort((a, b) => a - b)));
+  per.forEach((set, u) =>
+    assert.deepEqual(
+      Array.from(purchasesOf(run.catalogue, u)),
+      [...set].sort((a, b) => a - b),
+    ),
+  );
   assert.equal(run.catalogue.imageFit, ds.manifest.fit);
 });
 

@@ -47,7 +47,10 @@ test('a shape mismatch is a ShapeError naming both shapes', () => {
       () => a.add(b),
       (e: unknown) => e instanceof ShapeError && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message) && e.code === 'SHAPE_MISMATCH',
     );
-    assert.throws(() => a.matmul(b), (e: unknown) => e instanceof ShapeError && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message));
+    assert.throws(
+      () => a.matmul(b),
+      (e: unknown) => e instanceof ShapeError && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message),
+    );
     assert.throws(() => tensor(Float32Array.from([1, 2, 3]), [2, 2]), ShapeError);
   });
 });
@@ -56,7 +59,10 @@ test('a libtorch error becomes a JS exception with its message, and the process 
   tidy(() => {
     const x = zeros([1, 3, 8, 8]);
     const w = zeros([4, 2, 3, 3]); // expects 2 input channels, gets 3
-    assert.throws(() => conv2d(x, w, null), (e: unknown) => (e instanceof ShapeError || e instanceof TorchError) && /channels|weight|size/i.test((e as Error).message));
+    assert.throws(
+      () => conv2d(x, w, null),
+      (e: unknown) => (e instanceof ShapeError || e instanceof TorchError) && /channels|weight|size/i.test((e as Error).message),
+    );
     assert.equal(x.add(1).sum().item(), 192);
   });
 });
@@ -128,7 +134,9 @@ test('an Adam step equals the hand-computed update (L2 and decoupled decay)', ()
         const step = s + 1;
         // make p.grad = g via backward of Σ g·p
         opt.zeroGrad();
-        p.mul(tensor(Float64Array.from(g))).sum().backward();
+        p.mul(tensor(Float64Array.from(g)))
+          .sum()
+          .backward();
         opt.step();
         for (let i = 0; i < 3; i++) {
           let gi = g[i]!;

@@ -49,7 +49,11 @@ const cases: Case[] = [
   ['square/sqrt', ([a]) => a!.square().add(1).sqrt(), [{ shape: [5] }]],
   ['logSoftmax', ([a]) => a!.logSoftmax(1), [{ shape: [3, 4] }]],
   ['conv2d stride 2 pad 1', ([x, w, b]) => conv2d(x!, w!, b!, { stride: 2, padding: 1 }), [{ shape: [2, 3, 6, 6] }, { shape: [4, 3, 3, 3] }, { shape: [4] }]],
-  ['convTranspose2d', ([x, w, b]) => convTranspose2d(x!, w!, b!, { stride: 2, padding: 1, outputPadding: 1 }), [{ shape: [2, 3, 3, 3] }, { shape: [3, 2, 3, 3] }, { shape: [2] }]],
+  [
+    'convTranspose2d',
+    ([x, w, b]) => convTranspose2d(x!, w!, b!, { stride: 2, padding: 1, outputPadding: 1 }),
+    [{ shape: [2, 3, 3, 3] }, { shape: [3, 2, 3, 3] }, { shape: [2] }],
+  ],
   ['maxPool2d', ([x]) => maxPool2d(x!, 2), [{ shape: [1, 2, 4, 4] }]],
   [
     'batchNorm (train)',

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
+import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { shiftAugmenter, shiftImages } from '../../src/train/augment.js';
 import { tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
@@ -22,9 +22,18 @@ test('shiftImages moves the content and repeats the edge', () => {
   // each image of a batch its own shift; channels move together
   const two = Uint8Array.from([...img, ...img].flatMap((v) => [v, 100 + v]));
   const out = shiftImages(two, 2, 3, 2, [0, -1], [1, 0]);
-  assert.deepEqual([...out.subarray(0, 18)].filter((_, i) => i % 2 === 0), [1, 1, 2, 4, 4, 5, 7, 7, 8]);
-  assert.deepEqual([...out.subarray(18)].filter((_, i) => i % 2 === 0), [4, 5, 6, 7, 8, 9, 7, 8, 9]);
-  assert.deepEqual([...out].filter((_, i) => i % 2 === 1), [...out].filter((_, i) => i % 2 === 0).map((v) => 100 + v));
+  assert.deepEqual(
+    [...out.subarray(0, 18)].filter((_, i) => i % 2 === 0),
+    [1, 1, 2, 4, 4, 5, 7, 7, 8],
+  );
+  assert.deepEqual(
+    [...out.subarray(18)].filter((_, i) => i % 2 === 0),
+    [4, 5, 6, 7, 8, 9, 7, 8, 9],
+  );
+  assert.deepEqual(
+    [...out].filter((_, i) => i % 2 === 1),
+    [...out].filter((_, i) => i % 2 === 0).map((v) => 100 + v),
+  );
 });
 
 test('the augmenter shifts each image within ±max, reproducibly from its generator state', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
+import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { trainBpr, type BprModel } from '../../src/train/bpr.js';
 import { Module, tensor, type Tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
@@ -92,7 +92,10 @@ test('resume with weight averaging gives the same weights and averages as an uni
   const base = { ...dvbprPreset('tiny', 16), averageEpochs: 1 };
   const { straight, resumed } = await straightAndResumed(ds, images, base, 1, 3);
   const a = assertSameCheckpoint(straight, resumed);
-  assert.ok([...a.keys()].some((k) => k.startsWith('avg.')), 'the checkpoint holds the averaged weights');
+  assert.ok(
+    [...a.keys()].some((k) => k.startsWith('avg.')),
+    'the checkpoint holds the averaged weights',
+  );
   // resuming an unaveraged run with averaging on is refused, not silently restarted
   const noAvg = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
   await trainDvbprJob(ds, images, { out: noAvg, config: { ...base, averageEpochs: 0, epochs: 1 }, resume: false, callbacks: {} });

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
+import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { plantedDataset } from '../helpers/planted.js';
 import { assertSameCheckpoint } from '../helpers/resume.js';
@@ -52,7 +52,7 @@ test('DVBPR killed between the two writes of a checkpoint resumes to exactly the
   killedChild(
     `
     import { dvbprPreset } from './src/config/dvbpr.ts';
-    import { imagesTensor, trainDvbprJob } from './src/cli/jobs.ts';
+    import { imagesTensor, trainDvbprJob } from './src/app/train-recommender.ts';
     import { plantedDataset } from './test/helpers/planted.ts';
     const out = process.argv.at(-1);
     const ds = plantedDataset();

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { imagesTensor, trainDvbprJob } from '../../src/cli/jobs.js';
+import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { Dvbpr } from '../../src/models/dvbpr.js';
 import { toInput } from '../../src/models/encoder.js';
 import { dvbprLoss } from '../../src/train/losses.js';

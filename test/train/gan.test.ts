@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ganPreset } from '../../src/config/gan.js';
+import { ganPreset, type GanConfig } from '../../src/config/gan.js';
 import { ConditionalGan, oneHot } from '../../src/models/gan.js';
 import { discriminatorLoss, discriminatorStep, discriminatorStepJoint, generatorLoss, generatorStep } from '../../src/train/gan-steps.js';
-import { itemDrawer, trainGan, wrongCategories, type GanLoopOptions } from '../../src/train/gan.js';
+import { itemDrawer, trainGan, wrongCategories } from '../../src/train/gan.js';
 import { Rng } from '../../src/core/rng.js';
-import { drawLatent, generate } from '../../src/cli/gan.js';
+import { drawLatent, generate } from '../../src/eval/gan-quality.js';
 import { toInput } from '../../src/models/encoder.js';
 import { Adam, Generator, keep, liveTensors, loadSafetensors, randn, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
@@ -110,7 +110,12 @@ test('with the mismatch term, D learns to score real images lower under the wron
   const real = tidy(() => keep(tensor(ds.images.subarray(0, 32 * 16 * 16 * 3), [32, 16, 16, 3])));
   const cats = ds.itemCategory.slice(0, 32);
   const cond = keep(oneHot(cats, 2));
-  const wrongCond = keep(oneHot(Int32Array.from(cats, (c) => 1 - c), 2));
+  const wrongCond = keep(
+    oneHot(
+      Int32Array.from(cats, (c) => 1 - c),
+      2,
+    ),
+  );
   const gap = (weight: number) => {
     const gan = new ConditionalGan(cfg, ['left', 'right'], 4);
     const opt = new Adam(gan.discriminator.trainableParameters(), { lr: 2e-3, beta1: 0.5, beta2: 0.99 });
@@ -129,7 +134,7 @@ test('with the mismatch term, D learns to score real images lower under the wron
   for (const t of [real, cond, wrongCond]) t.dispose();
 });
 
-test('a G step leaves D\'s weights and batch-norm statistics bit-identical, a D step leaves G\'s, and neither leaks tensors', () => {
+test("a G step leaves D's weights and batch-norm statistics bit-identical, a D step leaves G's, and neither leaks tensors", () => {
   const gan = new ConditionalGan(cfg, ['a', 'b'], 2);
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
@@ -164,7 +169,9 @@ test('the D step back-propagating its halves one at a time gives bit-identical w
     const gan = new ConditionalGan(cfg, ['a', 'b'], 4);
     const opt = new Adam(gan.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
     const gen = new Generator(9);
-    const losses = Array.from({ length: 3 }, () => tidy(() => step(gan, opt, real, cond, randn([4, cfg.zDim], gen), weight ? { cond: wrongCond, weight } : undefined)));
+    const losses = Array.from({ length: 3 }, () =>
+      tidy(() => step(gan, opt, real, cond, randn([4, cfg.zDim], gen), weight ? { cond: wrongCond, weight } : undefined)),
+    );
     const state = [...gan.discriminator.stateDict().values()];
     const out = { losses, weights: bytes(state) };
     opt.dispose();
@@ -199,7 +206,15 @@ test('the D step back-propagating its halves one at a time gives bit-identical w
   wrongCond.dispose();
 });
 
-async function run(dir: string, epochs: number, snapshots: number, resume: boolean, ds = plantedDataset({ items: 64 }), lrD?: number, extra: Partial<GanLoopOptions> = {}) {
+async function run(
+  dir: string,
+  epochs: number,
+  snapshots: number,
+  resume: boolean,
+  ds = plantedDataset({ items: 64 }),
+  lrD?: number,
+  extra: Partial<GanConfig> = {},
+) {
   const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
   const gan = new ConditionalGan(cfg, ['left', 'right'], 5);
   const r = await trainGan({
@@ -207,18 +222,10 @@ async function run(dir: string, epochs: number, snapshots: number, resume: boole
     gan,
     images,
     itemCategory: ds.itemCategory,
-    epochs,
-    batch: 16,
-    lr: 2e-3,
-    ...(lrD !== undefined ? { lrD } : {}),
-    beta1: 0.5,
-    beta2: 0.99,
-    snapshots,
-    seed: 5,
+    config: { ...cfg, epochs, batch: 16, lr: 2e-3, ...(lrD !== undefined ? { lrD } : {}), beta1: 0.5, beta2: 0.99, snapshots, seed: 5, ...extra },
     resume,
     callbacks: {},
     snapshot: async (index) => ({ frechet: 10 - index }),
-    ...extra,
   });
   images.dispose();
   return { gan, r };
@@ -241,7 +248,10 @@ test('a GAN run resumed to more epochs goes on if its snapshots keep their place
   const a = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
   (await run(a, 2, 2, false)).gan.dispose(); // 4 steps per epoch: snapshots at steps 4 and 8
   const longer = await run(a, 3, 3, true); // snapshots at 4, 8, 12: one more
-  assert.deepEqual(longer.r.history.map((h) => h.step), [4, 8, 12]);
+  assert.deepEqual(
+    longer.r.history.map((h) => h.step),
+    [4, 8, 12],
+  );
   longer.gan.dispose();
   await assert.rejects(() => run(a, 4, 2, true), /snapshots were taken at steps \[4, 8, 12\].*put them at \[8, 16\]/);
   await assert.rejects(() => run(a, 2, 2, true), /at least as many epochs/);
@@ -271,7 +281,7 @@ test('on a two-category toy set, generated images agree with their category abov
   const side = (img: Uint8Array, n: number) => {
     let left = 0;
     let right = 0;
-    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) (x < 8 ? (left += img[(n * 256 + y * 16 + x) * 3]!) : (right += img[(n * 256 + y * 16 + x) * 3]!));
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) x < 8 ? (left += img[(n * 256 + y * 16 + x) * 3]!) : (right += img[(n * 256 + y * 16 + x) * 3]!);
     return left < right ? 0 : 1; // darker half
   };
   let agree = 0;
@@ -297,15 +307,8 @@ test("the generator's weight average: snapshots see the average of the raw gener
       gan,
       images,
       itemCategory: ds.itemCategory,
-      epochs: 2,
-      batch: 16,
-      lr: 2e-3,
-      beta1: 0.5,
-      beta2: 0.99,
-      snapshots: 2,
-      seed: 5,
+      config: { ...cfg, epochs: 2, batch: 16, lr: 2e-3, beta1: 0.5, beta2: 0.99, snapshots: 2, seed: 5, emaSteps },
       resume: false,
-      emaSteps,
       callbacks: { onStep: () => void raw.push(flat(gan.generator.stateDict())) },
       snapshot: async (index) => (seen.push(flat(gan.generator.stateDict())), { frechet: 10 - index }),
     });
@@ -316,7 +319,8 @@ test("the generator's weight average: snapshots see the average of the raw gener
   const avg = await watch(3);
   assert.equal(avg.raw.length, 9); // the initial weights and 8 steps (4 per epoch)
   assert.deepEqual(avg.raw, plain.raw, 'averaging changed the raw generator');
-  for (const [k, v] of plain.gan.discriminator.stateDict()) assert.deepEqual(Array.from(avg.gan.discriminator.stateDict().get(k)!.data()), Array.from(v.data()), `D.${k}`);
+  for (const [k, v] of plain.gan.discriminator.stateDict())
+    assert.deepEqual(Array.from(avg.gan.discriminator.stateDict().get(k)!.data()), Array.from(v.data()), `D.${k}`);
   // by hand: decay 1 − 1/3 after every step, from the initial weights; snapshots after steps 4 and 8
   const decay = 1 - 1 / 3;
   let a = avg.raw[0]!.map((t) => t.slice());
@@ -381,7 +385,10 @@ test("the design's bounded codes for the quality figures are tanh of the same no
   tidy(() => {
     const normal = drawLatent(50, 16, new Generator(4), 'normal').data();
     const bounded = drawLatent(50, 16, new Generator(4), 'bounded').data();
-    assert.ok(normal.some((v) => Math.abs(v) > 1), 'a normal draw of 800 values leaves (−1, 1)');
+    assert.ok(
+      normal.some((v) => Math.abs(v) > 1),
+      'a normal draw of 800 values leaves (−1, 1)',
+    );
     bounded.forEach((v, i) => assert.ok(Math.abs(v - Math.tanh(normal[i]!)) < 1e-6 && Math.abs(v) < 1));
   });
 });

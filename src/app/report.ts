@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
+import { COLD_THRESHOLD } from '../core/auc.js';
 import { writeFileAtomic } from '../core/fs.js';
 
 export interface ReportInput {
@@ -18,7 +19,7 @@ export interface ReportInput {
   improvement?: { user: string; item: string; png: string; scores: { original: number; reconstruction: number; improved: number } };
   ganSamples?: string;
   ganQuality?: { frechet: number; categoryAgreement: number; inceptionScore: number };
-  study?: Record<string, unknown>;
+  study?: object;
   stages: { stage: string; seconds: number }[];
   meta: Record<string, unknown>;
 }
@@ -42,7 +43,15 @@ export async function lineChart(values: Record<string, unknown>[], x: string, y:
     },
     ...(facet ? { resolve: { scale: { y: 'independent' } } } : {}),
   };
-  const full = facet ? { data: { values }, title, facet: { field: facet, type: 'nominal' }, spec: { width: 300, height: 180, mark: spec.mark, encoding: spec.encoding }, resolve: { scale: { y: 'independent' } } } : spec;
+  const full = facet
+    ? {
+        data: { values },
+        title,
+        facet: { field: facet, type: 'nominal' },
+        spec: { width: 300, height: 180, mark: spec.mark, encoding: spec.encoding },
+        resolve: { scale: { y: 'independent' } },
+      }
+    : spec;
   const vg = compile(full as never).spec;
   return new vega.View(vega.parse(vg), { renderer: 'none' }).toSVG();
 }
@@ -50,8 +59,14 @@ export async function lineChart(values: Record<string, unknown>[], x: string, y:
 export async function writeReport(path: string, r: ReportInput): Promise<void> {
   const curves = r.curves.length ? await lineChart(r.curves, 'epoch', 'value', 'run', 'Validation during training', 'metric') : '';
   const gan = r.ganCurves.length ? await lineChart(r.ganCurves, 'snapshot', 'value', 'metric', 'GAN quality per snapshot', 'metric') : '';
-  const rows = r.table.map((t) => `<tr><td>${esc(t.method)}</td><td>${f4(t.auc)}</td><td>${f4(t.coldAuc)}</td><td>${f4(t.sampledAuc)}</td><td>${f4(t.recallAt10)}</td><td>${f4(t.ndcgAt10)}</td></tr>`);
-  if (r.dataset.oracle) rows.push(`<tr class="oracle"><td>oracle (hidden taste)</td><td>${f4(r.dataset.oracle.auc)}</td><td>${f4(r.dataset.oracle.coldAuc)}</td><td></td><td></td><td></td></tr>`);
+  const rows = r.table.map(
+    (t) =>
+      `<tr><td>${esc(t.method)}</td><td>${f4(t.auc)}</td><td>${f4(t.coldAuc)}</td><td>${f4(t.sampledAuc)}</td><td>${f4(t.recallAt10)}</td><td>${f4(t.ndcgAt10)}</td></tr>`,
+  );
+  if (r.dataset.oracle)
+    rows.push(
+      `<tr class="oracle"><td>oracle (hidden taste)</td><td>${f4(r.dataset.oracle.auc)}</td><td>${f4(r.dataset.oracle.coldAuc)}</td><td></td><td></td><td></td></tr>`,
+    );
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)}</title>
 <style>
@@ -61,7 +76,7 @@ tr.oracle td{color:#777;font-style:italic}img{image-rendering:pixelated;max-widt
 .small{color:#666;font-size:13px}pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}
 </style></head><body>
 <h1>${esc(r.title)}</h1>
-<p>${esc(r.dataset.name)}: ${r.dataset.items} items, ${r.dataset.users} shoppers, ${r.dataset.coldTestItems} cold test items (fewer than 5 training purchases). Data hash <code>${r.dataset.dataHash.slice(0, 16)}…</code></p>
+<p>${esc(r.dataset.name)}: ${r.dataset.items} items, ${r.dataset.users} shoppers, ${r.dataset.coldTestItems} cold test items (fewer than ${COLD_THRESHOLD} training purchases). Data hash <code>${r.dataset.dataHash.slice(0, 16)}…</code></p>
 <h2>Recommendation: AUC on the test split</h2>
 <p class="small">Full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item is cold, with cold negatives; sampled AUC against 100 fixed negatives.${r.dataset.oracle ? ' The oracle is the simulated shoppers\u2019 hidden taste: the best attainable.' : ''}</p>
 <table><tr><th>method</th><th>AUC (all items)</th><th>AUC (cold items)</th><th>sampled AUC</th><th>Recall@10</th><th>NDCG@10</th></tr>${rows.join('')}</table>

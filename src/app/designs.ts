@@ -1,20 +1,34 @@
 /**
- * Designs for one shopper, from saved runs: `designForShopper` (new items in a category) and
- * `improveForShopper` (an existing item moved towards the shopper's taste). Used by the CLI and
- * the server. Real item images come from the run's dataset folder (its images.u8).
+ * The design service, from saved runs: `designForShopper` (new items in a category) and
+ * `improveForShopper` (an existing item moved towards the shopper's taste), each also as a plan
+ * (validated at once: unknown shopper, category or item) and its run, so that the server checks a
+ * request before it starts streaming and runs the search asynchronously. `designToFolder` and
+ * `improveToFolder` write what `atelier design|improve` leave: images, the paper's figure, scores.
+ * Real item images come from the run's dataset folder (its images.u8) or the run's uploads.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../core/fs.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readImageCache } from '../data/images.js';
 import { improveItem, type ImproveResult } from '../design/improve.js';
-import { maximisePreference, type DesignModels, type DesignOptions, type DesignResult, type GuardRangeCache, type LatentBound } from '../design/maximise.js';
+import {
+  maximisePreference,
+  maximisePreferenceAsync,
+  type DesignModels,
+  type DesignOptions,
+  type DesignProgress,
+  type DesignResult,
+  type GuardRangeCache,
+  type LatentBound,
+} from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
-import { ganCategoryIndex, type LoadedGan } from './gan-run.js';
-import { recommend } from './recommend.js';
-import { categoryIndexOf, userIndexOf, type LoadedRun } from './run.js';
+import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
+import { recommend } from '../store/recommend.js';
+import { categoryIndexOf, thetaOf, userIndexOf, type LoadedRun } from '../store/run.js';
+import { grid, writePng } from './figures.js';
 
 export interface ShopperDesign {
   userId: string;
@@ -28,19 +42,13 @@ export interface ShopperDesign {
   designImagesAtDatasetSize: Uint8Array;
 }
 
-export function thetaOf(run: LoadedRun, userId: string): Float32Array {
-  if (!run.dvbpr) throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
-  const u = userIndexOf(run.catalogue, userId);
-  const k = run.dvbpr.encoderConfig.k;
-  return tidy(() => run.dvbpr!.theta.narrow(0, u, 1).reshape([k]).data());
-}
-
 let imageCache: { path: string; images: Uint8Array } | null = null;
 
 /** The images of the run's dataset, uint8 [N₀, S, S, 3] (kept after the first read); items added later are not in it. */
 export function catalogueImages(run: LoadedRun): { images: Uint8Array; size: number } {
   const path = join(run.manifest.dataset.path, 'images.u8');
-  if (!existsSync(path)) throw new BadInputError(`the run's dataset images are not at ${path} (the dataset folder moved?)`, { file: join(run.dir, 'manifest.json') });
+  if (!existsSync(path))
+    throw new BadInputError(`the run's dataset images are not at ${path} (the dataset folder moved?)`, { file: join(run.dir, 'manifest.json') });
   if (!imageCache || imageCache.path !== path) imageCache = { path, images: readImageCache(path, run.manifest.dataset.items, run.manifest.dataset.imageSize) };
   return { images: imageCache.images, size: run.manifest.dataset.imageSize };
 }
@@ -68,7 +76,8 @@ export function catalogueIsGrey(run: LoadedRun): boolean {
 
 /** G, D and Φ for designing in this run's catalogue (grey designs for a grey catalogue). */
 export function designModels(run: LoadedRun, g: LoadedGan): DesignModels {
-  if (!run.dvbpr) throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
+  if (!run.dvbpr)
+    throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
   return { gan: g.gan, encoder: run.dvbpr.encoder, grey: catalogueIsGrey(run) };
 }
 
@@ -138,7 +147,8 @@ export interface DesignRequest {
 export function categoryEmbeddings(run: LoadedRun, category: string): Float32Array {
   const ci = categoryIndexOf(run.catalogue, category);
   const scorer = run.recommender;
-  if (!(scorer instanceof DvbprScorer)) throw new BadInputError(`run kind '${run.manifest.kind}' stores no item embeddings`, { file: join(run.dir, 'manifest.json') });
+  if (!(scorer instanceof DvbprScorer))
+    throw new BadInputError(`run kind '${run.manifest.kind}' stores no item embeddings`, { file: join(run.dir, 'manifest.json') });
   const rows = Int32Array.from([...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci));
   return scorer.embeddingsOf(rows);
 }
@@ -183,14 +193,30 @@ export function distinctiveThetaOf(run: LoadedRun, userId: string): Float32Array
   return out;
 }
 
-export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest): ShopperDesign {
+/** A design request checked against the run and the GAN, ready to run. */
+export interface DesignPlan {
+  request: DesignRequest;
+  /** the shopper's own θ_u, and the θ the search maximises (θ_u, or θ_u − θ̄) */
+  theta: Float32Array;
+  objectiveTheta: Float32Array;
+  models: DesignModels;
+  options: DesignOptions;
+}
+
+/** Checks the request (shopper, category, the GAN's category) and builds the search's options. */
+export function planDesign(run: LoadedRun, g: LoadedGan, r: DesignRequest, guardCache?: GuardRangeCache): DesignPlan {
   const theta = thetaOf(run, r.userId);
   categoryIndexOf(run.catalogue, r.category);
   const c = ganCategoryIndex(g, r.category);
   const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
-  const design = maximisePreference(designModels(run, g), designOptionsOf(run, r, c, objectiveTheta));
+  return { request: r, theta, objectiveTheta, models: designModels(run, g), options: designOptionsOf(run, r, c, objectiveTheta, guardCache) };
+}
+
+/** The designs beside the shopper's best real items of the category, each with the shopper's own score. */
+function withBestReal(run: LoadedRun, p: DesignPlan, design: DesignResult): ShopperDesign {
+  const r = p.request;
   // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
-  if (objectiveTheta !== theta) design.finalScores = scoresOf(run, theta, design.images, r.n, design.imageSize);
+  if (p.objectiveTheta !== p.theta) design.finalScores = scoresOf(run, p.theta, design.images, r.n, design.imageSize);
   const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
   const size = run.manifest.dataset.imageSize;
   const idx = rec!.items.map((it) => run.catalogue.itemIndex.get(it.itemId)!);
@@ -203,6 +229,20 @@ export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest)
     imageSize: size,
     designImagesAtDatasetSize: resizeU8(design.images, r.n, design.imageSize, size),
   };
+}
+
+export function designForShopper(run: LoadedRun, g: LoadedGan, r: DesignRequest): ShopperDesign {
+  const p = planDesign(run, g, r);
+  return withBestReal(run, p, maximisePreference(p.models, p.options));
+}
+
+/** A planned design run asynchronously: it yields between steps, reports each, and stops on `signal`. */
+export async function runDesignPlan(
+  run: LoadedRun,
+  p: DesignPlan,
+  o: { signal?: AbortSignal; onStep?: (p: DesignProgress) => void } = {},
+): Promise<ShopperDesign> {
+  return withBestReal(run, p, await maximisePreferenceAsync(p.models, p.options, o));
 }
 
 export interface ImproveRequest {
@@ -225,19 +265,46 @@ export interface ShopperImprovement {
   scores: { original: number; reconstruction: number; improved: number };
 }
 
-export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveRequest): ShopperImprovement {
+/** An improvement request checked against the run and the GAN (shopper, item, the item's GAN category). */
+export interface ImprovePlan {
+  request: ImproveRequest;
+  theta: Float32Array;
+  itemIndex: number;
+  category: string;
+  ganCategory: number;
+}
+
+export function planImprovement(run: LoadedRun, g: LoadedGan, r: ImproveRequest): ImprovePlan {
   const theta = thetaOf(run, r.userId);
   const i = run.catalogue.itemIndex.get(r.itemId);
   if (i === undefined) throw new NotFoundError('item', r.itemId);
   const category = run.catalogue.categories[run.catalogue.itemCategory[i]!]!;
-  const c = ganCategoryIndex(g, category);
+  return { request: r, theta, itemIndex: i, category, ganCategory: ganCategoryIndex(g, category) };
+}
+
+export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveRequest): ShopperImprovement {
+  return runImprovePlan(run, g, planImprovement(run, g, r));
+}
+
+export function runImprovePlan(run: LoadedRun, g: LoadedGan, p: ImprovePlan): ShopperImprovement {
+  const { request: r, theta, itemIndex: i, category } = p;
   const size = run.manifest.dataset.imageSize;
   const gs = g.manifest.config.imageSize;
   const original = resizeU8(itemPixels(run, i), 1, size, gs);
-  const result = improveItem(
-    designModels(run, g),
-    { image: original, category: c, starts: 8, steps: r.projectSteps ?? 100, lr: 0.05, alpha: 0.01, seed: r.seed ?? 1, theta, improveSteps: r.steps, improveLr: 0.05, eta: 1, gamma: r.gamma ?? 0.5 },
-  );
+  const result = improveItem(designModels(run, g), {
+    image: original,
+    category: p.ganCategory,
+    starts: 8,
+    steps: r.projectSteps ?? 100,
+    lr: 0.05,
+    alpha: 0.01,
+    seed: r.seed ?? 1,
+    theta,
+    improveSteps: r.steps,
+    improveLr: 0.05,
+    eta: 1,
+    gamma: r.gamma ?? 0.5,
+  });
   const triptych = new Uint8Array(3 * gs * gs * 3);
   triptych.set(original, 0);
   triptych.set(result.projection.reconstruction, gs * gs * 3);
@@ -249,6 +316,95 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
     result,
     triptych,
     imageSize: gs,
-    scores: { original: run.recommender.scoreUsers(Int32Array.of(userIndexOf(run.catalogue, r.userId)))[i]!, reconstruction: scoresOf(run, theta, result.projection.reconstruction, 1, gs)[0]!, improved: result.design.finalScores[0]! },
+    scores: {
+      original: run.recommender.scoreUsers(Int32Array.of(userIndexOf(run.catalogue, r.userId)))[i]!,
+      reconstruction: scoresOf(run, theta, result.projection.reconstruction, 1, gs)[0]!,
+      improved: result.design.finalScores[0]!,
+    },
   };
+}
+
+/** The paper's figure: best real items (left) | designs (right), each labelled with its score. */
+export async function writeFigure(path: string, d: ShopperDesign): Promise<void> {
+  const k = d.bestReal.length;
+  const n = d.design.finalScores.length;
+  const tiles = new Uint8Array((k + n) * d.imageSize * d.imageSize * 3);
+  tiles.set(d.realImages, 0);
+  tiles.set(d.designImagesAtDatasetSize, k * d.imageSize * d.imageSize * 3);
+  const labels = [...d.bestReal.map((r) => r.score.toFixed(2)), ...d.design.finalScores.map((s) => s.toFixed(2))];
+  await writePng(path, grid(tiles, k + n, { size: d.imageSize, cols: k + n, zoom: d.imageSize < 48 ? 3 : 2, labels, splitAfter: k }));
+}
+
+/** One image as a PNG tile of its own (no padding), zoomed for a person to see. */
+export async function writeTile(path: string, u8: Uint8Array, size: number, zoom: number): Promise<void> {
+  await writePng(path, grid(u8, 1, { size, cols: 1, zoom, pad: 0 }));
+}
+
+/** `atelier design`: design-XX.png, figure.png and scores.json in `out`; returns the summary. */
+export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequest & { seed: number }, out: string) {
+  const d = designForShopper(run, g, r);
+  mkdirSync(out, { recursive: true });
+  const gs = d.design.imageSize;
+  for (let i = 0; i < r.n; i++)
+    await writeTile(join(out, `design-${String(i).padStart(2, '0')}.png`), d.design.images.subarray(i * gs * gs * 3, (i + 1) * gs * gs * 3), gs, 4);
+  await writeFigure(join(out, 'figure.png'), d);
+  const summary = {
+    userId: d.userId,
+    category: d.category,
+    steps: r.steps,
+    settings: {
+      eta: r.eta ?? 1,
+      taste: r.taste ?? 'own',
+      anchor: r.anchor ?? 0,
+      candidates: r.candidates ?? r.n,
+      guard: r.guard ?? 0,
+      bound: r.bound ?? 'box',
+    },
+    designs: d.design.finalScores.map((s, i) => ({
+      image: `design-${String(i).padStart(2, '0')}.png`,
+      score: s,
+      realism: d.design.realism[i],
+      ...(d.design.guard ? { step: d.design.guard.chosenStep[i], distance: d.design.guard.distance[i] } : {}),
+    })),
+    ...(d.design.guard ? { guardRange: { maxDistance: d.design.guard.maxDistance, minRealism: d.design.guard.minRealism } } : {}),
+    bestReal: d.bestReal,
+    trajectory: { scores: d.design.scores, objective: d.design.objective },
+    uplift: Math.max(...d.design.finalScores) - (d.bestReal[0]?.score ?? NaN),
+  };
+  writeJsonAtomic(join(out, 'scores.json'), summary);
+  return summary;
+}
+
+/** `atelier improve`: original/reconstruction/improved.png, figure.png and trajectory.json in `out`. */
+export async function improveToFolder(run: LoadedRun, g: LoadedGan, r: ImproveRequest, out: string) {
+  const imp = improveForShopper(run, g, r);
+  mkdirSync(out, { recursive: true });
+  const gs = imp.imageSize;
+  const per = gs * gs * 3;
+  const names = ['original', 'reconstruction', 'improved'] as const;
+  for (let k = 0; k < 3; k++) await writeTile(join(out, `${names[k]}.png`), imp.triptych.subarray(k * per, (k + 1) * per), gs, 4);
+  await writePng(
+    join(out, 'figure.png'),
+    grid(imp.triptych, 3, {
+      size: gs,
+      cols: 3,
+      zoom: gs < 48 ? 3 : 2,
+      labels: [imp.scores.original, imp.scores.reconstruction, imp.scores.improved].map((s) => s.toFixed(2)),
+    }),
+  );
+  const summary = {
+    userId: imp.userId,
+    itemId: imp.itemId,
+    category: imp.category,
+    scores: imp.scores,
+    reconstructionL1: imp.result.projection.l1.at(-1),
+    randomCodeL1: imp.result.projection.randomL1,
+    trajectory: {
+      projectionL1: imp.result.projection.l1,
+      scores: imp.result.design.scores.map((s) => s[0]),
+      objective: imp.result.design.objective.map((s) => s[0]),
+    },
+  };
+  writeJsonAtomic(join(out, 'trajectory.json'), summary);
+  return summary;
 }

@@ -14,7 +14,7 @@ import { maximisePreference, nearestDistances, quantileOf, type LatentBound } fr
 import { frechetDistance } from '../eval/gan-quality.js';
 import { toInput } from '../models/encoder.js';
 import type { LoadedGan } from '../store/gan-run.js';
-import { designForShopper, designModels, embedWithRun, resizeU8 } from '../store/designs.js';
+import { designForShopper, designModels, embedWithRun, resizeU8 } from './designs.js';
 import type { LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 
@@ -44,7 +44,19 @@ export interface DesignStudy {
     samplesInSampleRange: number;
   };
   hiddenTaste?: { designBeatsBestReal: number; meanDesign: number; meanBestReal: number };
-  settings: { n: number; steps: number; lr: number; eta: number; taste: 'own' | 'distinctive'; anchor: number; candidates: number; guard: number; bound: LatentBound; users: number; categories: string[] };
+  settings: {
+    n: number;
+    steps: number;
+    lr: number;
+    eta: number;
+    taste: 'own' | 'distinctive';
+    anchor: number;
+    candidates: number;
+    guard: number;
+    bound: LatentBound;
+    users: number;
+    categories: string[];
+  };
   seconds: number;
 }
 
@@ -58,7 +70,20 @@ export function designStudy(
   ds: Dataset,
   run: LoadedRun,
   g: LoadedGan,
-  o: { users: number; n: number; steps: number; lr?: number; eta?: number; taste?: 'own' | 'distinctive'; anchor?: number; candidates?: number; guard?: number; bound?: LatentBound; seed: number; onPair?: (done: number, total: number) => void },
+  o: {
+    users: number;
+    n: number;
+    steps: number;
+    lr?: number;
+    eta?: number;
+    taste?: 'own' | 'distinctive';
+    anchor?: number;
+    candidates?: number;
+    guard?: number;
+    bound?: LatentBound;
+    seed: number;
+    onPair?: (done: number, total: number) => void;
+  },
 ): DesignStudy {
   const t0 = performance.now();
   const rng = new Rng(o.seed);
@@ -73,7 +98,22 @@ export function designStudy(
   const clfK = g.classifier.encoderConfig.k;
   const realFeat = new Map<string, Float32Array>();
   const featsOf = (u8: Uint8Array, n: number, size: number) =>
-    noGrad(() => tidy(() => g.classifier.featuresFloat(toInput(tensor(resizeU8(u8, n, size, g.classifier.encoderConfig.inputSize), [n, g.classifier.encoderConfig.inputSize, g.classifier.encoderConfig.inputSize, 3]))).data()));
+    noGrad(() =>
+      tidy(() =>
+        g.classifier
+          .featuresFloat(
+            toInput(
+              tensor(resizeU8(u8, n, size, g.classifier.encoderConfig.inputSize), [
+                n,
+                g.classifier.encoderConfig.inputSize,
+                g.classifier.encoderConfig.inputSize,
+                3,
+              ]),
+            ),
+          )
+          .data(),
+      ),
+    );
   const per = ds.imageSize * ds.imageSize * 3;
   for (const c of cats) {
     const ci = ds.categories.indexOf(c);
@@ -99,16 +139,46 @@ export function designStudy(
   const judge = (feats: Float32Array, c: string, into: { agree: number; nn: number[] }) => {
     const n = feats.length / clfK;
     const cls = g.manifest.classifier.classes.indexOf(c);
-    const pred = noGrad(() => tidy(() => g.classifier.head.forward(tensor(feats, [n, clfK]).relu()).argmax(1).data()));
+    const pred = noGrad(() =>
+      tidy(() =>
+        g.classifier.head
+          .forward(tensor(feats, [n, clfK]).relu())
+          .argmax(1)
+          .data(),
+      ),
+    );
     for (let a = 0; a < n; a++) if (Number(pred[a]) === cls) into.agree++;
     into.nn.push(...nearestDistances(feats, realFeat.get(c)!, clfK));
   };
   for (const u of users) {
     for (const c of cats) {
       const userId = ds.userIds[u]!;
-      const d = designForShopper(run, g, { userId, category: c, n: o.n, steps: o.steps, lr: o.lr, eta: o.eta, taste: o.taste, anchor: o.anchor, candidates: o.candidates, guard: o.guard, bound: o.bound, seed: o.seed + pairs, realItems: 1 });
+      const d = designForShopper(run, g, {
+        userId,
+        category: c,
+        n: o.n,
+        steps: o.steps,
+        lr: o.lr,
+        eta: o.eta,
+        taste: o.taste,
+        anchor: o.anchor,
+        candidates: o.candidates,
+        guard: o.guard,
+        bound: o.bound,
+        seed: o.seed + pairs,
+        realItems: 1,
+      });
       // the unoptimised samples: the same random codes (the designs' starts unless best-of-N chose others), no steps
-      const s0 = maximisePreference(designModels(run, g), { theta: new Float32Array(k), category: g.manifest.categories.indexOf(c), n: o.n, steps: 0, lr: 0.05, eta: 1, seed: o.seed + pairs, bound: o.bound });
+      const s0 = maximisePreference(designModels(run, g), {
+        theta: new Float32Array(k),
+        category: g.manifest.categories.indexOf(c),
+        n: o.n,
+        steps: 0,
+        lr: 0.05,
+        eta: 1,
+        seed: o.seed + pairs,
+        bound: o.bound,
+      });
       const best = d.design.finalScores.indexOf(Math.max(...d.design.finalScores));
       const bestReal = d.bestReal[0]?.score ?? -Infinity;
       if (d.design.finalScores[best]! > bestReal) uplift++;
@@ -180,7 +250,19 @@ export function designStudy(
       samplesInSampleRange: samplesInRange,
     },
     ...(sim ? { hiddenTaste: { designBeatsBestReal: hidden.beats / pairs, meanDesign: hidden.design / pairs, meanBestReal: hidden.real / pairs } } : {}),
-    settings: { n: o.n, steps: o.steps, lr: o.lr ?? 0.05, eta: o.eta ?? 1, taste: o.taste ?? 'own', anchor: o.anchor ?? 0, candidates: o.candidates ?? o.n, guard: o.guard ?? 0, bound: o.bound ?? 'box', users: users.length, categories: cats },
+    settings: {
+      n: o.n,
+      steps: o.steps,
+      lr: o.lr ?? 0.05,
+      eta: o.eta ?? 1,
+      taste: o.taste ?? 'own',
+      anchor: o.anchor ?? 0,
+      candidates: o.candidates ?? o.n,
+      guard: o.guard ?? 0,
+      bound: o.bound ?? 'box',
+      users: users.length,
+      categories: cats,
+    },
     seconds: (performance.now() - t0) / 1000,
   };
 }

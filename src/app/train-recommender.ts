@@ -1,25 +1,26 @@
 /**
- * Training jobs: wire data, models, the training loops, evaluation and the run folder. Shared
- * by `atelier train` and `atelier demo`.
+ * Train a recommender into a run folder: wire data, models, the training loops, evaluation and the
+ * run folder. Used by `atelier train dvbpr|baselines`, the demo, the benches and the tests.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DvbprConfig } from '../config/dvbpr.js';
-import type { Dataset } from '../data/dataset.js';
+import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
+import { loadDataset, type Dataset } from '../data/dataset.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
 import { Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
-import type { Recommender, RecommenderKind } from '../models/recommender.js';
+import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { versions } from '../store/versions.js';
-import { RUN_FORMAT, writeCatalogue, writeEmbeddings, writeManifest, type RunManifest } from '../store/run.js';
+import { RUN_FORMAT, writeCatalogue, writeEmbeddings, writeManifest, type DvbprRunManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
 import { dvbprLoss, factorLoss } from '../train/losses.js';
 import { shiftAugmenter } from '../train/augment.js';
 import { keep, noGrad, saveSafetensors, tensor, type Tensor } from '../torch/index.js';
+import { trainCallbacks, type Progress } from './progress.js';
 
 /** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
 export function imagesTensor(ds: Dataset): Tensor {
@@ -38,14 +39,13 @@ export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'
   });
 }
 
-function baseManifest(kind: RecommenderKind, name: string, ds: Dataset, seed: number, config: Record<string, unknown>): RunManifest {
+/** What every run's manifest starts with; `finishedAt` and the metrics come when training ends. */
+function baseFields(name: string, ds: Dataset, seed: number) {
   return {
     format: RUN_FORMAT,
-    kind,
     name,
     createdAt: new Date().toISOString(),
     seed,
-    config,
     dataset: { path: ds.dir, dataHash: ds.manifest.dataHash, imageSize: ds.imageSize, items: ds.itemIds.length, users: ds.userIds.length },
     versions: versions(),
     metrics: {},
@@ -84,10 +84,10 @@ export interface DvbprJobOptions {
   classifier?: ClassifierJobResult;
 }
 
-export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: RunManifest; model: Dvbpr }> {
+export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
   const cfg = o.config;
   mkdirSync(o.out, { recursive: true });
-  const manifest = baseManifest('dvbpr', `dvbpr-${cfg.init}`, ds, cfg.seed, cfg as unknown as Record<string, unknown>);
+  const manifest: DvbprRunManifest = { ...baseFields(`dvbpr-${cfg.init}`, ds, cfg.seed), kind: 'dvbpr', config: cfg };
   writeCatalogue(o.out, ds, manifest);
   const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
   if (cfg.init === 'classifier') {
@@ -99,7 +99,11 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
   const scorer = () => new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);
   const augment = cfg.augmentShift ? shiftAugmenter(cfg.augmentShift, cfg.seed + 17) : undefined;
   const result = await trainBpr(
-    { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta, augment), generators: [...(model.encoder.dropoutGen ? [model.encoder.dropoutGen] : []), ...(augment ? [augment.generator] : [])] },
+    {
+      module: model,
+      loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta, augment),
+      generators: [...(model.encoder.dropoutGen ? [model.encoder.dropoutGen] : []), ...(augment ? [augment.generator] : [])],
+    },
     {
       dir: o.out,
       epochs: cfg.epochs,
@@ -161,8 +165,17 @@ export interface FactorJobOptions {
 
 export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
   mkdirSync(o.out, { recursive: true });
-  const config = { factors: o.factors, visualFactors: o.kind === 'vbpr' ? o.visualFactors : 0, lambda: o.lambda, lambdaE: o.lambdaE, lr: o.lr, epochs: o.epochs, batch: o.batch, featureSource: o.features?.source ?? null };
-  const manifest = baseManifest(o.kind, o.kind, ds, o.seed, config);
+  const config = {
+    factors: o.factors,
+    visualFactors: o.kind === 'vbpr' ? o.visualFactors : 0,
+    lambda: o.lambda,
+    lambdaE: o.lambdaE,
+    lr: o.lr,
+    epochs: o.epochs,
+    batch: o.batch,
+    featureSource: o.features?.source ?? null,
+  };
+  const manifest: RunManifest = { ...baseFields(o.kind, ds, o.seed), kind: o.kind, config };
   writeCatalogue(o.out, ds, manifest);
   const model = new FactorModel(ds.userIds.length, ds.itemIds.length, { factors: o.factors, visualFactors: config.visualFactors }, o.seed, o.features);
   const result = await trainBpr(
@@ -199,9 +212,10 @@ export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<
 /** Random and popularity: nothing to learn; the run records the seed and the metrics. */
 export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: string, seed: number): RunManifest {
   mkdirSync(out, { recursive: true });
-  const manifest = baseManifest(kind, kind, ds, seed, {});
+  const manifest: RunManifest = { ...baseFields(kind, ds, seed), kind, config: {} };
   writeCatalogue(out, ds, manifest);
-  const rec = kind === 'random' ? new RandomRecommender(ds.userIds.length, ds.itemIds.length, seed) : new PopularityRecommender(ds.userIds.length, ds.itemTrainCount);
+  const rec =
+    kind === 'random' ? new RandomRecommender(ds.userIds.length, ds.itemIds.length, seed) : new PopularityRecommender(ds.userIds.length, ds.itemTrainCount);
   manifest.metrics = { valid: rankingOn(ds, rec, 'valid'), test: rankingOn(ds, rec, 'test') };
   manifest.finishedAt = manifest.createdAt;
   writeManifest(out, manifest);
@@ -213,3 +227,83 @@ export function classifierFeatures(clf: Classifier, images: Tensor): { data: Flo
   return { data: embedImages(clf.encoder, images), dim: clf.encoderConfig.k };
 }
 
+/** `atelier train dvbpr`: the dataset folder, a config for its image size, a run folder. */
+export async function trainDvbprFromData(
+  dataDir: string,
+  configFor: (imageSize: number) => DvbprConfig,
+  o: { out: string; resume: boolean },
+  progress: Progress,
+): Promise<RunManifest> {
+  const ds = loadDataset(dataDir);
+  const cfg = configFor(ds.imageSize);
+  if (cfg.encoder.inputSize !== ds.imageSize) {
+    progress.event('message', {
+      message: `preset ${cfg.preset} expects ${cfg.encoder.inputSize} px; the dataset has ${ds.imageSize} px: ingest with --image-size ${cfg.encoder.inputSize}`,
+    });
+  }
+  const images = imagesTensor(ds);
+  try {
+    const { manifest } = await trainDvbprJob(ds, images, {
+      out: o.out,
+      config: cfg,
+      resume: o.resume,
+      callbacks: trainCallbacks(progress, `dvbpr-${cfg.init}`),
+    });
+    return manifest;
+  } finally {
+    images.dispose();
+  }
+}
+
+export type BaselineKind = 'random' | 'popularity' | 'bpr-mf' | 'vbpr';
+export const BASELINES: readonly BaselineKind[] = ['random', 'popularity', 'bpr-mf', 'vbpr'];
+
+export interface BaselineOptions {
+  out: string;
+  /** the encoder preset of VBPR's classifier features */
+  preset: 'tiny' | 'default' | 'paper';
+  epochs: number;
+  factors: number;
+  lambda: number;
+  lr: number;
+  seed: number;
+  only: readonly BaselineKind[];
+  resume: boolean;
+}
+
+/** `atelier train baselines`: random, popularity, BPR-MF and VBPR, one run folder each under `out`. */
+export async function trainBaselines(dataDir: string, f: BaselineOptions, progress: Progress): Promise<RunManifest[]> {
+  const ds = loadDataset(dataDir);
+  const want = new Set(f.only);
+  const out: RunManifest[] = [];
+  if (want.has('random')) out.push(simpleJob(ds, 'random', join(f.out, 'random'), f.seed));
+  if (want.has('popularity')) out.push(simpleJob(ds, 'popularity', join(f.out, 'popularity'), f.seed));
+  const common = {
+    factors: f.factors,
+    visualFactors: f.factors,
+    lambda: f.lambda,
+    lambdaE: f.lambda,
+    lr: f.lr,
+    epochs: f.epochs,
+    batch: 128,
+    seed: f.seed,
+    resume: f.resume,
+  };
+  if (want.has('bpr-mf'))
+    out.push(await trainFactorJob(ds, { ...common, out: join(f.out, 'bpr-mf'), kind: 'bpr-mf', callbacks: trainCallbacks(progress, 'bpr-mf') }));
+  if (want.has('vbpr')) {
+    const images = imagesTensor(ds);
+    try {
+      const cfg = dvbprPreset(f.preset, ds.imageSize);
+      const clf = trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
+      const features = {
+        ...classifierFeatures(clf.classifier, images),
+        source: `category classifier (${clf.classes.length} classes, held-out accuracy ${clf.heldOutAccuracy.toFixed(3)})`,
+      };
+      out.push(await trainFactorJob(ds, { ...common, out: join(f.out, 'vbpr'), kind: 'vbpr', features, callbacks: trainCallbacks(progress, 'vbpr') }));
+    } finally {
+      images.dispose();
+    }
+  }
+  return out;
+}

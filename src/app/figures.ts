@@ -96,7 +96,9 @@ export function grid(tiles: Uint8Array, count: number, o: GridOptions): Raster {
 }
 
 export async function encodePng(r: Raster): Promise<Buffer> {
-  return sharp(r.rgb, { raw: { width: r.width, height: r.height, channels: 3 } }).png().toBuffer();
+  return sharp(r.rgb, { raw: { width: r.width, height: r.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 export async function writePng(path: string, r: Raster): Promise<void> {

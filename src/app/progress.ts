@@ -1,7 +1,10 @@
 /**
- * Progress on stderr: a bar on a terminal, JSON lines otherwise (CI, pipes, log files).
+ * How a use case reports progress: stages with a count and events. The use cases take one;
+ * `createProgress` writes them to stderr (a bar on a terminal, JSON lines otherwise: CI, pipes, log
+ * files) for the CLI and the benches, `quietProgress` says nothing.
  */
 import cliProgress from 'cli-progress';
+import type { TrainCallbacks } from '../train/events.js';
 
 export interface Progress {
   /** A stage with a known total (0 = unknown): update(done, extra fields). */
@@ -14,6 +17,36 @@ export interface StageProgress {
   done(fields?: Record<string, unknown>): void;
 }
 
+/** A Progress that reports nothing (tests, library callers that do not want output). */
+export function quietProgress(): Progress {
+  const noop: StageProgress = { update() {}, done() {} };
+  return { stage: () => noop, event() {} };
+}
+
+/** Bar per epoch; epoch summaries as events. */
+export function trainCallbacks(progress: Progress, label: string): TrainCallbacks {
+  let bar: StageProgress | null = null;
+  let barEpoch = -1;
+  return {
+    onStep(e) {
+      if (e.epoch !== barEpoch) {
+        bar = progress.stage(`${label} ${e.epoch}`, e.stepsPerEpoch);
+        barEpoch = e.epoch;
+      }
+      bar!.update(e.step, { loss: e.loss, [e.rateUnit]: Math.round(e.rate) });
+    },
+    onEpoch(e) {
+      bar?.done({ loss: e.loss, ...e.metrics });
+      bar = null;
+      barEpoch = -1;
+      progress.event('epoch', { run: label, epoch: e.epoch, of: e.epochs, loss: e.loss, ...e.metrics, best: e.best, seconds: e.seconds });
+    },
+    onMessage(msg) {
+      progress.event('message', { run: label, message: msg });
+    },
+  };
+}
+
 function fmt(fields: Record<string, unknown>): string {
   return Object.entries(fields)
     .map(([k, v]) => `${k} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toPrecision(4)) : String(v)}`)
@@ -22,10 +55,7 @@ function fmt(fields: Record<string, unknown>): string {
 
 export function createProgress(opts: { json?: boolean; quiet?: boolean } = {}): Progress {
   const tty = process.stderr.isTTY && !opts.json;
-  if (opts.quiet) {
-    const noop: StageProgress = { update() {}, done() {} };
-    return { stage: () => noop, event() {} };
-  }
+  if (opts.quiet) return quietProgress();
   if (!tty) {
     return {
       stage(name, total) {

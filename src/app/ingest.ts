@@ -1,0 +1,46 @@
+/** `atelier ingest hm|folder|fashion-mnist`: source → prepared dataset folder. */
+import { ingestSchema, type IngestConfig } from '../config/data.js';
+import { parseConfig } from '../config/parse.js';
+import { prepareDataset, type Manifest, type RawDataset } from '../data/dataset.js';
+import { Problems } from '../data/problems.js';
+import { readFashionMnist, FASHION_MNIST_DEFAULT } from '../data/read-fashion-mnist.js';
+import { readFolder } from '../data/read-folder.js';
+import { readHm } from '../data/read-hm.js';
+import type { Progress } from './progress.js';
+
+export type SourceKind = 'hm' | 'folder' | 'fashion-mnist';
+
+export async function runIngest(kind: SourceKind, folder: string | undefined, raw: Record<string, unknown>, progress: Progress): Promise<Manifest> {
+  const cfg: IngestConfig = parseConfig(ingestSchema, raw);
+  const problems = new Problems(cfg.onBad);
+  let source: RawDataset;
+  if (kind === 'hm') {
+    source = await readHm(folder ?? '', {
+      categoryColumn: cfg.categoryColumn ?? 'product_group_name',
+      problems,
+      onProgress: (stage, done) => progress.event('read', { stage, rows: done }),
+    });
+  } else if (kind === 'folder') {
+    source = await readFolder(folder ?? '', { categoryColumn: cfg.categoryColumn ?? 'category', problems });
+  } else {
+    source = readFashionMnist(folder ?? FASHION_MNIST_DEFAULT, {
+      items: cfg.items,
+      seed: cfg.seed,
+      shoppers: { users: cfg.simulateShoppers, dims: cfg.tasteDims, sharpness: cfg.tasteSharpness, minItems: cfg.minUserItems, extraItems: cfg.extraItems },
+    });
+  }
+  const bar = progress.stage('images', source.sources.length);
+  const manifest = await prepareDataset(source, cfg.out, {
+    imageSize: cfg.imageSize,
+    fit: cfg.fit,
+    split: cfg.split,
+    minUserItems: cfg.minUserItems,
+    kCore: cfg.kCore,
+    minCategoryCount: cfg.minCategoryCount,
+    seed: cfg.seed,
+    problems,
+    onProgress: (_stage, done) => bar.update(done),
+  });
+  bar.done({ decoded: manifest.images.decoded, reused: manifest.images.reused });
+  return manifest;
+}

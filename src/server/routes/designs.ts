@@ -1,0 +1,124 @@
+/**
+ * Designs and improvements for a shopper (streamed as server-sent events, one at a time, a client
+ * that leaves cancels its design) and the images they leave. Each handler checks its request
+ * before it starts streaming (unknown shopper, category or item: a 4xx) and calls src/app/designs.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { CancelledError, NotFoundError } from '../../core/errors.js';
+import { planDesign, planImprovement, runDesignPlan, runImprovePlan, writeTile } from '../../app/designs.js';
+import { userIndexOf } from '../../store/run.js';
+import { errorStatus } from '../errors.js';
+import { imageUrl, sse, type Served } from '../context.js';
+
+const designBody = z
+  .object({
+    category: z.string().min(1),
+    n: z.number().int().min(1).max(32).default(8),
+    steps: z.number().int().min(0).max(500).default(50),
+    seed: z.number().int().min(0).default(1),
+    eta: z.number().min(0).max(1000).default(1),
+    taste: z.enum(['own', 'distinctive']).default('own'),
+    anchor: z.number().min(0).max(1000).default(0),
+    // scored in one synchronous pass before the first step: capped so that other requests are not held up
+    candidates: z.number().int().min(1).max(512).optional(),
+    // the realism guard's share (0 = off); its 256 reference samples are drawn in one pass too
+    guard: z.number().min(0).max(1).default(0),
+    // the latent bound: 'box' z = tanh(w) (the paper), 'shell' ‖z‖ = √d (see LatentBound)
+    bound: z.enum(['box', 'shell']).default('box'),
+  })
+  .strict()
+  .refine((b) => b.candidates === undefined || b.candidates >= b.n, { message: 'candidates must be at least n', path: ['candidates'] });
+const improveBody = z
+  .object({ itemId: z.string().min(1), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) })
+  .strict();
+
+type WithId = FastifyRequest<{ Params: { id: string } }>;
+
+export function designRoutes(app: FastifyInstance, ctx: Served): void {
+  const { run } = ctx;
+  const zoomOf = (size: number) => (size < 48 ? 2 : 1);
+
+  app.get('/designs/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+    if (!/^[0-9a-f-]{36}-\d+\.png$/.test(req.params.name)) throw new NotFoundError('design image', req.params.name);
+    const path = join(ctx.designsDir, req.params.name);
+    if (!existsSync(path)) throw new NotFoundError('design image', req.params.name);
+    return reply.type('image/png').send(readFileSync(path));
+  });
+
+  app.post('/users/:id/designs', async (req: WithId, reply) => {
+    const body = designBody.parse(req.body ?? {});
+    const plan = planDesign(run, ctx.needGan(), { userId: req.params.id, ...body }, ctx.guardRanges);
+    const send = sse(reply);
+    const abort = new AbortController();
+    // the response's 'close' (not the request's: that fires once the body is read) = the client left
+    reply.raw.on('close', () => abort.abort());
+    send('queued', { userId: req.params.id, category: body.category });
+    try {
+      const d = await ctx.serial(() =>
+        runDesignPlan(run, plan, {
+          signal: abort.signal,
+          onStep: (p) => {
+            ctx.stats.designSteps++;
+            send('progress', { step: p.step, steps: p.steps, best: Math.max(...p.scores) });
+          },
+        }),
+      );
+      const id = randomUUID();
+      const gs = d.design.imageSize;
+      const designs = [];
+      for (let k = 0; k < body.n; k++) {
+        await writeTile(join(ctx.designsDir, `${id}-${k}.png`), d.design.images.subarray(k * gs * gs * 3, (k + 1) * gs * gs * 3), gs, zoomOf(gs));
+        // the shopper's own θ_uᵀΦ; with the guard, the step of the search each design was kept from (0: its start)
+        designs.push({
+          url: `/designs/${id}-${k}.png`,
+          score: d.design.finalScores[k]!,
+          realism: d.design.realism[k]!,
+          ...(d.design.guard ? { step: d.design.guard.chosenStep[k]! } : {}),
+        });
+      }
+      const result = { designs, bestReal: d.bestReal.map((it) => ({ itemId: it.itemId, score: it.score, image: imageUrl(it.itemId) })) };
+      ctx.store?.recordDesign({ id, userId: req.params.id, kind: 'design', category: body.category, result });
+      send('done', { id, ...result });
+    } catch (err) {
+      if (err instanceof CancelledError) ctx.stats.cancelled++;
+      else send('error', { error: errorStatus(err) });
+    } finally {
+      reply.raw.end();
+    }
+  });
+
+  app.post('/users/:id/improvements', async (req: WithId, reply) => {
+    const body = improveBody.parse(req.body ?? {});
+    const g = ctx.needGan();
+    userIndexOf(run.catalogue, req.params.id);
+    const plan = planImprovement(run, g, { userId: req.params.id, itemId: body.itemId, steps: body.steps, seed: body.seed });
+    const send = sse(reply);
+    try {
+      send('progress', { stage: 'projection' });
+      const r = await ctx.serial(async () => runImprovePlan(run, g, plan));
+      const id = randomUUID();
+      const gs = r.imageSize;
+      const urls = [];
+      for (const [k, img] of [r.result.projection.reconstruction, r.result.design.images].entries()) {
+        await writeTile(join(ctx.designsDir, `${id}-${k}.png`), img, gs, zoomOf(gs));
+        urls.push(`/designs/${id}-${k}.png`);
+      }
+      const result = {
+        original: { itemId: body.itemId, image: imageUrl(body.itemId), score: r.scores.original },
+        reconstruction: { url: urls[0], l1: r.result.projection.l1.at(-1) },
+        improved: { url: urls[1], score: r.scores.improved },
+        trajectory: r.result.design.scores.map((s) => s[0]),
+      };
+      ctx.store?.recordDesign({ id, userId: req.params.id, kind: 'improvement', category: plan.category, itemId: body.itemId, result });
+      send('done', { id, ...result });
+    } catch (err) {
+      send('error', { error: errorStatus(err) });
+    } finally {
+      reply.raw.end();
+    }
+  });
+}

@@ -1,0 +1,57 @@
+/** The server answering recommendations through the run's LanceDB index. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { buildServer } from '../../src/server/app.js';
+import { CatalogueStore } from '../../src/store/catalogue-db.js';
+import { indexRun, LanceIndex } from '../../src/store/lance-index.js';
+import { loadRun } from '../../src/store/run.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { tinyRuns } from '../helpers/tiny-runs.js';
+
+test('serve --index lance: recommendations through the index, and an uploaded item is found at once', async () => {
+  const t = await tinyRuns();
+  const dir = join(tempDir('atelier-lance-run-'), 'run');
+  cpSync(t.run, dir, { recursive: true });
+  const run = loadRun(dir);
+  const built = await indexRun(run);
+  assert.equal(built.indexed, false, 'a tiny catalogue is scanned whole (exact)');
+  const index = await LanceIndex.open(dir);
+  const store = CatalogueStore.open(dir);
+  const app = await buildServer({ run, store, index, designsDir: join(dir, 'served') });
+  const u = t.ds.userIds[0]!;
+  const viaIndex = (await app.inject(`/users/${u}/recommendations?k=5&category=tops`)).json();
+  assert.equal(viaIndex.index, 'lance');
+  const exact = (await buildServer({ run, designsDir: join(dir, 'served') }).then((a) => a.inject(`/users/${u}/recommendations?k=5&category=tops`))).json();
+  assert.deepEqual(
+    viaIndex.items.map((i: { itemId: string }) => i.itemId),
+    exact.items.map((i: { itemId: string }) => i.itemId),
+  );
+  viaIndex.items.forEach((it: { score: number }, r: number) => assert.ok(Math.abs(it.score - exact.items[r].score) < 1e-4));
+  assert.equal((await app.inject(`/users/${u}/recommendations?category=capes`)).statusCode, 404);
+  // an upload goes into the index too
+  const boundary = 'b0undary';
+  const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 250, g: 250, b: 0 } } })
+    .png()
+    .toBuffer();
+  const payload = Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="category"\r\n\r\ntops\r\n--${boundary}\r\ncontent-disposition: form-data; name="photo"; filename="y.png"\r\ncontent-type: image/png\r\n\r\n`,
+    ),
+    png,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const added = await app.inject({ method: 'POST', url: '/items', payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+  assert.equal(added.statusCode, 201, added.body);
+  const fan = added.json().topShoppers[0].userId;
+  const recs = (await app.inject(`/users/${fan}/recommendations?k=1000&coldOnly=true`)).json();
+  assert.ok(
+    recs.items.some((i: { itemId: string }) => i.itemId === added.json().itemId),
+    'the new item is in the index',
+  );
+  await app.close();
+  store.close();
+  index.close();
+});

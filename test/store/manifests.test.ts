@@ -1,0 +1,53 @@
+/** Manifests are read back through their schemas: a field out of shape is an error naming the file and the field. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptFileError } from '../../src/core/errors.js';
+import { readGanManifest } from '../../src/store/gan-run.js';
+import { readManifest } from '../../src/store/run.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { tinyRuns } from '../helpers/tiny-runs.js';
+
+const ctx = tinyRuns();
+
+/** A copy of `dir` whose manifest.json went through `change`. */
+function edited(dir: string, change: (m: Record<string, any>) => void): string {
+  const copy = join(tempDir('atelier-manifest-'), 'run');
+  cpSync(dir, copy, { recursive: true });
+  const m = JSON.parse(readFileSync(join(copy, 'manifest.json'), 'utf8'));
+  change(m);
+  writeFileSync(join(copy, 'manifest.json'), JSON.stringify(m));
+  return copy;
+}
+
+test('a DVBPR run manifest is typed by its kind; a bad field is a CorruptFileError naming it', async () => {
+  const { run } = await ctx;
+  const m = readManifest(run);
+  assert.equal(m.kind, 'dvbpr');
+  if (m.kind === 'dvbpr') assert.equal(typeof m.config.encoder.k, 'number'); // the config is DVBPR's own, no cast
+  assert.equal(typeof m.metrics.test?.auc, 'number');
+  const bad = edited(run, (x) => (x.config.encoder.k = 'ten'));
+  assert.throws(
+    () => readManifest(bad),
+    (e: unknown) => e instanceof CorruptFileError && /manifest\.json: config\.encoder\.k: /.test(e.message),
+  );
+  const unknownKind = edited(run, (x) => (x.kind = 'transformer'));
+  assert.throws(
+    () => readManifest(unknownKind),
+    (e: unknown) => e instanceof CorruptFileError && /kind/.test(e.message),
+  );
+});
+
+test("a GAN manifest: the config is the GAN schema's, Infinity written as null reads back, a bad snapshot is named", async () => {
+  const { gan } = await ctx;
+  const m = readGanManifest(gan);
+  assert.equal(typeof m.config.zDim, 'number');
+  const unmeasured = edited(gan, (x) => (x.metrics.bestFrechet = null));
+  assert.equal(readGanManifest(unmeasured).metrics.bestFrechet, Infinity);
+  const bad = edited(gan, (x) => (x.metrics.snapshots[0].step = 'late'));
+  assert.throws(
+    () => readGanManifest(bad),
+    (e: unknown) => e instanceof CorruptFileError && /metrics\.snapshots\.0\.step/.test(e.message),
+  );
+});
