@@ -23,7 +23,7 @@ import {
   type LatentBound,
 } from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
-import { DvbprScorer } from '../models/dvbpr.js';
+import { DvbprScorer, embedPixels } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
 import { recommend } from '../store/recommend.js';
@@ -92,14 +92,7 @@ export function itemPixels(run: LoadedRun, i: number): Uint8Array {
 
 /** Φ of uint8 images [n, S, S, 3] of any size S (e.g. the GAN's), resized to Φ's input in the graph: [n, K]. */
 export function embedWithRun(run: LoadedRun, u8: Uint8Array, n: number, size: number): Float32Array {
-  const enc = run.dvbpr!.encoder;
-  return noGrad(() =>
-    tidy(() => {
-      const x = toInput(tensor(u8, [n, size, size, 3]));
-      const s = enc.config.inputSize;
-      return enc.forward(x.shape[2] === s ? x : interpolate(x, [s, s], 'bilinear')).data();
-    }),
-  );
+  return embedPixels(run.dvbpr!.encoder, u8, n, size);
 }
 
 /** Resize uint8 images [n, s, s, 3] to [n, t, t, 3] (bilinear). */

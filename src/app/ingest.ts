@@ -1,7 +1,8 @@
 /** `atelier ingest hm|folder|fashion-mnist`: source → prepared dataset folder. */
+import { resolve } from 'node:path';
 import { ingestSchema, type IngestConfig } from '../config/data.js';
 import { parseConfig } from '../config/parse.js';
-import { prepareDataset, type Manifest, type RawDataset } from '../data/dataset.js';
+import { checkDatasetOutput, prepareDataset, type Manifest, type RawDataset } from '../data/dataset.js';
 import { Problems } from '../data/problems.js';
 import { readFashionMnist, FASHION_MNIST_DEFAULT } from '../data/read-fashion-mnist.js';
 import { readFolder } from '../data/read-folder.js';
@@ -12,6 +13,8 @@ export type SourceKind = 'hm' | 'folder' | 'fashion-mnist';
 
 export async function runIngest(kind: SourceKind, folder: string | undefined, raw: Record<string, unknown>, progress: Progress): Promise<Manifest> {
   const cfg: IngestConfig = parseConfig(ingestSchema, raw);
+  // refused before the (long) read: --out must be a dataset folder of ours, or new
+  checkDatasetOutput(resolve(cfg.out), folder ?? FASHION_MNIST_DEFAULT);
   const problems = new Problems(cfg.onBad);
   let source: RawDataset;
   if (kind === 'hm') {

@@ -14,6 +14,7 @@ import { loadDataset, type Dataset } from '../data/dataset.js';
 import { concat, ganQuality, generate, realFeatures } from '../eval/gan-quality.js';
 import { ConditionalGan, ganState, loadGanState } from '../models/gan.js';
 import { GAN_FORMAT, type GanManifest } from '../store/gan-run.js';
+import { withFolderLock } from '../store/lock.js';
 import { versions } from '../store/versions.js';
 import { Generator, noGrad, randn, saveSafetensors, type Tensor } from '../torch/index.js';
 import { trainGan } from '../train/gan.js';
@@ -34,6 +35,10 @@ export interface GanJobOptions {
 }
 
 export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
+  return withFolderLock(o.out, 'train gan', () => ganJob(ds, images, cfg, o), { create: true });
+}
+
+async function ganJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
   if (cfg.imageSize !== ds.imageSize)
     throw new BadInputError(
       `--preset ${cfg.preset} draws ${cfg.imageSize} px images; the dataset has ${ds.imageSize} px (ingest with --image-size ${cfg.imageSize})`,

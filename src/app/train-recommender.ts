@@ -2,24 +2,26 @@
  * Train a recommender into a run folder: wire data, models, the training loops, evaluation and the
  * run folder. Used by `atelier train dvbpr|baselines`, the demo, the benches and the tests.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
 import { loadDataset, type Dataset } from '../data/dataset.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
 import { Classifier } from '../models/classifier.js';
-import { Dvbpr, DvbprScorer, embedImages } from '../models/dvbpr.js';
+import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { versions } from '../store/versions.js';
-import { RUN_FORMAT, writeCatalogue, writeEmbeddings, writeManifest, type DvbprRunManifest, type RunManifest } from '../store/run.js';
+import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
+import { lockFolder, withFolderLock } from '../store/lock.js';
+import { assertKeepsUploads, commitRun } from '../store/run-commit.js';
+import { RUN_FORMAT, type DvbprRunManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
 import { dvbprLoss, factorLoss } from '../train/losses.js';
 import { shiftAugmenter } from '../train/augment.js';
-import { keep, noGrad, saveSafetensors, tensor, type Tensor } from '../torch/index.js';
+import { keep, tensor, type Tensor } from '../torch/index.js';
 import { trainCallbacks, type Progress } from './progress.js';
 
 /** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
@@ -85,10 +87,12 @@ export interface DvbprJobOptions {
 }
 
 export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
+  return withFolderLock(o.out, 'train dvbpr', () => dvbprJob(ds, images, o), { create: true });
+}
+
+async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
   const cfg = o.config;
-  mkdirSync(o.out, { recursive: true });
   const manifest: DvbprRunManifest = { ...baseFields(`dvbpr-${cfg.init}`, ds, cfg.seed), kind: 'dvbpr', config: cfg };
-  writeCatalogue(o.out, ds, manifest);
   const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
   if (cfg.init === 'classifier') {
     const clf = o.classifier ?? trainCategoryClassifier(ds, images, cfg, o.callbacks);
@@ -134,15 +138,20 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
   // embed every catalogue item (bought or not) with the best weights
   model.eval();
   const e = embedImages(model.encoder, images);
-  writeEmbeddings(o.out, e, cfg.encoder.k);
-  noGrad(() => saveSafetensors(join(o.out, 'weights.safetensors'), model.stateDict(), { kind: 'dvbpr' }));
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
-  manifest.embeddings = { file: 'item-embeddings.f32', count: ds.itemIds.length, k: cfg.encoder.k };
+  manifest.embeddings = { file: EMBEDDINGS_FILE, count: ds.itemIds.length, k: cfg.encoder.k };
   manifest.metrics = { ...manifest.metrics, bestEpoch: result.bestEpoch, valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') };
   final.dispose();
   manifest.history = result.history;
   manifest.finishedAt = new Date().toISOString();
-  writeManifest(o.out, manifest);
+  // the run folder's new model, catalogue and manifest in one commit; items uploaded to the served
+  // run are kept, re-embedded by the new encoder
+  commitRun(o.out, {
+    manifest,
+    dataset: ds,
+    weights: { tensors: model.stateDict(), metadata: { kind: 'dvbpr' } },
+    embeddings: { e, k: cfg.encoder.k, embed: (u8, n, size) => embedPixels(model.encoder, u8, n, size) },
+  });
   return { manifest, model };
 }
 
@@ -164,7 +173,11 @@ export interface FactorJobOptions {
 }
 
 export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
-  mkdirSync(o.out, { recursive: true });
+  return withFolderLock(o.out, `train ${o.kind}`, () => factorJob(ds, o), { create: true });
+}
+
+async function factorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
+  assertKeepsUploads(o.out, o.kind);
   const config = {
     factors: o.factors,
     visualFactors: o.kind === 'vbpr' ? o.visualFactors : 0,
@@ -176,7 +189,6 @@ export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<
     featureSource: o.features?.source ?? null,
   };
   const manifest: RunManifest = { ...baseFields(o.kind, ds, o.seed), kind: o.kind, config };
-  writeCatalogue(o.out, ds, manifest);
   const model = new FactorModel(ds.userIds.length, ds.itemIds.length, { factors: o.factors, visualFactors: config.visualFactors }, o.seed, o.features);
   const result = await trainBpr(
     { module: model, loss: factorLoss(model, o.lambda, o.lambdaE), generators: [] },
@@ -201,25 +213,28 @@ export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<
       callbacks: o.callbacks,
     },
   );
-  noGrad(() => saveSafetensors(join(o.out, 'weights.safetensors'), model.stateDict(), { kind: o.kind }));
   manifest.metrics = { bestEpoch: result.bestEpoch, valid: rankingOn(ds, model, 'valid'), test: rankingOn(ds, model, 'test') };
   manifest.history = result.history;
   manifest.finishedAt = new Date().toISOString();
-  writeManifest(o.out, manifest);
+  commitRun(o.out, { manifest, dataset: ds, weights: { tensors: model.stateDict(), metadata: { kind: o.kind } } });
   return manifest;
 }
 
 /** Random and popularity: nothing to learn; the run records the seed and the metrics. */
 export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: string, seed: number): RunManifest {
-  mkdirSync(out, { recursive: true });
-  const manifest: RunManifest = { ...baseFields(kind, ds, seed), kind, config: {} };
-  writeCatalogue(out, ds, manifest);
-  const rec =
-    kind === 'random' ? new RandomRecommender(ds.userIds.length, ds.itemIds.length, seed) : new PopularityRecommender(ds.userIds.length, ds.itemTrainCount);
-  manifest.metrics = { valid: rankingOn(ds, rec, 'valid'), test: rankingOn(ds, rec, 'test') };
-  manifest.finishedAt = manifest.createdAt;
-  writeManifest(out, manifest);
-  return manifest;
+  const lock = lockFolder(out, `train ${kind}`, { create: true });
+  try {
+    assertKeepsUploads(out, kind);
+    const manifest: RunManifest = { ...baseFields(kind, ds, seed), kind, config: {} };
+    const rec =
+      kind === 'random' ? new RandomRecommender(ds.userIds.length, ds.itemIds.length, seed) : new PopularityRecommender(ds.userIds.length, ds.itemTrainCount);
+    manifest.metrics = { valid: rankingOn(ds, rec, 'valid'), test: rankingOn(ds, rec, 'test') };
+    manifest.finishedAt = manifest.createdAt;
+    commitRun(out, { manifest, dataset: ds });
+    return manifest;
+  } finally {
+    lock.release();
+  }
 }
 
 /** VBPR's off-the-shelf features: the category classifier's embedding of every item. */

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../config/parse.js';
-import { indexRun } from '../store/lance-index.js';
-import { loadRun } from '../store/run.js';
+import { indexRunFolder } from '../app/index-run.js';
 import { createProgress } from '../app/progress.js';
 
 const indexFlags = z
@@ -19,18 +18,7 @@ export function registerIndex(program: Command): void {
     .option('--sub-vectors <n>', 'PQ sub-vectors (default K/4)')
     .action(async (opts: Record<string, unknown>) => {
       const o = parseConfig(indexFlags, opts);
-      const run = loadRun(o.run);
-      const items = run.catalogue.itemIds.length;
-      const bar = createProgress().stage('index', items);
-      const r = await indexRun(run, {
-        partitions: o.partitions,
-        subVectors: o.subVectors,
-        onProgress: (stage, done) => {
-          if (stage === 'rows') bar.update(done, { writing: 'rows' });
-          else if (stage === 'train') bar.update(items, { training: 'IVF-PQ' });
-          else bar.done();
-        },
-      });
+      const r = await indexRunFolder(o.run, o, createProgress());
       process.stdout.write(JSON.stringify({ index: `${o.run}/lance`, ...r }) + '\n');
     });
 }

@@ -5,11 +5,10 @@
  * bad input (the message names the file, field or value), 1 for anything else.
  */
 import { Command } from 'commander';
-import { AtelierError } from '../core/errors.js';
 import { registerDemo } from './demo.js';
 import { registerDesign } from './design.js';
 import { registerEvaluate } from './evaluate.js';
-import { exitCodeOf } from './exit-codes.js';
+import { exitCodeOf, messageOf } from './exit-codes.js';
 import { registerImprove } from './improve.js';
 import { registerIndex } from './index.js';
 import { registerIngest } from './ingest.js';
@@ -54,10 +53,8 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
       return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' || ce.code === 'commander.help' ? 0 : 2;
     }
-    const code = exitCodeOf(err);
-    const msg = err instanceof AtelierError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`atelier: ${msg}\n`);
-    return code;
+    process.stderr.write(`atelier: ${messageOf(err)}\n`);
+    return exitCodeOf(err);
   }
 }
 

@@ -5,6 +5,16 @@ import { parseConfig } from '../config/parse.js';
 import { startServer } from '../server/start.js';
 import { oneOf, port } from './flags.js';
 
+const hostList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  )
+  .optional();
+
 const serveFlags = z
   .object({
     run: z.string(),
@@ -13,6 +23,7 @@ const serveFlags = z
     host: z.string().min(1),
     designs: z.string().optional(),
     index: oneOf('index', ['exact', 'lance']),
+    allowedHosts: hostList,
   })
   .strict();
 
@@ -25,6 +36,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--designs <dir>', 'where generated images are kept')
+    .option('--allowed-hosts <list>', 'comma-separated host:port names answered besides the bound address (a proxy, a DNS name); other Hosts get 403')
     .option('--index <kind>', "top-K by 'exact' inner product, or through the run's 'lance' index (atelier index)", 'exact')
     .action(async (opts: Record<string, unknown>) => {
       const url = await startServer(parseConfig(serveFlags, opts));

@@ -4,7 +4,18 @@
  * place. Messages name the file, field or value at fault.
  */
 export type ErrorCode =
-  'BAD_INPUT' | 'NOT_FOUND' | 'SHAPE_MISMATCH' | 'TORCH_ERROR' | 'NATIVE_MISSING' | 'CORRUPT_FILE' | 'CONFLICT' | 'INVALID_ARGUMENT' | 'INTERNAL' | 'CANCELLED';
+  | 'BAD_INPUT'
+  | 'NOT_FOUND'
+  | 'SHAPE_MISMATCH'
+  | 'TORCH_ERROR'
+  | 'NATIVE_MISSING'
+  | 'CORRUPT_FILE'
+  | 'CONFLICT'
+  | 'INVALID_ARGUMENT'
+  | 'INTERNAL'
+  | 'CANCELLED'
+  | 'FORBIDDEN'
+  | 'BUSY';
 
 export class AtelierError extends Error {
   readonly code: ErrorCode;
@@ -86,5 +97,28 @@ export class InternalError extends AtelierError {
 export class CancelledError extends AtelierError {
   constructor(what: string) {
     super('CANCELLED', `${what} cancelled`);
+  }
+}
+
+/** A folder another process is writing (its lock is held). Exit code 2, HTTP 409. */
+export class InUseError extends AtelierError {
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}
+
+/** A request the server refuses to serve (a cross-site write, a Host it does not answer to). HTTP 403. */
+export class ForbiddenError extends AtelierError {
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+/** Too much queued work: try again later. HTTP 429 with Retry-After. */
+export class BusyError extends AtelierError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('BUSY', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -1,9 +1,11 @@
 /**
  * Streaming CSV reading (csv-parse): rows as records keyed by header, with their line numbers,
  * never the whole file as strings. Header problems, an empty file, a row with the wrong number of
- * fields and a file cut inside a quoted field are reported with file and line.
+ * fields and a file cut inside a quoted field are reported with file and line. A file whose last
+ * byte is not a newline may have been cut after a well-formed prefix of its last row (a category
+ * cut to 'Garm', a date to '2020-09-2'): that row is reported, not taken.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { BadInputError } from '../core/errors.js';
 import type { Problems } from './problems.js';
@@ -51,11 +53,25 @@ export async function* readCsv(path: string, o: CsvOptions): AsyncGenerator<CsvR
     }),
   );
   let rows = 0;
+  const cut = !endsWithNewline(path);
+  // one row behind, so that the last one can be held back when the file may be cut
+  let pending: CsvRow | null = null;
   try {
     for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       rows++;
-      yield { record: item.record, line: item.info.lines };
+      if (pending) yield pending;
+      pending = { record: item.record, line: item.info.lines };
     }
+    if (pending && cut) {
+      o.problems.report({
+        file: path,
+        line: pending.line,
+        reason: 'the file does not end with a newline: its last row may be cut short',
+        value: Object.values(pending.record).join(','),
+      });
+      pending = null;
+    }
+    if (pending) yield pending;
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     const err = e as { code?: string; lines?: number; message: string };
@@ -68,7 +84,20 @@ export async function* readCsv(path: string, o: CsvOptions): AsyncGenerator<CsvR
           ? 'row has the wrong number of fields (cut in the middle of a row?)'
           : `unreadable CSV (${err.code ?? 'error'})`;
     o.problems.report({ file: path, line: err.lines, reason, value: err.message });
-    // skip mode: nothing after an unclosed quote can be trusted; the rest of the file is dropped.
+    // skip mode: nothing after an unclosed quote can be trusted; the rest of the file is dropped,
+    // but the row read before the bad one is whole
+    if (pending) yield pending;
   }
   if (rows === 0 && o.problems.onBad === 'fail') throw new BadInputError('no data rows after the header', { file: path });
+}
+
+function endsWithNewline(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, statSync(path).size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -11,8 +11,21 @@
  * An ingest writes a temporary folder and renames it over the old one, so an interrupted ingest
  * leaves the previous dataset intact.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { COLD_THRESHOLD, pairwiseWins } from '../core/auc.js';
 import { BadInputError } from '../core/errors.js';
@@ -163,8 +176,35 @@ function packageVersion(): string {
   }
 }
 
+/**
+ * Refuses an --out that is not this command's own kind of output: only a missing folder, an empty
+ * one, or a prepared dataset (its manifest.json says so) is replaced, and never one that holds the
+ * source being read.
+ */
+export function checkDatasetOutput(out: string, source: string): void {
+  const src = resolve(source);
+  if (src === out || src.startsWith(out + sep)) throw new BadInputError(`--out contains the source being read (${src}): refusing to replace it`, { file: out });
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new BadInputError('--out is a file, not a dataset folder: refusing to replace it', { file: out });
+  if (readdirSync(out).length === 0) return;
+  let m: { format?: unknown; dataHash?: unknown; counts?: unknown } | null = null;
+  try {
+    m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  } catch {
+    m = null;
+  }
+  if (!m || m.format !== DATASET_FORMAT || typeof m.dataHash !== 'string' || typeof m.counts !== 'object')
+    throw new BadInputError(
+      '--out exists and is not a prepared dataset (no dataset manifest.json): refusing to replace it; name a new folder, or remove it yourself',
+      {
+        file: out,
+      },
+    );
+}
+
 export async function prepareDataset(raw: RawDataset, outDir: string, o: PrepareOptions): Promise<Manifest> {
   const out = resolve(outDir);
+  checkDatasetOutput(out, raw.source.path);
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -3,7 +3,7 @@
  * with one file read. Rebuilds reuse every row whose source bytes, size and fit are unchanged.
  */
 import { BadInputError, CorruptFileError } from '../core/errors.js';
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
 
@@ -31,6 +31,17 @@ export async function fitImage(input: Buffer | ImageSource, size: number, fit: F
     throw new BadInputError(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The largest photo read (a bigger one is a bad row, not a process grown to the file's size). */
+export const MAX_IMAGE_BYTES = 64 << 20;
+
+/** A photo's bytes: a regular file of at most MAX_IMAGE_BYTES (a device, a pipe or a folder is refused). */
+function readImageFile(path: string): Buffer {
+  const st = statSync(path);
+  if (!st.isFile()) throw new BadInputError('not a regular file', { file: path });
+  if (st.size > MAX_IMAGE_BYTES) throw new BadInputError(`${st.size} bytes, more than the ${MAX_IMAGE_BYTES} a photo may have`, { file: path });
+  return readFileSync(path);
 }
 
 export function contentKey(bytes: Uint8Array, size: number, fit: Fit): string {
@@ -91,7 +102,7 @@ export async function buildImageCache(
       const src = entries[i]!;
       let row: Uint8Array = white;
       try {
-        const bytes = src.kind === 'file' ? readFileSync(src.path) : src.pixels;
+        const bytes = src.kind === 'file' ? readImageFile(src.path) : src.pixels;
         const key = contentKey(bytes, size, fit);
         keys[i] = key;
         const p = prevIndex.get(key);

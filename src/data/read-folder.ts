@@ -1,17 +1,17 @@
 /**
  * Reader for the generic layout a shop would export:
- *   items.csv         item_id, image (path relative to the folder)[, category][, other columns]
+ *   items.csv         item_id, image (a path inside the folder, relative to it)[, category][, other columns]
  *   interactions.csv  user_id, item_id[, timestamp (ISO date or number)]
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, sep } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { IdMap } from '../core/ids.js';
 import { readCsv } from './csv.js';
 import type { InteractionLog, RawDataset } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import { hashFile } from './hash-file.js';
-import type { ImageSource } from './images.js';
+import { MAX_IMAGE_BYTES, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
 
 export interface FolderOptions {
@@ -19,8 +19,25 @@ export interface FolderOptions {
   problems: Problems;
 }
 
+/**
+ * Why an image path may not be read, or null: it must resolve (links followed) inside the shop
+ * folder, name a regular file (not a device, a pipe or a folder), and be at most MAX_IMAGE_BYTES.
+ */
+export function refusedImage(path: string, root: string): string | null {
+  const real = realpathSync(path);
+  if (real !== root && !real.startsWith(root + sep)) return 'image outside the shop folder';
+  const st = statSync(real);
+  if (!st.isFile()) return 'image is not a regular file';
+  if (st.size > MAX_IMAGE_BYTES) return `image larger than ${MAX_IMAGE_BYTES} bytes`;
+  return null;
+}
+
+/** An ISO 8601 date, with an optional time and zone: a shorter or looser date is a bad row. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
 export async function readFolder(folder: string, o: FolderOptions): Promise<RawDataset> {
   if (!existsSync(folder)) throw new BadInputError('folder not found', { file: folder });
+  const root = realpathSync(folder);
   const itemsPath = join(folder, 'items.csv');
   const interPath = join(folder, 'interactions.csv');
   const problems = o.problems;
@@ -44,6 +61,11 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
     const path = isAbsolute(image) ? image : join(folder, image);
     if (image === '' || !existsSync(path)) {
       problems.report({ file: itemsPath, line, reason: 'image file not found', value: image });
+      continue;
+    }
+    const refused = refusedImage(path, root);
+    if (refused) {
+      problems.report({ file: itemsPath, line, reason: refused, value: image });
       continue;
     }
     index.set(id, itemIds.length);
@@ -74,7 +96,7 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
     let t = row;
     const ts = record.timestamp?.trim();
     if (ts) {
-      t = /^-?\d+(\.\d+)?$/.test(ts) ? Number(ts) : Date.parse(ts);
+      t = /^-?\d+(\.\d+)?$/.test(ts) ? Number(ts) : ISO_DATE.test(ts) ? Date.parse(ts) : NaN;
       if (Number.isNaN(t)) {
         problems.report({ file: interPath, line, reason: 'bad timestamp', value: ts });
         continue;

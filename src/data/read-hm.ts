@@ -73,7 +73,8 @@ async function readTransactions(
       problems.report({ file: txPath, line, reason: 'article not in articles.csv', value: aid });
       continue;
     }
-    const t = Date.parse(record.t_dat!);
+    const day = record.t_dat!.trim();
+    const t = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(day) : NaN; // the full YYYY-MM-DD, as the Kaggle files have it
     if (Number.isNaN(t)) {
       problems.report({ file: txPath, line, reason: 'bad t_dat', value: record.t_dat });
       continue;

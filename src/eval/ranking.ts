@@ -8,6 +8,7 @@
  * Every AUC here is core/auc.ts's pairwise count.
  */
 import { COLD_THRESHOLD, pairwiseWins } from '../core/auc.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 export interface HeldOut {
   user: Int32Array;
@@ -76,6 +77,7 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
       const seen = seenBy.get(u) ?? new Set<number>();
       const row = scores.subarray(r * n, (r + 1) * n);
       const si = row[i]!;
+      assertFiniteRow(row, u);
       const all = pairwiseWins(row, i, (j) => seen.has(j));
       if (all.pairs) aucSum += all.wins / all.pairs;
       if (cold[i]) {
@@ -119,4 +121,12 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
     users: rows,
     coldUsers,
   };
+}
+
+/** A NaN would rank the held-out item first (no score is above it): refuse to measure such a model. */
+function assertFiniteRow(row: Float32Array, user: number): void {
+  for (let j = 0; j < row.length; j++) {
+    if (!Number.isFinite(row[j]!))
+      throw new InvalidArgumentError(`ranking: user ${user}'s score of item ${j} is ${row[j]}: the model's weights are not finite (diverged?)`);
+  }
 }

@@ -2,10 +2,9 @@
  * DVBPR (method.md §1): x(u, i) = θ_uᵀ Φ(X_i). The encoder Φ and the user table θ [U, K]
  * (init U(0, 0.01)). No item bias, no non-visual item factor.
  */
-import { InvalidArgumentError } from '../core/errors.js';
 import type { EncoderConfig } from '../config/dvbpr.js';
-import { ShapeError } from '../core/errors.js';
-import { cat, Generator, keep, Module, noGrad, tidy, zeros, tensor, type Tensor } from '../torch/index.js';
+import { InvalidArgumentError, ShapeError } from '../core/errors.js';
+import { cat, Generator, interpolate, keep, Module, noGrad, tidy, zeros, tensor, type Tensor } from '../torch/index.js';
 import { Encoder, toInput } from './encoder.js';
 import { checkUsers, type Recommender } from './recommender.js';
 
@@ -37,6 +36,17 @@ export class Dvbpr extends Module {
 }
 
 /** Embeds uint8 images [N, S, S, 3] (a tensor) in batches, eval mode: [N, K] float32. */
+/** Φ of uint8 images [n, S, S, 3] of any size S (a GAN's, an upload's), resized to Φ's input in the graph: [n, K]. */
+export function embedPixels(encoder: Encoder, u8: Uint8Array, n: number, size: number): Float32Array {
+  return noGrad(() =>
+    tidy(() => {
+      const x = toInput(tensor(u8, [n, size, size, 3]));
+      const s = encoder.config.inputSize;
+      return encoder.forward(x.shape[2] === s ? x : interpolate(x, [s, s], 'bilinear')).data();
+    }),
+  );
+}
+
 export function embedImages(encoder: Encoder, images: Tensor, batch = 256): Float32Array {
   const [n] = images.shape;
   const k = encoder.config.k;

@@ -10,6 +10,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { GuardRangeCache } from '../design/maximise.js';
 import { served, type ServerContext } from './context.js';
 import { errorStatus } from './errors.js';
+import { frontDoor } from './front-door.js';
+import { BusyError } from '../core/errors.js';
 import { designRoutes } from './routes/designs.js';
 import { itemRoutes } from './routes/items.js';
 import { userRoutes } from './routes/users.js';
@@ -20,32 +22,34 @@ export async function buildServer(context: ServerContext): Promise<FastifyInstan
   const { run } = ctx;
   mkdirSync(ctx.designsDir, { recursive: true });
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const e = errorStatus(err);
+    if (e.logged) ctx.log({ status: e.status, code: e.code, method: req.method, url: req.url, error: e.logged });
+    if (err instanceof BusyError) void reply.header('retry-after', String(err.retryAfterSeconds));
     void reply.status(e.status).send({ error: { code: e.code, message: e.message } });
   });
+  app.addHook('onRequest', async (req) => frontDoor(req.method, req.headers, ctx.allowedHosts));
   app.setNotFoundHandler((req, reply) => void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
   await app.register(multipart, { limits: { fileSize: ctx.maxUploadBytes ?? 10 << 20, files: 1, fields: 4, fieldSize: 1024, parts: 5 } });
 
   app.get('/health', async () => ({ status: 'ok', users: run.catalogue.userIds.length, items: run.catalogue.itemIds.length, gan: Boolean(ctx.gan) }));
-  app.get('/runs', async () => ({
-    run: {
-      dir: run.dir,
-      kind: run.manifest.kind,
-      name: run.manifest.name,
-      metrics: run.manifest.metrics,
-      dataset: run.manifest.dataset,
-      seed: run.manifest.seed,
-      versions: run.manifest.versions,
-    },
-    gan: ctx.gan
-      ? {
-          dir: ctx.gan.dir,
-          categories: ctx.gan.manifest.categories,
-          metrics: { bestSnapshot: ctx.gan.manifest.metrics.bestSnapshot, final: ctx.gan.manifest.metrics.final },
-        }
-      : null,
-  }));
+  // what was trained, not where it lies on the server's disk
+  app.get('/runs', async () => {
+    const { path: _path, ...dataset } = run.manifest.dataset;
+    return {
+      run: {
+        kind: run.manifest.kind,
+        name: run.manifest.name,
+        metrics: run.manifest.metrics,
+        dataset,
+        seed: run.manifest.seed,
+        versions: run.manifest.versions,
+      },
+      gan: ctx.gan
+        ? { categories: ctx.gan.manifest.categories, metrics: { bestSnapshot: ctx.gan.manifest.metrics.bestSnapshot, final: ctx.gan.manifest.metrics.final } }
+        : null,
+    };
+  });
   userRoutes(app, ctx);
   itemRoutes(app, ctx);
   designRoutes(app, ctx);

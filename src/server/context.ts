@@ -1,6 +1,6 @@
 /** What every route of the server shares: the loaded run (and GAN), the catalogue store, and helpers. */
 import type { FastifyReply } from 'fastify';
-import { AtelierError } from '../core/errors.js';
+import { AtelierError, BusyError } from '../core/errors.js';
 import type { GuardRangeCache } from '../design/maximise.js';
 import type { CatalogueStore } from '../store/catalogue-db.js';
 import type { LoadedGan } from '../store/gan-run.js';
@@ -24,12 +24,27 @@ export interface ServerContext {
   stats?: { designSteps: number; cancelled: number };
   /** the realism guard's ranges, drawn once per category and seed while the server's models stay loaded */
   guardRanges?: GuardRangeCache;
+  /**
+   * the Host header values (host:port, lower case) the server answers; others get 403 (a rebound
+   * DNS name). Absent: any Host (in-process use; `atelier serve` sets its bound addresses)
+   */
+  allowedHosts?: string[];
+  /** designs and improvements queued or running at most; one more is a 429 with Retry-After (default 8) */
+  maxQueuedDesigns?: number;
+  /** a design's work at most, n × steps (default 2000: 8 designs × 250 steps) */
+  maxDesignWork?: number;
+  /** the server's log: what a client is not told (paths, internal messages); default stderr, JSON lines */
+  log?: (entry: Record<string, unknown>) => void;
 }
 
 /** A context with its defaults filled in, and the helpers the routes share. */
 export interface Served extends ServerContext {
   stats: { designSteps: number; cancelled: number };
   guardRanges: GuardRangeCache;
+  maxDesignWork: number;
+  log: (entry: Record<string, unknown>) => void;
+  /** refuses with a BusyError (HTTP 429) when maxQueuedDesigns jobs are queued or running already */
+  admit: () => void;
   /** runs `fn` after every earlier queued job (designs run one at a time) */
   serial: <T>(fn: () => Promise<T>) => Promise<T>;
   /** the GAN, or a 400 saying the server has none */
@@ -38,8 +53,14 @@ export interface Served extends ServerContext {
 
 export function served(ctx: ServerContext, guardRanges: GuardRangeCache): Served {
   let queue: Promise<unknown> = Promise.resolve();
+  let queued = 0;
+  const maxQueued = ctx.maxQueuedDesigns ?? 8;
+  const admit = () => {
+    if (queued >= maxQueued) throw new BusyError(`${queued} designs are queued or running (at most ${maxQueued}): try again shortly`, 5);
+  };
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = queue.then(fn, fn);
+    queued++;
+    const p = queue.then(fn, fn).finally(() => queued--);
     queue = p.catch(() => undefined);
     return p;
   };
@@ -47,7 +68,16 @@ export function served(ctx: ServerContext, guardRanges: GuardRangeCache): Served
     if (!ctx.gan) throw new AtelierError('BAD_INPUT', 'this server was started without --gan: designs are not available');
     return ctx.gan;
   };
-  return Object.assign(ctx, { stats: (ctx.stats ??= { designSteps: 0, cancelled: 0 }), guardRanges: (ctx.guardRanges ??= guardRanges), serial, needGan });
+  const log = ctx.log ?? ((entry: Record<string, unknown>) => void process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...entry }) + '\n'));
+  return Object.assign(ctx, {
+    stats: (ctx.stats ??= { designSteps: 0, cancelled: 0 }),
+    guardRanges: (ctx.guardRanges ??= guardRanges),
+    maxDesignWork: ctx.maxDesignWork ?? 2000,
+    log,
+    admit,
+    serial,
+    needGan,
+  });
 }
 
 /** Starts a server-sent-event stream on `reply`; returns its send function. */

@@ -18,10 +18,12 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BadInputError } from '../core/errors.js';
+import { BadInputError, InUseError } from '../core/errors.js';
 import type { Fit } from '../data/images.js';
 
 export const CATALOGUE_FILE = 'catalogue.sqlite';
+/** the item embeddings Φ(X_i) [N, K], float32, row = item index (store/run.ts) */
+export const EMBEDDINGS_FILE = 'item-embeddings.f32';
 export const CATALOGUE_FORMAT = 1;
 
 const SCHEMA = `
@@ -124,10 +126,18 @@ export interface DesignRecord {
   result: unknown;
 }
 
-/** Writes `<dir>/catalogue.sqlite` from a dataset, atomically (temporary file, then rename). */
-export function writeCatalogueDb(dir: string, src: CatalogueSource, run: { kind: string; name: string; createdAt: string; manifest: unknown }): void {
-  const path = join(dir, CATALOGUE_FILE);
-  const tmp = join(dir, `.${CATALOGUE_FILE}.${process.pid}.${Date.now()}.tmp`);
+/**
+ * Writes `<dir>/catalogue.sqlite` from a dataset, atomically (temporary file, then rename); into
+ * `into` instead when given (a run's staging folder: the runs table still names `dir`).
+ */
+export function writeCatalogueDb(
+  dir: string,
+  src: CatalogueSource,
+  run: { kind: string; name: string; createdAt: string; manifest: unknown },
+  into = dir,
+): void {
+  const path = join(into, CATALOGUE_FILE);
+  const tmp = join(into, `.${CATALOGUE_FILE}.${process.pid}.${Date.now()}.tmp`);
   rmSync(tmp, { force: true });
   const db = new Database(tmp);
   try {
@@ -263,24 +273,58 @@ export class CatalogueStore {
     };
   }
 
+  /** Items added after training (uploads): their row, id, category name, photo, fitted pixels and when. */
+  uploadedItems(): (NewItemRow & { index: number; categoryName: string; addedAt: string })[] {
+    const rows = this.db
+      .prepare(
+        'SELECT i.idx, i.item_id, i.category, c.name, i.image, i.pixels, i.added_at FROM items i JOIN categories c ON c.idx = i.category WHERE i.pixels IS NOT NULL ORDER BY i.idx',
+      )
+      .all() as { idx: number; item_id: string; category: number; name: string; image: string; pixels: Buffer; added_at: string | null }[];
+    return rows.map((r) => ({
+      index: r.idx,
+      itemId: r.item_id,
+      category: r.category,
+      categoryName: r.name,
+      image: r.image,
+      pixels: new Uint8Array(r.pixels),
+      addedAt: r.added_at ?? '',
+    }));
+  }
+
+  /** Committed items. */
+  itemCount(): number {
+    return this.db.prepare('SELECT COUNT(*) FROM items').pluck().get() as number;
+  }
+
+  /** Every photo path the committed items name (uploads/…; dataset rows name images.u8). */
+  imagePaths(): Set<string> {
+    return new Set(this.db.prepare('SELECT image FROM items').pluck().all() as string[]);
+  }
+
+  /** Every design and improvement kept, as stored. */
+  allDesigns(): (DesignRecord & { createdAt: string })[] {
+    const rows = this.db.prepare('SELECT id, user_id, kind, category, item_id, created_at, result FROM designs ORDER BY created_at').all() as DesignRow[];
+    return rows.map(designOf);
+  }
+
+  /** Adds a category at the end (an uploaded item's category that a new dataset no longer has); returns its index. */
+  addCategory(name: string): number {
+    const n = this.db.prepare('SELECT COUNT(*) FROM categories').pluck().get() as number;
+    this.db.prepare('INSERT INTO categories (idx, name) VALUES (?, ?)').run(n, name);
+    return n;
+  }
+
   /**
    * Adds one item as row `index` (which must be the next one) and marks its embedding row
    * committed, in one transaction. Call after its embedding row is on disk.
    */
-  addItem(index: number, row: NewItemRow): void {
+  addItem(index: number, row: NewItemRow, addedAt = new Date().toISOString()): void {
     this.db.transaction(() => {
       const n = this.db.prepare('SELECT COUNT(*) FROM items').pluck().get() as number;
-      if (n !== index) throw new BadInputError(`catalogue has ${n} items, cannot add row ${index}`, { file: this.path });
+      if (n !== index) throw new InUseError(`the catalogue has ${n} items: cannot add row ${index} (another process wrote to it?)`);
       this.db
         .prepare('INSERT INTO items (idx, item_id, category, train_count, image, pixels, added_at) VALUES (?, ?, ?, 0, ?, ?, ?)')
-        .run(
-          index,
-          row.itemId,
-          row.category,
-          row.image,
-          Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength),
-          new Date().toISOString(),
-        );
+        .run(index, row.itemId, row.category, row.image, Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength), addedAt);
       this.db.prepare("UPDATE meta SET value = ? WHERE key = 'embedding_rows'").run(String(index + 1));
     })();
   }
@@ -292,36 +336,40 @@ export class CatalogueStore {
       .run(dir, m.kind, m.name, m.createdAt, JSON.stringify(m));
   }
 
-  recordDesign(d: DesignRecord): void {
+  recordDesign(d: DesignRecord, createdAt = new Date().toISOString()): void {
     this.db
       .prepare('INSERT INTO designs (id, user_id, kind, category, item_id, created_at, result) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(d.id, d.userId, d.kind, d.category, d.itemId ?? null, new Date().toISOString(), JSON.stringify(d.result));
+      .run(d.id, d.userId, d.kind, d.category, d.itemId ?? null, createdAt, JSON.stringify(d.result));
   }
 
   designsOf(userId: string, limit = 20): (DesignRecord & { createdAt: string })[] {
     const rows = this.db
       .prepare('SELECT id, user_id, kind, category, item_id, created_at, result FROM designs WHERE user_id = ? ORDER BY created_at DESC LIMIT ?')
-      .all(userId, limit) as {
-      id: string;
-      user_id: string;
-      kind: 'design' | 'improvement';
-      category: string;
-      item_id: string | null;
-      created_at: string;
-      result: string;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      userId: r.user_id,
-      kind: r.kind,
-      category: r.category,
-      itemId: r.item_id ?? undefined,
-      createdAt: r.created_at,
-      result: JSON.parse(r.result) as unknown,
-    }));
+      .all(userId, limit) as DesignRow[];
+    return rows.map(designOf);
   }
 
   close(): void {
     if (this.db.open) this.db.close();
   }
 }
+
+interface DesignRow {
+  id: string;
+  user_id: string;
+  kind: 'design' | 'improvement';
+  category: string;
+  item_id: string | null;
+  created_at: string;
+  result: string;
+}
+
+const designOf = (r: DesignRow): DesignRecord & { createdAt: string } => ({
+  id: r.id,
+  userId: r.user_id,
+  kind: r.kind,
+  category: r.category,
+  itemId: r.item_id ?? undefined,
+  createdAt: r.created_at,
+  result: JSON.parse(r.result) as unknown,
+});

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { BadInputError, ConflictError } from '../core/errors.js';
+import { BadInputError, ConflictError, InUseError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import { writeFileAtomic } from '../core/fs.js';
 import { fitImage, type Fit } from '../data/images.js';
@@ -76,20 +76,21 @@ export interface AddedItem {
 }
 
 /**
- * Photos (and unfinished temporary files) an upload left at row `index` and beyond: `index` is the
- * count of committed items, so none of them belongs to the catalogue (a process killed before its
- * transaction committed). Only a killed process leaves them (an upload that fails removes its own),
- * so each loaded run is swept once, at its first upload.
+ * Photos (and unfinished temporary files) an upload left that no committed item names (a process
+ * killed before its transaction committed). Only a killed process leaves them (an upload that fails
+ * removes its own), so each loaded run is swept once, at its first upload. Only names of the
+ * uploads' own pattern (`<row>-<id>.<ext>`, or its temporary form) are ever removed; the photos of
+ * items kept through a retraining keep their names and are named by the catalogue.
  */
 const swept = new WeakSet<LoadedRun>();
-function removeUncommittedPhotos(run: LoadedRun, index: number): void {
+function removeUncommittedPhotos(run: LoadedRun, store: CatalogueStore): void {
   if (swept.has(run)) return;
   swept.add(run);
   const dir = join(run.dir, 'uploads');
   if (!existsSync(dir)) return;
+  const named = store.imagePaths();
   for (const name of readdirSync(dir)) {
-    const row = /^\.?(\d+)-/.exec(name);
-    if (row && Number(row[1]) >= index) rmSync(join(dir, name), { force: true });
+    if (/^\.?\d+-/.test(name) && !named.has(join('uploads', name))) rmSync(join(dir, name), { force: true });
   }
 }
 
@@ -109,8 +110,12 @@ export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemR
   // everything below is synchronous: no other request can take the same row meanwhile
   if (cat.itemIndex.has(itemId)) throw new ConflictError('item', itemId);
   const index = cat.itemIds.length;
+  // checked before anything is written: another process that added items would lose them here
+  const committed = store.itemCount();
+  if (committed !== index)
+    throw new InUseError(`the catalogue has ${committed} items, not the ${index} this server knows: another process wrote to it (one writer per run folder)`);
   const image = join('uploads', `${index}-${itemId}.${format}`);
-  removeUncommittedPhotos(run, index);
+  removeUncommittedPhotos(run, store);
   writeFileAtomic(join(run.dir, image), r.photo);
   try {
     appendEmbedding(run.dir, index, s.embedding);

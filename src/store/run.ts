@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { BadInputError, CorruptFileError, NotFoundError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
-import { CATALOGUE_FILE, CatalogueStore, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
+import { CATALOGUE_FILE, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
+import { recoverRunFolder } from './run-commit.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
 import { dvbprSchema } from '../config/dvbpr.js';
@@ -23,7 +24,7 @@ import { Dvbpr, DvbprScorer } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
-import { loadSafetensors, tidy } from '../torch/index.js';
+import { loadSafetensors, tidy, type Tensor } from '../torch/index.js';
 
 /** 2: the catalogue moved from catalogue.json + purchases.i32 to catalogue.sqlite */
 export const RUN_FORMAT = 2;
@@ -187,8 +188,6 @@ function migrateFormat1(dir: string, m: RunManifest): RunManifest {
   return migrated;
 }
 
-export const EMBEDDINGS_FILE = 'item-embeddings.f32';
-
 /** Writes the embedding matrix of every catalogue item [N, K] and marks its N rows committed. */
 export function writeEmbeddings(dir: string, e: Float32Array, k: number): void {
   writeFileAtomic(join(dir, EMBEDDINGS_FILE), new Uint8Array(e.buffer, e.byteOffset, e.byteLength));
@@ -220,7 +219,7 @@ export function appendEmbedding(dir: string, index: number, e: Float32Array): vo
   const fd = openSync(path, 'r+');
   try {
     const at = index * e.byteLength;
-    if (fstatSync(fd).size < at) throw new BadInputError(`embedding file is shorter than its ${index} committed rows`, { file: path });
+    if (fstatSync(fd).size < at) throw new CorruptFileError(`shorter than its ${index} committed rows`, path);
     writeSync(fd, new Uint8Array(e.buffer, e.byteOffset, e.byteLength), 0, e.byteLength, at);
     ftruncateSync(fd, at + e.byteLength);
     fsyncSync(fd);
@@ -238,8 +237,21 @@ export interface LoadedRun {
   dvbpr?: Dvbpr;
 }
 
+/** A weights file's tensors; a NaN or infinite weight is a CorruptFileError naming the tensor. */
+function finiteWeights(path: string): Map<string, Tensor> {
+  const { tensors } = loadSafetensors(path);
+  for (const [name, t] of tensors) {
+    const v: unknown = t.data();
+    if (!(v instanceof Float32Array || v instanceof Float64Array)) continue;
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new CorruptFileError(`tensor '${name}' holds ${v[bad]} at ${bad}: not finite (training diverged?)`, path);
+  }
+  return tensors;
+}
+
 /** Loads a run folder as a Recommender, without the training data. */
 export function loadRun(dir: string): LoadedRun {
+  recoverRunFolder(dir); // a training killed while it replaced the run: finish it, or leave the old run whole
   const manifest = readManifest(dir);
   const store = CatalogueStore.open(dir, { readonly: true });
   let catalogue: Catalogue;
@@ -252,7 +264,7 @@ export function loadRun(dir: string): LoadedRun {
   }
   const nU = catalogue.userIds.length;
   const nI = catalogue.itemIds.length;
-  const weights = () => loadSafetensors(join(dir, 'weights.safetensors')).tensors;
+  const weights = () => finiteWeights(join(dir, 'weights.safetensors'));
   switch (manifest.kind) {
     case 'random':
       return { dir, manifest, catalogue, recommender: new RandomRecommender(nU, nI, manifest.seed) };
@@ -277,6 +289,8 @@ export function loadRun(dir: string): LoadedRun {
           file: join(dir, CATALOGUE_FILE),
         });
       const e = readEmbeddings(dir, nI, enc.k);
+      const bad = e.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new CorruptFileError(`item ${Math.floor(bad / enc.k)}'s embedding holds ${e[bad]}: not finite`, join(dir, EMBEDDINGS_FILE));
       return { dir, manifest, catalogue, recommender: new DvbprScorer(model.theta.data(), e, enc.k), dvbpr: model };
     }
   }

@@ -2,7 +2,7 @@
  * Module: named parameters and buffers, child modules, train/eval mode, freezing, state dicts.
  * Parameters and buffers are exempt from tidy (they live as long as the module).
  */
-import { BadInputError, InvalidArgumentError, ShapeError } from '../core/errors.js';
+import { BadInputError, InvalidArgumentError } from '../core/errors.js';
 import { noGrad } from './ops.js';
 import type { Tensor } from './tensor.js';
 import { keep } from './tidy.js';
@@ -92,10 +92,13 @@ export abstract class Module {
       for (const [name, t] of own) {
         const src = state.get(name)!;
         if (src.shape.join(',') !== t.shape.join(',')) {
-          throw new ShapeError(`${source}: tensor '${name}' has shape [${src.shape.join(', ')}], the model expects [${t.shape.join(', ')}]`, [
-            src.shape as number[],
-            t.shape as number[],
-          ]);
+          // a file (or another module) made for another configuration: the user's to fix, exit code 2
+          throw new BadInputError(
+            `tensor '${name}' has shape [${src.shape.join(', ')}], the model expects [${t.shape.join(', ')}] (made with another configuration?)`,
+            {
+              file: source,
+            },
+          );
         }
         t.copy_(src);
       }

@@ -90,6 +90,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   const decay = averaging ? decayFor(o.averageEpochs! * stepsPerEpoch) : 0;
   let avg = averaging ? snapshot(model.module) : new Map<string, Tensor>();
 
+  if (o.resume && !hasCheckpoint(o.dir)) o.callbacks.onMessage?.(`--resume: ${o.dir} has no checkpoint: training from the start`);
   if (o.resume && hasCheckpoint(o.dir)) {
     const ck = loadCheckpoint<LoopState>(o.dir);
     st = ck.state;

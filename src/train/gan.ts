@@ -110,6 +110,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const snapAt = Array.from({ length: c.snapshots }, (_, k) => Math.round(((k + 1) * total) / c.snapshots));
   let st: GanState = { step: 0, snapshot: 0, rng: rng.getState(), dLoss: NaN, gLoss: NaN, bestFrechet: Infinity, bestSnapshot: 0, history: [] };
   let best = new Map<string, Tensor>();
+  if (o.resume && !hasCheckpoint(o.dir)) o.callbacks.onMessage?.(`--resume: ${o.dir} has no checkpoint: training from the start`);
   if (o.resume && hasCheckpoint(o.dir)) {
     const ck = loadCheckpoint<GanState>(o.dir);
     st = ck.state;

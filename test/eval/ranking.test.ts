@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aucFromScores } from '../../src/core/auc.js';
+import { InvalidArgumentError } from '../../src/core/errors.js';
 import { evaluateRanking } from '../../src/eval/ranking.js';
 
 test("AUC of a hand-checkable list (cornac's example)", () => {
@@ -42,4 +43,19 @@ test('evaluateRanking: full, sampled and cold AUC, recall and NDCG by hand', () 
   assert.equal(r2.recallAtK, 1);
   assert.equal(r2.ndcgAtK, 0.5);
   assert.ok(Number.isNaN(r2.coldAuc));
+});
+
+test('a non-finite score is an error, not a perfect recall (NaN would rank the held-out item first)', () => {
+  const scores = Float32Array.from([NaN, NaN, NaN, NaN, NaN]);
+  assert.throws(
+    () =>
+      evaluateRanking({
+        numItems: 5,
+        scoreUsers: () => scores,
+        heldOut: { user: Int32Array.from([0]), item: Int32Array.from([2]) },
+        seen: [],
+        itemTrainCount: Int32Array.from([9, 9, 9, 9, 9]),
+      }),
+    (e: unknown) => e instanceof InvalidArgumentError && /user 0's score of item 0 is NaN/.test(e.message),
+  );
 });

@@ -10,6 +10,7 @@ import { addItem } from '../../src/store/new-item.js';
 import { loadRun } from '../../src/store/run.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
+import { multipart, photo } from '../helpers/http.js';
 
 const base = tinyRuns();
 
@@ -28,24 +29,6 @@ async function serve(dir: string, maxUploadBytes?: number) {
   app.addHook('onClose', async () => store.close());
   return { app, run };
 }
-
-function multipart(parts: { name: string; value: string | Buffer; filename?: string; type?: string }[]): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----atelier-test-boundary';
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    const disposition = `form-data; name="${p.name}"` + (p.filename ? `; filename="${p.filename}"` : '');
-    chunks.push(Buffer.from(`--${boundary}\r\ncontent-disposition: ${disposition}\r\n` + (p.type ? `content-type: ${p.type}\r\n` : '') + '\r\n'));
-    chunks.push(Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value));
-    chunks.push(Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
-
-const photo = (r: number, g: number, b: number, w = 40, h = 30) =>
-  sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } })
-    .png()
-    .toBuffer();
 
 function itemCount(dir: string): number {
   const s = CatalogueStore.open(dir, { readonly: true });

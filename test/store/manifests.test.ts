@@ -5,7 +5,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../../src/core/errors.js';
 import { readGanManifest } from '../../src/store/gan-run.js';
-import { readManifest } from '../../src/store/run.js';
+import { loadRun, readManifest } from '../../src/store/run.js';
+import { loadSafetensors, saveSafetensors, tensor } from '../../src/torch/index.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
@@ -49,5 +50,28 @@ test("a GAN manifest: the config is the GAN schema's, Infinity written as null r
   assert.throws(
     () => readGanManifest(bad),
     (e: unknown) => e instanceof CorruptFileError && /metrics\.snapshots\.0\.step/.test(e.message),
+  );
+});
+
+test('a run whose weights or embeddings hold NaN is refused at load, naming the file and the tensor', async () => {
+  const { run } = await ctx;
+  const nanWeights = edited(run, () => {});
+  const w = loadSafetensors(join(nanWeights, 'weights.safetensors'));
+  const theta = w.tensors.get('theta')!;
+  const values = theta.data();
+  values[3] = NaN;
+  saveSafetensors(join(nanWeights, 'weights.safetensors'), new Map([...w.tensors, ['theta', tensor(values, theta.shape as number[])]]), w.metadata);
+  assert.throws(
+    () => loadRun(nanWeights),
+    (e: unknown) => e instanceof CorruptFileError && /weights\.safetensors: tensor 'theta' holds NaN at 3/.test(e.message),
+  );
+  const nanEmbeddings = edited(run, () => {});
+  const path = join(nanEmbeddings, 'item-embeddings.f32');
+  const e = new Float32Array(new Uint8Array(readFileSync(path)).buffer);
+  e[0] = Infinity;
+  writeFileSync(path, new Uint8Array(e.buffer));
+  assert.throws(
+    () => loadRun(nanEmbeddings),
+    (err: unknown) => err instanceof CorruptFileError && /item-embeddings\.f32: item 0's embedding holds Infinity/.test(err.message),
   );
 });

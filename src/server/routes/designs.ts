@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { CancelledError, NotFoundError } from '../../core/errors.js';
+import { BadInputError, CancelledError, NotFoundError } from '../../core/errors.js';
 import { planDesign, planImprovement, runDesignPlan, runImprovePlan, writeTile } from '../../app/designs.js';
 import { userIndexOf } from '../../store/run.js';
 import { errorStatus } from '../errors.js';
@@ -41,6 +41,12 @@ type WithId = FastifyRequest<{ Params: { id: string } }>;
 export function designRoutes(app: FastifyInstance, ctx: Served): void {
   const { run } = ctx;
   const zoomOf = (size: number) => (size < 48 ? 2 : 1);
+  // an error once the stream has started: its status, code and message for the client, the rest logged
+  const streamed = (err: unknown) => {
+    const { logged, ...e } = errorStatus(err);
+    if (logged) ctx.log({ status: e.status, code: e.code, error: logged });
+    return e;
+  };
 
   app.get('/designs/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
     if (!/^[0-9a-f-]{36}-\d+\.png$/.test(req.params.name)) throw new NotFoundError('design image', req.params.name);
@@ -51,7 +57,10 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
 
   app.post('/users/:id/designs', async (req: WithId, reply) => {
     const body = designBody.parse(req.body ?? {});
+    if (body.n * body.steps > ctx.maxDesignWork)
+      throw new BadInputError(`n × steps = ${body.n} × ${body.steps} = ${body.n * body.steps}: this server takes at most ${ctx.maxDesignWork} per design`);
     const plan = planDesign(run, ctx.needGan(), { userId: req.params.id, ...body }, ctx.guardRanges);
+    ctx.admit();
     const send = sse(reply);
     const abort = new AbortController();
     // the response's 'close' (not the request's: that fires once the body is read) = the client left
@@ -85,7 +94,7 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
       send('done', { id, ...result });
     } catch (err) {
       if (err instanceof CancelledError) ctx.stats.cancelled++;
-      else send('error', { error: errorStatus(err) });
+      else send('error', { error: streamed(err) });
     } finally {
       reply.raw.end();
     }
@@ -96,6 +105,7 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
     const g = ctx.needGan();
     userIndexOf(run.catalogue, req.params.id);
     const plan = planImprovement(run, g, { userId: req.params.id, itemId: body.itemId, steps: body.steps, seed: body.seed });
+    ctx.admit();
     const send = sse(reply);
     try {
       send('progress', { stage: 'projection' });
@@ -116,7 +126,7 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
       ctx.store?.recordDesign({ id, userId: req.params.id, kind: 'improvement', category: plan.category, itemId: body.itemId, result });
       send('done', { id, ...result });
     } catch (err) {
-      send('error', { error: errorStatus(err) });
+      send('error', { error: streamed(err) });
     } finally {
       reply.raw.end();
     }

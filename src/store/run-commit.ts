@@ -1,0 +1,145 @@
+/**
+ * How training replaces a run folder's model without losing what the folder gained since
+ * (uploads, designs), and without a moment at which the folder is half old, half new.
+ *
+ * `commitRun` builds the new weights, embeddings, catalogue and manifest in `<dir>/.commit/`: the
+ * catalogue from the dataset, plus every item uploaded to the served run (re-embedded by the new
+ * encoder) and every design kept. It then writes `.commit/COMMIT` (the commit point) and renames
+ * the files into place. `recoverRunFolder` finishes a commit that a killed process left after its
+ * commit point, and removes one left before it (the folder's own files are then untouched), so the
+ * folder is always either the old run or the new one. Nothing of the old run is removed before the
+ * commit point: a training that fails or is killed leaves the run as it was.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
+import { writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
+import type { Dataset } from '../data/dataset.js';
+import { noGrad, saveSafetensors, type Tensor } from '../torch/index.js';
+import { CATALOGUE_FILE, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb } from './catalogue-db.js';
+import type { RunManifest } from './run.js';
+
+export const STAGING = '.commit';
+const COMMIT = 'COMMIT';
+
+export interface RunArtifacts {
+  manifest: RunManifest;
+  /** the dataset the model was trained on: the new catalogue's items, shoppers and purchases */
+  dataset: Dataset;
+  /** the model's weights (weights.safetensors), when it has any */
+  weights?: { tensors: Map<string, Tensor>; metadata: Record<string, string> };
+  /**
+   * DVBPR: Φ of the dataset's items [N, K], and Φ of uploaded photos (fitted pixels [n, S, S, 3]
+   * at their size S), so that the uploads the folder keeps are embedded by the new encoder
+   */
+  embeddings?: { e: Float32Array; k: number; embed: (pixels: Uint8Array, n: number, size: number) => Float32Array };
+}
+
+/** How many items were uploaded to the run in `dir` after its training (0 without a catalogue). */
+export function uploadedItemCount(dir: string): number {
+  if (!existsSync(join(dir, CATALOGUE_FILE))) return 0;
+  const store = CatalogueStore.open(dir, { readonly: true });
+  try {
+    return store.uploadedItems().length;
+  } finally {
+    store.close();
+  }
+}
+
+/** Refuses, before any training, to put a model that cannot embed photos into a folder holding uploads. */
+export function assertKeepsUploads(dir: string, kind: string): void {
+  const n = uploadedItemCount(dir);
+  if (n > 0)
+    throw new BadInputError(
+      `holds ${n} item(s) uploaded to the served run; a ${kind} model cannot embed photos, so training it here would lose them: train into another folder`,
+      { file: dir },
+    );
+}
+
+/** Finishes a commit past its commit point, or removes one that never reached it. */
+export function recoverRunFolder(dir: string): void {
+  const stage = join(dir, STAGING);
+  if (!existsSync(stage)) return;
+  if (existsSync(join(stage, COMMIT))) finishCommit(dir);
+  else rmSync(stage, { recursive: true, force: true });
+}
+
+function finishCommit(dir: string): void {
+  const stage = join(dir, STAGING);
+  const { files } = JSON.parse(readFileSync(join(stage, COMMIT), 'utf8')) as { files: string[] };
+  for (const f of files) {
+    try {
+      renameSync(join(stage, f), join(dir, f));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // already moved (by another reader finishing the same commit)
+    }
+    faultPoint('run-commit:moving');
+  }
+  rmSync(stage, { recursive: true, force: true });
+}
+
+export function commitRun(dir: string, a: RunArtifacts): void {
+  recoverRunFolder(dir);
+  const stage = join(dir, STAGING);
+  mkdirSync(stage, { recursive: true });
+  // what the folder gained since its last training
+  let uploads: ReturnType<CatalogueStore['uploadedItems']> = [];
+  let designs: ReturnType<CatalogueStore['allDesigns']> = [];
+  if (existsSync(join(dir, CATALOGUE_FILE))) {
+    const old = CatalogueStore.open(dir, { readonly: true });
+    try {
+      uploads = old.uploadedItems();
+      designs = old.allDesigns();
+    } finally {
+      old.close();
+    }
+  }
+  const ds = a.dataset;
+  const m = a.manifest;
+  if (uploads.length && !a.embeddings) assertKeepsUploads(dir, m.kind);
+  // an uploaded item that the new dataset has itself (ingested since) is the dataset's
+  const inDataset = new Set(ds.itemIds);
+  const carried = uploads.filter((u) => !inDataset.has(u.itemId));
+  writeCatalogueDb(
+    dir,
+    { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] },
+    { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m },
+    stage,
+  );
+  const files = [CATALOGUE_FILE];
+  const store = CatalogueStore.open(stage);
+  try {
+    if (a.embeddings) {
+      const { e, k, embed } = a.embeddings;
+      const n0 = ds.itemIds.length;
+      const all = new Float32Array((n0 + carried.length) * k);
+      all.set(e);
+      // each upload's fitted pixels, re-embedded by the new encoder
+      carried.forEach((u, j) => all.set(embed(u.pixels, 1, Math.round(Math.sqrt(u.pixels.length / 3))), (n0 + j) * k));
+      writeFileAtomic(join(stage, EMBEDDINGS_FILE), new Uint8Array(all.buffer));
+      files.push(EMBEDDINGS_FILE);
+      store.setEmbeddingRows(n0);
+      const categories = [...ds.categories];
+      carried.forEach((u, j) => {
+        let c = categories.indexOf(u.categoryName);
+        if (c < 0) c = (categories.push(u.categoryName), store.addCategory(u.categoryName));
+        store.addItem(n0 + j, { itemId: u.itemId, category: c, image: u.image, pixels: u.pixels }, u.addedAt);
+      });
+    }
+    for (const d of designs) store.recordDesign(d, d.createdAt);
+    store.recordRun(dir, m);
+  } finally {
+    store.close();
+  }
+  if (a.weights) {
+    noGrad(() => saveSafetensors(join(stage, 'weights.safetensors'), a.weights!.tensors, a.weights!.metadata));
+    files.push('weights.safetensors');
+  }
+  writeJsonAtomic(join(stage, 'manifest.json'), m);
+  files.push('manifest.json'); // moved last: a finished manifest names a finished run
+  faultPoint('run-commit:staged');
+  writeJsonAtomic(join(stage, COMMIT), { files }); // the commit point
+  faultPoint('run-commit:committed');
+  finishCommit(dir);
+}
