@@ -15,6 +15,7 @@ import { concat, ganQuality, generate, realFeatures } from '../eval/gan-quality.
 import { ConditionalGan, ganState, loadGanState } from '../models/gan.js';
 import { GAN_FORMAT, type GanManifest } from '../store/gan-run.js';
 import { withFolderLock } from '../store/lock.js';
+import { checkRunOutput } from '../store/run-commit.js';
 import { versions } from '../store/versions.js';
 import { Generator, noGrad, randn, saveSafetensors, type Tensor } from '../torch/index.js';
 import { trainGan } from '../train/gan.js';
@@ -35,7 +36,15 @@ export interface GanJobOptions {
 }
 
 export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
-  return withFolderLock(o.out, 'train gan', () => ganJob(ds, images, cfg, o), { create: true });
+  return withFolderLock(
+    o.out,
+    'train gan',
+    () => {
+      checkRunOutput(o.out, ['gan']);
+      return ganJob(ds, images, cfg, o);
+    },
+    { create: true },
+  );
 }
 
 async function ganJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {

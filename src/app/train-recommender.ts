@@ -14,7 +14,7 @@ import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
 import { lockFolder, withFolderLock } from '../store/lock.js';
-import { assertKeepsUploads, commitRun } from '../store/run-commit.js';
+import { assertKeepsUploads, checkRunOutput, commitRun } from '../store/run-commit.js';
 import { RUN_FORMAT, type DvbprRunManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
@@ -40,6 +40,9 @@ export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'
     ...(split === 'test' ? { sampledNegatives: ds.sampledNegatives, perUser: 100 } : {}),
   });
 }
+
+/** The kinds a run folder can hold: training replaces one of them, and nothing else. */
+const RUN_KINDS = ['dvbpr', 'bpr-mf', 'vbpr', 'random', 'popularity'] as const;
 
 /** What every run's manifest starts with; `finishedAt` and the metrics come when training ends. */
 function baseFields(name: string, ds: Dataset, seed: number) {
@@ -87,7 +90,15 @@ export interface DvbprJobOptions {
 }
 
 export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
-  return withFolderLock(o.out, 'train dvbpr', () => dvbprJob(ds, images, o), { create: true });
+  return withFolderLock(
+    o.out,
+    'train dvbpr',
+    () => {
+      checkRunOutput(o.out, RUN_KINDS);
+      return dvbprJob(ds, images, o);
+    },
+    { create: true },
+  );
 }
 
 async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
@@ -173,7 +184,15 @@ export interface FactorJobOptions {
 }
 
 export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
-  return withFolderLock(o.out, `train ${o.kind}`, () => factorJob(ds, o), { create: true });
+  return withFolderLock(
+    o.out,
+    `train ${o.kind}`,
+    () => {
+      checkRunOutput(o.out, RUN_KINDS);
+      return factorJob(ds, o);
+    },
+    { create: true },
+  );
 }
 
 async function factorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
@@ -224,6 +243,7 @@ async function factorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest>
 export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: string, seed: number): RunManifest {
   const lock = lockFolder(out, `train ${kind}`, { create: true });
   try {
+    checkRunOutput(out, RUN_KINDS);
     assertKeepsUploads(out, kind);
     const manifest: RunManifest = { ...baseFields(kind, ds, seed), kind, config: {} };
     const rec =

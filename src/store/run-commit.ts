@@ -10,7 +10,7 @@
  * folder is always either the old run or the new one. Nothing of the old run is removed before the
  * commit point: a training that fails or is killed leaves the run as it was.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
@@ -18,6 +18,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import type { Dataset } from '../data/dataset.js';
 import { noGrad, saveSafetensors, type Tensor } from '../torch/index.js';
 import { CATALOGUE_FILE, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb } from './catalogue-db.js';
+import { LOCK_FILE } from './lock.js';
 import type { RunManifest } from './run.js';
 
 export const STAGING = '.commit';
@@ -34,6 +35,37 @@ export interface RunArtifacts {
    * at their size S), so that the uploads the folder keeps are embedded by the new encoder
    */
   embeddings?: { e: Float32Array; k: number; embed: (pixels: Uint8Array, n: number, size: number) => Float32Array };
+}
+
+/**
+ * Refuses to train into a folder that is not a run folder of `kinds` (or a new, empty one, or one
+ * an interrupted training left): a dataset, or a folder of the user's own files, is never written
+ * over. The folder's lock (taken first) does not count as content.
+ */
+export function checkRunOutput(dir: string, kinds: readonly string[]): void {
+  if (!existsSync(dir)) return;
+  const entries = readdirSync(dir)
+    .filter((n) => n !== LOCK_FILE && !n.startsWith(`${LOCK_FILE}.`))
+    .sort();
+  if (entries.length === 0) return;
+  if (existsSync(join(dir, 'manifest.json'))) {
+    let kind: unknown;
+    try {
+      kind = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { kind?: unknown }).kind;
+    } catch {
+      kind = undefined;
+    }
+    if (typeof kind === 'string' && kinds.includes(kind)) return;
+    throw new BadInputError(
+      `--out holds a manifest.json that is not a ${kinds.join('/')} run's (kind ${String(kind)}): refusing to write over it; name another folder`,
+      { file: dir },
+    );
+  }
+  if (existsSync(join(dir, 'checkpoint.json'))) return; // a training of ours, interrupted before its first commit
+  throw new BadInputError(
+    `--out exists and is not a run folder (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): refusing to write into it; name a new folder`,
+    { file: dir },
+  );
 }
 
 /** How many items were uploaded to the run in `dir` after its training (0 without a catalogue). */

@@ -54,6 +54,16 @@ test('ingest --out replaces only a dataset folder: a folder of notes, the source
   const data = join(tempDir(), 'data');
   assert.equal((await ingest(shop.dir, data)).code, 0);
   assert.equal((await ingest(shop.dir, data)).code, 0);
+  // and training writes only into a run folder (or a new one): not into the dataset, not into a folder of notes
+  const manifest = readFileSync(join(data, 'manifest.json'), 'utf8');
+  const intoData = await atelier('train', 'dvbpr', '--data', data, '--out', data, '--preset', 'tiny', '--epochs', '1');
+  assert.equal(intoData.code, 2, intoData.err);
+  assert.match(intoData.err, /--out holds a manifest\.json that is not a dvbpr\/bpr-mf\/vbpr\/random\/popularity run's/);
+  assert.equal(readFileSync(join(data, 'manifest.json'), 'utf8'), manifest);
+  const intoNotes = await atelier('train', 'gan', '--data', data, '--out', mine, '--preset', 'tiny', '--epochs', '1');
+  assert.equal(intoNotes.code, 2, intoNotes.err);
+  assert.match(intoNotes.err, /--out exists and is not a run folder \(notes\.txt, run\)/);
+  assert.ok(!existsSync(join(mine, '.atelier.lock')), 'a refused training left its lock');
 });
 
 test("one writer per run folder: a live server refuses a training into its run (exit 2, the owner named); a dead one's lock is taken over", async () => {
