@@ -14,7 +14,7 @@ import { maximisePreference, nearestDistances, quantileOf, type LatentBound } fr
 import { frechetDistance } from '../eval/gan-quality.js';
 import { toInput } from '../models/encoder.js';
 import type { LoadedGan } from '../store/gan-run.js';
-import { designForShopper, designModels, embedWithRun, resizeU8 } from './designs.js';
+import { designForShopper, designModels, designSettingsOf, embedWithRun, resizeU8 } from './designs.js';
 import type { LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 
@@ -254,12 +254,7 @@ export function designStudy(
       n: o.n,
       steps: o.steps,
       lr: o.lr ?? 0.05,
-      eta: o.eta ?? 1,
-      taste: o.taste ?? 'own',
-      anchor: o.anchor ?? 0,
-      candidates: o.candidates ?? o.n,
-      guard: o.guard ?? 0,
-      bound: o.bound ?? 'box',
+      ...designSettingsOf(o),
       users: users.length,
       categories: cats,
     },

@@ -333,6 +333,11 @@ export async function writeTile(path: string, u8: Uint8Array, size: number, zoom
   await writePng(path, grid(u8, 1, { size, cols: 1, zoom, pad: 0 }));
 }
 
+/** A request's search settings with their defaults filled in (the paper's: η 1, own taste, no leash, no guard, the box). */
+export function designSettingsOf(r: Pick<DesignRequest, 'n' | 'eta' | 'taste' | 'anchor' | 'candidates' | 'guard' | 'bound'>) {
+  return { eta: r.eta ?? 1, taste: r.taste ?? 'own', anchor: r.anchor ?? 0, candidates: r.candidates ?? r.n, guard: r.guard ?? 0, bound: r.bound ?? 'box' };
+}
+
 /** `atelier design`: design-XX.png, figure.png and scores.json in `out`; returns the summary. */
 export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequest & { seed: number }, out: string) {
   const d = designForShopper(run, g, r);
@@ -345,14 +350,7 @@ export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequ
     userId: d.userId,
     category: d.category,
     steps: r.steps,
-    settings: {
-      eta: r.eta ?? 1,
-      taste: r.taste ?? 'own',
-      anchor: r.anchor ?? 0,
-      candidates: r.candidates ?? r.n,
-      guard: r.guard ?? 0,
-      bound: r.bound ?? 'box',
-    },
+    settings: designSettingsOf(r),
     designs: d.design.finalScores.map((s, i) => ({
       image: `design-${String(i).padStart(2, '0')}.png`,
       score: s,

@@ -12,40 +12,16 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   const { root, run, gan, ds } = await ctx;
   const user = ds.userIds[0]!;
   const out = join(root, 'design-out');
-  assert.equal(
-    await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--n', '2', '--steps', '3', '--out', out]),
-    0,
-  );
+  // the design command for this run, GAN and shopper, with more flags
+  const design = (...more: string[]) => main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, ...more]);
+  assert.equal(await design('--category', 'tops', '--n', '2', '--steps', '3', '--out', out), 0);
   assert.ok(existsSync(join(out, 'figure.png')) && existsSync(join(out, 'design-01.png')));
   const s = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
   assert.equal(s.trajectory.scores.length, 4);
   assert.equal(s.guardRange, undefined);
   // the guard: each design says which step it is and how far it is from real items
   const guarded = join(root, 'design-guard');
-  assert.equal(
-    await main([
-      'node',
-      'atelier',
-      'design',
-      '--run',
-      run,
-      '--gan',
-      gan,
-      '--user',
-      user,
-      '--category',
-      'tops',
-      '--n',
-      '2',
-      '--steps',
-      '3',
-      '--guard',
-      '0.9',
-      '--out',
-      guarded,
-    ]),
-    0,
-  );
+  assert.equal(await design('--category', 'tops', '--n', '2', '--steps', '3', '--guard', '0.9', '--out', guarded), 0);
   const gs = JSON.parse(readFileSync(join(guarded, 'scores.json'), 'utf8'));
   assert.equal(gs.settings.guard, 0.9);
   assert.ok(gs.guardRange.maxDistance > 0);
@@ -55,39 +31,12 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   process.stderr.write = ((chunk: string) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
   try {
     assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', 'nobody', '--category', 'tops', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'capes', '--out', out]), 2);
-    assert.equal(await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'hats', '--out', out]), 2);
+    assert.equal(await design('--category', 'capes', '--out', out), 2);
+    assert.equal(await design('--category', 'hats', '--out', out), 2);
     assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', 'no-such-item', '--out', out]), 2);
-    assert.equal(
-      await main([
-        'node',
-        'atelier',
-        'design',
-        '--run',
-        run,
-        '--gan',
-        gan,
-        '--user',
-        user,
-        '--category',
-        'tops',
-        '--n',
-        '4',
-        '--candidates',
-        '3',
-        '--out',
-        out,
-      ]),
-      2,
-    );
-    assert.equal(
-      await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--guard', '1.5', '--out', out]),
-      2,
-    );
-    assert.equal(
-      await main(['node', 'atelier', 'design', '--run', run, '--gan', gan, '--user', user, '--category', 'tops', '--bound', 'sphere', '--out', out]),
-      2,
-    );
+    assert.equal(await design('--category', 'tops', '--n', '4', '--candidates', '3', '--out', out), 2);
+    assert.equal(await design('--category', 'tops', '--guard', '1.5', '--out', out), 2);
+    assert.equal(await design('--category', 'tops', '--bound', 'sphere', '--out', out), 2);
   } finally {
     process.stderr.write = orig;
   }
