@@ -7,21 +7,39 @@
 /** Items with fewer training purchases than this are cold (cold AUC, `--cold-only`, the index's cold flag). */
 export const COLD_THRESHOLD = 5;
 
+/** Where one held-out item ranks among the negatives of its row (see `rankHeldOut`). */
+export interface HeldOutRank {
+  /** pairs ranked right (1 each, ½ a tie) and pairs, against every negative */
+  wins: number;
+  pairs: number;
+  /** the same against the cold negatives only (when a cold mask is given) */
+  coldWins: number;
+  coldPairs: number;
+  /** negatives scored strictly above the held-out item (its rank, for Recall and NDCG at k) */
+  above: number;
+}
+
 /**
- * One held-out positive `i` of a score row against every other item j that `skip(j)` does not
- * leave out: wins (1 a pair ranked right, ½ a tie) and the number of pairs.
+ * One held-out positive `i` of a score row against every other item j not in `excluded` (the
+ * shopper's known items): the pairwise wins, the same over the items `cold` marks, and the rank,
+ * in one pass over the row.
  */
-export function pairwiseWins(row: ArrayLike<number>, i: number, skip: (j: number) => boolean): { wins: number; pairs: number } {
+export function rankHeldOut(row: ArrayLike<number>, i: number, excluded: { has(j: number): boolean }, cold?: Uint8Array): HeldOutRank {
   const si = row[i]!;
-  let wins = 0;
-  let pairs = 0;
+  const r: HeldOutRank = { wins: 0, pairs: 0, coldWins: 0, coldPairs: 0, above: 0 };
   for (let j = 0; j < row.length; j++) {
-    if (j === i || skip(j)) continue;
+    if (j === i || excluded.has(j)) continue;
     const sj = row[j]!;
-    wins += si > sj ? 1 : si === sj ? 0.5 : 0;
-    pairs++;
+    const w = si > sj ? 1 : si === sj ? 0.5 : 0;
+    r.wins += w;
+    r.pairs++;
+    if (sj > si) r.above++;
+    if (cold && cold[j]) {
+      r.coldWins += w;
+      r.coldPairs++;
+    }
   }
-  return { wins, pairs };
+  return r;
 }
 
 /** AUC of one score list: share of (positive, negative) pairs ranked correctly, ties count half. */
@@ -30,7 +48,7 @@ export function aucFromScores(scores: ArrayLike<number>, positives: Iterable<num
   let wins = 0;
   let pairs = 0;
   for (const p of pos) {
-    const r = pairwiseWins(scores, p, (j) => pos.has(j));
+    const r = rankHeldOut(scores, p, pos);
     wins += r.wins;
     pairs += r.pairs;
   }

@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
-import { COLD_THRESHOLD, pairwiseWins } from '../core/auc.js';
+import { COLD_THRESHOLD, rankHeldOut } from '../core/auc.js';
 import { BadInputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { readJsonFile } from '../core/fs.js';
@@ -152,16 +152,18 @@ function readInt32(path: string): Int32Array {
 const readJson = <T>(path: string): T => readJsonFile<T>(path, 'is this a prepared dataset? run `atelier ingest`');
 
 /** Full AUC of scores against the held-out item, negatives = items the user never interacted with (restricted by `allowed`). */
-function oracleAuc(scoresOf: (u: number) => Float64Array, heldOut: SplitPairs, seen: Set<number>[], allowed: (i: number) => boolean): number {
+/** Mean full AUC of the held-out pairs whose item `allowed` admits, against the negatives it admits. */
+function oracleAuc(scoresOf: (u: number) => Float64Array, heldOut: SplitPairs, seen: Set<number>[], allowed?: Uint8Array): number {
   let total = 0;
   let users = 0;
   for (let x = 0; x < heldOut.user.length; x++) {
     const u = heldOut.user[x]!;
     const i = heldOut.item[x]!;
-    if (!allowed(i)) continue;
-    const r = pairwiseWins(scoresOf(u), i, (j) => seen[u]!.has(j) || !allowed(j));
-    if (r.pairs) {
-      total += r.wins / r.pairs;
+    if (allowed && !allowed[i]) continue;
+    const r = rankHeldOut(scoresOf(u), i, seen[u]!, allowed);
+    const [wins, pairs] = allowed ? [r.coldWins, r.coldPairs] : [r.wins, r.pairs];
+    if (pairs) {
+      total += wins / pairs;
       users++;
     }
   }
@@ -364,9 +366,10 @@ function simulatedOracle(
   simulation.taste = userOld.flatMap((u) => simulation.taste.slice(u * simulation.dims, (u + 1) * simulation.dims));
   const feats = hiddenFeatures(simulation, images, numItems);
   const scoresNew = (u: number) => hiddenScores(simulation, u, feats);
+  const coldMask = Uint8Array.from({ length: numItems }, (_, i) => (cold(i) ? 1 : 0));
   return {
-    testAuc: oracleAuc(scoresNew, test, seen, () => true),
-    coldTestAuc: oracleAuc(scoresNew, test, seen, cold),
+    testAuc: oracleAuc(scoresNew, test, seen),
+    coldTestAuc: oracleAuc(scoresNew, test, seen, coldMask),
     description: "full AUC of the simulated shoppers' hidden taste on the test split: the best any model can expect",
   };
 }

@@ -7,7 +7,7 @@
  *  - recall@K / NDCG@K / HR@K on the full ranking (one held-out item: recall = hit rate).
  * Every AUC here is core/auc.ts's pairwise count.
  */
-import { COLD_THRESHOLD, pairwiseWins } from '../core/auc.js';
+import { COLD_THRESHOLD, rankHeldOut } from '../core/auc.js';
 import { InvalidArgumentError } from '../core/errors.js';
 
 export interface HeldOut {
@@ -78,21 +78,15 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
       const row = scores.subarray(r * n, (r + 1) * n);
       const si = row[i]!;
       assertFiniteRow(row, u);
-      const all = pairwiseWins(row, i, (j) => seen.has(j));
-      if (all.pairs) aucSum += all.wins / all.pairs;
-      if (cold[i]) {
-        const c = pairwiseWins(row, i, (j) => seen.has(j) || !cold[j]);
-        if (c.pairs) {
-          coldSum += c.wins / c.pairs;
-          coldUsers++;
-        }
+      const rank = rankHeldOut(row, i, seen, cold);
+      if (rank.pairs) aucSum += rank.wins / rank.pairs;
+      if (cold[i] && rank.coldPairs) {
+        coldSum += rank.coldWins / rank.coldPairs;
+        coldUsers++;
       }
-      // rank of the held-out item among the negatives (recall and NDCG at k)
-      let above = 0;
-      for (let j = 0; j < n; j++) if (j !== i && !seen.has(j) && row[j]! > si) above++;
-      if (above < k) {
+      if (rank.above < k) {
         recall += 1;
-        ndcg += 1 / Math.log2(above + 2);
+        ndcg += 1 / Math.log2(rank.above + 2);
       }
       if (inp.sampledNegatives) {
         let sw = 0;
