@@ -41,6 +41,8 @@ export function registerServe(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const url = await startServer(parseConfig(serveFlags, opts));
       process.stderr.write(`atelier serving on ${url}\n`);
+      // stopped by a signal: exit through 'exit', so that the run folder's lock is given back
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
       await new Promise(() => {}); // until killed
     });
 }

@@ -240,3 +240,22 @@ test('the spawned CLI agrees (exit code 2 through bin/atelier.js for a refused -
   assert.equal(r.status, 2, r.stderr);
   assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'keep me');
 });
+
+test('a server stopped by SIGTERM gives its run folder back (no lock left)', async () => {
+  const t = await ctx;
+  const run = join(tempDir('atelier-term-'), 'run');
+  cpSync(t.run, run, { recursive: true });
+  const server = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--run', run, '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    server.stderr!.on('data', (c) => ((seen += String(c)), seen.includes('serving on') && resolve()));
+    server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${seen}`)));
+  });
+  assert.ok(existsSync(join(run, '.atelier.lock')));
+  const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+  server.kill('SIGTERM');
+  assert.equal(await exited, 143);
+  assert.ok(!existsSync(join(run, '.atelier.lock')), 'the lock outlived the server');
+});
