@@ -170,11 +170,6 @@ export function scoresOf(run: LoadedRun, theta: Float32Array, u8: Uint8Array, n:
   return Array.from({ length: n }, (_, a) => e.subarray(a * k, (a + 1) * k).reduce((acc, v, q) => acc + v * theta[q]!, 0));
 }
 
-/** The θ a design maximises: the shopper's own, or what sets them apart (θ_u − θ̄). */
-export function objectiveThetaOf(run: LoadedRun, userId: string, taste: 'own' | 'distinctive' = 'own'): Float32Array {
-  return taste === 'distinctive' ? distinctiveThetaOf(run, userId) : thetaOf(run, userId);
-}
-
 /** θ_u − θ̄ (θ̄ the mean over every shopper) [K]. */
 export function distinctiveThetaOf(run: LoadedRun, userId: string): Float32Array {
   const own = thetaOf(run, userId);

@@ -14,8 +14,7 @@ import { loadDataset, type Dataset } from '../data/dataset.js';
 import { concat, ganQuality, generate, realFeatures } from '../eval/gan-quality.js';
 import { ConditionalGan, ganState, loadGanState } from '../models/gan.js';
 import { GAN_FORMAT, type GanManifest } from '../store/gan-run.js';
-import { withFolderLock } from '../store/lock.js';
-import { checkRunOutput } from '../store/run-commit.js';
+import { withRunOutput } from '../store/run-commit.js';
 import { versions } from '../store/versions.js';
 import { Generator, noGrad, randn, saveSafetensors, type Tensor } from '../torch/index.js';
 import { trainGan } from '../train/gan.js';
@@ -36,15 +35,7 @@ export interface GanJobOptions {
 }
 
 export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
-  return withFolderLock(
-    o.out,
-    'train gan',
-    () => {
-      checkRunOutput(o.out, ['gan']);
-      return ganJob(ds, images, cfg, o);
-    },
-    { create: true },
-  );
+  return withRunOutput(o.out, 'train gan', ['gan'], () => ganJob(ds, images, cfg, o));
 }
 
 async function ganJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {

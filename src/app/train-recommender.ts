@@ -13,8 +13,7 @@ import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
-import { lockFolder, withFolderLock } from '../store/lock.js';
-import { assertKeepsUploads, checkRunOutput, commitRun } from '../store/run-commit.js';
+import { assertKeepsUploads, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
 import { RUN_FORMAT, type DvbprRunManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
@@ -90,15 +89,7 @@ export interface DvbprJobOptions {
 }
 
 export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
-  return withFolderLock(
-    o.out,
-    'train dvbpr',
-    () => {
-      checkRunOutput(o.out, RUN_KINDS);
-      return dvbprJob(ds, images, o);
-    },
-    { create: true },
-  );
+  return withRunOutput(o.out, 'train dvbpr', RUN_KINDS, () => dvbprJob(ds, images, o));
 }
 
 async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
@@ -184,15 +175,7 @@ export interface FactorJobOptions {
 }
 
 export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
-  return withFolderLock(
-    o.out,
-    `train ${o.kind}`,
-    () => {
-      checkRunOutput(o.out, RUN_KINDS);
-      return factorJob(ds, o);
-    },
-    { create: true },
-  );
+  return withRunOutput(o.out, `train ${o.kind}`, RUN_KINDS, () => factorJob(ds, o));
 }
 
 async function factorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
@@ -241,9 +224,8 @@ async function factorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest>
 
 /** Random and popularity: nothing to learn; the run records the seed and the metrics. */
 export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: string, seed: number): RunManifest {
-  const lock = lockFolder(out, `train ${kind}`, { create: true });
+  const lock = lockRunOutput(out, `train ${kind}`, RUN_KINDS);
   try {
-    checkRunOutput(out, RUN_KINDS);
     assertKeepsUploads(out, kind);
     const manifest: RunManifest = { ...baseFields(kind, ds, seed), kind, config: {} };
     const rec =

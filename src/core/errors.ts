@@ -86,13 +86,6 @@ export class InvalidArgumentError extends AtelierError {
   }
 }
 
-/** A state the code should never reach (an invariant broken). Exit code 1, HTTP 500. */
-export class InternalError extends AtelierError {
-  constructor(message: string) {
-    super('INTERNAL', message);
-  }
-}
-
 /** Work stopped because its caller asked (a design whose client went away). */
 export class CancelledError extends AtelierError {
   constructor(what: string) {

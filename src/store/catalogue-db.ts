@@ -19,6 +19,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError, InUseError } from '../core/errors.js';
+import type { Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
 
 export const CATALOGUE_FILE = 'catalogue.sqlite';
@@ -71,6 +72,11 @@ export interface CatalogueSource {
   imageFit: Fit;
   /** (user, item) pairs known to be bought */
   purchases: { user: Int32Array; item: Int32Array }[];
+}
+
+/** What a run's catalogue is made of: the dataset's items, shoppers and every known purchase. */
+export function catalogueSourceOf(ds: Dataset): CatalogueSource {
+  return { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] };
 }
 
 /** The catalogue in memory, as the recommenders and the server use it. */

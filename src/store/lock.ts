@@ -100,8 +100,8 @@ function releasePath(path: string): void {
 }
 
 /** Runs `fn` holding `dir`'s lock, released however fn ends. */
-export async function withFolderLock<T>(dir: string, command: string, fn: () => Promise<T> | T, o: { create?: boolean } = {}): Promise<T> {
-  const lock = lockFolder(dir, command, o);
+export async function withFolderLock<T>(dir: string, command: string, fn: () => Promise<T> | T): Promise<T> {
+  const lock = lockFolder(dir, command);
   try {
     return await fn();
   } finally {

@@ -17,8 +17,8 @@ import { faultPoint } from '../core/fault.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import type { Dataset } from '../data/dataset.js';
 import { noGrad, saveSafetensors, type Tensor } from '../torch/index.js';
-import { CATALOGUE_FILE, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb } from './catalogue-db.js';
-import { LOCK_FILE } from './lock.js';
+import { CATALOGUE_FILE, catalogueSourceOf, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb } from './catalogue-db.js';
+import { LOCK_FILE, lockFolder, type FolderLock } from './lock.js';
 import type { RunManifest } from './run.js';
 
 export const STAGING = '.commit';
@@ -82,11 +82,37 @@ export function uploadedItemCount(dir: string): number {
 /** Refuses, before any training, to put a model that cannot embed photos into a folder holding uploads. */
 export function assertKeepsUploads(dir: string, kind: string): void {
   const n = uploadedItemCount(dir);
-  if (n > 0)
-    throw new BadInputError(
-      `holds ${n} item(s) uploaded to the served run; a ${kind} model cannot embed photos, so training it here would lose them: train into another folder`,
-      { file: dir },
-    );
+  if (n > 0) throw uploadsWouldBeLost(dir, n, kind);
+}
+
+const uploadsWouldBeLost = (dir: string, n: number, kind: string) =>
+  new BadInputError(
+    `holds ${n} item(s) uploaded to the served run; a ${kind} model cannot embed photos, so training it here would lose them: train into another folder`,
+    {
+      file: dir,
+    },
+  );
+
+/** Takes the lock of a training's output folder (made if missing) and checks that it may be written (checkRunOutput). */
+export function lockRunOutput(dir: string, command: string, kinds: readonly string[]): FolderLock {
+  const lock = lockFolder(dir, command, { create: true });
+  try {
+    checkRunOutput(dir, kinds);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  return lock;
+}
+
+/** Runs a training holding its output folder's lock (lockRunOutput), released however it ends. */
+export async function withRunOutput<T>(dir: string, command: string, kinds: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const lock = lockRunOutput(dir, command, kinds);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
 }
 
 /** Finishes a commit past its commit point, or removes one that never reached it. */
@@ -129,16 +155,11 @@ export function commitRun(dir: string, a: RunArtifacts): void {
   }
   const ds = a.dataset;
   const m = a.manifest;
-  if (uploads.length && !a.embeddings) assertKeepsUploads(dir, m.kind);
+  if (uploads.length && !a.embeddings) throw uploadsWouldBeLost(dir, uploads.length, m.kind);
   // an uploaded item that the new dataset has itself (ingested since) is the dataset's
   const inDataset = new Set(ds.itemIds);
   const carried = uploads.filter((u) => !inDataset.has(u.itemId));
-  writeCatalogueDb(
-    dir,
-    { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] },
-    { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m },
-    stage,
-  );
+  writeCatalogueDb(dir, catalogueSourceOf(ds), { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m }, stage);
   const files = [CATALOGUE_FILE];
   const store = CatalogueStore.open(stage);
   try {

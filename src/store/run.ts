@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { BadInputError, CorruptFileError, NotFoundError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
-import { CATALOGUE_FILE, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
+import { CATALOGUE_FILE, catalogueSourceOf, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
 import { recoverRunFolder } from './run-commit.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
@@ -96,11 +96,7 @@ export type { Catalogue } from './catalogue-db.js';
 
 /** Writes the run's catalogue (catalogue.sqlite) from the dataset it is trained on. */
 export function writeCatalogue(dir: string, ds: Dataset, m: RunManifest): void {
-  writeCatalogueDb(
-    dir,
-    { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] },
-    { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m },
-  );
+  writeCatalogueDb(dir, catalogueSourceOf(ds), { kind: m.kind, name: m.name, createdAt: m.createdAt, manifest: m });
 }
 
 export function readCatalogue(dir: string): Catalogue {

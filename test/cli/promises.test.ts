@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
@@ -31,6 +31,25 @@ async function atelier(...args: string[]): Promise<{ code: number; err: string }
   } finally {
     process.stderr.write = e;
   }
+}
+
+/**
+ * A copy of the tiny run served by a child process once it says so. The CLI itself, not
+ * bin/atelier.js's wrapper: a SIGKILL then kills the server (a wrapper cannot pass SIGKILL on).
+ */
+async function servedCopy(prefix: string): Promise<{ run: string; server: ChildProcess }> {
+  const t = await ctx;
+  const run = join(tempDir(prefix), 'run');
+  cpSync(t.run, run, { recursive: true });
+  const server = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--run', run, '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    server.stderr!.on('data', (c) => ((seen += String(c)), seen.includes('serving on') && resolve()));
+    server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${seen}`)));
+  });
+  return { run, server };
 }
 
 const ingest = (shop: string, out: string, ...more: string[]) =>
@@ -68,18 +87,8 @@ test('ingest --out replaces only a dataset folder: a folder of notes, the source
 
 test("one writer per run folder: a live server refuses a training into its run (exit 2, the owner named); a dead one's lock is taken over", async () => {
   const t = await ctx;
-  const run = join(tempDir('atelier-lock-'), 'run');
-  cpSync(t.run, run, { recursive: true });
-  // the CLI itself, not bin/atelier.js's wrapper: SIGKILL then kills the server (a wrapper cannot pass SIGKILL on)
-  const server = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--run', run, '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const { run, server } = await servedCopy('atelier-lock-');
   try {
-    await new Promise<void>((resolve, reject) => {
-      let seen = '';
-      server.stderr!.on('data', (c) => ((seen += String(c)), seen.includes('serving on') && resolve()));
-      server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${seen}`)));
-    });
     const train = await atelier('train', 'dvbpr', '--data', t.ds.dir, '--out', run, '--preset', 'tiny', '--epochs', '1');
     assert.equal(train.code, 2, train.err);
     assert.match(train.err, new RegExp(`in use by serve \\(pid ${server.pid}`));
@@ -242,17 +251,7 @@ test('the spawned CLI agrees (exit code 2 through bin/atelier.js for a refused -
 });
 
 test('a server stopped by SIGTERM gives its run folder back (no lock left)', async () => {
-  const t = await ctx;
-  const run = join(tempDir('atelier-term-'), 'run');
-  cpSync(t.run, run, { recursive: true });
-  const server = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--run', run, '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    server.stderr!.on('data', (c) => ((seen += String(c)), seen.includes('serving on') && resolve()));
-    server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${seen}`)));
-  });
+  const { run, server } = await servedCopy('atelier-term-');
   assert.ok(existsSync(join(run, '.atelier.lock')));
   const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
   server.kill('SIGTERM');
