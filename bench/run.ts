@@ -7,6 +7,7 @@
  *   gan        the conditional GAN on Fashion-MNIST and H&M → gan.md / .json
  *   design     the design study on both → design.md / .json
  *   topk       top-10 for one shopper over 20,000 items → topk.json
+ *   paper      `ingest paper` on a generated 1 GB file in the authors' layout: peak RSS → paper-ingest.json
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
  * alternating round by round so that drift on a shared machine hits both alike.
  */
@@ -153,6 +154,7 @@ const benches: Record<string, () => Promise<void>> = {
   topk: async () => (await import('./topk.js')).topkBench(),
   serve: async () => (await import('./serve.js')).serveBench(process.argv.slice(3)),
   design: async () => (await import('./gan-design.js')).designBench(),
+  paper: async () => (await import('./paper-ingest.js')).paperIngestBench(process.argv.slice(3)),
 };
 if (!which || !benches[which]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);

@@ -1,4 +1,4 @@
-/** `atelier ingest hm|folder|fashion-mnist`: a source → a prepared dataset folder. */
+/** `atelier ingest hm|folder|fashion-mnist|paper`: a source → a prepared dataset folder. */
 import { Option, type Command } from 'commander';
 import { runIngest, type SourceKind } from '../app/ingest.js';
 import type { Manifest } from '../data/dataset.js';
@@ -54,4 +54,13 @@ export function registerIngest(program: Command): void {
     .option('--taste-sharpness <beta>', 'norm of each taste vector', '2')
     .option('--extra-items <lambda>', 'mean purchases beyond --min-user-items (Poisson)', '6')
     .action(action('fashion-mnist'));
+  ingest
+    .command('paper <file.npy>')
+    .description("the authors' released .npy (AmazonFashion6ImgPartitioned.npy, AmazonWomen, AmazonMen, Tradesy): their split and every item kept")
+    .requiredOption('--out <data>', 'prepared dataset folder to write')
+    .option('--image-size <px>', 'square image size (the paper preset reads 224)', '64')
+    .addOption(new Option('--fit <mode>', 'letterbox on white, or centre crop').choices(['letterbox', 'crop']).default('letterbox'))
+    .addOption(new Option('--on-bad <mode>', 'fail at the first bad item or review, or skip and report').choices(['fail', 'skip']).default('fail'))
+    .option('--json', 'print the manifest as JSON')
+    .action(action('paper'));
 }

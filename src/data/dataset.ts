@@ -28,11 +28,11 @@ import {
 import { join, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { COLD_THRESHOLD, rankHeldOut } from '../core/auc.js';
-import { BadInputError } from '../core/errors.js';
+import { BadInputError, InvalidArgumentError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { readJsonFile } from '../core/fs.js';
 import type { IdMap } from '../core/ids.js';
-import { buildImageCache, readImageCache, type Fit, type ImageSource } from './images.js';
+import { buildImageCache, readImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
 import { splitInteractions, type SplitKind } from './split.js';
 import { hiddenFeatures, hiddenScores, type SimulationModel } from './simulate.js';
@@ -49,8 +49,18 @@ export interface InteractionLog {
   time: Float64Array;
 }
 
+/** A split the source fixes (the authors' .npy files): kept as it is, never redrawn. Users and items are dense indices. */
+export interface FixedSplit {
+  userIds: string[];
+  train: SplitPairs;
+  valid: SplitPairs;
+  test: SplitPairs;
+  /** the source's interaction rows (reviews) */
+  rows: number;
+}
+
 export interface RawDataset {
-  source: { kind: 'hm' | 'folder' | 'fashion-mnist'; path: string; fileHashes: Record<string, string> };
+  source: { kind: 'hm' | 'folder' | 'fashion-mnist' | 'paper'; path: string; fileHashes: Record<string, string> };
   itemIds: string[];
   sources: ImageSource[];
   /** path or description of each item's image, for messages */
@@ -59,8 +69,22 @@ export interface RawDataset {
   categoryColumn: string;
   /** counts of things left out that are not errors (e.g. articles without a photo) */
   leftOut: Record<string, number>;
-  /** interactions, possibly made from the fitted images (simulated shoppers) */
-  interactions: (images: Uint8Array, size: number) => { log: InteractionLog; simulation?: SimulationModel };
+  /** interactions, possibly made from the fitted images (simulated shoppers); not needed with a fixed split */
+  interactions?: (images: Uint8Array, size: number) => { log: InteractionLog; simulation?: SimulationModel };
+  /** the photo cache, when the reader wrote it itself as it read (a staged source) instead of listing `sources` */
+  prebuiltImages?: CacheResult;
+  fixedSplit?: FixedSplit;
+  /** categories in the source's own order, none folded (AmazonFashion's 'c') */
+  fixedCategories?: string[];
+}
+
+/**
+ * A source read inside the dataset's temporary folder: `stage` writes the photo cache at
+ * `imagesPath` while it reads (a multi-GB file is read once) and returns the rest.
+ */
+export interface StagedSource {
+  sourcePath: string;
+  stage: (imagesPath: string) => Promise<RawDataset>;
 }
 
 export interface PrepareOptions {
@@ -83,7 +107,8 @@ export interface Manifest {
   imageSize: number;
   fit: Fit;
   seed: number;
-  options: { split: SplitKind; minUserItems: number; kCore: number | null; minCategoryCount: number; categoryColumn: string };
+  /** split 'authors': the source's own split, kept (minUserItems and kCore then did not apply) */
+  options: { split: SplitKind | 'authors'; minUserItems: number; kCore: number | null; minCategoryCount: number; categoryColumn: string };
   counts: {
     users: number;
     items: number;
@@ -95,7 +120,7 @@ export interface Manifest {
     test: number;
   };
   categories: { name: string; items: number; folded?: string[] }[];
-  split: { kind: SplitKind; coldTestItems: number; coldTestUsers: number; coldValidItems: number; itemsWithoutTraining: number };
+  split: { kind: SplitKind | 'authors'; coldTestItems: number; coldTestUsers: number; coldValidItems: number; itemsWithoutTraining: number };
   leftOut: Record<string, number>;
   problems: ReturnType<Problems['summary']>;
   images: { reused: number; decoded: number };
@@ -204,9 +229,9 @@ export function checkDatasetOutput(out: string, source: string): void {
     );
 }
 
-export async function prepareDataset(raw: RawDataset, outDir: string, o: PrepareOptions): Promise<Manifest> {
+export async function prepareDataset(raw: RawDataset | StagedSource, outDir: string, o: PrepareOptions): Promise<Manifest> {
   const out = resolve(outDir);
-  checkDatasetOutput(out, raw.source.path);
+  checkDatasetOutput(out, 'stage' in raw ? raw.sourcePath : raw.source.path);
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -345,6 +370,16 @@ function foldCategories(categoryRaw: (string | null)[], minCount: number): { ite
   return { itemCategory, categories };
 }
 
+/** Categories in the source's order (an item without one is 'unknown', listed last); none folded. */
+function ownCategories(categoryRaw: (string | null)[], names: string[]): { itemCategory: Int32Array; categories: Manifest['categories'] } {
+  const all = categoryRaw.some((c) => c === null || !names.includes(c)) ? [...names, 'unknown'] : names;
+  const index = new Map(all.map((c, i) => [c, i]));
+  const itemCategory = Int32Array.from(categoryRaw, (c) => index.get(c ?? 'unknown') ?? index.get('unknown')!);
+  const counts = new Int32Array(all.length);
+  for (const c of itemCategory) counts[c]!++;
+  return { itemCategory, categories: all.map((name, i) => ({ name, items: counts[i]! })) };
+}
+
 /** Every item each user bought, in any split (never a negative). */
 function seenByUser(numUsers: number, parts: SplitPairs[]): Set<number>[] {
   const seen = Array.from({ length: numUsers }, () => new Set<number>());
@@ -400,12 +435,61 @@ function dataHashOf(raw: RawDataset, keys: string[], o: PrepareOptions): string 
   return h.digest('hex');
 }
 
-async function prepareInto(raw: RawDataset, out: string, tmp: string, o: PrepareOptions): Promise<Manifest> {
+/** The interactions as distinct pairs, split (by the source, or here), the kept users numbered densely. */
+function splitOf(raw: RawDataset, images: Uint8Array, keepItem: Int32Array | null, numItems: number, o: PrepareOptions) {
+  if (raw.fixedSplit) return keptSplit(raw.fixedSplit, keepItem, numItems, o.problems);
+  if (!raw.interactions) throw new InvalidArgumentError('a raw dataset needs interactions or a fixed split');
+  const { log, simulation } = raw.interactions(images, o.imageSize);
+  const pairs = distinctPairs(log, keepItem, numItems, o.problems);
+  const split = splitInteractions(pairs, log.users.size, numItems, { kind: o.split, minUserItems: o.minUserItems, seed: o.seed, kCore: o.kCore });
+  return {
+    ...renumberUsers(split, log),
+    itemTrainCount: split.itemTrainCount,
+    simulation,
+    counts: { interactionRows: log.user.length, distinctPairs: pairs.user.length, usersBeforeFilter: log.users.size },
+  };
+}
+
+/** A fixed split with the rows of dropped items left out (counted as problems); every user kept. */
+function keptSplit(f: FixedSplit, keepItem: Int32Array | null, numItems: number, problems: Problems) {
+  let dropped = 0;
+  const keep = (p: SplitPairs): SplitPairs => {
+    if (!keepItem) return p;
+    const user: number[] = [];
+    const item: number[] = [];
+    for (let x = 0; x < p.user.length; x++) {
+      const i = keepItem[p.item[x]!]!;
+      if (i < 0) dropped++;
+      else (user.push(p.user[x]!), item.push(i));
+    }
+    return { user: Int32Array.from(user), item: Int32Array.from(item) };
+  };
+  const [train, valid, test] = [keep(f.train), keep(f.valid), keep(f.test)];
+  if (dropped) problems.counts['interaction of a left-out item'] = dropped;
+  const itemTrainCount = new Int32Array(numItems);
+  for (const i of train.item) itemTrainCount[i]!++;
+  const distinct = new Set<number>();
+  for (const p of [train, valid, test]) for (let x = 0; x < p.user.length; x++) distinct.add(p.user[x]! * numItems + p.item[x]!);
+  return {
+    userIds: f.userIds,
+    userOld: f.userIds.map((_, u) => u),
+    train,
+    valid,
+    test,
+    itemTrainCount,
+    simulation: undefined as SimulationModel | undefined,
+    counts: { interactionRows: f.rows, distinctPairs: distinct.size, usersBeforeFilter: f.userIds.length },
+  };
+}
+
+async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: string, o: PrepareOptions): Promise<Manifest> {
   const progress = o.onProgress ?? (() => {});
-  // 1. images, reusing rows of the previous dataset whose source bytes are unchanged
+  // 1. images, reusing rows of the previous dataset whose source bytes are unchanged (a staged source writes them as it reads)
   const cachePath = join(tmp, 'images.u8');
-  const cache = await buildImageCache(raw.sources, o.imageSize, o.fit, cachePath, previousImages(out, o.fit), (d, t) => progress('images', d, t));
-  for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: 'undecodable image', value: f.error });
+  const raw = 'stage' in input ? await input.stage(cachePath) : input;
+  const cache =
+    raw.prebuiltImages ?? (await buildImageCache(raw.sources, o.imageSize, o.fit, cachePath, previousImages(out, o.fit), (d, t) => progress('images', d, t)));
+  for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: f.reason ?? 'undecodable image', value: f.error });
 
   // 2. drop items whose image failed (skip mode), compacting the cache
   const { keepItem, itemIds, categoryRaw, keys } = dropFailedImages(raw, cache, cachePath, tmp, o.imageSize);
@@ -413,19 +497,15 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
   if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
   const images = readImageCache(cachePath, numItems, o.imageSize);
 
-  // 3. interactions → distinct pairs with their first time
-  const { log, simulation } = raw.interactions(images, o.imageSize);
-  const pairs = distinctPairs(log, keepItem, numItems, o.problems);
-
-  // 4. split, then renumber the kept users densely
-  const split = splitInteractions(pairs, log.users.size, numItems, { kind: o.split, minUserItems: o.minUserItems, seed: o.seed, kCore: o.kCore });
-  const { userIds, userOld, train, valid, test } = renumberUsers(split, log);
+  // 3–4. interactions → distinct pairs → split (or the source's own), the kept users renumbered densely
+  const split = splitOf(raw, images, keepItem, numItems, o);
+  const { userIds, userOld, train, valid, test, simulation } = split;
   if (userIds.length === 0) {
     throw new BadInputError(`no user has at least ${o.minUserItems} distinct items (--min-user-items)`, { file: raw.source.path });
   }
 
-  // 5. categories: fold rare ones into "other"
-  const { itemCategory, categories } = foldCategories(categoryRaw, o.minCategoryCount);
+  // 5. categories: the source's own, or by size with the rare ones folded into "other"
+  const { itemCategory, categories } = raw.fixedCategories ? ownCategories(categoryRaw, raw.fixedCategories) : foldCategories(categoryRaw, o.minCategoryCount);
 
   // 6. cold items, the oracle, the sampled negatives
   const cold = (i: number) => split.itemTrainCount[i]! < COLD_THRESHOLD;
@@ -454,20 +534,24 @@ async function prepareInto(raw: RawDataset, out: string, tmp: string, o: Prepare
     imageSize: o.imageSize,
     fit: o.fit,
     seed: o.seed,
-    options: { split: o.split, minUserItems: o.minUserItems, kCore: o.kCore ?? null, minCategoryCount: o.minCategoryCount, categoryColumn: raw.categoryColumn },
+    options: {
+      split: raw.fixedSplit ? 'authors' : o.split,
+      minUserItems: raw.fixedSplit ? 0 : o.minUserItems,
+      kCore: raw.fixedSplit ? null : (o.kCore ?? null),
+      minCategoryCount: raw.fixedCategories ? 0 : o.minCategoryCount,
+      categoryColumn: raw.categoryColumn,
+    },
     counts: {
       users: userIds.length,
       items: numItems,
-      interactionRows: log.user.length,
-      distinctPairs: pairs.user.length,
-      usersBeforeFilter: log.users.size,
+      ...split.counts,
       train: train.user.length,
       valid: valid.user.length,
       test: test.user.length,
     },
     categories,
     split: {
-      kind: o.split,
+      kind: raw.fixedSplit ? 'authors' : o.split,
       coldTestItems: coldTest.size,
       coldTestUsers,
       coldValidItems: coldValid.size,

@@ -57,7 +57,8 @@ export interface CacheResult {
   keys: string[];
   reused: number;
   decoded: number;
-  failed: { index: number; error: string }[];
+  /** rows that could not be made (white in the file); `reason` defaults to 'undecodable image' */
+  failed: { index: number; error: string; reason?: string }[];
 }
 
 /** A previous cache to reuse rows from (its file and per-row keys). */

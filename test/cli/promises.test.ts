@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { makeHm, makeShop, tempDir } from '../helpers/fixtures.js';
+import { makeHm, makePaperNpy, makeShop, tempDir } from '../helpers/fixtures.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
 const ctx = tinyRuns();
@@ -233,6 +233,18 @@ test('a cut or mistaken file, an --out that cannot be made, a port in use: exit 
   } finally {
     busy.close();
   }
+});
+
+test('ingest paper: a cut .npy is exit code 2 naming the byte offset, and --out is not made', async () => {
+  const file = makePaperNpy({ withC: true });
+  const cut = join(tempDir(), 'cut.npy');
+  writeFileSync(cut, readFileSync(file).subarray(0, 3000));
+  const out = join(tempDir(), 'data');
+  const r = await atelier('ingest', 'paper', cut, '--out', out, '--image-size', '16');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /cut\.npy: truncated: the pickle ends at byte 3000 inside the opcode at byte offset \d+/);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+  assert.equal(existsSync(out), false);
 });
 
 test('--resume with no checkpoint says that it starts from the beginning', async () => {

@@ -1,5 +1,7 @@
 /** Tiny generated fixtures: images, shop folders, H&M layouts and idx files. */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -92,4 +94,50 @@ export function makeIdx(n = 30): string {
     writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idx(2049, [n], labels));
   }
   return dir;
+}
+
+/** Debian's Python (python3-numpy, python3-pil from scripts/setup.sh), not whichever python3 is first on PATH. */
+export const PYTHON = '/usr/bin/python3';
+
+export function python(args: string[], input?: string): string {
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', input, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${PYTHON} ${args.slice(0, 2).join(' ')} failed (scripts/setup.sh installs python3-numpy and python3-pil):\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** A file in the layout of the authors' released .npy files, written by scripts/paper-fixture.py. */
+export function makePaperNpy(
+  o: { withC?: boolean; container?: 'list' | 'dict'; users?: number; items?: number; bad?: 'productid' | 'image' | 'opcode'; jpegBytes?: number } = {},
+): string {
+  const path = join(tempDir('atelier-npy-'), 'fixture.npy');
+  const args = [
+    fileURLToPath(new URL('../../scripts/paper-fixture.py', import.meta.url)),
+    path,
+    '--users',
+    String(o.users ?? 12),
+    '--items',
+    String(o.items ?? 20),
+    '--item-container',
+    o.container ?? 'list',
+  ];
+  if (o.withC) args.push('--with-c');
+  if (o.bad) args.push('--bad', o.bad);
+  if (o.jpegBytes) args.push('--jpeg-bytes', String(o.jpegBytes));
+  python(args);
+  return path;
+}
+
+/** What NumPy itself reads from such a file: the three splits as [user, productid] rows, and each item's asin and category. */
+export function numpyReadsPaper(path: string): { train: number[][]; valid: number[][]; test: number[][]; asin: string[]; category: (number | null)[] } {
+  const code = `
+import json, sys
+import numpy as np
+a = np.load(sys.argv[1], allow_pickle=True, encoding='bytes')
+rows = lambda d: [[int(u), int(r[b'productid'])] for u in sorted(d) for r in d[u]]
+items = a[3] if isinstance(a[3], list) else [a[3][i] for i in range(int(a[5]))]
+print(json.dumps({'train': rows(a[0]), 'valid': rows(a[1]), 'test': rows(a[2]),
+  'asin': [it[b'asin'].decode() for it in items],
+  'category': [int(np.argmax(it[b'c'])) if b'c' in it else None for it in items]}))
+`;
+  return JSON.parse(python(['-c', code, path]));
 }
