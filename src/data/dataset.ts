@@ -436,10 +436,10 @@ function dataHashOf(raw: RawDataset, keys: string[], o: PrepareOptions): string 
 }
 
 /** The interactions as distinct pairs, split (by the source, or here), the kept users numbered densely. */
-function splitOf(raw: RawDataset, images: Uint8Array, keepItem: Int32Array | null, numItems: number, o: PrepareOptions) {
+function splitOf(raw: RawDataset, images: () => Uint8Array, keepItem: Int32Array | null, numItems: number, o: PrepareOptions) {
   if (raw.fixedSplit) return keptSplit(raw.fixedSplit, keepItem, numItems, o.problems);
   if (!raw.interactions) throw new InvalidArgumentError('a raw dataset needs interactions or a fixed split');
-  const { log, simulation } = raw.interactions(images, o.imageSize);
+  const { log, simulation } = raw.interactions(images(), o.imageSize);
   const pairs = distinctPairs(log, keepItem, numItems, o.problems);
   const split = splitInteractions(pairs, log.users.size, numItems, { kind: o.split, minUserItems: o.minUserItems, seed: o.seed, kCore: o.kCore });
   return {
@@ -495,7 +495,9 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   const { keepItem, itemIds, categoryRaw, keys } = dropFailedImages(raw, cache, cachePath, tmp, o.imageSize);
   const numItems = itemIds.length;
   if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
-  const images = readImageCache(cachePath, numItems, o.imageSize);
+  // read back only when the interactions are made from the pixels (a 224-px cache of a large catalogue does not fit in memory)
+  let pixels: Uint8Array | null = null;
+  const images = () => (pixels ??= readImageCache(cachePath, numItems, o.imageSize));
 
   // 3–4. interactions → distinct pairs → split (or the source's own), the kept users renumbered densely
   const split = splitOf(raw, images, keepItem, numItems, o);
@@ -510,7 +512,7 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   // 6. cold items, the oracle, the sampled negatives
   const cold = (i: number) => split.itemTrainCount[i]! < COLD_THRESHOLD;
   const seen = seenByUser(userIds.length, [train, valid, test]);
-  const oracle = simulation ? simulatedOracle(simulation, userOld, images, numItems, test, seen, cold) : undefined;
+  const oracle = simulation ? simulatedOracle(simulation, userOld, images(), numItems, test, seen, cold) : undefined;
   const negatives = sampledNegatives(test, seen, numItems, o.seed, 100);
   const coldTest = new Set(Array.from(test.item).filter(cold));
   const coldTestUsers = Array.from(test.item).filter(cold).length;
