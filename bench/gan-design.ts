@@ -1,29 +1,21 @@
 /**
- * `npm run bench -- gan` and `npm run bench -- design`.
+ * `npm run bench -- gan` (the design study is bench/design-judged.ts; the proxy-only study this file
+ * ran before the judges is kept as bench/results/design-proxy.md, from commit 382ee4f).
  *  gan:    trains the conditional GAN on Fashion-MNIST (10 classes, 32 px) and on H&M (its main
  *          product groups, 64 px); writes bench/results/gan.md (with sample grids) and gan.json.
- *  design: the design study (≥ 50 shopper–category pairs) on both, using DVBPR runs trained here
- *          (or by `bench recommend` for H&M: HM_DVBPR, and `bench recommend --simulated` for
- *          Fashion-MNIST: FM_DVBPR); writes bench/results/design.md and design.json.
  * Work folders under BENCH_WORK (default /tmp/atelier-bench-gan); every stage resumes.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../src/app/ingest.js';
-import { imagesTensor, trainDvbprJob } from '../src/app/train-recommender.js';
+import { imagesTensor } from '../src/app/train-recommender.js';
 import { trainGanJob } from '../src/app/train-gan.js';
-import { designStudy } from '../src/app/design-study.js';
 import { createProgress } from '../src/app/progress.js';
-import { trainCallbacks } from '../src/app/progress.js';
-import { dvbprPreset } from '../src/config/dvbpr.js';
 import { ganPreset } from '../src/config/gan.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { FASHION_MNIST_DEFAULT } from '../src/data/read-fashion-mnist.js';
-import { loadGanRun, type GanManifest } from '../src/store/gan-run.js';
-import { loadRun, readManifest, thetaOf } from '../src/store/run.js';
-import { categoryEmbeddings, designModels } from '../src/app/designs.js';
-import { GuardRangeCache, maximisePreference, type DesignGuard, type LatentBound } from '../src/design/maximise.js';
+import { type GanManifest } from '../src/store/gan-run.js';
 
 const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-gan';
 const progress = createProgress({ json: true });
@@ -246,178 +238,3 @@ export async function ganBench(): Promise<void> {
     writeFileAtomic(join('bench', 'results', 'gan.md'), md.join('\n') + '\nCommand: `npm run bench -- gan`.\n');
   }
 }
-
-/** The paper's objective first (its figures are the headline), then the trade-offs around it. */
-export const DESIGN_VARIANTS: {
-  name: string;
-  eta: number;
-  taste: 'own' | 'distinctive';
-  anchor?: number;
-  candidates?: number;
-  guard?: number;
-  bound?: LatentBound;
-}[] = [
-  { name: 'paper: θ_u, η = 1', eta: 1, taste: 'own' },
-  { name: 'θ_u, η = 3', eta: 3, taste: 'own' },
-  { name: 'θ_u, η = 10', eta: 10, taste: 'own' },
-  { name: 'distinctive θ_u − θ̄, η = 1', eta: 1, taste: 'distinctive' },
-  { name: 'distinctive θ_u − θ̄, η = 3', eta: 3, taste: 'distinctive' },
-  { name: 'θ_u, η = 1, leash γ = 0.3, best 8 of 256 starts', eta: 1, taste: 'own', anchor: 0.3, candidates: 256 },
-  { name: 'θ_u, η = 1, leash γ = 1, best 8 of 256 starts', eta: 1, taste: 'own', anchor: 1, candidates: 256 },
-  { name: 'θ_u, η = 1, leash γ = 1', eta: 1, taste: 'own', anchor: 1 },
-  { name: 'θ_u, η = 1, realism guard 0.95', eta: 1, taste: 'own', guard: 0.95 },
-  { name: 'θ_u, η = 1, realism guard 0.95, best 8 of 256 starts', eta: 1, taste: 'own', guard: 0.95, candidates: 256 },
-  // the shell bound ‖z‖ = √d (the GAN's N(0, I) codes) in place of the box: its samples are the GAN's own
-  { name: 'θ_u, η = 1, shell bound', eta: 1, taste: 'own', bound: 'shell' },
-  { name: 'θ_u, η = 1, shell bound, realism guard 0.95', eta: 1, taste: 'own', guard: 0.95, bound: 'shell' },
-  { name: 'θ_u, η = 1, shell bound, realism guard 0.95, best 8 of 256 starts', eta: 1, taste: 'own', guard: 0.95, candidates: 256, bound: 'shell' },
-];
-
-interface DesignRow {
-  name: string;
-  note?: string;
-  pairs: number;
-  users?: number;
-  categories?: number;
-  speed: {
-    imageSize: number;
-    seconds: number;
-    guard?: { category: string; realItems: number; seconds: number; /** with its range already drawn (a server's later requests) */ cachedSeconds?: number };
-  };
-  variants: { variant: string; uplift: number; medianUserRankPct: number; realism: Record<string, number>; hiddenTaste?: { designBeatsBestReal: number } }[];
-}
-
-function designSection(name: string, row: DesignRow): string[] {
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const f = (x: number | undefined, d: number) => (x === undefined ? '–' : x.toFixed(d));
-  return [
-    `## ${name}`,
-    '',
-    `${row.pairs} pairs${row.users ? ` (${row.users} shoppers × ${row.categories} categories)` : ''} per variant; speed: 8 designs × 50 steps at ${row.speed.imageSize} px in ${row.speed.seconds.toFixed(2)} s (median of 3)${row.speed.guard ? `; with the realism guard 0.95 (category ${row.speed.guard.category}, ${row.speed.guard.realItems} real items) ${row.speed.guard.seconds.toFixed(2)} s${row.speed.guard.cachedSeconds !== undefined ? `, ${row.speed.guard.cachedSeconds.toFixed(2)} s with its range drawn by an earlier request (as the server keeps it)` : ''}` : ''}.`,
-    '',
-    ...(row.note ? [row.note, ''] : []),
-    "| variant | uplift | median rank | D designs / samples | Fréchet designs / samples | category agreement designs / samples | nearest real designs / samples | in the samples' range designs / samples | hidden taste: design beats best real |",
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...row.variants.map((v) => {
-      const r = v.realism;
-      return `| ${v.variant} | ${pct(v.uplift)} | ${v.medianUserRankPct.toFixed(2)}% | ${f(r.designD, 3)} / ${f(r.samplesD, 3)} | ${f(r.designFrechet, 2)} / ${f(r.samplesFrechet, 2)} | ${pct(r.designAgreement!)} / ${pct(r.samplesAgreement!)} | ${f(r.designNearestReal, 2)} / ${f(r.samplesNearestReal, 2)} | ${r.designInSampleRange === undefined ? '–' : pct(r.designInSampleRange)}${r.samplesInSampleRange === undefined ? '' : ` / ${pct(r.samplesInSampleRange)}`} | ${v.hiddenTaste ? pct(v.hiddenTaste.designBeatsBestReal) : '–'} |`;
-    }),
-    '',
-  ];
-}
-
-export async function designBench(): Promise<void> {
-  const rows: DesignRow[] = [];
-  const md = [
-    '# Design for a shopper',
-    '',
-    'Over (shopper, category) pairs: 8 random starts × 50 Adam steps (lr 0.05) on z = tanh(w), objective θᵀΦ(G(z, c)) − η(D(G(z, c), c) − 1)². ' +
-      "uplift: share of pairs whose best design outscores the shopper's best real item of that category (the shopper's own score θ_uᵀΦ in every variant); " +
-      "personalisation: median rank of the shopper's own score among all shoppers' scores of the same best design (0% = top); " +
-      "realism, designs / the GAN's unoptimised samples from the same random codes (the designs' own starts, except with best-of-N starts): mean D(G(z), c); Fréchet distance to 300 real items of the category in the category classifier's feature space (a set measure: designs for a few shoppers are also less diverse than samples); " +
-      'the share the classifier assigns to the intended category; the mean distance to the nearest real item of the category (same features); ' +
-      "designs in the samples' range: the share of designs, image by image, whose nearest real item is no farther than the samples' 95th percentile and whose D is no lower than the samples' 5th percentile (the samples' own share, about 90% by construction, beside it); " +
-      "hidden taste (simulated shoppers): how often the best design beats the DVBPR-chosen best real item under the shopper's true taste.",
-    '',
-    "Variants: the paper's objective (η = 1, θ_u), stronger realism (η = 3, 10), 'distinctive' taste θ_u − θ̄ (what sets the shopper apart from the average shopper; `taste: 'distinctive'` in the library), " +
-      'and a leash γ‖z − z0‖² keeping each design near its own starting code (`--anchor γ`), alone or from the best 8 of 256 random codes by the objective (`--candidates 256`); ' +
-      "and the realism guard (`--guard 0.95`): each design is its best step that stays, in Φ's space (the stored embeddings of the category's real items) and by D, as close to real items as 95% of 256 unoptimised samples; the classifier that judges realism here is never seen by it; " +
-      "and the shell bound (`--bound shell`): z = √d · w/‖w‖, on the sphere where the GAN's N(0, I) training codes lie, in place of the paper's box z = tanh(w) (whose starts are shorter codes, ‖z‖ ≈ 0.63√d, with less varied images); the same draws w, so a shell row's samples are the GAN's own samples and differ from the box rows'. Realism bought with uplift: the trade-off in numbers.",
-    '',
-  ];
-  // DESIGN_ONLY=<dataset name>: study that dataset only; the others keep their rows from the last design.json
-  const only = process.env.DESIGN_ONLY;
-  const flush = () => {
-    writeJsonAtomic(join('bench', 'results', 'design.json'), { datasets: rows, command: 'npm run bench -- design' });
-    writeFileAtomic(join('bench', 'results', 'design.md'), md.join('\n') + '\nCommand: `npm run bench -- design`.\n');
-  };
-  const previous =
-    only && existsSync(join('bench', 'results', 'design.json'))
-      ? (JSON.parse(readFileSync(join('bench', 'results', 'design.json'), 'utf8')) as { datasets: DesignRow[] }).datasets
-      : [];
-  for (const t of targets) {
-    if (only && t.name !== only) {
-      const old = previous.find((r) => r.name === t.name);
-      if (old) {
-        rows.push(old);
-        md.push(...designSection(t.name, old));
-        flush();
-      }
-      continue;
-    }
-    await ensureGan(t);
-    const ds = loadDataset(t.data);
-    if (!existsSync(join(t.dvbprRun, 'manifest.json'))) {
-      const images = imagesTensor(ds);
-      await trainDvbprJob(ds, images, {
-        out: t.dvbprRun,
-        config: { ...dvbprPreset('default', ds.imageSize), epochs: 10 },
-        resume: true,
-        callbacks: trainCallbacks(progress, 'dvbpr'),
-      });
-      images.dispose();
-    }
-    const run = loadRun(t.dvbprRun);
-    if (run.manifest.dataset.dataHash !== ds.manifest.dataHash) {
-      throw new Error(`${t.dvbprRun} was trained on other data (${run.manifest.dataset.dataHash}) than ${t.data} (${ds.manifest.dataHash})`);
-    }
-    const g = loadGanRun(ganDirOf(t));
-    const users = Math.ceil(50 / g.manifest.categories.length);
-    const studies = DESIGN_VARIANTS.filter((v) => !t.designVariants || t.designVariants.includes(v.name)).map((v) => ({
-      variant: v.name,
-      ...designStudy(t.name, ds, run, g, {
-        users,
-        n: 8,
-        steps: 50,
-        eta: v.eta,
-        taste: v.taste,
-        anchor: v.anchor,
-        candidates: v.candidates,
-        guard: v.guard,
-        bound: v.bound,
-        seed: 1,
-        onPair: (d, n) => progress.event('design', { dataset: t.name, variant: v.name, pair: d, of: n }),
-      }),
-    }));
-    const s = studies[0]!;
-    // speed: 8 designs × 50 steps (median of 3), at the GAN's size; then with the realism guard
-    // (its reference pass and the distances to the category's real items)
-    const theta = thetaOf(run, ds.userIds[0]!);
-    const median3 = (extra: { guard?: DesignGuard }, seedOf = (r: number) => r) => {
-      const times: number[] = [];
-      for (let r = 0; r < 3; r++) {
-        const t0 = performance.now();
-        maximisePreference(designModels(run, g), { theta, category: 0, n: 8, steps: 50, lr: 0.05, eta: 1, seed: seedOf(r), ...extra });
-        times.push((performance.now() - t0) / 1000);
-      }
-      return times.sort((a, b) => a - b)[1]!;
-    };
-    const guardCategory = g.manifest.categories[0]!;
-    const real = categoryEmbeddings(run, guardCategory);
-    const speed: DesignRow['speed'] & { designs: number; steps: number } = {
-      designs: 8,
-      steps: 50,
-      imageSize: g.manifest.config.imageSize,
-      seconds: median3({}),
-      guard: { category: guardCategory, realItems: real.length / run.dvbpr!.encoderConfig.k, seconds: median3({ guard: { real, quantile: 0.95 } }) },
-    };
-    // as a server runs it: the guard's range drawn by an earlier request (same category and seed)
-    const cache = new GuardRangeCache();
-    maximisePreference(designModels(run, g), { theta, category: 0, n: 8, steps: 1, lr: 0.05, eta: 1, seed: 0, guard: { real, quantile: 0.95, cache } });
-    speed.guard!.cachedSeconds = median3({ guard: { real, quantile: 0.95, cache } }, () => 0);
-    const row = {
-      ...s,
-      ...(t.designNote ? { note: t.designNote } : {}),
-      speed,
-      users,
-      categories: g.manifest.categories.length,
-      dvbprRun: readManifest(t.dvbprRun).name,
-      variants: studies,
-    };
-    rows.push(row);
-    md.push(...designSection(t.name, row));
-    flush();
-  }
-}
-
-mkdirSync(work, { recursive: true });

@@ -5,7 +5,7 @@
  *   recommend  every recommender on H&M, grid on validation → recommend.md / .json;
  *              with --simulated, on the demo's simulated shoppers → recommend-simulated.md / .json
  *   gan        the conditional GAN on Fashion-MNIST and H&M → gan.md / .json
- *   design     the design study on both → design.md / .json
+ *   design-judged  designs judged by models the optimiser never saw (the demo's data) → design.md / .json
  *   topk       top-10 for one shopper over 20,000 items → topk.json
  *   paper      `ingest paper` on a generated 1 GB file in the authors' layout: peak RSS → paper-ingest.json
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
@@ -153,7 +153,7 @@ const benches: Record<string, () => Promise<void>> = {
   gan: async () => (await import('./gan-design.js')).ganBench(),
   topk: async () => (await import('./topk.js')).topkBench(),
   serve: async () => (await import('./serve.js')).serveBench(process.argv.slice(3)),
-  design: async () => (await import('./gan-design.js')).designBench(),
+  'design-judged': async () => (await import('./design-judged.js')).designJudgedBench(),
   paper: async () => (await import('./paper-ingest.js')).paperIngestBench(process.argv.slice(3)),
 };
 if (!which || !benches[which]) {

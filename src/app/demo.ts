@@ -16,9 +16,11 @@ import { FASHION_MNIST_DEFAULT } from '../data/read-fashion-mnist.js';
 import { loadGanRun, readGanManifest, type GanManifest } from '../store/gan-run.js';
 import { loadRun, readManifest, type RunManifest } from '../store/run.js';
 import { versions } from '../store/versions.js';
-import { designStudy, type DesignStudy } from './design-study.js';
+import { judgedDesignStudy, methodOfSettings, type JudgedStudy } from './design-judged.js';
+import { designPreset } from '../config/design.js';
+import { GarmentUtility } from '../eval/utility.js';
 import type { Tensor } from '../torch/index.js';
-import { designForShopper, improveToFolder, writeFigure } from './designs.js';
+import { designForShopper, designRequest, improveToFolder, writeFigure } from './designs.js';
 import { runIngest } from './ingest.js';
 import { trainCallbacks, type Progress } from './progress.js';
 import { writeReport, type ReportInput } from './report.js';
@@ -57,8 +59,11 @@ interface Plan {
   designUsers: number;
   designCategories: number;
   designN: number;
-  designSteps: number;
-  studyUsers: number;
+  /** steps of the designs (undefined: the default preset's) and of the improvement */
+  designSteps?: number;
+  improveSteps: number;
+  /** (shopper, category) pairs of the report's design study */
+  studyPairs: number;
 }
 
 function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
@@ -75,7 +80,8 @@ function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
       designCategories: 2,
       designN: 2,
       designSteps: 3,
-      studyUsers: 1,
+      improveSteps: 3,
+      studyPairs: 2,
     };
   }
   if (hm)
@@ -90,8 +96,8 @@ function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
       designUsers: 2,
       designCategories: 4,
       designN: 6,
-      designSteps: 50,
-      studyUsers: 5,
+      improveSteps: 50,
+      studyPairs: 10,
     };
   return {
     imageSize: 32,
@@ -104,8 +110,8 @@ function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
     designUsers: 2,
     designCategories: 4,
     designN: 6,
-    designSteps: 50,
-    studyUsers: 5,
+    improveSteps: 50,
+    studyPairs: 10,
   };
 }
 
@@ -256,14 +262,14 @@ interface DemoDesigns {
   bestRun: string;
   figures: ReportInput['figures'];
   improvement: NonNullable<ReportInput['improvement']>;
-  study: DesignStudy;
+  study: JudgedStudy;
 }
 
 /** 4. designs from the best DVBPR run by validation AUC: the paper's figure per shopper and category, an improved item, the design study. */
 async function demoDesigns({ f, p, hm, out, runs, stage }: Demo, ds: Dataset): Promise<DemoDesigns> {
   const ganDir = join(out, 'gan');
   const dvbprRuns = ['dvbpr-scratch', 'dvbpr-classifier'].map((n) => ({ n, m: readManifest(join(runs, n)) }));
-  const bestRun = dvbprRuns.sort((a, b) => b.m.metrics.valid!.auc - a.m.metrics.valid!.auc)[0]!;
+  const [bestRun, otherRun] = dvbprRuns.sort((a, b) => b.m.metrics.valid!.auc - a.m.metrics.valid!.auc) as [(typeof dvbprRuns)[0], (typeof dvbprRuns)[0]];
   const run = loadRun(join(runs, bestRun.n));
   const g = loadGanRun(ganDir);
   const cats = g.manifest.categories.slice(0, p.designCategories);
@@ -272,7 +278,11 @@ async function demoDesigns({ f, p, hm, out, runs, stage }: Demo, ds: Dataset): P
   await stage('designs', async () => {
     for (const user of users) {
       for (const category of cats) {
-        const d = designForShopper(run, g, { userId: user, category, n: p.designN, steps: p.designSteps, seed: f.seed, realItems: p.designN });
+        const d = designForShopper(
+          run,
+          g,
+          designRequest(user, category, { n: p.designN, seed: f.seed, ...(p.designSteps !== undefined ? { steps: p.designSteps } : {}) }, p.designN),
+        );
         const png = join(out, 'designs', `${user}-${category.replace(/[^A-Za-z0-9]+/g, '_')}.png`);
         mkdirSync(join(out, 'designs'), { recursive: true });
         await writeFigure(png, d);
@@ -282,11 +292,31 @@ async function demoDesigns({ f, p, hm, out, runs, stage }: Demo, ds: Dataset): P
   });
   const improveItem = ds.itemIds.find((_, i) => cats.includes(ds.categories[ds.itemCategory[i]!]!))!;
   const imp = await stage('improve', () =>
-    improveToFolder(loadRun(run.dir), loadGanRun(ganDir), { userId: users[0]!, itemId: improveItem, steps: p.designSteps, seed: 1 }, join(out, 'improve')),
+    improveToFolder(loadRun(run.dir), loadGanRun(ganDir), { userId: users[0]!, itemId: improveItem, steps: p.improveSteps, seed: 1 }, join(out, 'improve')),
   );
-  const study = await stage('design study', () =>
-    designStudy(hm ? 'H&M' : 'Fashion-MNIST', ds, run, g, { users: p.studyUsers, n: Math.min(4, p.designN), steps: p.designSteps, seed: f.seed }),
-  );
+  // the design study: the GAN's samples, the paper's preset and the default, judged by the other DVBPR (which the search never
+  // runs) and, for simulated shoppers, by their utility; budgets fixed at the presets' (the bench chose the default's on validation)
+  const study = await stage('design study', () => {
+    const n = Math.min(4, p.designN);
+    const steps = (name: 'paper' | 'default') => ({ ...designPreset(name, n, f.seed), ...(p.designSteps !== undefined ? { steps: p.designSteps } : {}) });
+    const utility = ds.simulation ? new GarmentUtility(ds) : undefined;
+    try {
+      return judgedDesignStudy(hm ? 'H&M' : 'Fashion-MNIST, simulated shoppers', ds, run, loadRun(join(runs, otherRun.n)), g, {
+        n,
+        validPairs: 0,
+        testPairs: p.studyPairs,
+        seed: f.seed,
+        methods: [
+          { name: 'the GAN’s samples', describe: 'z ~ N(0, I), no search', steps: 0, budget: 0, options: { bound: 'free' } },
+          methodOfSettings('paper preset', 'the authors’ released code', steps('paper')),
+          methodOfSettings('default preset', 'chosen on validation shoppers (bench/results/design.md)', steps('default')),
+        ],
+        utility,
+      });
+    } finally {
+      utility?.dispose();
+    }
+  });
   return {
     bestRun: bestRun.n,
     figures,

@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs.js';
+import { designPreset, type DesignRequestSettings } from '../config/design.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readImageCache } from '../data/images.js';
 import { improveItem, type ImproveResult } from '../design/improve.js';
@@ -108,32 +109,16 @@ function pickRows(run: LoadedRun, items: number[]): Uint8Array {
   return out;
 }
 
-export interface DesignRequest {
-  userId: string;
-  category: string;
-  n: number;
-  steps: number;
-  lr?: number;
-  eta?: number;
-  seed?: number;
-  realItems?: number;
-  /**
-   * 'own' (default, the paper): maximise θ_uᵀΦ. 'distinctive': maximise (θ_u − θ̄)ᵀΦ, what sets
-   * this shopper apart from the average shopper, so that the design suits u more than others.
-   */
-  taste?: 'own' | 'distinctive';
-  /** γ of the leash ‖z − z0‖² to each design's random start (see DesignOptions.anchor; 0 = none, the paper) */
-  anchor?: number;
-  /** best-of-N starts: the n best of this many random codes (see DesignOptions.candidates) */
-  candidates?: number;
-  /**
-   * the realism guard's quantile (see DesignOptions.guard; absent or 0: none, the paper): each
-   * design is its best step that stays as close to the category's real items, in Φ's space, as
-   * this share of the GAN's own samples do
-   */
-  guard?: number;
-  /** the latent bound (see DesignOptions.bound): 'box' (default, the paper) or 'shell' */
-  bound?: LatentBound;
+/**
+ * A design request: who and which category, and the search's settings as config/design.ts
+ * resolves them (a preset, any setting overriding it). `realItems`: how many real items to show beside.
+ */
+export type DesignRequest = DesignRequestSettings & { userId: string; category: string; realItems?: number };
+
+/** A request from a preset, with any settings overridden (library callers: the demo, the study, tests). */
+export function designRequest(userId: string, category: string, settings: Partial<DesignRequestSettings> = {}, realItems?: number): DesignRequest {
+  const base = designPreset(settings.preset ?? 'default', settings.n ?? 8, settings.seed ?? 1);
+  return { ...base, ...settings, userId, category, ...(realItems !== undefined ? { realItems } : {}) };
 }
 
 /** Φ [M, K] of the catalogue's items of one category, from the run's stored embeddings. */
@@ -153,17 +138,18 @@ export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, the
     category: c,
     n: r.n,
     steps: r.steps,
-    lr: r.lr ?? 0.05,
-    eta: r.eta ?? 1,
-    seed: r.seed ?? 1,
+    lr: r.lr,
+    eta: r.eta,
+    seed: r.seed,
+    bound: r.bound,
+    ...(r.initScale !== 1 ? { initScale: r.initScale } : {}),
     ...(r.anchor ? { anchor: r.anchor } : {}),
     ...(r.candidates ? { candidates: r.candidates } : {}),
-    bound: r.bound,
+    ...(r.smooth ? { smooth: { sigma: r.smooth, copies: r.smoothCopies } } : {}),
     ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } } : {}),
   };
 }
 
-/** θᵀΦ(x) of n uint8 images [n, S, S, 3] of any size. */
 export function scoresOf(run: LoadedRun, theta: Float32Array, u8: Uint8Array, n: number, size: number): number[] {
   const e = embedWithRun(run, u8, n, size);
   const k = theta.length;
@@ -328,13 +314,14 @@ export async function writeTile(path: string, u8: Uint8Array, size: number, zoom
   await writePng(path, grid(u8, 1, { size, cols: 1, zoom, pad: 0 }));
 }
 
-/** A request's search settings with their defaults filled in (the paper's: η 1, own taste, no leash, no guard, the box). */
-export function designSettingsOf(r: Pick<DesignRequest, 'n' | 'eta' | 'taste' | 'anchor' | 'candidates' | 'guard' | 'bound'>) {
-  return { eta: r.eta ?? 1, taste: r.taste ?? 'own', anchor: r.anchor ?? 0, candidates: r.candidates ?? r.n, guard: r.guard ?? 0, bound: r.bound ?? 'box' };
+/** A request's search settings, as scores.json records them. */
+export function designSettingsOf(r: DesignRequestSettings) {
+  const { n: _n, seed: _seed, ...settings } = r;
+  return settings;
 }
 
 /** `atelier design`: design-XX.png, figure.png and scores.json in `out`; returns the summary. */
-export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequest & { seed: number }, out: string) {
+export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequest, out: string) {
   const d = designForShopper(run, g, r);
   mkdirSync(out, { recursive: true });
   const gs = d.design.imageSize;

@@ -8,6 +8,7 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { COLD_THRESHOLD } from '../core/auc.js';
 import { writeFileAtomic } from '../core/fs.js';
+import type { JudgedStudy } from './design-judged.js';
 
 export interface ReportInput {
   title: string;
@@ -19,7 +20,7 @@ export interface ReportInput {
   improvement?: { user: string; item: string; png: string; scores: { original: number; reconstruction: number; improved: number } };
   ganSamples?: string;
   ganQuality?: { frechet: number; categoryAgreement: number; inceptionScore: number };
-  study?: object;
+  study?: JudgedStudy;
   stages: { stage: string; seconds: number }[];
   meta: Record<string, unknown>;
 }
@@ -56,6 +57,32 @@ export async function lineChart(values: Record<string, unknown>[], x: string, y:
   return new vega.View(vega.parse(vg), { renderer: 'none' }).toSVG();
 }
 
+const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+
+/** The design study as a table and its curves: the optimised model's view beside the judges'. */
+async function studySection(s: JudgedStudy): Promise<string> {
+  const rows = s.methods.map(
+    (m) =>
+      `<tr><td>${esc(m.name)}</td><td>${m.budget}</td><td>${pct(m.atBudget.proxyUplift)}</td><td>${pct(m.atBudget.judgeUplift)}</td><td>${pct(m.atBudget.utilityUplift)}</td><td>${m.atBudget.judgeMedianRankPct.toFixed(1)}%</td><td>${pct(m.atBudget.inRange)}</td><td>${m.atBudget.frechet.toFixed(2)}</td></tr>`,
+  );
+  const values = s.methods.flatMap((m) =>
+    m.test.length < 2
+      ? []
+      : m.test.flatMap((f) => [
+          { method: m.name, step: f.step, metric: 'proxy uplift (the optimised model)', value: f.proxyUplift },
+          { method: m.name, step: f.step, metric: 'judge uplift', value: f.judgeUplift },
+          ...(f.utilityUplift === null ? [] : [{ method: m.name, step: f.step, metric: 'utility uplift', value: f.utilityUplift }]),
+          { method: m.name, step: f.step, metric: 'in the samples’ realism range', value: f.inRange },
+        ]),
+  );
+  const chart = values.length ? await lineChart(values, 'step', 'value', 'method', 'Along the search', 'metric') : '';
+  return `<h2>Design study: judged by models the search never saw</h2>
+<p class="small">${s.pairs.test} (shopper, category) pairs, ${s.n} designs each; the design shown is the best of them by the optimised model (${esc(s.proxy)}). <b>Proxy uplift</b>: it beats the shopper's best real item of the category under that same model — a proxy, since the search maximised it. <b>Judge uplift</b>: the independently trained ${esc(s.judge)} prefers it to its own choice of the best real item.${s.utility ? ' <b>Utility uplift</b>: its simulated utility (the hidden taste of the nearest of the 70,000 garments, less a penalty for distance to it) beats the shop’s truly best item of the category.' : ''} <b>In range</b>: the share of designs as close to real items (in a fixed classifier’s features) and as high in D as 95% of the GAN’s own samples.</p>
+<table><tr><th>method</th><th>steps</th><th>proxy uplift</th><th>judge uplift</th><th>utility uplift</th><th>judge median rank</th><th>in range</th><th>Fréchet</th></tr>${rows.join('')}
+<tr class="oracle"><td>the GAN’s samples</td><td></td><td></td><td></td><td></td><td></td><td>${pct(s.samples.inRange)}</td><td>${s.samples.frechet.toFixed(2)}</td></tr></table>
+${chart}`;
+}
+
 export async function writeReport(path: string, r: ReportInput): Promise<void> {
   const curves = r.curves.length ? await lineChart(r.curves, 'epoch', 'value', 'run', 'Validation during training', 'metric') : '';
   const gan = r.ganCurves.length ? await lineChart(r.ganCurves, 'snapshot', 'value', 'metric', 'GAN quality per snapshot', 'metric') : '';
@@ -89,7 +116,7 @@ ${
     ? `<h2>Improving an existing item</h2><figure>${img(r.improvement.png)}<figcaption>shopper ${esc(r.improvement.user)}, item ${esc(r.improvement.item)}: original ${r.improvement.scores.original.toFixed(3)}, its GAN reconstruction ${r.improvement.scores.reconstruction.toFixed(3)}, improved ${r.improvement.scores.improved.toFixed(3)}</figcaption></figure>`
     : ''
 }
-${r.study ? `<h2>Design study</h2><pre>${esc(JSON.stringify(r.study, null, 2))}</pre>` : ''}
+${r.study ? await studySection(r.study) : ''}
 <h2>The GAN</h2>
 ${r.ganQuality ? `<p>Best snapshot: Fréchet distance ${r.ganQuality.frechet.toFixed(2)} (classifier features), category agreement ${(100 * r.ganQuality.categoryAgreement).toFixed(1)}%, Inception-style score ${r.ganQuality.inceptionScore.toFixed(2)}.</p>` : ''}
 ${gan}

@@ -54,12 +54,20 @@ export interface FashionMnistOptions {
   seed: number;
 }
 
-export function readFashionMnist(folder: string, o: FashionMnistOptions): RawDataset {
+export interface FashionMnistImage {
+  /** 28×28 grey, as in the idx file (a light garment on black) */
+  pixels: Uint8Array;
+  label: number;
+  id: string;
+}
+
+/** All 70,000 images (train, then t10k) and the idx files read. */
+export function readFashionMnistAll(folder: string): { all: FashionMnistImage[]; fileHashes: Record<string, string> } {
   const parts = [
     [readIdx(folder, 'train-images-idx3-ubyte', 2051), readIdx(folder, 'train-labels-idx1-ubyte', 2049)],
     [readIdx(folder, 't10k-images-idx3-ubyte', 2051), readIdx(folder, 't10k-labels-idx1-ubyte', 2049)],
   ] as const;
-  const all: { pixels: Uint8Array; label: number; id: string }[] = [];
+  const all: FashionMnistImage[] = [];
   for (const [imgs, labels] of parts) {
     const [n, h, w] = imgs.dims as [number, number, number];
     if (labels.dims[0] !== n) throw new BadInputError(`${labels.dims[0]} labels for ${n} images`, { file: labels.file });
@@ -71,6 +79,11 @@ export function readFashionMnist(folder: string, o: FashionMnistOptions): RawDat
       all.push({ pixels: imgs.data.subarray(i * 784, (i + 1) * 784), label, id: `fmnist-${prefix}-${String(i).padStart(5, '0')}` });
     }
   }
+  return { all, fileHashes: Object.fromEntries(parts.flat().map((p) => [p.file.split('/').pop()!, p.hash])) };
+}
+
+export function readFashionMnist(folder: string, o: FashionMnistOptions): RawDataset {
+  const { all, fileHashes } = readFashionMnistAll(folder);
   if (!(o.items >= 10 && o.items <= all.length)) throw new BadInputError(`--items must be in 10..${all.length}, got ${o.items}`);
   const rng = new Rng(o.seed);
   const order = Int32Array.from(all.keys());
@@ -79,7 +92,6 @@ export function readFashionMnist(folder: string, o: FashionMnistOptions): RawDat
     .sort((a, b) => a - b)
     .map((k) => all[k]!);
   const sources: ImageSource[] = chosen.map((c) => ({ kind: 'raw', width: 28, height: 28, channels: 1, pixels: c.pixels.map((v) => 255 - v) }));
-  const fileHashes = Object.fromEntries(parts.flat().map((p) => [p.file.split('/').pop()!, p.hash]));
   return {
     source: { kind: 'fashion-mnist', path: folder, fileHashes },
     itemIds: chosen.map((c) => c.id),

@@ -13,7 +13,7 @@ import type { Encoder } from '../models/encoder.js';
 import type { ConditionalGan } from '../models/gan.js';
 import { oneHot } from '../models/gan.js';
 import { toUint8 } from '../models/encoder.js';
-import { Adam, Generator as TorchGenerator, interpolate, keep, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { Adam, Generator as TorchGenerator, interpolate, keep, noGrad, randn, stack, tensor, tidy, type Tensor } from '../torch/index.js';
 
 export interface DesignModels {
   gan: ConditionalGan;
@@ -58,8 +58,28 @@ export interface DesignOptions {
    * (see DesignGuard); a design that never does falls back to its start.
    */
   guard?: DesignGuard;
-  /** how w maps to the code z (see codeOf): 'box' (default, the paper) or 'shell' */
+  /** how w maps to the code z (see codeOf): 'box' (default, the paper), 'shell' or 'free' */
   bound?: LatentBound;
+  /** random starts w ~ N(0, initScale²) (default 1; the authors' released code: 'free' with 0.5) */
+  initScale?: number;
+  /** keep every step's images (DesignResult.stepImages), for curves measured by judges afterwards */
+  record?: boolean;
+  /**
+   * the ensemble objective: the preference term is the worst member's (or the members' mean less
+   * their spread) of M independently trained Φ/θ, each standardised by its scores of the
+   * category's real items; the proxy scores reported stay the first model's (m.encoder, theta)
+   */
+  ensemble?: DesignEnsemble;
+  /**
+   * randomised smoothing: Φ sees `copies` noisy copies of the image (Gaussian, σ in the image's
+   * [−1, 1] units) and the preference term is their mean; D sees the clean image
+   */
+  smooth?: { sigma: number; copies: number };
+}
+
+export interface DesignEnsemble {
+  members: { encoder: Encoder; theta: Float32Array; center: number; scale: number }[];
+  combine: 'min' | 'mean-std';
 }
 
 /**
@@ -70,11 +90,12 @@ export interface DesignOptions {
  * are the GAN's own samples, and a design can move anywhere on the sphere but never to a code of
  * atypical length.
  */
-export type LatentBound = 'box' | 'shell';
+export type LatentBound = 'box' | 'shell' | 'free';
 
 /** z from the free parameters w [n, zDim]. */
 export function codeOf(w: Tensor, bound: LatentBound = 'box'): Tensor {
   if (bound === 'box') return w.tanh();
+  if (bound === 'free') return w.mul(1); // z = w, unbounded (the authors' released code)
   const d = w.shape[1]!;
   return w.mul(Math.sqrt(d)).div(w.square().sum(1, true).sqrt().clamp(1e-6));
 }
@@ -154,6 +175,8 @@ export interface DesignResult {
   finalScores: number[];
   /** the final latent codes z [n, zDim] */
   z: Float32Array;
+  /** with `record`: the images of every step [steps + 1] of uint8 [n, S, S, 3] */
+  stepImages?: Uint8Array[];
   /** with a guard: the step each design was taken from (0: its start), and the range */
   guard?: { chosenStep: number[]; maxDistance: number; minRealism: number; /** Φ-distance of each design to its nearest real item */ distance: number[] };
 }
@@ -175,6 +198,26 @@ export function withFrozen<T>(mods: { freeze(): unknown; parameters(): Tensor[];
   }
 }
 
+/** The preference terms beyond one clean Φ: the ensemble (with its thetas as tensors) and smoothing. */
+export interface PreferenceTerms {
+  ensemble?: { members: { encoder: Encoder; theta: Tensor; center: number; scale: number }[]; combine: 'min' | 'mean-std' };
+  smooth?: { sigma: number; copies: number; gen: TorchGenerator };
+}
+
+const toInputOf = (x: Tensor, size: number) => (x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear')); // in the graph
+
+/** θᵀΦ of x [n, 3, S, S], averaged over noisy copies when smoothing  [n] */
+function scoreOf(encoder: Encoder, theta: Tensor, x: Tensor, smooth?: PreferenceTerms['smooth']): Tensor {
+  const xr = toInputOf(x, encoder.config.inputSize);
+  if (!smooth) return encoder.forward(xr).matmul(theta);
+  let acc: Tensor | null = null;
+  for (let c = 0; c < smooth.copies; c++) {
+    const s = encoder.forward(xr.add(randn(xr.shape, smooth.gen).mul(smooth.sigma))).matmul(theta);
+    acc = acc ? acc.add(s) : s;
+  }
+  return acc!.div(smooth.copies);
+}
+
 /** score, realism and objective of designs from w [n, zDim]; shapes commented. */
 export function designTerms(
   m: DesignModels,
@@ -184,15 +227,20 @@ export function designTerms(
   eta: number,
   start?: { z0: Tensor; gamma: number },
   bound: LatentBound = 'box',
+  terms: PreferenceTerms = {},
 ) {
-  const z = codeOf(w, bound); // z ∈ (−1, 1)ᵈ, or on the shell ‖z‖ = √d  [n, zDim]
+  const z = codeOf(w, bound); // z ∈ (−1, 1)ᵈ, on the shell ‖z‖ = √d, or free  [n, zDim]
   const x = render(m, z, cond); // G(z, c)  [n, 3, S, S]
-  const size = m.encoder.config.inputSize;
-  const xr = x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'); // to Φ's input, in the graph
-  const phi = m.encoder.forward(xr); // Φ(G(z, c))  [n, K]
-  const score = phi.matmul(theta); // θ_uᵀΦ(G(z, c))  [n]
+  const phi = m.encoder.forward(toInputOf(x, m.encoder.config.inputSize)); // Φ(G(z, c))  [n, K]
+  const score = phi.matmul(theta); // θ_uᵀΦ(G(z, c)), the proxy  [n]
+  let preference = terms.smooth ? scoreOf(m.encoder, theta, x, terms.smooth) : score; // [n]
+  if (terms.ensemble) {
+    // each member standardised by its scores of the category's real items  [M, n]
+    const all = stack(terms.ensemble.members.map((e) => scoreOf(e.encoder, e.theta, x, terms.smooth).sub(e.center).div(e.scale)));
+    preference = terms.ensemble.combine === 'min' ? all.neg().max(0).neg() : all.mean(0).sub(all.sub(all.mean(0, true)).square().mean(0).add(1e-12).sqrt());
+  }
   const d = m.gan.discriminator.forward(x, cond); // D(G(z, c), c)  [n]
-  let objective = score.sub(d.sub(1).square().mul(eta)); // [n]
+  let objective = preference.sub(d.sub(1).square().mul(eta)); // [n]
   if (start) objective = objective.sub(z.sub(start.z0).square().sum(1).mul(start.gamma));
   return { x, phi, score, d, objective };
 }
@@ -275,10 +323,10 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: Rea
  * w [n, zDim] of the random starts: N(0, 1) draws; with `candidates` > n, the n best of that many
  * draws by the objective of their unoptimised images (scored in batches of 64, no gradients).
  */
-function randomStarts(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number): Tensor {
+function randomStarts(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number, terms: PreferenceTerms): Tensor {
   const gen = new TorchGenerator(o.seed);
   const count = Math.max(o.n, o.candidates ?? o.n);
-  const all = randn([count, zDim], gen); // [count, zDim]
+  const all = o.initScale !== undefined && o.initScale !== 1 ? randn([count, zDim], gen).mul(o.initScale) : randn([count, zDim], gen); // [count, zDim]
   if (count === o.n) return all;
   const objective = new Float32Array(count);
   noGrad(() => {
@@ -286,7 +334,7 @@ function randomStarts(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: nu
       tidy(() => {
         const len = Math.min(64, count - s);
         const cond = oneHot(new Int32Array(len).fill(o.category), nc);
-        objective.set(designTerms(m, all.narrow(0, s, len), cond, theta, o.eta, undefined, o.bound).objective.data(), s);
+        objective.set(designTerms(m, all.narrow(0, s, len), cond, theta, o.eta, undefined, o.bound, terms).objective.data(), s);
       });
     }
   });
@@ -313,13 +361,19 @@ function checkDesignOptions(o: DesignOptions): void {
   if (o.start && o.guard) throw new InvalidArgumentError('design: the realism guard applies to random starts; a start code was given');
   if (o.start && o.bound === 'shell')
     throw new InvalidArgumentError('design: the shell bound applies to random starts; a start code is a box code (z = tanh(w))');
-  if (o.bound !== undefined && o.bound !== 'box' && o.bound !== 'shell')
-    throw new InvalidArgumentError(`design: bound must be 'box' or 'shell', got '${String(o.bound)}'`);
+  if (o.bound !== undefined && o.bound !== 'box' && o.bound !== 'shell' && o.bound !== 'free')
+    throw new InvalidArgumentError(`design: bound must be 'box', 'shell' or 'free', got '${String(o.bound)}'`);
+  if (o.start && o.bound === 'free')
+    throw new InvalidArgumentError('design: the free bound applies to random starts; a start code is a box code (z = tanh(w))');
+  if (o.initScale !== undefined && !(o.initScale > 0)) throw new InvalidArgumentError(`design: initScale must be positive, got ${o.initScale}`);
+  if (o.ensemble && o.ensemble.members.length < 2) throw new InvalidArgumentError('design: an ensemble needs at least two members');
+  if (o.smooth && !(o.smooth.sigma > 0 && Number.isInteger(o.smooth.copies) && o.smooth.copies >= 1))
+    throw new InvalidArgumentError(`design: smoothing needs sigma > 0 and a whole number of copies ≥ 1, got ${JSON.stringify(o.smooth)}`);
 }
 
 /** Freezes G, D and Φ in eval mode; returns what gives them back trainable and in their mode. */
-function freezeModels(m: DesignModels): () => void {
-  const mods = [m.gan.generator, m.gan.discriminator, m.encoder];
+function freezeModels(m: DesignModels, more: Encoder[] = []): () => void {
+  const mods = [m.gan.generator, m.gan.discriminator, m.encoder, ...more];
   const saved = mods.map((mod) => ({ mod, training: mod.training, grads: mod.parameters().map((p) => p.requiresGrad) }));
   for (const mod of mods) mod.freeze().train(false);
   return () => {
@@ -331,9 +385,9 @@ function freezeModels(m: DesignModels): () => void {
 }
 
 /** w0 [n, zDim]: from the start code (atanh of z0), or random starts (the best of the candidates, when asked). */
-function startingW(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number): Tensor {
+function startingW(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number, terms: PreferenceTerms): Tensor {
   return tidy(() => {
-    if (!o.start) return randomStarts(m, o, theta, zDim, nc);
+    if (!o.start) return randomStarts(m, o, theta, zDim, nc, terms);
     const z0 = o.start.z0.clamp(-0.995, 0.995);
     return z0.add(1).div(z0.neg().add(1)).log().mul(0.5);
   });
@@ -378,9 +432,24 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   checkDesignOptions(o);
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
-  const restore = freezeModels(m);
+  const restore = freezeModels(
+    m,
+    (o.ensemble?.members ?? []).map((e) => e.encoder).filter((e) => e !== m.encoder),
+  );
   const cond = keep(oneHot(new Int32Array(o.n).fill(o.category), nc));
   const theta = keep(tensor(o.theta, [o.theta.length]));
+  const terms: PreferenceTerms = {
+    ...(o.ensemble
+      ? {
+          ensemble: {
+            combine: o.ensemble.combine,
+            members: o.ensemble.members.map((e) => ({ encoder: e.encoder, theta: keep(tensor(e.theta, [e.theta.length])), center: e.center, scale: e.scale })),
+          },
+        }
+      : {}),
+    ...(o.smooth ? { smooth: { ...o.smooth, gen: new TorchGenerator(o.seed + 104729) } } : {}),
+  };
+  const releaseTerms = () => terms.ensemble?.members.forEach((e) => e.theta.dispose());
   // w0 (random starts are scored through G, D and Φ with candidates: a failure there gives the
   // modules back as they were)
   let w: Tensor;
@@ -389,11 +458,12 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     started?.dispose();
     cond.dispose();
     theta.dispose();
+    releaseTerms();
     restore();
     throw e;
   };
   try {
-    w = keep(startingW(m, o, theta, zDim, nc)).requiresGrad_(true);
+    w = keep(startingW(m, o, theta, zDim, nc, terms)).requiresGrad_(true);
   } catch (e) {
     return fail(e);
   }
@@ -415,6 +485,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   const opt = new Adam([w], { lr: o.lr });
   const scores: number[][] = [];
   const objective: number[][] = [];
+  const stepImages: Uint8Array[] = [];
   const kept: KeptSteps | undefined = range
     ? { w: noGrad(() => w.data()), step: new Array<number>(o.n).fill(0), score: new Array<number>(o.n).fill(-Infinity) }
     : undefined;
@@ -422,8 +493,9 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
     for (let s = 0; s <= o.steps; s++) {
       tidy(() => {
         opt.zeroGrad();
-        const t = designTerms(m, w, cond, theta, o.eta, prox, o.bound);
+        const t = designTerms(m, w, cond, theta, o.eta, prox, o.bound, terms);
         scores.push(Array.from(t.score.detach().data()));
+        if (o.record) stepImages.push(toUint8(t.x.detach()).data<'uint8'>());
         objective.push(Array.from(t.objective.detach().data()));
         if (kept && range) keepInRange(kept, range, t, real!, w, scores.at(-1)!, s, zDim);
         if (s === o.steps) return; // the last pass only measures
@@ -436,8 +508,9 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
       tidy(() => {
         // with the guard, each design's kept step (its start if no step stayed in range)
         const wFinal = kept ? tensor(kept.w, [o.n, zDim]) : w;
-        const t = designTerms(m, wFinal, cond, theta, o.eta, prox, o.bound);
+        const t = designTerms(m, wFinal, cond, theta, o.eta, prox, o.bound, terms);
         return {
+          ...(o.record ? { stepImages } : {}),
           images: toUint8(t.x).data<'uint8'>(),
           imageSize: t.x.shape[2]!,
           scores,
@@ -452,6 +525,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   } finally {
     opt.dispose();
     for (const t of [w, cond, theta]) t.dispose();
+    releaseTerms();
     anchor?.z0.dispose();
     real?.dispose();
     restore();

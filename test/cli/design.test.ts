@@ -37,6 +37,9 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
     assert.equal(await design('--category', 'tops', '--n', '4', '--candidates', '3', '--out', out), 2);
     assert.equal(await design('--category', 'tops', '--guard', '1.5', '--out', out), 2);
     assert.equal(await design('--category', 'tops', '--bound', 'sphere', '--out', out), 2);
+    assert.equal(await design('--category', 'tops', '--smooth-copies', '3', '--out', out), 2);
+    assert.equal(await design('--category', 'tops', '--bound', 'shell', '--init-scale', '0.5', '--out', out), 2);
+    assert.equal(await design('--category', 'tops', '--preset', 'fast', '--out', out), 2);
   } finally {
     process.stderr.write = orig;
   }
@@ -44,9 +47,13 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   assert.match(errs[1]!, /unknown category.*'capes'/);
   assert.match(errs[2]!, /left out of training: 1 items.*'hats'/);
   assert.match(errs[3]!, /unknown item 'no-such-item'/);
-  assert.match(errs[4]!, /--candidates must be an integer in 4\.\.65536, got '3'/);
-  assert.match(errs[5]!, /--guard must be a share in \[0, 1\] \(0 = off\), got '1\.5'/);
-  assert.match(errs[6]!, /--bound must be box or shell, got 'sphere'/);
+  // contradictory or out-of-range settings: exit 2 naming the flag and the value
+  assert.match(errs[4]!, /option --candidates: best-of-N chooses the n = 4 starts among at least n draws .*\(got '3'\)/);
+  assert.match(errs[5]!, /option --guard: .*\(got '1\.5'\)/);
+  assert.match(errs[6]!, /option --bound: .*\(got 'sphere'\)/);
+  assert.match(errs[7]!, /option --smooth-copies: copies of smoothing were given, but smoothing is off/);
+  assert.match(errs[8]!, /option --init-scale: the shell bound keeps ‖z‖ = √d/);
+  assert.match(errs[9]!, /--preset.*fast/);
   const imp = join(root, 'improve-out');
   const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
   assert.equal(await main(['node', 'atelier', 'improve', '--run', run, '--gan', gan, '--user', user, '--item', item, '--steps', '3', '--out', imp]), 0);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { designStudy } from '../../src/app/design-study.js';
-import { GuardRangeCache, maximisePreference, nearestDistances, nearestOf, quantileOf, realTensors } from '../../src/design/maximise.js';
+import { GuardRangeCache, maximisePreference, nearestDistances, nearestOf, quantileOf, realTensors, render } from '../../src/design/maximise.js';
+import { oneHot } from '../../src/models/gan.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun, thetaOf } from '../../src/store/run.js';
-import { catalogueIsGrey, categoryEmbeddings, designForShopper, designModels, distinctiveThetaOf, scoresOf } from '../../src/app/designs.js';
-import { tensor, type Tensor } from '../../src/torch/index.js';
+import { catalogueIsGrey, categoryEmbeddings, designForShopper, designModels, designRequest, distinctiveThetaOf, scoresOf } from '../../src/app/designs.js';
+import { noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
 const ctx = tinyRuns();
@@ -205,23 +205,6 @@ test("the guard's range cache: the reference samples are drawn once per category
   assert.ok(small.get('a') && small.get('c') && !small.get('b'));
 });
 
-test("the design study: with no steps the designs are the samples, and the samples' own in-range share is at least 90%", async () => {
-  const { run, gan, ds } = await ctx;
-  const r = loadRun(run);
-  const g = loadGanRun(gan);
-  const still = designStudy('tiny', ds, r, g, { users: 2, n: 4, steps: 0, seed: 1 });
-  assert.equal(still.pairs, 2 * g.manifest.categories.filter((c) => r.catalogue.categories.includes(c)).length);
-  const q = still.realism;
-  assert.equal(q.designD, q.samplesD);
-  assert.equal(q.designNearestReal, q.samplesNearestReal);
-  assert.equal(q.designFrechet, q.samplesFrechet);
-  assert.equal(q.designInSampleRange, q.samplesInSampleRange);
-  assert.ok(q.samplesInSampleRange >= 0.9 && q.samplesInSampleRange <= 1, `samples in range ${q.samplesInSampleRange}`);
-  const moved = designStudy('tiny', ds, r, g, { users: 2, n: 4, steps: 10, seed: 1 });
-  assert.equal(moved.realism.samplesD, q.samplesD); // the same starts
-  assert.notEqual(moved.realism.designNearestReal, q.designNearestReal);
-});
-
 test('a failure while scoring candidate starts gives G, D and Φ back trainable and in their mode', async () => {
   const { r, g, m } = await loaded();
   g.gan.generator.train(true);
@@ -274,7 +257,7 @@ test("the 'distinctive' taste maximises (θ_u − θ̄)ᵀΦ but reports the sho
   const r = loadRun(run);
   const g = loadGanRun(gan);
   const user = ds.userIds[2]!;
-  const d = designForShopper(r, g, { userId: user, category: 'tops', n: 3, steps: 3, taste: 'distinctive', seed: 4 });
+  const d = designForShopper(r, g, designRequest(user, 'tops', { n: 3, steps: 3, taste: 'distinctive', seed: 4 }));
   const own = scoresOf(r, thetaOf(r, user), d.design.images, 3, d.design.imageSize);
   d.design.finalScores.forEach((s, a) => assert.ok(Math.abs(s - own[a]!) < 1e-5, "final scores are the shopper's own"));
   const distinct = scoresOf(r, distinctiveThetaOf(r, user), d.design.images, 3, d.design.imageSize);
@@ -283,4 +266,64 @@ test("the 'distinctive' taste maximises (θ_u − θ̄)ᵀΦ but reports the sho
   const sum = new Float64Array(thetaOf(r, user).length);
   for (const u of ds.userIds) distinctiveThetaOf(r, u).forEach((v, q) => (sum[q]! += v));
   assert.ok(sum.every((v) => Math.abs(v) < 1e-4));
+});
+
+test("the paper preset's start: free codes z ~ N(0, 0.5²) (‖z‖ ≈ 0.5√d), left unbounded by the search; record keeps every step's images", async () => {
+  const { r, g, m } = await loaded();
+  const d = g.gan.config.zDim;
+  const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 0, n: 4, lr: 0.05, eta: 1, seed: 5, bound: 'free' as const, initScale: 0.5 };
+  const z0 = maximisePreference(m, { ...base, steps: 0 }).z;
+  const res = maximisePreference(m, { ...base, steps: 10, record: true });
+  const norm = (z: Float32Array, a: number) => Math.hypot(...z.subarray(a * d, (a + 1) * d));
+  const norms = Array.from({ length: 4 }, (_, a) => norm(z0, a) / Math.sqrt(d));
+  assert.ok(Math.abs(norms.reduce((x, y) => x + y) / 4 - 0.5) < 0.1, `‖z‖/√d of the starts: ${norms}`);
+  // free: z is w itself, so some coordinate leaves (−1, 1) where the box could never go
+  assert.ok(Array.from(res.z).some((v) => Math.abs(v) > 1));
+  assert.equal(res.stepImages!.length, 11);
+  assert.deepEqual(Buffer.from(res.stepImages![10]!), Buffer.from(res.images));
+  assert.notDeepEqual(Buffer.from(res.stepImages![0]!), Buffer.from(res.stepImages![10]!));
+});
+
+test('the ensemble objective equals a hand computation: the worst standardised member, or their mean less their spread, less η(D − 1)²', async () => {
+  const { r, g, m } = await loaded();
+  const enc = r.dvbpr!.encoder;
+  const [t0, t1, t2] = [0, 1, 2].map((u) => thetaOf(r, r.catalogue.userIds[u]!));
+  const members = [
+    { encoder: enc, theta: t0!, center: 0.5, scale: 2 },
+    { encoder: enc, theta: t1!, center: -0.25, scale: 0.5 },
+    { encoder: enc, theta: t2!, center: 0, scale: 1 },
+  ];
+  const base = { theta: t0!, category: 1, n: 3, steps: 0, lr: 0.05, eta: 1, seed: 4 };
+  const plain = maximisePreference(m, base);
+  // the members' raw scores of the same starts, by hand from Φ of the images the search saw
+  const k = t0!.length;
+  const z = tensor(plain.z, [3, g.gan.config.zDim]);
+  const phi = noGrad(() => tidy(() => enc.forward(render(m, z, oneHot(new Int32Array(3).fill(1), g.gan.categories.length))).data()));
+  z.dispose();
+  const raw = members.map((e) => [0, 1, 2].map((a) => e.theta.reduce((s, v, q) => s + v * phi[a * k + q]!, 0)));
+  const std = members.map((e, j) => raw[j]!.map((x) => (x - e.center) / e.scale));
+  for (const combine of ['min', 'mean-std'] as const) {
+    const res = maximisePreference(m, { ...base, ensemble: { members, combine } });
+    for (let a = 0; a < 3; a++) {
+      const col = std.map((s) => s[a]!);
+      const mu = col.reduce((x, y) => x + y) / 3;
+      const pref = combine === 'min' ? Math.min(...col) : mu - Math.sqrt(col.reduce((s, x) => s + (x - mu) ** 2, 0) / 3);
+      const want = pref - (plain.realism[a]! - 1) ** 2;
+      assert.ok(Math.abs(res.objective[0]![a]! - want) < 1e-4, `${combine}, design ${a}: ${res.objective[0]![a]} against ${want}`);
+      assert.ok(Math.abs(res.scores[0]![a]! - raw[0]![a]!) < 1e-4, 'the proxy reported is the first model');
+    }
+  }
+  assert.throws(() => maximisePreference(m, { ...base, ensemble: { members: members.slice(0, 1), combine: 'min' } }), /at least two members/);
+});
+
+test('smoothing: the preference term is the mean over noisy copies, seeded (the same request gives the same designs)', async () => {
+  const { r, m } = await loaded();
+  const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 0, n: 3, steps: 4, lr: 0.05, eta: 1, seed: 9, smooth: { sigma: 0.3, copies: 3 } };
+  const a = maximisePreference(m, base);
+  const b = maximisePreference(m, base);
+  assert.deepEqual(Buffer.from(a.images), Buffer.from(b.images));
+  const plain = maximisePreference(m, { ...base, smooth: undefined });
+  assert.deepEqual(a.scores[0], plain.scores[0], 'the proxy scores are of the clean image');
+  assert.notDeepEqual(a.objective[0], plain.objective[0], 'the objective sees the noisy copies');
+  assert.throws(() => maximisePreference(m, { ...base, smooth: { sigma: 0, copies: 2 } }), /smoothing needs sigma > 0/);
 });

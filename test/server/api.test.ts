@@ -112,6 +112,16 @@ test('POST /users/:id/designs: bad body 400, unknown user 404, category the GAN 
   const few = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', n: 4, candidates: 3 } });
   assert.equal(few.statusCode, 400);
   assert.match(few.body, /candidates/);
+  // contradictory settings: 400 naming the field
+  for (const [payload, field] of [
+    [{ category: 'tops', smoothCopies: 2 }, 'smoothCopies'],
+    [{ category: 'tops', bound: 'shell', initScale: 0.5 }, 'initScale'],
+    [{ category: 'tops', preset: 'fast' }, 'preset'],
+  ] as const) {
+    const r = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload });
+    assert.equal(r.statusCode, 400, JSON.stringify(payload));
+    assert.match(JSON.parse(r.body).error.message, new RegExp(`^${field}: `));
+  }
   const wide = await app.inject({ method: 'POST', url: `/users/${u}/designs`, payload: { category: 'tops', guard: 2 } });
   assert.equal(wide.statusCode, 400);
   assert.match(wide.body, /guard/);

@@ -10,28 +10,24 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BadInputError, CancelledError, NotFoundError } from '../../core/errors.js';
 import { planDesign, planImprovement, runDesignPlan, runImprovePlan, writeTile } from '../../app/designs.js';
+import { designRequestSchema } from '../../config/design.js';
 import { userIndexOf } from '../../store/run.js';
 import { errorStatus } from '../errors.js';
 import { imageUrl, sse, type Served } from '../context.js';
 
-const designBody = z
-  .object({
-    category: z.string().min(1),
-    n: z.number().int().min(1).max(32).default(8),
-    steps: z.number().int().min(0).max(500).default(50),
-    seed: z.number().int().min(0).default(1),
-    eta: z.number().min(0).max(1000).default(1),
-    taste: z.enum(['own', 'distinctive']).default('own'),
-    anchor: z.number().min(0).max(1000).default(0),
-    // scored in one synchronous pass before the first step: capped so that other requests are not held up
-    candidates: z.number().int().min(1).max(512).optional(),
-    // the realism guard's share (0 = off); its 256 reference samples are drawn in one pass too
-    guard: z.number().min(0).max(1).default(0),
-    // the latent bound: 'box' z = tanh(w) (the paper), 'shell' ‖z‖ = √d (see LatentBound)
-    bound: z.enum(['box', 'shell']).default('box'),
-  })
-  .strict()
-  .refine((b) => b.candidates === undefined || b.candidates >= b.n, { message: 'candidates must be at least n', path: ['candidates'] });
+/** The body: a category, and the design request every caller shares (config/design.ts), within this server's limits. */
+const designBody = z.object({ category: z.string().min(1) }).passthrough();
+function parseDesignBody(raw: unknown) {
+  const { category, ...rest } = designBody.parse(raw ?? {});
+  const r = designRequestSchema.parse(rest);
+  // scored in one synchronous pass before the first step (best-of-N): capped so that other requests are not held up
+  const caps = { n: 32, steps: 500, candidates: 512, smoothCopies: 8 } as const;
+  for (const [field, max] of Object.entries(caps)) {
+    const v = r[field as keyof typeof caps];
+    if (v > max) throw new BadInputError(`${field}: this server takes at most ${max}, got ${v}`);
+  }
+  return { category, ...r };
+}
 const improveBody = z
   .object({ itemId: z.string().min(1), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) })
   .strict();
@@ -56,7 +52,7 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
   });
 
   app.post('/users/:id/designs', async (req: WithId, reply) => {
-    const body = designBody.parse(req.body ?? {});
+    const body = parseDesignBody(req.body);
     if (body.n * body.steps > ctx.maxDesignWork)
       throw new BadInputError(`n × steps = ${body.n} × ${body.steps} = ${body.n * body.steps}: this server takes at most ${ctx.maxDesignWork} per design`);
     const plan = planDesign(run, ctx.needGan(), { userId: req.params.id, ...body }, ctx.guardRanges);

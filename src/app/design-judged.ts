@@ -1,0 +1,452 @@
+/**
+ * The design study under judges the optimiser never sees (method.md §6): for each method and
+ * each step of its search, over (shopper, category) pairs,
+ *  - proxy uplift: the design shown (the best of the n by the optimised model, θ_uᵀΦ) outscores the
+ *    shopper's best real item of the category under that same model — what the optimiser sees;
+ *  - judge uplift: an independently trained preference model (its own Φ and user vectors) prefers
+ *    the design shown to the shopper's best real item of the category by the judge;
+ *  - utility uplift (simulated shoppers): the design's simulated utility (eval/utility.ts) beats the
+ *    hidden taste of the shop's truly best item of the category;
+ *  - realism: the share of the n designs inside the GAN's unoptimised samples' range (nearest real
+ *    item in a fixed classifier's features no farther than the samples' 95th percentile, and D no
+ *    lower than their 5th), and the Fréchet distance in those features;
+ *  - personalisation under the judge: the rank of the shopper's judge score of the design among
+ *    every shopper's (0 % = top).
+ * Each method's step budget is chosen on validation shoppers, and the figures reported at it on
+ * other (test) shoppers. The judge, the utility and the classifier only read the images the search
+ * recorded, after it: the optimiser never runs them.
+ */
+import { Rng } from '../core/rng.js';
+import type { Dataset } from '../data/dataset.js';
+import { maximisePreference, nearestDistances, quantileOf, type DesignEnsemble, type DesignOptions, type DesignResult } from '../design/maximise.js';
+import { frechetDistance } from '../eval/gan-quality.js';
+import type { GarmentUtility } from '../eval/utility.js';
+import { toInput } from '../models/encoder.js';
+import { oneHot } from '../models/gan.js';
+import type { LoadedGan } from '../store/gan-run.js';
+import { categoryIndexOf, thetaOf, type LoadedRun } from '../store/run.js';
+import { noGrad, tensor, tidy } from '../torch/index.js';
+import type { DesignRequestSettings } from '../config/design.js';
+import { categoryEmbeddings, designModels, embedWithRun, resizeU8 } from './designs.js';
+
+/** A design method: its search options, its longest search (curves run to it), and an ensemble if it uses one. */
+export interface JudgedMethod {
+  name: string;
+  describe: string;
+  steps: number;
+  options: Partial<Pick<DesignOptions, 'lr' | 'eta' | 'bound' | 'initScale' | 'candidates' | 'anchor' | 'smooth'>>;
+  /** maximise the worst (or mean less spread) of the proxy model and the study's ensemble runs */
+  ensemble?: DesignEnsemble['combine'];
+  /** a fixed step budget (a preset's), instead of one chosen on validation shoppers */
+  budget?: number;
+}
+
+/** A preset's request as a study method, its budget fixed at the preset's steps. */
+export function methodOfSettings(name: string, describe: string, r: DesignRequestSettings): JudgedMethod {
+  return {
+    name,
+    describe,
+    steps: r.steps,
+    budget: r.steps,
+    options: {
+      lr: r.lr,
+      eta: r.eta,
+      bound: r.bound,
+      ...(r.initScale !== 1 ? { initScale: r.initScale } : {}),
+      ...(r.candidates ? { candidates: r.candidates } : {}),
+      ...(r.anchor ? { anchor: r.anchor } : {}),
+      ...(r.smooth ? { smooth: { sigma: r.smooth, copies: r.smoothCopies } } : {}),
+    },
+  };
+}
+
+export interface StepFigures {
+  step: number;
+  proxyUplift: number;
+  judgeUplift: number;
+  utilityUplift: number | null;
+  inRange: number;
+  judgeMedianRankPct: number;
+  meanProxyScore: number;
+  meanJudgeScore: number;
+  meanUtility: number | null;
+}
+
+export interface MethodFigures {
+  name: string;
+  describe: string;
+  /** chosen on validation shoppers */
+  budget: number;
+  /** validation curve (every step) and test curve */
+  valid: StepFigures[];
+  test: StepFigures[];
+  /** test figures at the budget, with the realism of the designs there */
+  atBudget: StepFigures & { frechet: number; meanD: number };
+  seconds: number;
+}
+
+export interface JudgedStudy {
+  dataset: string;
+  proxy: string;
+  judge: string;
+  ensemble: string[];
+  n: number;
+  pairs: { valid: number; test: number };
+  samples: { inRange: number; frechet: number; meanD: number };
+  methods: MethodFigures[];
+  /** the method and budget chosen on validation (rule: see chooseBudget); null without validation pairs */
+  chosen: { method: string; budget: number } | null;
+  rule: string;
+  utility: { radius: number; penalty: number; garments: number } | null;
+  seconds: number;
+}
+
+export interface JudgedStudyOptions {
+  n: number;
+  validPairs: number;
+  testPairs: number;
+  seed: number;
+  methods: JudgedMethod[];
+  ensemble?: LoadedRun[];
+  utility?: GarmentUtility;
+  onPair?: (method: string, done: number, total: number) => void;
+}
+
+interface Pair {
+  user: number;
+  userId: string;
+  category: string;
+}
+
+/** Classifier features (the GAN run's fixed category classifier) of uint8 images [n, s, s, 3]. */
+export function classifierFeatures(g: LoadedGan, u8: Uint8Array, n: number, size: number): Float32Array {
+  const inSize = g.classifier.encoderConfig.inputSize;
+  const out = new Float32Array(n * g.classifier.encoderConfig.k);
+  const per = size * size * 3;
+  for (let s = 0; s < n; s += 256) {
+    const len = Math.min(256, n - s);
+    const part = resizeU8(u8.subarray(s * per, (s + len) * per), len, size, inSize);
+    out.set(
+      noGrad(() => tidy(() => g.classifier.featuresFloat(toInput(tensor(part, [len, inSize, inSize, 3]))).data())),
+      s * g.classifier.encoderConfig.k,
+    );
+  }
+  return out;
+}
+
+/** D(x, c) of uint8 images at the GAN's size, D in eval mode. */
+function realismOf(g: LoadedGan, u8: Uint8Array, n: number, category: number): number[] {
+  const d = g.gan.discriminator;
+  const was = d.training;
+  d.train(false);
+  try {
+    const size = g.manifest.config.imageSize;
+    const per = size * size * 3;
+    const out: number[] = [];
+    for (let s = 0; s < n; s += 256) {
+      const len = Math.min(256, n - s);
+      out.push(
+        ...noGrad(() =>
+          tidy(() =>
+            d
+              .forward(
+                toInput(tensor(u8.subarray(s * per, (s + len) * per), [len, size, size, 3])),
+                oneHot(new Int32Array(len).fill(category), g.gan.categories.length),
+              )
+              .data(),
+          ),
+        ),
+      );
+    }
+    return out;
+  } finally {
+    d.train(was);
+  }
+}
+
+const dot = (a: Float32Array, ai: number, b: Float32Array, bi: number, k: number) => {
+  let s = 0;
+  for (let q = 0; q < k; q++) s += a[ai * k + q]! * b[bi * k + q]!;
+  return s;
+};
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[s.length >> 1]! : (s[(s.length >> 1) - 1]! + s[s.length >> 1]!) / 2) : NaN;
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Per category: the real items' classifier features, the samples' realism range, and each run's embeddings of the real items. */
+interface CategoryContext {
+  ganIndex: number;
+  realFeatures: Float32Array;
+  maxDistance: number;
+  minD: number;
+  samples: { inRange: number; features: Float32Array; d: number[] };
+  proxyEmb: Float32Array;
+  judgeEmb: Float32Array;
+  ensembleEmb: Float32Array[];
+  items: number[];
+}
+
+function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble: LoadedRun[], g: LoadedGan, c: string, seed: number): CategoryContext {
+  const ci = categoryIndexOf(run.catalogue, c);
+  const items = [...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci);
+  const per = ds.imageSize * ds.imageSize * 3;
+  const realU8 = new Uint8Array(Math.min(items.length, 300) * per);
+  items.slice(0, 300).forEach((i, r) => realU8.set(ds.images.subarray(i * per, (i + 1) * per), r * per));
+  const realFeatures = classifierFeatures(g, realU8, Math.min(items.length, 300), ds.imageSize);
+  const ganIndex = g.manifest.categories.indexOf(c);
+  // the samples: 256 codes z ~ N(0, I), the GAN's own prior, no steps
+  const s0 = maximisePreference(designModels(run, g), {
+    theta: new Float32Array(run.dvbpr!.encoderConfig.k),
+    category: ganIndex,
+    n: 256,
+    steps: 0,
+    lr: 0.05,
+    eta: 0,
+    seed: seed + 7919,
+    bound: 'free',
+  });
+  const gs = g.manifest.config.imageSize;
+  const feats = classifierFeatures(g, s0.images, 256, gs);
+  const nn = nearestDistances(feats, realFeatures, g.classifier.encoderConfig.k);
+  const d = s0.realism;
+  const maxDistance = quantileOf(nn, 0.95);
+  const minD = quantileOf(d, 0.05);
+  const inRange = nn.filter((x, a) => x <= maxDistance && d[a]! >= minD).length / nn.length;
+  return {
+    ganIndex,
+    realFeatures,
+    maxDistance,
+    minD,
+    samples: { inRange, features: feats, d },
+    proxyEmb: categoryEmbeddings(run, c),
+    judgeEmb: categoryEmbeddings(judge, c),
+    ensembleEmb: ensemble.map((e) => categoryEmbeddings(e, c)),
+    items,
+  };
+}
+
+/** One pair's figures at every step of one method's search. */
+interface PairCurve {
+  proxyWin: boolean[];
+  judgeWin: boolean[];
+  utilityWin: (boolean | null)[];
+  inRange: number[];
+  judgeRankPct: number[];
+  proxyScore: number[];
+  judgeScore: number[];
+  utility: (number | null)[];
+  /** classifier features and D of the n designs at each step (for the Fréchet at the budget) */
+  features: Float32Array[];
+  d: number[][];
+}
+
+function judgePair(
+  ds: Dataset,
+  run: LoadedRun,
+  judge: LoadedRun,
+  ensemble: LoadedRun[],
+  g: LoadedGan,
+  ctx: CategoryContext,
+  pair: Pair,
+  method: JudgedMethod,
+  o: JudgedStudyOptions,
+  seed: number,
+): PairCurve {
+  const k = run.dvbpr!.encoderConfig.k;
+  const theta = thetaOf(run, pair.userId);
+  const kj = judge.dvbpr!.encoderConfig.k;
+  const thetaJ = thetaOf(judge, pair.userId);
+  const nItems = ctx.items.length;
+  const bestRealProxy = Math.max(...Array.from({ length: nItems }, (_, r) => dot(ctx.proxyEmb, r, theta, 0, k)));
+  const bestRealJudge = Math.max(...Array.from({ length: nItems }, (_, r) => dot(ctx.judgeEmb, r, thetaJ, 0, kj)));
+  const bestRealUtility = o.utility ? Math.max(...o.utility.ofItems(pair.user, ctx.items)) : null;
+  let ens: DesignEnsemble | undefined;
+  if (method.ensemble) {
+    const member = (r: LoadedRun, emb: Float32Array) => {
+      const th = thetaOf(r, pair.userId);
+      const kk = r.dvbpr!.encoderConfig.k;
+      const sc = Array.from({ length: nItems }, (_, i) => dot(emb, i, th, 0, kk));
+      const mu = mean(sc);
+      const sd = Math.sqrt(mean(sc.map((x) => (x - mu) ** 2))) || 1;
+      return { encoder: r.dvbpr!.encoder, theta: th, center: mu, scale: sd };
+    };
+    ens = { combine: method.ensemble, members: [member(run, ctx.proxyEmb), ...ensemble.map((r, m) => member(r, ctx.ensembleEmb[m]!))] };
+  }
+  const res: DesignResult = maximisePreference(designModels(run, g), {
+    theta,
+    category: ctx.ganIndex,
+    n: o.n,
+    steps: method.steps,
+    lr: method.options.lr ?? 0.05,
+    eta: method.options.eta ?? 1,
+    seed,
+    record: true,
+    ...method.options,
+    ...(ens ? { ensemble: ens } : {}),
+  });
+  // the judges read the recorded images, after the search
+  const gs = g.manifest.config.imageSize;
+  const per = gs * gs * 3;
+  const steps = res.stepImages!.length;
+  const shown = res.scores.map((s) => s.indexOf(Math.max(...s)));
+  const shownU8 = new Uint8Array(steps * per);
+  res.stepImages!.forEach((imgs, s) => shownU8.set(imgs.subarray(shown[s]! * per, (shown[s]! + 1) * per), s * per));
+  const ej = embedWithRun(judge, shownU8, steps, gs);
+  const allJ = judge.dvbpr!.theta.data();
+  const U = allJ.length / kj;
+  const judgeScore = Array.from({ length: steps }, (_, s) => dot(ej, s, thetaJ, 0, kj));
+  const judgeRankPct = judgeScore.map((own, s) => {
+    let above = 0;
+    for (let v = 0; v < U; v++) if (v !== pair.user && dot(allJ, v, ej, s, kj) > own) above++;
+    return (100 * above) / Math.max(1, U - 1);
+  });
+  const util = o.utility ? o.utility.of(new Array(steps).fill(pair.user), resizeU8(shownU8, steps, gs, ds.imageSize), steps).utility : null;
+  const all = new Uint8Array(steps * o.n * per);
+  res.stepImages!.forEach((imgs, s) => all.set(imgs, s * o.n * per));
+  const feats = classifierFeatures(g, all, steps * o.n, gs);
+  const kc = g.classifier.encoderConfig.k;
+  const nn = nearestDistances(feats, ctx.realFeatures, kc);
+  const d = realismOf(g, all, steps * o.n, ctx.ganIndex);
+  const inRange = Array.from({ length: steps }, (_, s) => {
+    let c = 0;
+    for (let a = 0; a < o.n; a++) if (nn[s * o.n + a]! <= ctx.maxDistance && d[s * o.n + a]! >= ctx.minD) c++;
+    return c / o.n;
+  });
+  return {
+    proxyWin: shown.map((b, s) => res.scores[s]![b]! > bestRealProxy),
+    judgeWin: judgeScore.map((j) => j > bestRealJudge),
+    utilityWin: util ? util.map((x) => x > bestRealUtility!) : new Array(steps).fill(null),
+    inRange,
+    judgeRankPct,
+    proxyScore: shown.map((b, s) => res.scores[s]![b]!),
+    judgeScore,
+    utility: util ?? new Array(steps).fill(null),
+    features: Array.from({ length: steps }, (_, s) => feats.slice(s * o.n * kc, (s + 1) * o.n * kc)),
+    d: Array.from({ length: steps }, (_, s) => d.slice(s * o.n, (s + 1) * o.n)),
+  };
+}
+
+function curveOf(curves: PairCurve[]): StepFigures[] {
+  const steps = curves[0]!.proxyWin.length;
+  const share = (xs: boolean[]) => xs.filter(Boolean).length / xs.length;
+  return Array.from({ length: steps }, (_, s) => {
+    const utilityWins = curves.map((c) => c.utilityWin[s]);
+    const utility = curves.map((c) => c.utility[s]);
+    return {
+      step: s,
+      proxyUplift: share(curves.map((c) => c.proxyWin[s]!)),
+      judgeUplift: share(curves.map((c) => c.judgeWin[s]!)),
+      utilityUplift: utilityWins[0] === null ? null : share(utilityWins as boolean[]),
+      inRange: mean(curves.map((c) => c.inRange[s]!)),
+      judgeMedianRankPct: median(curves.map((c) => c.judgeRankPct[s]!)),
+      meanProxyScore: mean(curves.map((c) => c.proxyScore[s]!)),
+      meanJudgeScore: mean(curves.map((c) => c.judgeScore[s]!)),
+      meanUtility: utility[0] === null ? null : mean(utility as number[]),
+    };
+  });
+}
+
+export const CHOICE_RULE =
+  "on validation shoppers, the step with the highest judge uplift plus simulated-utility uplift (where there is one) among the steps whose designs are inside the samples' realism range at no less than the samples' own share minus 5 points (the earliest on a tie; step 0 when none is)";
+
+/** The step chosen on validation (CHOICE_RULE) and its value. */
+export function chooseBudget(valid: StepFigures[], samplesInRange: number): { step: number; value: number } {
+  let best = { step: 0, value: -Infinity };
+  for (const f of valid) {
+    if (f.inRange < samplesInRange - 0.05) continue;
+    const value = f.judgeUplift + (f.utilityUplift ?? 0);
+    if (value > best.value) best = { step: f.step, value };
+  }
+  return best.value === -Infinity ? { step: 0, value: valid[0]!.judgeUplift + (valid[0]!.utilityUplift ?? 0) } : best;
+}
+
+/** Shoppers split once: the first `validPairs` pairs for choosing, the next `testPairs` for reporting (no shopper in both). */
+function pairsOf(ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o: JudgedStudyOptions): { valid: Pair[]; test: Pair[] } {
+  const rng = new Rng(o.seed);
+  const order = Array.from(ds.userIds.keys());
+  rng.shuffle(order);
+  const cats = g.manifest.categories.filter((c) => run.catalogue.categories.includes(c));
+  const known = (id: string) => run.catalogue.userIndex.has(id) && judge.catalogue.userIndex.has(id);
+  const users = order.filter((u) => known(ds.userIds[u]!));
+  const pick = (from: number[], count: number): Pair[] =>
+    from.slice(0, count).map((u) => ({ user: u, userId: ds.userIds[u]!, category: cats[rng.int(cats.length)]! }));
+  const valid = pick(users, o.validPairs);
+  return { valid, test: pick(users.slice(o.validPairs), o.testPairs) };
+}
+
+export function judgedDesignStudy(dataset: string, ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o: JudgedStudyOptions): JudgedStudy {
+  const t0 = performance.now();
+  const ensemble = o.ensemble ?? [];
+  const { valid, test } = pairsOf(ds, run, judge, g, o);
+  const contexts = new Map<string, CategoryContext>();
+  const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, ensemble, g, c, o.seed)).get(c)!;
+  for (const p of [...valid, ...test]) ctxOf(p.category);
+  // the samples' share and realism over the test pairs' categories, weighted as the pairs are
+  const testCats = test.map((p) => ctxOf(p.category));
+  const samplesInRange = mean(testCats.map((c) => c.samples.inRange));
+  const kc = g.classifier.encoderConfig.k;
+  const frechetOver = (byCat: Map<string, Float32Array[]>) =>
+    mean(
+      [...byCat].map(([c, parts]) => {
+        const all = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+        let off = 0;
+        for (const p of parts) (all.set(p, off), (off += p.length));
+        return frechetDistance(ctxOf(c).realFeatures, all, kc);
+      }),
+    );
+  const samplesByCat = new Map<string, Float32Array[]>();
+  // as many samples as designs per category (the Fréchet distance depends on the count): n of the 256 for each test pair
+  test.forEach((p, i) => {
+    const slot = (i * o.n) % (256 - o.n + 1);
+    (samplesByCat.get(p.category) ?? samplesByCat.set(p.category, []).get(p.category)!).push(
+      ctxOf(p.category).samples.features.slice(slot * kc, (slot + o.n) * kc),
+    );
+  });
+  const methods: MethodFigures[] = [];
+  for (const method of o.methods) {
+    const m0 = performance.now();
+    let done = 0;
+    const total = valid.length + test.length;
+    const run1 = (pairs: Pair[], offset: number) =>
+      pairs.map((p, i) => {
+        const c = judgePair(ds, run, judge, ensemble, g, ctxOf(p.category), p, method, o, o.seed + offset + i);
+        o.onPair?.(method.name, ++done, total);
+        return c;
+      });
+    const validCurves = run1(valid, 0);
+    const testCurves = run1(test, 100_000);
+    const vf = validCurves.length ? curveOf(validCurves) : [];
+    const tf = curveOf(testCurves);
+    const budget = method.budget ?? chooseBudget(vf, mean(valid.map((p) => ctxOf(p.category).samples.inRange))).step;
+    const byCat = new Map<string, Float32Array[]>();
+    test.forEach((p, i) => (byCat.get(p.category) ?? byCat.set(p.category, []).get(p.category)!).push(testCurves[i]!.features[budget]!));
+    methods.push({
+      name: method.name,
+      describe: method.describe,
+      budget,
+      valid: vf,
+      test: tf,
+      atBudget: { ...tf[budget]!, frechet: frechetOver(byCat), meanD: mean(testCurves.flatMap((c) => c.d[budget]!)) },
+      seconds: (performance.now() - m0) / 1000,
+    });
+  }
+  // the chosen method: the best validation value at its own budget
+  const validValue = (m: MethodFigures) => chooseBudget(m.valid, mean(valid.map((p) => ctxOf(p.category).samples.inRange))).value;
+  const chosen = valid.length ? methods.reduce((a, b) => (validValue(b) > validValue(a) ? b : a)) : null;
+  return {
+    dataset,
+    proxy: run.manifest.name,
+    judge: judge.manifest.name,
+    ensemble: ensemble.map((e) => e.manifest.name),
+    n: o.n,
+    pairs: { valid: valid.length, test: test.length },
+    samples: { inRange: samplesInRange, frechet: frechetOver(samplesByCat), meanD: mean(testCats.flatMap((c) => c.samples.d)) },
+    methods,
+    chosen: chosen ? { method: chosen.name, budget: chosen.budget } : null,
+    rule: CHOICE_RULE,
+    utility: o.utility ? { radius: o.utility.radius, penalty: o.utility.penalty, garments: o.utility.set.count } : null,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

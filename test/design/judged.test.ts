@@ -1,0 +1,78 @@
+/** The design study under a judge: the optimiser never reads the judge, and the figures are the judge's. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { chooseBudget, judgedDesignStudy, type StepFigures } from '../../src/app/design-judged.js';
+import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
+import { dvbprPreset } from '../../src/config/dvbpr.js';
+import { loadGanRun } from '../../src/store/gan-run.js';
+import { loadRun } from '../../src/store/run.js';
+import type { Tensor } from '../../src/torch/index.js';
+import { tinyRuns } from '../helpers/tiny-runs.js';
+
+const ctx = tinyRuns();
+const bytes = (ts: Tensor[]) => ts.map((t) => Buffer.from(t.data().buffer));
+
+test('the judge is never read by the optimiser: its weights are unchanged and it runs only on recorded images, after each search', async () => {
+  const { run, gan, ds, root } = await ctx;
+  const judgeDir = join(root, 'judge');
+  const images = imagesTensor(ds);
+  await trainDvbprJob(ds, images, { out: judgeDir, config: { ...dvbprPreset('tiny', 16), epochs: 2, seed: 2 }, resume: false, callbacks: {} });
+  images.dispose();
+  const proxy = loadRun(run);
+  const judge = loadRun(judgeDir);
+  const g = loadGanRun(gan);
+  const before = bytes([...judge.dvbpr!.stateDict().values()]);
+  const enc = judge.dvbpr!.encoder;
+  const forward = enc.forward.bind(enc);
+  let calls = 0;
+  let duringSearch = 0;
+  enc.forward = ((x: Tensor) => {
+    calls++;
+    // inside a search the proxy's Φ is frozen (its parameters need no gradient)
+    if (proxy.dvbpr!.encoder.parameters().some((p) => !p.requiresGrad)) duringSearch++;
+    return forward(x);
+  }) as typeof enc.forward;
+  const study = judgedDesignStudy('tiny', ds, proxy, judge, g, {
+    n: 2,
+    validPairs: 2,
+    testPairs: 3,
+    seed: 1,
+    methods: [
+      { name: 'box', describe: 'box', steps: 3, options: { bound: 'box' } },
+      { name: 'paper', describe: 'paper', steps: 2, options: { bound: 'free', initScale: 0.5 } },
+    ],
+  });
+  assert.ok(calls > 0, 'the judge scored the designs');
+  assert.equal(duringSearch, 0, 'the judge ran during a search');
+  assert.deepEqual(bytes([...judge.dvbpr!.stateDict().values()]), before);
+  assert.deepEqual(study.pairs, { valid: 2, test: 3 });
+  assert.equal(study.methods[0]!.test.length, 4);
+  assert.equal(study.methods[1]!.valid.length, 3);
+  for (const m of study.methods) {
+    for (const f of m.test) {
+      for (const share of [f.proxyUplift, f.judgeUplift, f.inRange]) assert.ok(share >= 0 && share <= 1);
+      assert.equal(f.utilityUplift, null, 'no simulated shoppers here');
+    }
+    assert.ok(m.budget >= 0 && m.budget < m.test.length);
+  }
+  assert.ok(study.samples.inRange >= 0.85, `the samples' own in-range share ${study.samples.inRange}`);
+});
+
+test('the budget: the best judge + utility uplift among steps whose realism is within 5 points of the samples, the earliest on a tie', () => {
+  const f = (step: number, judgeUplift: number, inRange: number, utilityUplift: number | null = null): StepFigures => ({
+    step,
+    judgeUplift,
+    inRange,
+    utilityUplift,
+    proxyUplift: 1,
+    judgeMedianRankPct: 0,
+    meanProxyScore: 0,
+    meanJudgeScore: 0,
+    meanUtility: null,
+  });
+  // step 3 has the best judge uplift but is off the samples' range (0.8 < 0.9 − 0.05)
+  assert.deepEqual(chooseBudget([f(0, 0.2, 0.9), f(1, 0.5, 0.88), f(2, 0.5, 0.86), f(3, 0.9, 0.8)], 0.9), { step: 1, value: 0.5 });
+  assert.deepEqual(chooseBudget([f(0, 0.2, 0.9, 0.1), f(1, 0.3, 0.9, 0.5)], 0.9).step, 1);
+  assert.equal(chooseBudget([f(0, 0.2, 0.5), f(1, 0.9, 0.5)], 0.9).step, 0);
+});

@@ -1,0 +1,70 @@
+/** The simulated utility of an image: a real garment's is its hidden taste; an image far from every garment earns little. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runIngest } from '../../src/app/ingest.js';
+import { createProgress } from '../../src/app/progress.js';
+import { loadDataset } from '../../src/data/dataset.js';
+import { garmentSet } from '../../src/data/garments.js';
+import { hiddenFeatures, hiddenScores } from '../../src/data/simulate.js';
+import { GarmentUtility } from '../../src/eval/utility.js';
+import { makeIdx, tempDir } from '../helpers/fixtures.js';
+
+test('simulated utility: a real garment scores its hidden taste, sold or not; an image far from every garment scores low', async () => {
+  const idx = makeIdx(40); // 80 garments, of which the shop sells 30
+  const out = join(tempDir(), 'data');
+  await runIngest(
+    'fashion-mnist',
+    idx,
+    { out, imageSize: 16, items: 30, simulateShoppers: 12, minUserItems: 3, minCategoryCount: 1 },
+    createProgress({ quiet: true }),
+  );
+  const ds = loadDataset(out);
+  const set = garmentSet(ds);
+  assert.equal(set.count, 80);
+  assert.equal(
+    set.inShop.reduce((a, b) => a + b, 0),
+    30,
+  );
+  const judge = new GarmentUtility(ds, set);
+  try {
+    const sim = ds.simulation!;
+    const n = ds.itemIds.length;
+    const per = 16 * 16 * 3;
+    const users = Array.from({ length: n }, (_, i) => i % ds.userIds.length);
+    const u = judge.of(users, ds.images, n);
+    const feats = hiddenFeatures(sim, ds.images, n);
+    for (let i = 0; i < n; i++) {
+      const taste = hiddenScores(sim, users[i]!, feats.subarray(i * sim.dims, (i + 1) * sim.dims))[0]!;
+      assert.ok(Math.abs(u.utility[i]! - taste) < 1e-9, `item ${i}: utility ${u.utility[i]} against hidden taste ${taste}`);
+      assert.equal(u.distance[i], 0);
+      assert.ok(u.inShop[i]);
+    }
+    assert.deepEqual(judge.ofItems(users[3]!, [3]), [u.utility[3]]);
+    // a garment the shop does not sell: its own reference entry, its own taste
+    const unsold = Array.from(set.inShop.keys()).find((j) => !set.inShop[j])!;
+    const dims = sim.dims;
+    const own = hiddenScores(sim, 0, set.features.subarray(unsold * dims, (unsold + 1) * dims))[0]!;
+    const img = new Uint8Array(per);
+    for (let k = 0; k < 256; k++) img[k * 3] = img[k * 3 + 1] = img[k * 3 + 2] = Math.round(255 * set.pools[unsold * 256 + k]!); // grid 16 at 16 px: one pixel a block
+    const v = judge.of([0], img, 1);
+    assert.ok(Math.abs(v.utility[0]! - own) < 0.05 * sim.sharpness, `unsold garment: ${v.utility[0]} against ${own}`);
+    assert.equal(v.inShop[0], false);
+    // a checkerboard is far from every garment: below the worst real garment's utility for every shopper
+    const checker = new Uint8Array(per);
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) checker.fill((x + y) % 2 ? 0 : 255, (y * 16 + x) * 3, (y * 16 + x) * 3 + 3);
+    for (let s = 0; s < ds.userIds.length; s++) {
+      const c = judge.of([s], checker, 1);
+      const worst = Math.min(
+        ...judge.ofItems(
+          s,
+          Array.from({ length: n }, (_, i) => i),
+        ),
+      );
+      assert.ok(c.distance[0]! > 3 * judge.radius, `the checkerboard is ${c.distance[0]} from its nearest garment, r = ${judge.radius}`);
+      assert.ok(c.utility[0]! < worst, `shopper ${s}: checkerboard ${c.utility[0]} against the worst garment ${worst}`);
+    }
+  } finally {
+    judge.dispose();
+  }
+});
