@@ -49,6 +49,7 @@ export const JUDGED_METHODS: JudgedMethod[] = [
   },
   { name: 'paper, 50 steps', describe: 'the same, five times the budget', steps: 50, options: { bound: 'free', initScale: 0.5 } },
   { name: 'box (the former default)', describe: 'z = tanh(w), lr 0.05, 50 steps', steps: 50, options: { bound: 'box' } },
+  { name: 'box + leash', describe: 'the box with a leash 0.5‖z − z0‖² to each start (the former --anchor)', steps: 50, options: { bound: 'box', anchor: 0.5 } },
   { name: 'shell', describe: 'z on the shell ‖z‖ = √d (PULSE), lr 0.05', steps: 50, options: { bound: 'shell' } },
   {
     name: 'ensemble-min + shell',
