@@ -6,10 +6,19 @@
  * classifier-initialised DVBPRs (seeds 3, 4) for the ensemble. Writes bench/results/design.md,
  * design.json and design-curves.png.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { judgedDesignStudy, type JudgedMethod, type JudgedStudy, type MethodFigures } from '../src/app/design-judged.js';
+import {
+  CHOICE_RULE,
+  chooseMethod,
+  judgedDesignStudy,
+  validationBar,
+  type JudgedMethod,
+  type JudgedStudy,
+  type MethodFigures,
+} from '../src/app/design-judged.js';
 import { createProgress, trainCallbacks } from '../src/app/progress.js';
 import { lineChart } from '../src/app/report.js';
 import { imagesTensor, trainDvbprJob } from '../src/app/train-recommender.js';
@@ -17,8 +26,10 @@ import { dvbprPreset } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { GarmentUtility } from '../src/eval/utility.js';
-import { loadGanRun } from '../src/store/gan-run.js';
-import { loadRun } from '../src/store/run.js';
+import { loadGanRun, type LoadedGan } from '../src/store/gan-run.js';
+import { loadRun, type LoadedRun } from '../src/store/run.js';
+import { designForShopper, designRequest } from '../src/app/designs.js';
+import { designPreset, type DesignRequestSettings } from '../src/config/design.js';
 
 const demo = process.env.DEMO_OUT ?? 'out/demo';
 const work = process.env.JUDGED_WORK ?? 'out/judged';
@@ -28,6 +39,7 @@ export const JUDGED_METHODS: JudgedMethod[] = [
   { name: 'samples', describe: 'the GAN’s own samples, z ~ N(0, I), no search', steps: 0, options: { bound: 'free' } },
   { name: 'best-of-256', describe: 'the 8 best of 256 samples by the objective, forward passes only', steps: 0, options: { bound: 'free', candidates: 256 } },
   { name: 'best-of-2048', describe: 'the 8 best of 2,048 samples by the objective', steps: 0, options: { bound: 'free', candidates: 2048 } },
+  { name: 'best-of-8192', describe: 'the 8 best of 8,192 samples by the objective', steps: 0, options: { bound: 'free', candidates: 8192 } },
   {
     name: 'best-of-2048, ensemble-min',
     describe: 'the 8 best of 2,048 samples by the worst of the 3 standardised ensemble members',
@@ -48,9 +60,25 @@ export const JUDGED_METHODS: JudgedMethod[] = [
     options: { bound: 'free', initScale: 0.5 },
   },
   { name: 'paper, 50 steps', describe: 'the same, five times the budget', steps: 50, options: { bound: 'free', initScale: 0.5 } },
-  { name: 'box (the former default)', describe: 'z = tanh(w), lr 0.05, 50 steps', steps: 50, options: { bound: 'box' } },
+  { name: 'box', describe: 'z = tanh(w) (the paper’s bound), lr 0.05, 50 steps (the default before this study)', steps: 50, options: { bound: 'box' } },
   { name: 'box + leash', describe: 'the box with a leash 0.5‖z − z0‖² to each start (the former --anchor)', steps: 50, options: { bound: 'box', anchor: 0.5 } },
   { name: 'shell', describe: 'z on the shell ‖z‖ = √d (PULSE), lr 0.05', steps: 50, options: { bound: 'shell' } },
+  {
+    name: 'box + guard',
+    describe: 'the box, each design its best of 50 steps inside 95% of the samples’ range in Φ’s space and D (the former --guard 0.95; one point)',
+    steps: 50,
+    options: { bound: 'box' },
+    guard: 0.95,
+  },
+  {
+    name: 'from the best real items',
+    describe:
+      'the shopper’s 8 best real items of the category by the optimised model, each projected into the GAN’s codes (60 steps), then searched with a leash 0.5‖z − z₀‖² (box)',
+    steps: 30,
+    options: { bound: 'box' },
+    fromBestReal: { gamma: 0.5, projectSteps: 60 },
+  },
+  { name: 'shell + guard', describe: 'the same guard on the shell (one point)', steps: 50, options: { bound: 'shell' }, guard: 0.95 },
   {
     name: 'ensemble-min + shell',
     describe: 'the worst of 3 independently trained Φ/θ, each standardised on the category’s real items; shell',
@@ -98,17 +126,41 @@ function table(s: JudgedStudy): string[] {
   ];
 }
 
+/** Seconds for the default preset's 8 designs at the GAN's size (median of 3), as `atelier design` runs them. */
+function speedOfDefault(proxy: LoadedRun, g: LoadedGan): { imageSize: number; seconds: number; preset: DesignRequestSettings } {
+  const preset = designPreset('default', 8);
+  const user = proxy.catalogue.userIds[0]!;
+  const category = g.manifest.categories.find((c) => proxy.catalogue.categories.includes(c))!;
+  designForShopper(proxy, g, designRequest(user, category, { ...preset, steps: 1 })); // warm: the grey check, the first allocations
+  const times: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    designForShopper(proxy, g, designRequest(user, category, { ...preset, seed: r + 1 }));
+    times.push((performance.now() - t0) / 1000);
+  }
+  return { imageSize: g.manifest.config.imageSize, seconds: times.sort((a, b) => a - b)[1]!, preset };
+}
+
 export async function designJudgedBench(): Promise<void> {
   const ds = loadDataset(join(demo, 'data'));
   const proxy = loadRun(join(demo, 'runs', 'dvbpr-classifier'));
   const g = loadGanRun(join(demo, 'gan'));
+  const out = join('bench', 'results', 'design.json');
+  if (process.env.JUDGED_SPEED_ONLY) {
+    // only the default's speed, written into the last study's design.json
+    const last = JSON.parse(readFileSync(out, 'utf8'));
+    last['fashion-mnist'].speed = { ...speedOfDefault(proxy, g), load: loadavg()[0] };
+    writeJsonAtomic(out, last);
+    console.log(JSON.stringify(last['fashion-mnist'].speed));
+    return;
+  }
   const judgeDir = await ensureRun(ds, 'dvbpr-judge', 'scratch', 2);
   const ens = [await ensureRun(ds, 'dvbpr-ens3', 'classifier', 3), await ensureRun(ds, 'dvbpr-ens4', 'classifier', 4)];
   const judge = loadRun(judgeDir);
   const utility = new GarmentUtility(ds);
   const only = process.env.JUDGED_ONLY?.split(',');
   const methods = only ? JUDGED_METHODS.filter((m) => only.includes(m.name)) : JUDGED_METHODS;
-  const study = judgedDesignStudy('Fashion-MNIST, simulated shoppers', ds, proxy, judge, g, {
+  const options = {
     n: 8,
     validPairs: Number(process.env.JUDGED_VALID ?? 20),
     testPairs: Number(process.env.JUDGED_TEST ?? 50),
@@ -116,8 +168,17 @@ export async function designJudgedBench(): Promise<void> {
     methods,
     ensemble: ens.map((e) => loadRun(e)),
     utility,
-    onPair: (method, done, total) => progress.event('pair', { method, done, total }),
-  });
+    onPair: (method: string, done: number, total: number) => progress.event('pair', { method, done, total }),
+  };
+  let study: JudgedStudy;
+  if (process.env.JUDGED_RERENDER) {
+    // the last study's figures, the choice made again (CHOICE_RULE as it is now)
+    study = JSON.parse(readFileSync(out, 'utf8'))['fashion-mnist'] as JudgedStudy;
+    study.samplesValidInRange = validationBar(ds, proxy, judge, g, options);
+    const m = chooseMethod(study.methods, study.samplesValidInRange);
+    study.chosen = m ? { method: m.name, budget: m.budget } : null;
+    study.rule = CHOICE_RULE;
+  } else study = judgedDesignStudy('Fashion-MNIST, simulated shoppers', ds, proxy, judge, g, options);
   utility.dispose();
   const chosen = study.methods.find((m) => m.name === study.chosen!.method)!;
   const json = {
@@ -138,7 +199,7 @@ export async function designJudgedBench(): Promise<void> {
       pending: 'not yet measured under a judge: needs an H&M judge DVBPR and GAN trained on this machine (hours); the proxy-only rows are in design-proxy.md',
     },
   };
-  writeJsonAtomic(join('bench', 'results', 'design.json'), json);
+  writeJsonAtomic(out, { ...json, 'fashion-mnist': { ...json['fashion-mnist'], speed: { ...speedOfDefault(proxy, g), load: loadavg()[0] } } });
   const curves: Record<string, unknown>[] = [];
   for (const m of study.methods) {
     if (m.test.length < 2) continue;

@@ -294,7 +294,7 @@ async function demoDesigns({ f, p, hm, out, runs, stage }: Demo, ds: Dataset): P
   const imp = await stage('improve', () =>
     improveToFolder(loadRun(run.dir), loadGanRun(ganDir), { userId: users[0]!, itemId: improveItem, steps: p.improveSteps, seed: 1 }, join(out, 'improve')),
   );
-  // the design study: the GAN's samples, the paper's preset and the default, judged by the other DVBPR (which the search never
+  // the design study: the paper's preset and the default (beside the GAN's own samples), judged by the other DVBPR (which the search never
   // runs) and, for simulated shoppers, by their utility; budgets fixed at the presets' (the bench chose the default's on validation)
   const study = await stage('design study', () => {
     const n = Math.min(4, p.designN);
@@ -307,7 +307,6 @@ async function demoDesigns({ f, p, hm, out, runs, stage }: Demo, ds: Dataset): P
         testPairs: p.studyPairs,
         seed: f.seed,
         methods: [
-          { name: 'the GAN’s samples', describe: 'z ~ N(0, I), no search', steps: 0, budget: 0, options: { bound: 'free' } },
           methodOfSettings('paper preset', 'the authors’ released code', steps('paper')),
           methodOfSettings('default preset', 'chosen on validation shoppers (bench/results/design.md)', steps('default')),
         ],

@@ -25,7 +25,8 @@ import { toInput } from '../models/encoder.js';
 import { oneHot } from '../models/gan.js';
 import type { LoadedGan } from '../store/gan-run.js';
 import { categoryIndexOf, thetaOf, type LoadedRun } from '../store/run.js';
-import { noGrad, tensor, tidy } from '../torch/index.js';
+import { noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
+import { projectMany } from '../design/improve.js';
 import type { DesignRequestSettings } from '../config/design.js';
 import { categoryEmbeddings, designModels, embedWithRun, resizeU8 } from './designs.js';
 
@@ -39,6 +40,16 @@ export interface JudgedMethod {
   ensemble?: DesignEnsemble['combine'];
   /** a fixed step budget (a preset's), instead of one chosen on validation shoppers */
   budget?: number;
+  /**
+   * the realism guard's share (DesignOptions.guard): each design is its best step inside the
+   * samples' range in Φ's space; measured once, on the guard's choices after `steps` (a point, not a curve)
+   */
+  guard?: number;
+  /**
+   * start from the shopper's n best real items of the category (by the optimised model), each
+   * projected into the GAN's codes (improve's projection), with a leash γ‖z − z₀‖² to its own
+   */
+  fromBestReal?: { gamma: number; projectSteps: number };
 }
 
 /** A preset's request as a study method, its budget fixed at the preset's steps. */
@@ -94,6 +105,8 @@ export interface JudgedStudy {
   pairs: { valid: number; test: number };
   samples: { inRange: number; frechet: number; meanD: number };
   methods: MethodFigures[];
+  /** the samples' in-range share over the validation pairs (the bar the choice uses) */
+  samplesValidInRange: number | null;
   /** the method and budget chosen on validation (rule: see chooseBudget); null without validation pairs */
   chosen: { method: string; budget: number } | null;
   rule: string;
@@ -274,18 +287,50 @@ function judgePair(
     };
     ens = { combine: method.ensemble, members: [member(run, ctx.proxyEmb), ...ensemble.map((r, m) => member(r, ctx.ensembleEmb[m]!))] };
   }
-  const res: DesignResult = maximisePreference(designModels(run, g), {
-    theta,
-    category: ctx.ganIndex,
-    n: o.n,
-    steps: method.steps,
-    lr: method.options.lr ?? 0.05,
-    eta: method.options.eta ?? 1,
-    seed,
-    record: true,
-    ...method.options,
-    ...(ens ? { ensemble: ens } : {}),
-  });
+  const models = designModels(run, g);
+  let start: { z0: Tensor; gamma: number } | undefined;
+  if (method.fromBestReal) {
+    const gsz = g.manifest.config.imageSize;
+    const per = ds.imageSize * ds.imageSize * 3;
+    const top = Array.from({ length: nItems }, (_, r) => r)
+      .sort((a, b) => dot(ctx.proxyEmb, b, theta, 0, k) - dot(ctx.proxyEmb, a, theta, 0, k))
+      .slice(0, o.n);
+    while (top.length < o.n) top.push(top[top.length % Math.max(1, top.length)]!);
+    const u8 = new Uint8Array(o.n * per);
+    top.forEach((r, a) => u8.set(ds.images.subarray(ctx.items[r]! * per, (ctx.items[r]! + 1) * per), a * per));
+    const p = projectMany(models, resizeU8(u8, o.n, ds.imageSize, gsz), {
+      category: ctx.ganIndex,
+      steps: method.fromBestReal.projectSteps,
+      lr: 0.05,
+      alpha: 0.01,
+      seed,
+    });
+    start = { z0: tensor(p.z, [o.n, g.gan.config.zDim]), gamma: method.fromBestReal.gamma };
+  }
+  let res: DesignResult;
+  try {
+    res = maximisePreference(models, {
+      theta,
+      category: ctx.ganIndex,
+      n: o.n,
+      steps: method.steps,
+      lr: method.options.lr ?? 0.05,
+      eta: method.options.eta ?? 1,
+      seed,
+      record: true,
+      ...method.options,
+      ...(ens ? { ensemble: ens } : {}),
+      ...(method.guard ? { guard: { real: ctx.proxyEmb, quantile: method.guard } } : {}),
+      ...(start ? { start } : {}),
+    });
+  } finally {
+    start?.z0.dispose();
+  }
+  // with the guard, what is shown is its choice: one point
+  if (method.guard) {
+    res.stepImages = [res.images];
+    res.scores = [res.finalScores];
+  }
   // the judges read the recorded images, after the search
   const gs = g.manifest.config.imageSize;
   const per = gs * gs * 3;
@@ -302,7 +347,7 @@ function judgePair(
     for (let v = 0; v < U; v++) if (v !== pair.user && dot(allJ, v, ej, s, kj) > own) above++;
     return (100 * above) / Math.max(1, U - 1);
   });
-  const util = o.utility ? o.utility.of(new Array(steps).fill(pair.user), resizeU8(shownU8, steps, gs, ds.imageSize), steps).utility : null;
+  const util = o.utility ? o.utility.of(new Array(steps).fill(pair.user), resizeU8(shownU8, steps, gs, ds.imageSize), steps, pair.category).utility : null;
   const all = new Uint8Array(steps * o.n * per);
   res.stepImages!.forEach((imgs, s) => all.set(imgs, s * o.n * per));
   const feats = classifierFeatures(g, all, steps * o.n, gs);
@@ -328,14 +373,14 @@ function judgePair(
   };
 }
 
-function curveOf(curves: PairCurve[]): StepFigures[] {
+function curveOf(curves: PairCurve[], stepOf = (s: number) => s): StepFigures[] {
   const steps = curves[0]!.proxyWin.length;
   const share = (xs: boolean[]) => xs.filter(Boolean).length / xs.length;
   return Array.from({ length: steps }, (_, s) => {
     const utilityWins = curves.map((c) => c.utilityWin[s]);
     const utility = curves.map((c) => c.utility[s]);
     return {
-      step: s,
+      step: stepOf(s),
       proxyUplift: share(curves.map((c) => c.proxyWin[s]!)),
       judgeUplift: share(curves.map((c) => c.judgeWin[s]!)),
       utilityUplift: utilityWins[0] === null ? null : share(utilityWins as boolean[]),
@@ -349,17 +394,28 @@ function curveOf(curves: PairCurve[]): StepFigures[] {
 }
 
 export const CHOICE_RULE =
-  "on validation shoppers, the step with the highest judge uplift plus simulated-utility uplift (where there is one) among the steps whose designs are inside the samples' realism range at no less than the samples' own share minus 5 points (the earliest on a tie; step 0 when none is)";
+  "on validation shoppers, the step with the highest judge uplift plus simulated-utility uplift (where there is one) among the steps whose designs are inside the samples' realism range at no less than the samples' own share minus 5 points (the earliest on a tie; step 0 when none is); the method: the highest such value among the methods that have a qualifying step (the first listed on a tie)";
 
-/** The step chosen on validation (CHOICE_RULE) and its value. */
-export function chooseBudget(valid: StepFigures[], samplesInRange: number): { step: number; value: number } {
-  let best = { step: 0, value: -Infinity };
+/** The step chosen on validation (CHOICE_RULE), its value, and whether any step met the realism bar. */
+export function chooseBudget(valid: StepFigures[], samplesInRange: number): { step: number; value: number; qualified: boolean } {
+  let best = { step: 0, value: -Infinity, qualified: true };
   for (const f of valid) {
     if (f.inRange < samplesInRange - 0.05) continue;
     const value = f.judgeUplift + (f.utilityUplift ?? 0);
-    if (value > best.value) best = { step: f.step, value };
+    if (value > best.value) best = { step: f.step, value, qualified: true };
   }
-  return best.value === -Infinity ? { step: 0, value: valid[0]!.judgeUplift + (valid[0]!.utilityUplift ?? 0) } : best;
+  return best.value === -Infinity ? { step: 0, value: valid[0]!.judgeUplift + (valid[0]!.utilityUplift ?? 0), qualified: false } : best;
+}
+
+/** The method chosen on validation (CHOICE_RULE): only methods with a step inside the realism bar compete. */
+export function chooseMethod<M extends { valid: StepFigures[] }>(methods: M[], samplesInRange: number): M | null {
+  let best: { m: M; value: number } | null = null;
+  for (const m of methods) {
+    if (!m.valid.length) continue;
+    const c = chooseBudget(m.valid, samplesInRange);
+    if (c.qualified && (!best || c.value > best.value)) best = { m, value: c.value };
+  }
+  return best?.m ?? null;
 }
 
 /** Shoppers split once: the first `validPairs` pairs for choosing, the next `testPairs` for reporting (no shopper in both). */
@@ -374,6 +430,14 @@ function pairsOf(ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o:
     from.slice(0, count).map((u) => ({ user: u, userId: ds.userIds[u]!, category: cats[rng.int(cats.length)]! }));
   const valid = pick(users, o.validPairs);
   return { valid, test: pick(users.slice(o.validPairs), o.testPairs) };
+}
+
+/** The samples' in-range share over a study's validation pairs (the bar of CHOICE_RULE), without running any method. */
+export function validationBar(ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o: JudgedStudyOptions): number {
+  const { valid } = pairsOf(ds, run, judge, g, o);
+  const contexts = new Map<string, number>();
+  for (const p of valid) if (!contexts.has(p.category)) contexts.set(p.category, categoryContext(ds, run, judge, [], g, p.category, o.seed).samples.inRange);
+  return mean(valid.map((p) => contexts.get(p.category)!));
 }
 
 export function judgedDesignStudy(dataset: string, ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o: JudgedStudyOptions): JudgedStudy {
@@ -417,24 +481,25 @@ export function judgedDesignStudy(dataset: string, ds: Dataset, run: LoadedRun, 
       });
     const validCurves = run1(valid, 0);
     const testCurves = run1(test, 100_000);
-    const vf = validCurves.length ? curveOf(validCurves) : [];
-    const tf = curveOf(testCurves);
-    const budget = method.budget ?? chooseBudget(vf, mean(valid.map((p) => ctxOf(p.category).samples.inRange))).step;
+    const stepOf = method.guard ? () => method.steps : undefined;
+    const vf = validCurves.length ? curveOf(validCurves, stepOf) : [];
+    const tf = curveOf(testCurves, stepOf);
+    const at = method.guard ? 0 : (method.budget ?? chooseBudget(vf, mean(valid.map((p) => ctxOf(p.category).samples.inRange))).step);
+    const budget = method.guard ? method.steps : at;
     const byCat = new Map<string, Float32Array[]>();
-    test.forEach((p, i) => (byCat.get(p.category) ?? byCat.set(p.category, []).get(p.category)!).push(testCurves[i]!.features[budget]!));
+    test.forEach((p, i) => (byCat.get(p.category) ?? byCat.set(p.category, []).get(p.category)!).push(testCurves[i]!.features[at]!));
     methods.push({
       name: method.name,
       describe: method.describe,
       budget,
       valid: vf,
       test: tf,
-      atBudget: { ...tf[budget]!, frechet: frechetOver(byCat), meanD: mean(testCurves.flatMap((c) => c.d[budget]!)) },
+      atBudget: { ...tf[at]!, frechet: frechetOver(byCat), meanD: mean(testCurves.flatMap((c) => c.d[at]!)) },
       seconds: (performance.now() - m0) / 1000,
     });
   }
   // the chosen method: the best validation value at its own budget
-  const validValue = (m: MethodFigures) => chooseBudget(m.valid, mean(valid.map((p) => ctxOf(p.category).samples.inRange))).value;
-  const chosen = valid.length ? methods.reduce((a, b) => (validValue(b) > validValue(a) ? b : a)) : null;
+  const chosen = valid.length ? chooseMethod(methods, mean(valid.map((p) => ctxOf(p.category).samples.inRange))) : null;
   return {
     dataset,
     proxy: run.manifest.name,
@@ -444,6 +509,7 @@ export function judgedDesignStudy(dataset: string, ds: Dataset, run: LoadedRun, 
     pairs: { valid: valid.length, test: test.length },
     samples: { inRange: samplesInRange, frechet: frechetOver(samplesByCat), meanD: mean(testCats.flatMap((c) => c.samples.d)) },
     methods,
+    samplesValidInRange: valid.length ? mean(valid.map((p) => ctxOf(p.category).samples.inRange)) : null,
     chosen: chosen ? { method: chosen.name, budget: chosen.budget } : null,
     rule: CHOICE_RULE,
     utility: o.utility ? { radius: o.utility.radius, penalty: o.utility.penalty, garments: o.utility.set.count } : null,

@@ -49,6 +49,7 @@ export async function lineChart(values: Record<string, unknown>[], x: string, y:
         data: { values },
         title,
         facet: { field: facet, type: 'nominal' },
+        columns: 2,
         spec: { width: 300, height: 180, mark: spec.mark, encoding: spec.encoding },
         resolve: { scale: { y: 'independent' } },
       }
@@ -79,7 +80,7 @@ async function studySection(s: JudgedStudy): Promise<string> {
   return `<h2>Design study: judged by models the search never saw</h2>
 <p class="small">${s.pairs.test} (shopper, category) pairs, ${s.n} designs each; the design shown is the best of them by the optimised model (${esc(s.proxy)}). <b>Proxy uplift</b>: it beats the shopper's best real item of the category under that same model — a proxy, since the search maximised it. <b>Judge uplift</b>: the independently trained ${esc(s.judge)} prefers it to its own choice of the best real item.${s.utility ? ' <b>Utility uplift</b>: its simulated utility (the hidden taste of the nearest of the 70,000 garments, less a penalty for distance to it) beats the shop’s truly best item of the category.' : ''} <b>In range</b>: the share of designs as close to real items (in a fixed classifier’s features) and as high in D as 95% of the GAN’s own samples.</p>
 <table><tr><th>method</th><th>steps</th><th>proxy uplift</th><th>judge uplift</th><th>utility uplift</th><th>judge median rank</th><th>in range</th><th>Fréchet</th></tr>${rows.join('')}
-<tr class="oracle"><td>the GAN’s samples</td><td></td><td></td><td></td><td></td><td></td><td>${pct(s.samples.inRange)}</td><td>${s.samples.frechet.toFixed(2)}</td></tr></table>
+<tr class="oracle"><td>reference: 256 GAN samples a category</td><td></td><td></td><td></td><td></td><td></td><td>${pct(s.samples.inRange)}</td><td>${s.samples.frechet.toFixed(2)}</td></tr></table>
 ${chart}`;
 }
 

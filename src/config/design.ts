@@ -33,7 +33,9 @@ export interface DesignSettings {
 
 export const DESIGN_PRESETS: Record<DesignPresetName, DesignSettings> = {
   paper: { steps: 10, lr: 0.05, eta: 1, bound: 'free', initScale: 0.5, candidates: 0, anchor: 0, guard: 0, smooth: 0, smoothCopies: 4, taste: 'own' },
-  default: { steps: 10, lr: 0.05, eta: 1, bound: 'free', initScale: 0.5, candidates: 0, anchor: 0, guard: 0, smooth: 0, smoothCopies: 4, taste: 'own' },
+  // chosen on validation shoppers (bench/results/design.md, CHOICE_RULE): the box at 8 steps, the most judge + utility
+  // uplift among the operating points whose designs stay as realistic as the GAN's samples (within 5 points)
+  default: { steps: 8, lr: 0.05, eta: 1, bound: 'box', initScale: 1, candidates: 0, anchor: 0, guard: 0, smooth: 0, smoothCopies: 4, taste: 'own' },
 };
 
 const num = () => z.coerce.number().refine(Number.isFinite, 'must be a finite number');

@@ -12,7 +12,7 @@
  */
 import { BadInputError } from '../core/errors.js';
 import type { Dataset } from './dataset.js';
-import { readFashionMnistAll } from './read-fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, readFashionMnistAll } from './read-fashion-mnist.js';
 import { hiddenFeatures } from './simulate.js';
 
 export interface GarmentSet {
@@ -27,6 +27,8 @@ export interface GarmentSet {
   shopIndex: Int32Array;
   /** 1 where the reference garment is sold by the shop */
   inShop: Uint8Array;
+  /** each garment's class name (Fashion-MNIST's label) */
+  category: string[];
 }
 
 export function gridOf(size: number): number {
@@ -104,5 +106,5 @@ export function garmentSet(ds: Dataset): GarmentSet {
     features.set(hiddenFeatures(sim, u8.subarray(0, len * per), len), s * sim.dims);
   }
   if (shopIndex.some((r) => r < 0)) throw new BadInputError('a catalogue item is not among the Fashion-MNIST images read', { file: ds.manifest.source.path });
-  return { count, grid, imageSize: size, pools, features, shopIndex, inShop };
+  return { count, grid, imageSize: size, pools, features, shopIndex, inShop, category: all.map((g) => FASHION_MNIST_CLASSES[g.label]!) };
 }

@@ -32,17 +32,27 @@ export interface Projection {
   randomL1: number;
 }
 
-export function projectToLatent(m: DesignModels, o: ProjectOptions): Projection {
+/**
+ * Codes for several images at once, one random start each: z_a = argmin ‖G(z_a, c) − x_a‖₁ +
+ * α ‖Φ(G(z_a, c)) − Φ(x_a)‖² (z = tanh(w), Adam on w). images: uint8 [n, S, S, 3] at the GAN's size.
+ * Returns the codes [n, zDim], the L1 of each image at every step, and a random code's L1.
+ */
+export function projectMany(
+  m: DesignModels,
+  images: Uint8Array,
+  o: Omit<ProjectOptions, 'image' | 'starts'>,
+): { z: Float32Array; l1: number[][]; randomL1: number } {
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
   const s = m.gan.config.imageSize;
+  const n = images.length / (s * s * 3);
   return withFrozen([m.gan.generator, m.gan.discriminator, m.encoder], () => {
-    const target = keep(tidy(() => toInput(tensor(o.image, [1, s, s, 3])))); // x in [−1, 1]  [1, 3, S, S]
+    const target = keep(tidy(() => toInput(tensor(images, [n, s, s, 3])))); // x in [−1, 1]  [n, 3, S, S]
     const size = m.encoder.config.inputSize;
     const toPhi = (x: Tensor) => (x.shape[2] === size ? x : interpolate(x, [size, size], 'bilinear'));
     const phiX = keep(noGrad(() => m.encoder.forward(toPhi(target))));
-    const cond = keep(oneHot(new Int32Array(o.starts).fill(o.category), nc));
-    const w = keep(randn([o.starts, zDim], new Generator(o.seed))).requiresGrad_(true);
+    const cond = keep(oneHot(new Int32Array(n).fill(o.category), nc));
+    const w = keep(randn([n, zDim], new Generator(o.seed))).requiresGrad_(true);
     const opt = new Adam([w], { lr: o.lr });
     const history: number[][] = [];
     try {
@@ -50,33 +60,37 @@ export function projectToLatent(m: DesignModels, o: ProjectOptions): Projection 
       for (let step = 0; step <= o.steps; step++) {
         tidy(() => {
           opt.zeroGrad();
-          const g = render(m, w.tanh(), cond); // [starts, 3, S, S]
-          const l1 = g.sub(target).abs().mean([1, 2, 3]); // [starts]
-          const feat = m.encoder.forward(toPhi(g)).sub(phiX).square().sum(1); // [starts]
+          const g = render(m, w.tanh(), cond); // [n, 3, S, S]
+          const l1 = g.sub(target).abs().mean([1, 2, 3]); // [n]
+          const feat = m.encoder.forward(toPhi(g)).sub(phiX).square().sum(1); // [n]
           history.push(Array.from(l1.detach().data()));
           if (step === o.steps) return;
           l1.add(feat.mul(o.alpha)).sum().backward();
           opt.step();
         });
       }
-      const last = history.at(-1)!;
-      const best = last.indexOf(Math.min(...last));
-      return noGrad(() =>
-        tidy(() => {
-          const z0 = w.tanh().narrow(0, best, 1);
-          return {
-            z0: z0.data(),
-            reconstruction: toUint8(render(m, z0, oneHot(Int32Array.from([o.category]), nc))).data<'uint8'>(),
-            l1: history.map((h) => h[best]!),
-            randomL1,
-          };
-        }),
-      );
+      return { z: noGrad(() => tidy(() => w.tanh().data())), l1: history, randomL1 };
     } finally {
       opt.dispose();
       for (const t of [w, cond, target, phiX]) t.dispose();
     }
   });
+}
+
+/** One image's code: `starts` random starts (projectMany over copies of it), the best kept. */
+export function projectToLatent(m: DesignModels, o: ProjectOptions): Projection {
+  const nc = m.gan.categories.length;
+  const zDim = m.gan.config.zDim;
+  const copies = new Uint8Array(o.image.length * o.starts);
+  for (let a = 0; a < o.starts; a++) copies.set(o.image, a * o.image.length);
+  const p = projectMany(m, copies, o);
+  const last = p.l1.at(-1)!;
+  const best = last.indexOf(Math.min(...last));
+  const z0 = p.z.slice(best * zDim, (best + 1) * zDim);
+  const reconstruction = withFrozen([m.gan.generator], () =>
+    noGrad(() => tidy(() => toUint8(render(m, tensor(z0, [1, zDim]), oneHot(Int32Array.from([o.category]), nc))).data<'uint8'>())),
+  );
+  return { z0, reconstruction, l1: p.l1.map((h) => h[best]!), randomL1: p.randomL1 };
 }
 
 export interface ImproveOptions extends ProjectOptions {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { chooseBudget, judgedDesignStudy, type StepFigures } from '../../src/app/design-judged.js';
+import { chooseBudget, chooseMethod, judgedDesignStudy, type StepFigures } from '../../src/app/design-judged.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
@@ -72,7 +72,13 @@ test('the budget: the best judge + utility uplift among steps whose realism is w
     meanUtility: null,
   });
   // step 3 has the best judge uplift but is off the samples' range (0.8 < 0.9 − 0.05)
-  assert.deepEqual(chooseBudget([f(0, 0.2, 0.9), f(1, 0.5, 0.88), f(2, 0.5, 0.86), f(3, 0.9, 0.8)], 0.9), { step: 1, value: 0.5 });
+  assert.deepEqual(chooseBudget([f(0, 0.2, 0.9), f(1, 0.5, 0.88), f(2, 0.5, 0.86), f(3, 0.9, 0.8)], 0.9), { step: 1, value: 0.5, qualified: true });
   assert.deepEqual(chooseBudget([f(0, 0.2, 0.9, 0.1), f(1, 0.3, 0.9, 0.5)], 0.9).step, 1);
-  assert.equal(chooseBudget([f(0, 0.2, 0.5), f(1, 0.9, 0.5)], 0.9).step, 0);
+  assert.deepEqual(chooseBudget([f(0, 0.2, 0.5), f(1, 0.9, 0.5)], 0.9), { step: 0, value: 0.2, qualified: false });
+  // the method: one whose steps all leave the samples' range does not compete, however high its uplift
+  const off = { name: 'off', valid: [f(50, 0.9, 0.6)] };
+  const inside = { name: 'inside', valid: [f(0, 0, 0.9), f(8, 0.2, 0.88)] };
+  const less = { name: 'less', valid: [f(0, 0.1, 0.9)] };
+  assert.equal(chooseMethod([off, less, inside], 0.9)?.name, 'inside');
+  assert.equal(chooseMethod([off], 0.9), null);
 });

@@ -41,6 +41,17 @@ test('simulated utility: a real garment scores its hidden taste, sold or not; an
       assert.ok(u.inShop[i]);
     }
     assert.deepEqual(judge.ofItems(users[3]!, [3]), [u.utility[3]]);
+    // within its own category a garment is still itself; asked as another category it is far from every garment of that one
+    const own3 = ds.categories[ds.itemCategory[3]!]!;
+    const other = ds.categories.find((c) => c !== own3)!;
+    const img3 = ds.images.subarray(3 * per, 4 * per);
+    const asOwn = judge.of([users[3]!], img3, 1, own3);
+    assert.equal(asOwn.distance[0], 0);
+    assert.equal(asOwn.utility[0], u.utility[3]);
+    const asOther = judge.of([users[3]!], img3, 1, other);
+    assert.ok(asOther.distance[0]! > 0);
+    assert.equal(set.category[asOther.nearest[0]!], other);
+    assert.throws(() => judge.of([0], img3, 1, 'capes'), /no garment of the category 'capes'/);
     // a garment the shop does not sell: its own reference entry, its own taste
     const unsold = Array.from(set.inShop.keys()).find((j) => !set.inShop[j])!;
     const dims = sim.dims;
