@@ -28,7 +28,7 @@ import { categoryIndexOf, thetaOf, type LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { projectMany } from '../design/improve.js';
 import type { DesignRequestSettings } from '../config/design.js';
-import { categoryEmbeddings, designModels, embedWithRun, resizeU8 } from './designs.js';
+import { categoryEmbeddings, designModels, embedWithRun, resizeU8, searchOptionsOf } from './designs.js';
 
 /** A design method: its search options, its longest search (curves run to it), and an ensemble if it uses one. */
 export interface JudgedMethod {
@@ -54,21 +54,7 @@ export interface JudgedMethod {
 
 /** A preset's request as a study method, its budget fixed at the preset's steps. */
 export function methodOfSettings(name: string, describe: string, r: DesignRequestSettings): JudgedMethod {
-  return {
-    name,
-    describe,
-    steps: r.steps,
-    budget: r.steps,
-    options: {
-      lr: r.lr,
-      eta: r.eta,
-      bound: r.bound,
-      ...(r.initScale !== 1 ? { initScale: r.initScale } : {}),
-      ...(r.candidates ? { candidates: r.candidates } : {}),
-      ...(r.anchor ? { anchor: r.anchor } : {}),
-      ...(r.smooth ? { smooth: { sigma: r.smooth, copies: r.smoothCopies } } : {}),
-    },
-  };
+  return { name, describe, steps: r.steps, budget: r.steps, options: searchOptionsOf(r), ...(r.guard ? { guard: r.guard } : {}) };
 }
 
 export interface StepFigures {

@@ -131,6 +131,19 @@ export function categoryEmbeddings(run: LoadedRun, category: string): Float32Arr
   return scorer.embeddingsOf(rows);
 }
 
+/** A request's search settings as the maximisation takes them (the guard apart: it needs the run's embeddings). */
+export function searchOptionsOf(r: DesignRequestSettings): Pick<DesignOptions, 'lr' | 'eta' | 'bound' | 'initScale' | 'anchor' | 'candidates' | 'smooth'> {
+  return {
+    lr: r.lr,
+    eta: r.eta,
+    bound: r.bound,
+    ...(r.initScale !== 1 ? { initScale: r.initScale } : {}),
+    ...(r.anchor ? { anchor: r.anchor } : {}),
+    ...(r.candidates ? { candidates: r.candidates } : {}),
+    ...(r.smooth ? { smooth: { sigma: r.smooth, copies: r.smoothCopies } } : {}),
+  };
+}
+
 /** The maximisation's options for a request: GAN category index c, the objective's θ. */
 export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, theta: Float32Array, guardCache?: GuardRangeCache): DesignOptions {
   return {
@@ -138,14 +151,8 @@ export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, the
     category: c,
     n: r.n,
     steps: r.steps,
-    lr: r.lr,
-    eta: r.eta,
     seed: r.seed,
-    bound: r.bound,
-    ...(r.initScale !== 1 ? { initScale: r.initScale } : {}),
-    ...(r.anchor ? { anchor: r.anchor } : {}),
-    ...(r.candidates ? { candidates: r.candidates } : {}),
-    ...(r.smooth ? { smooth: { sigma: r.smooth, copies: r.smoothCopies } } : {}),
+    ...searchOptionsOf(r),
     ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } } : {}),
   };
 }
