@@ -323,8 +323,8 @@ export async function writeTile(path: string, u8: Uint8Array, size: number, zoom
 
 /** A request's search settings, as scores.json records them. */
 export function designSettingsOf(r: DesignRequestSettings) {
-  const { n: _n, seed: _seed, ...settings } = r;
-  return settings;
+  const { preset, steps, lr, eta, bound, initScale, candidates, anchor, guard, smooth, smoothCopies, taste } = r;
+  return { preset, steps, lr, eta, bound, initScale, candidates, anchor, guard, smooth, smoothCopies, taste };
 }
 
 /** `atelier design`: design-XX.png, figure.png and scores.json in `out`; returns the summary. */

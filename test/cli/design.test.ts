@@ -24,6 +24,23 @@ test('design and improve commands: outputs, and exit code 2 with a clear message
   assert.equal(await design('--category', 'tops', '--n', '2', '--steps', '3', '--guard', '0.9', '--out', guarded), 0);
   const gs = JSON.parse(readFileSync(join(guarded, 'scores.json'), 'utf8'));
   assert.equal(gs.settings.guard, 0.9);
+  // the settings recorded are the search's, the preset's filled in (who and what are recorded apart)
+  assert.deepEqual(Object.keys(gs.settings).sort(), [
+    'anchor',
+    'bound',
+    'candidates',
+    'eta',
+    'guard',
+    'initScale',
+    'lr',
+    'preset',
+    'smooth',
+    'smoothCopies',
+    'steps',
+    'taste',
+  ]);
+  assert.equal(gs.settings.preset, 'default');
+  assert.equal(gs.settings.steps, 3);
   assert.ok(gs.guardRange.maxDistance > 0);
   for (const d of gs.designs) assert.ok(Number.isInteger(d.step) && d.step >= 0 && d.step <= 3 && Number.isFinite(d.distance));
   const errs: string[] = [];
