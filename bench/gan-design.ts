@@ -25,13 +25,10 @@ interface Target {
   data: string;
   ingest: () => Promise<unknown>;
   ganEpochs: number;
-  dvbprRun: string;
   /** epochs of the metrics' category classifier (default: the DVBPR preset's) */
   classifierEpochs?: number;
   /** a sentence for the report */
   note?: string;
-  /** the design variants studied (default: all of DESIGN_VARIANTS) */
-  designVariants?: string[];
   /** snapshots over the run (default: one per epoch up to 6) */
   ganSnapshots?: number;
   /** where the GAN run lives (default: beside the data, `gan`) */
@@ -40,8 +37,6 @@ interface Target {
   projection?: boolean;
   /** the discriminator's mismatch term, its weight (`--mismatch w`) */
   mismatch?: number;
-  /** a sentence for the design report */
-  designNote?: string;
 }
 
 const ganDirOf = (t: Target) => t.ganDir ?? join(t.data, '..', 'gan');
@@ -55,11 +50,6 @@ const targets: Target[] = [
     // gan-mm1: the default preset with the discriminator's mismatch term (fm/gan-v2 is the same without it)
     ganDir: join(work, 'fm', 'gan-mm1'),
     mismatch: 1,
-    designNote:
-      "The GAN: the default preset with the discriminator's mismatch term (`--mismatch 1`: real images under a wrong category count as fake), 15 epochs on the demo's 6,000 images. " +
-      "The same GAN without it (the previous run of this bench, the same judge classifier): paper objective uplift 100%, median rank 13.31%, 17.3% of designs in the samples' range; with the realism guard 0.95, 36.0%, 9.21%, 74.3%.",
-    // FM_DVBPR: e.g. the best DVBPR run of `bench recommend --simulated` (the same data)
-    dvbprRun: process.env.FM_DVBPR ?? join(work, 'fm', 'dvbpr'),
   },
   {
     name: 'H&M',
@@ -71,17 +61,6 @@ const targets: Target[] = [
     // the GAN of `bench gan` (the paper's 30 epochs, generator average, category draw, the mismatch
     // term; hm/gan-40-v2 is the previous one: 40 epochs without the term)
     ganDir: join(work, 'hm', `gan-mm1-${process.env.GAN_EPOCHS_HM ?? 30}`),
-    dvbprRun: process.env.HM_DVBPR ?? join(work, 'hm', 'dvbpr'),
-    designNote:
-      "The GAN: the default preset with the discriminator's mismatch term (`--mismatch 1`), the paper's 30 epochs (the GAN bench's). With the previous GAN (40 epochs without the term; the previous run of this bench, the same judge): paper objective uplift 92.6%, median rank 1.64%, Fréchet 67.4 against 42.2 for samples, 71.5% of designs in the samples' range; realism guard 0.95: 85.2%, 2.05%, 84.3%; guard from the best 8 of 256 starts: 96.3%, 1.43%, 79.2%. This GAN's samples are more recognisable (agreement 85.9% against 80.8%), but its designs are farther from real items (nearest real 8.64 against 7.81 with the paper's objective), so fewer fall in its samples' range.",
-    // at 64 px a variant takes about 5 minutes: the paper's objective, the distinctive taste, one leash and the guard
-    designVariants: [
-      'paper: θ_u, η = 1',
-      'distinctive θ_u − θ̄, η = 1',
-      'θ_u, η = 1, leash γ = 0.3, best 8 of 256 starts',
-      'θ_u, η = 1, realism guard 0.95',
-      'θ_u, η = 1, realism guard 0.95, best 8 of 256 starts',
-    ],
   },
 ];
 
@@ -99,7 +78,6 @@ const ganTargets: Target[] = [
       runIngest('fashion-mnist', FASHION_MNIST_DEFAULT, { out: join(work, 'fm20k', 'data'), imageSize: 32, items: 20000, minCategoryCount: 1 }, progress),
     ganEpochs: Number(process.env.GAN_EPOCHS_FM ?? 30),
     ganSnapshots: Math.max(1, Math.round(Number(process.env.GAN_EPOCHS_FM ?? 30) / 2)),
-    dvbprRun: '',
     classifierEpochs: 10,
     projection: true,
     mismatch: 1,

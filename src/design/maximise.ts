@@ -1,9 +1,9 @@
 /**
  * Preference maximisation (method.md §5): for shopper u and category c,
  *   ẑ = argmax_z  θ_uᵀ Φ(G(z, c)) − η (D(G(z, c), c) − 1)²,
- * with z = tanh(w) (so z ∈ (−1, 1) as the paper bounds it; or on the sphere ‖z‖ = √d, see
- * LatentBound) and Adam on w only; G, D, Φ and θ
- * frozen. The GAN's images are resized to Φ's input size inside the graph. Each of the n designs
+ * with z = tanh(w) (so z ∈ (−1, 1) as the paper bounds it; or on the sphere ‖z‖ = √d, or free as
+ * the authors' released code: see LatentBound) and Adam on w only; G, D, Φ and θ frozen. The
+ * preference term may be an ensemble's or smoothed over noisy copies (DesignOptions). The GAN's images are resized to Φ's input size inside the graph. Each of the n designs
  * is its own random start (the objective is a sum of independent terms). For a grey catalogue
  * (every photo R = G = B, as Fashion-MNIST) the GAN's image is made grey (the mean of its
  * channels) before Φ and D see it: the search cannot exploit colour that no real item has.
