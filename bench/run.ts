@@ -7,6 +7,7 @@
  *   gan        the conditional GAN on Fashion-MNIST and H&M → gan.md / .json
  *   design-judged  designs judged by models the optimiser never saw (the demo's data) → design.md / .json
  *   topk       top-10 for one shopper over 20,000 items → topk.json
+ *   garment-knn  1-NN class accuracy in the simulated utility's garment space → garment-knn.json
  *   paper      `ingest paper` on a generated 1 GB file in the authors' layout: peak RSS → paper-ingest.json
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
  * alternating round by round so that drift on a shared machine hits both alike.
@@ -154,6 +155,7 @@ const benches: Record<string, () => Promise<void>> = {
   topk: async () => (await import('./topk.js')).topkBench(),
   serve: async () => (await import('./serve.js')).serveBench(process.argv.slice(3)),
   'design-judged': async () => (await import('./design-judged.js')).designJudgedBench(),
+  'garment-knn': async () => (await import('./garment-knn.js')).garmentKnnBench(),
   paper: async () => (await import('./paper-ingest.js')).paperIngestBench(process.argv.slice(3)),
 };
 if (!which || !benches[which]) {

@@ -118,7 +118,7 @@ interface Pair {
 }
 
 /** Classifier features (the GAN run's fixed category classifier) of uint8 images [n, s, s, 3]. */
-export function classifierFeatures(g: LoadedGan, u8: Uint8Array, n: number, size: number): Float32Array {
+export function ganClassifierFeatures(g: LoadedGan, u8: Uint8Array, n: number, size: number): Float32Array {
   const inSize = g.classifier.encoderConfig.inputSize;
   const out = new Float32Array(n * g.classifier.encoderConfig.k);
   const per = size * size * 3;
@@ -193,7 +193,7 @@ function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble
   const per = ds.imageSize * ds.imageSize * 3;
   const realU8 = new Uint8Array(Math.min(items.length, 300) * per);
   items.slice(0, 300).forEach((i, r) => realU8.set(ds.images.subarray(i * per, (i + 1) * per), r * per));
-  const realFeatures = classifierFeatures(g, realU8, Math.min(items.length, 300), ds.imageSize);
+  const realFeatures = ganClassifierFeatures(g, realU8, Math.min(items.length, 300), ds.imageSize);
   const ganIndex = g.manifest.categories.indexOf(c);
   // the samples: 256 codes z ~ N(0, I), the GAN's own prior, no steps
   const s0 = maximisePreference(designModels(run, g), {
@@ -207,7 +207,7 @@ function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble
     bound: 'free',
   });
   const gs = g.manifest.config.imageSize;
-  const feats = classifierFeatures(g, s0.images, 256, gs);
+  const feats = ganClassifierFeatures(g, s0.images, 256, gs);
   const nn = nearestDistances(feats, realFeatures, g.classifier.encoderConfig.k);
   const d = s0.realism;
   const maxDistance = quantileOf(nn, 0.95);
@@ -336,7 +336,7 @@ function judgePair(
   const util = o.utility ? o.utility.of(new Array(steps).fill(pair.user), resizeU8(shownU8, steps, gs, ds.imageSize), steps, pair.category).utility : null;
   const all = new Uint8Array(steps * o.n * per);
   res.stepImages!.forEach((imgs, s) => all.set(imgs, s * o.n * per));
-  const feats = classifierFeatures(g, all, steps * o.n, gs);
+  const feats = ganClassifierFeatures(g, all, steps * o.n, gs);
   const kc = g.classifier.encoderConfig.k;
   const nn = nearestDistances(feats, ctx.realFeatures, kc);
   const d = realismOf(g, all, steps * o.n, ctx.ganIndex);

@@ -27,31 +27,11 @@ export const intIn = (name: string, min: number, max: number) =>
     (v) => `--${name} must be an integer in ${min}..${max}, ${got(v)}`,
   );
 
-/** A number ≥ 0. */
-export const nonNegative = (name: string) =>
-  flag(
-    (v) => {
-      const x = Number(v);
-      return Number.isFinite(x) && x >= 0 ? x : undefined;
-    },
-    (v) => `--${name} must be a number ≥ 0, ${got(v)}`,
-  );
-
 /** One of the given words. */
 export const oneOf = <const T extends readonly string[]>(name: string, words: T, or = 'or') =>
   flag(
     (v) => ((words as readonly unknown[]).includes(v) ? (v as T[number]) : undefined),
     (v) => `--${name} must be ${words.slice(0, -1).join(', ')} ${or} ${words.at(-1)}, ${got(v)}`,
-  );
-
-/** A share in [0, 1]. */
-export const share = (name: string, note = '') =>
-  flag(
-    (v) => {
-      const x = Number(v);
-      return x >= 0 && x <= 1 ? x : undefined;
-    },
-    (v) => `--${name} must be a share in [0, 1]${note}, ${got(v)}`,
   );
 
 export const port = intIn('port', 0, 65535);
