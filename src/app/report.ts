@@ -110,7 +110,7 @@ tr.oracle td{color:#777;font-style:italic}img{image-rendering:pixelated;max-widt
 <table><tr><th>method</th><th>AUC (all items)</th><th>AUC (cold items)</th><th>sampled AUC</th><th>Recall@10</th><th>NDCG@10</th></tr>${rows.join('')}</table>
 <h2>Training curves</h2>${curves}
 <h2>Designs for shoppers (the paper's figure)</h2>
-<p class="small">Each row: one shopper and category. Left of the red line, the real items that score highest for this shopper; right, designs generated for them by preference maximisation in the GAN's latent space. Every image carries its preference score θ<sub>u</sub>ᵀΦ(x).</p>
+<p class="small">Each row: one shopper and category. Left of the red line, the real items that score highest for this shopper; right, designs generated for them by preference maximisation in the GAN's latent space. Every image carries its preference score θ<sub>u</sub>ᵀΦ(x) under the model the search maximised: for a design that is a proxy, not a measurement (the design study below judges them with a model the search never saw).</p>
 ${r.figures.map((fg) => `<figure>${img(fg.png)}<figcaption>shopper ${esc(fg.user)}, ${esc(fg.category)}: best real item ${fg.bestReal.toFixed(3)}, best design ${fg.bestDesign.toFixed(3)}</figcaption></figure>`).join('\n')}
 ${
   r.improvement
