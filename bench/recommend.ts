@@ -49,6 +49,7 @@ export const GRID_SIMULATED = {
 
 export async function recommendBench(args: string[]): Promise<void> {
   const simulated = args.includes('--simulated');
+  if (!simulated) return (await import('./recommend-hm.js')).recommendHmBench(args);
   // --shoppers N --extra-items M: another simulated population than the demo's (1,000 shoppers, 5 + Poisson(6) purchases)
   const flag = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
   const shoppers = flag('--shoppers', 1000);

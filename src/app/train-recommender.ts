@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
 import { loadDataset, type Dataset } from '../data/dataset.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
-import { Classifier } from '../models/classifier.js';
+import { AttributeClassifier, Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
@@ -19,7 +19,7 @@ import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
 import { dvbprLoss, factorLoss } from '../train/losses.js';
-import { shiftAugmenter } from '../train/augment.js';
+import { augmenter, augments } from '../train/augment.js';
 import { keep, tensor, type Tensor } from '../torch/index.js';
 import { trainCallbacks, type Progress } from './progress.js';
 
@@ -59,9 +59,8 @@ function baseFields(name: string, ds: Dataset, seed: number) {
 
 /** Category labels for the classifier: −1 for 'unknown' and 'other' (no real label). */
 export function categoryLabels(ds: Dataset): { labels: Int32Array; classes: string[] } {
-  const classes = ds.categories.filter((c) => c !== 'unknown' && c !== 'other' && c !== 'Unknown');
-  const map = new Map(classes.map((c, i) => [c, i]));
-  return { labels: Int32Array.from(ds.itemCategory, (c) => map.get(ds.categories[c]!) ?? -1), classes };
+  const category = ds.attributes[0]!; // src/data/attributes.ts: the category comes first
+  return { labels: category.labels, classes: category.classes };
 }
 
 export interface ClassifierJobResult {
@@ -79,13 +78,83 @@ export function trainCategoryClassifier(ds: Dataset, images: Tensor, cfg: DvbprC
   return { classifier: clf, classes, heldOutAccuracy: r.heldOutAccuracy, heldOutPerClass: r.heldOutPerClass };
 }
 
+/** The multi-attribute classifier (DVBPR's --init classifier): one head per attribute of the dataset. */
+export interface AttributeJobResult {
+  classifier: AttributeClassifier;
+  /** the category's classes and held-out accuracy (the first head) */
+  classes: string[];
+  heldOutAccuracy: number;
+  attributes: { name: string; classes: number; heldOutAccuracy: number }[];
+}
+
+export function trainAttributeClassifier(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: TrainCallbacks): AttributeJobResult {
+  const attrs = ds.attributes;
+  const clf = new AttributeClassifier(
+    cfg.encoder,
+    attrs.map((a) => Math.max(a.classes.length, 1)),
+    cfg.seed + 100,
+  );
+  const r = trainClassifier(
+    clf,
+    { images, labels: attrs.map((a) => a.labels) },
+    { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb },
+  );
+  return {
+    classifier: clf,
+    classes: attrs[0]!.classes,
+    heldOutAccuracy: r.heldOutAccuracy,
+    attributes: attrs.map((a, h) => ({ name: a.name, classes: a.classes.length, heldOutAccuracy: r.heldOutByHead[h]! })),
+  };
+}
+
+/**
+ * DVBPR's classifier start: the multi-attribute classifier where the dataset has attributes beyond
+ * its category and the config asks for them; otherwise (Fashion-MNIST, the paper's data) the
+ * category classifier, the one the GAN and VBPR use too.
+ */
+export function encoderStart(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult | AttributeJobResult {
+  return cfg.classifierAttributes === 'all' && ds.attributes.length > 1
+    ? trainAttributeClassifier(ds, images, cfg, cb)
+    : trainCategoryClassifier(ds, images, cfg, cb);
+}
+
+/**
+ * The dataset with nothing held out (`--split none`): every purchase — train, validation and test —
+ * trains, and the item counts follow. For a shop's serving model, trained with the settings and
+ * epoch count an evaluated run chose (`--like`).
+ */
+export function withoutHeldOut(ds: Dataset): Dataset {
+  const parts = [ds.train, ds.valid, ds.test];
+  const join2 = (key: 'user' | 'item') => {
+    const out = new Int32Array(parts.reduce((n, p) => n + p[key].length, 0));
+    let o = 0;
+    for (const p of parts) (out.set(p[key], o), (o += p[key].length));
+    return out;
+  };
+  const train = { user: join2('user'), item: join2('item') };
+  const itemTrainCount = new Int32Array(ds.itemIds.length);
+  for (const i of train.item) itemTrainCount[i]!++;
+  const none = { user: new Int32Array(0), item: new Int32Array(0) };
+  return { ...ds, train, valid: none, test: none, itemTrainCount, sampledNegatives: new Int32Array(0) };
+}
+
+/** An evaluated run whose settings a `--split none` run took, as its manifest records it. */
+export interface LikeRun {
+  run: string;
+  name: string;
+  dataHash: string;
+  bestEpoch: number;
+}
+
 export interface DvbprJobOptions {
   out: string;
   config: DvbprConfig;
   resume: boolean;
   callbacks: TrainCallbacks;
-  /** a classifier already trained on this dataset, to reuse */
-  classifier?: ClassifierJobResult;
+  /** the run whose settings this one took (recorded in the manifest) */
+  like?: LikeRun;
+  /** a classifier already trained on this dataset, to reuse (its encoder starts Φ with --init classifier) */
+  classifier?: ClassifierJobResult | AttributeJobResult;
 }
 
 export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
@@ -94,16 +163,33 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
 
 async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
   const cfg = o.config;
-  const manifest: DvbprRunManifest = { ...baseFields(`dvbpr-${cfg.init}`, ds, cfg.seed), kind: 'dvbpr', config: cfg };
+  // nothing held out (withoutHeldOut): no validation, the last epoch's weights are the model
+  const heldOut = ds.valid.user.length > 0;
+  const manifest: DvbprRunManifest = {
+    ...baseFields(`dvbpr-${cfg.init}`, ds, cfg.seed),
+    kind: 'dvbpr',
+    config: cfg,
+    training: {
+      split: heldOut ? 'dataset' : 'none',
+      pairs: ds.train.user.length,
+      users: new Set(ds.train.user).size,
+      ...(o.like ? { like: o.like } : {}),
+    },
+  };
   const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
   if (cfg.init === 'classifier') {
-    const clf = o.classifier ?? trainCategoryClassifier(ds, images, cfg, o.callbacks);
+    const clf = o.classifier ?? encoderStart(ds, images, cfg, o.callbacks);
     // copy the classifier's encoder (conv trunk and embedding layer) into Φ
     model.encoder.loadStateDict(clf.classifier.encoder.stateDict(), 'classifier encoder');
-    manifest.metrics.classifier = { heldOutAccuracy: clf.heldOutAccuracy, classes: clf.classes };
+    manifest.metrics.classifier = {
+      heldOutAccuracy: clf.heldOutAccuracy,
+      classes: clf.classes,
+      ...('attributes' in clf ? { attributes: clf.attributes } : {}),
+    };
   }
   const scorer = () => new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);
-  const augment = cfg.augmentShift ? shiftAugmenter(cfg.augmentShift, cfg.seed + 17) : undefined;
+  const aug = { shift: cfg.augmentShift, flip: cfg.augmentFlip, scale: cfg.augmentScale };
+  const augment = augments(aug) ? augmenter(aug, cfg.seed + 17) : undefined;
   const result = await trainBpr(
     {
       module: model,
@@ -119,15 +205,19 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
       train: ds.train,
       numUsers: ds.userIds.length,
       numItems: ds.itemIds.length,
-      validate: () => {
-        const s = scorer();
-        try {
-          const r = rankingOn(ds, s, 'valid');
-          return { auc: r.auc, coldAuc: r.coldAuc };
-        } finally {
-          s.dispose();
-        }
-      },
+      ...(heldOut
+        ? {
+            validate: () => {
+              const s = scorer();
+              try {
+                const r = rankingOn(ds, s, 'valid');
+                return { auc: r.auc, coldAuc: r.coldAuc };
+              } finally {
+                s.dispose();
+              }
+            },
+          }
+        : {}),
       evalEvery: cfg.evalEvery,
       earlyStopping: cfg.earlyStopping,
       averageEpochs: cfg.averageEpochs,
@@ -142,7 +232,11 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
   const e = embedImages(model.encoder, images);
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
   manifest.embeddings = { file: EMBEDDINGS_FILE, count: ds.itemIds.length, k: cfg.encoder.k };
-  manifest.metrics = { ...manifest.metrics, bestEpoch: result.bestEpoch, valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') };
+  manifest.metrics = {
+    ...manifest.metrics,
+    bestEpoch: result.bestEpoch,
+    ...(heldOut ? { valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') } : {}),
+  };
   final.dispose();
   manifest.history = result.history;
   manifest.finishedAt = new Date().toISOString();
@@ -244,14 +338,23 @@ export function classifierFeatures(clf: Classifier, images: Tensor): { data: Flo
   return { data: embedImages(clf.encoder, images), dim: clf.encoderConfig.k };
 }
 
-/** `atelier train dvbpr`: the dataset folder, a config for its image size, a run folder. */
+/**
+ * `atelier train dvbpr`: the dataset folder, a config for its image size, a run folder; with
+ * `split: 'none'` every purchase trains (withoutHeldOut), and `like` names the evaluated run whose
+ * settings `configFor` was given.
+ */
 export async function trainDvbprFromData(
   dataDir: string,
   configFor: (imageSize: number) => DvbprConfig,
-  o: { out: string; resume: boolean },
+  o: { out: string; resume: boolean; split?: 'dataset' | 'none'; like?: LikeRun },
   progress: Progress,
 ): Promise<RunManifest> {
-  const ds = loadDataset(dataDir);
+  const loaded = loadDataset(dataDir);
+  const ds = o.split === 'none' ? withoutHeldOut(loaded) : loaded;
+  if (o.like && o.like.dataHash !== ds.manifest.dataHash)
+    progress.event('message', {
+      message: `--like ${o.like.run} was trained on another dataset (hash ${o.like.dataHash.slice(0, 12)}…): its settings are used as they are`,
+    });
   const cfg = configFor(ds.imageSize);
   if (cfg.encoder.inputSize !== ds.imageSize) {
     progress.event('message', {
@@ -265,6 +368,7 @@ export async function trainDvbprFromData(
       config: cfg,
       resume: o.resume,
       callbacks: trainCallbacks(progress, `dvbpr-${cfg.init}`),
+      ...(o.like ? { like: o.like } : {}),
     });
     return manifest;
   } finally {

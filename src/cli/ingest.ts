@@ -26,7 +26,7 @@ const common = (c: Command) =>
     .option('--image-size <px>', 'square image size', '64')
     .addOption(new Option('--fit <mode>', 'letterbox on white, or centre crop').choices(['letterbox', 'crop']).default('letterbox'))
     .addOption(new Option('--split <kind>', 'paper (random leave-one-out) or temporal').choices(['paper', 'temporal']).default('paper'))
-    .option('--min-user-items <n>', 'drop users with fewer distinct items', '5')
+    .option('--min-user-items <n>', 'shoppers with fewer distinct items are trained on but not evaluated (no held-out item)', '5')
     .option('--k-core <k>', 'k-core filtering before the split')
     .option('--min-category-count <n>', 'categories with fewer items fold into "other"', '50')
     .option('--category-column <name>', 'column holding the category')

@@ -1,7 +1,10 @@
 /** `atelier train dvbpr`: flags → a validated DVBPR config → src/app/train-recommender.ts. */
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { trainDvbprFromData } from '../app/train-recommender.js';
+import { join } from 'node:path';
+import { trainDvbprFromData, type LikeRun } from '../app/train-recommender.js';
+import { BadInputError } from '../core/errors.js';
+import { readManifest, type DvbprRunManifest } from '../store/run.js';
 import { dvbprPreset, dvbprSchema, type DvbprConfig } from '../config/dvbpr.js';
 import { parseConfig } from '../config/parse.js';
 import { out } from './flags.js';
@@ -24,6 +27,11 @@ const dvbprFlags = z
     earlyStopping: z.coerce.number().int().min(0).optional(),
     averageEpochs: z.coerce.number().min(0).optional(),
     augmentShift: z.coerce.number().int().min(0).optional(),
+    augmentFlip: z.boolean().optional(),
+    augmentScale: z.coerce.number().min(0).lt(0.5).optional(),
+    classifierAttributes: z.enum(['all', 'category']).optional(),
+    split: z.enum(['dataset', 'none']).default('dataset'),
+    like: z.string().optional(),
     seed: z.coerce.number().int().min(0).optional(),
     resume: z.boolean().default(false),
     json: z.boolean().default(false),
@@ -32,9 +40,12 @@ const dvbprFlags = z
 
 type DvbprFlags = z.infer<typeof dvbprFlags>;
 
-/** The preset for the dataset's image size, with every flag given laid over it, validated. */
-export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json'> & { json?: boolean }, imageSize: number): DvbprConfig {
-  const base = dvbprPreset(flags.preset, imageSize);
+/**
+ * The preset for the dataset's image size (or, with --like, the config of the run named and its
+ * best epoch as the epoch count), with every flag given laid over it, validated.
+ */
+export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json' | 'split'> & { json?: boolean }, imageSize: number, like?: DvbprRunManifest): DvbprConfig {
+  const base = like ? { ...like.config, epochs: like.metrics.bestEpoch!, earlyStopping: 0 } : dvbprPreset(flags.preset, imageSize);
   const set = <K extends string, V>(key: K, v: V | undefined) => (v !== undefined ? { [key]: v } : {});
   const cfg = {
     ...base,
@@ -49,9 +60,22 @@ export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json'> & { json?: boole
     ...set('earlyStopping', flags.earlyStopping),
     ...set('averageEpochs', flags.averageEpochs),
     ...set('augmentShift', flags.augmentShift),
+    ...set('augmentFlip', flags.augmentFlip),
+    ...set('augmentScale', flags.augmentScale),
+    ...set('classifierAttributes', flags.classifierAttributes),
     ...set('seed', flags.seed),
   };
   return parseConfig(dvbprSchema, cfg, 'config');
+}
+
+/** --like: an evaluated DVBPR run folder (its manifest read and checked). */
+function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
+  const m = readManifest(dir);
+  const path = join(dir, 'manifest.json');
+  if (m.kind !== 'dvbpr') throw new BadInputError(`--like needs a DVBPR run; kind is "${m.kind}"`, { file: path });
+  if (!m.metrics.valid || !m.metrics.bestEpoch)
+    throw new BadInputError('--like needs a run evaluated on held-out purchases (its best epoch chosen on them); metrics.valid is absent', { file: path });
+  return { manifest: m, record: { run: dir, name: m.name, dataHash: m.dataset.dataHash, bestEpoch: m.metrics.bestEpoch } };
 }
 
 export function registerTrainDvbpr(train: Command): void {
@@ -72,14 +96,38 @@ export function registerTrainDvbpr(train: Command): void {
     .option('--classifier-epochs <n>', 'epochs of the category classifier (--init classifier)')
     .option('--early-stopping <n>', 'stop after n evaluations without validation gain (0 = off)')
     .option('--average-epochs <n>', 'validate and keep an exponential moving average of the weights with this time constant in epochs (0 = off)')
-    .option('--augment-shift <px>', 'shift each training image by a random 0..px pixels per axis, edges repeated (0 = off, the default)')
+    .option('--augment-shift <px>', 'shift each training image by a random 0..px pixels per axis, edges repeated (0 = off)')
+    .option('--augment-flip', 'mirror training images left to right at random')
+    .option('--augment-scale <s>', 'zoom training images by a random factor in [1 − s, 1 + s] (0 = off)')
+    .addOption(
+      new Option('--classifier-attributes <which>', 'what the classifier start learns: every item attribute of the dataset, or the category').choices([
+        'all',
+        'category',
+      ]),
+    )
+    .addOption(
+      new Option('--split <which>', "dataset: the dataset's train split, validated; none: every purchase trains (a serving model), nothing is held out")
+        .choices(['dataset', 'none'])
+        .default('dataset'),
+    )
+    .option('--like <run>', 'take the config and the best epoch (as --epochs) of this evaluated run folder; flags given still apply')
     .option('--seed <n>', 'seed')
     .option('--resume', "continue from the run folder's last checkpoint")
     .option('--json', 'print the run manifest as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(dvbprFlags, opts);
-      const m = await trainDvbprFromData(f.data, (size) => dvbprConfigFrom(f, size), { out: f.out, resume: f.resume }, createProgress({ json: f.json }));
-      const t = m.metrics.test!;
-      out(f.json, m, () => `dvbpr → ${f.out}: test AUC ${t.auc.toFixed(4)}, cold AUC ${t.coldAuc.toFixed(4)} (best epoch ${String(m.metrics.bestEpoch)})`);
+      const like = f.like ? likeRun(f.like) : undefined;
+      const m = await trainDvbprFromData(
+        f.data,
+        (size) => dvbprConfigFrom(f, size, like?.manifest),
+        { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}) },
+        createProgress({ json: f.json }),
+      );
+      const t = m.metrics.test;
+      out(f.json, m, () =>
+        t
+          ? `dvbpr → ${f.out}: test AUC ${t.auc.toFixed(4)}, cold AUC ${t.coldAuc.toFixed(4)} (best epoch ${String(m.metrics.bestEpoch)})`
+          : `dvbpr → ${f.out}: trained on all ${m.kind === 'dvbpr' ? m.training?.pairs : '?'} purchases for ${String(m.metrics.bestEpoch)} epochs, nothing held out${like ? ` (settings of ${f.like})` : ''}`,
+      );
     });
 }

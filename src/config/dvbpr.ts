@@ -35,12 +35,18 @@ export const dvbprSchema = z
     /** 'scratch' (the paper) or 'classifier' (encoder first trained on the catalogue's categories) */
     init: z.enum(['scratch', 'classifier']),
     classifierEpochs: z.number().positive(),
+    /** --init classifier: learn every item attribute the dataset has (one head each), or the category alone */
+    classifierAttributes: z.enum(['all', 'category']).default('all'),
     earlyStopping: z.number().int().min(0),
     evalEvery: z.number().positive(),
     /** weight averaging time constant in epochs (0 = off; see src/train/bpr.ts) */
     averageEpochs: z.number().min(0).default(0),
     /** training images shifted by up to this many pixels per axis (0 = off; src/train/augment.ts) */
     augmentShift: z.number().int().min(0).default(0),
+    /** training images mirrored left to right at random (src/train/augment.ts) */
+    augmentFlip: z.boolean().default(false),
+    /** training images zoomed by a factor in [1 − s, 1 + s] (0 = off) */
+    augmentScale: z.number().min(0).lt(0.5).default(0),
     seed: z.number().int().min(0),
   })
   .strict();
@@ -100,10 +106,13 @@ export function dvbprPreset(preset: 'tiny' | 'default' | 'paper', inputSize: num
     epochs: preset === 'tiny' ? 3 : 20,
     init: 'scratch',
     classifierEpochs: preset === 'tiny' ? 2 : 5,
+    classifierAttributes: 'all',
     earlyStopping: 0,
     evalEvery: 1,
     averageEpochs: 0,
     augmentShift: 0,
+    augmentFlip: false,
+    augmentScale: 0,
     seed: 1,
   };
 }

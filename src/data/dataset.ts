@@ -34,6 +34,7 @@ import { readJsonFile } from '../core/fs.js';
 import type { IdMap } from '../core/ids.js';
 import { buildImageCache, readImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
+import { ATTRIBUTES_FILE, attributeOf, datasetAttributes, type Attribute, type RawAttribute } from './attributes.js';
 import { splitInteractions, type SplitKind } from './split.js';
 import { hiddenFeatures, hiddenScores, type SimulationModel } from './simulate.js';
 
@@ -67,6 +68,8 @@ export interface RawDataset {
   sourceNames: string[];
   categoryRaw: (string | null)[];
   categoryColumn: string;
+  /** attributes besides the category (one value per item), for the multi-attribute classifier */
+  attributes?: RawAttribute[];
   /** counts of things left out that are not errors (e.g. articles without a photo) */
   leftOut: Record<string, number>;
   /** interactions, possibly made from the fitted images (simulated shoppers); not needed with a fixed split */
@@ -115,11 +118,17 @@ export interface Manifest {
     interactionRows: number;
     distinctPairs: number;
     usersBeforeFilter: number;
+    /** users with a validation and a test item (≥ minUserItems distinct items); absent before every shopper was trained */
+    evaluatedUsers?: number;
+    /** users below minUserItems: every purchase trains, none is held out (they still get recommendations) */
+    trainOnlyUsers?: number;
     train: number;
     valid: number;
     test: number;
   };
   categories: { name: string; items: number; folded?: string[] }[];
+  /** attributes besides the category (absent in a dataset written before them) */
+  attributes?: { name: string; classes: number; labelled: number }[];
   split: { kind: SplitKind | 'authors'; coldTestItems: number; coldTestUsers: number; coldValidItems: number; itemsWithoutTraining: number };
   leftOut: Record<string, number>;
   problems: ReturnType<Problems['summary']>;
@@ -150,6 +159,8 @@ export interface Dataset {
   /** 100 sampled negatives per test row (−1 = none), aligned with `test` */
   sampledNegatives: Int32Array;
   simulation?: SimulationModel;
+  /** the category first (unknown and other masked), then the source's other attributes */
+  attributes: Attribute[];
 }
 
 function writeSplit(path: string, p: SplitPairs): void {
@@ -265,6 +276,7 @@ interface KeptItems {
   keepItem: Int32Array | null;
   itemIds: string[];
   categoryRaw: (string | null)[];
+  attributes: RawAttribute[];
   keys: string[];
 }
 
@@ -276,7 +288,7 @@ function dropFailedImages(
   tmp: string,
   imageSize: number,
 ): KeptItems {
-  if (!cache.failed.length) return { keepItem: null, itemIds: raw.itemIds, categoryRaw: raw.categoryRaw, keys: cache.keys };
+  if (!cache.failed.length) return { keepItem: null, itemIds: raw.itemIds, categoryRaw: raw.categoryRaw, attributes: raw.attributes ?? [], keys: cache.keys };
   const failed = new Set(cache.failed.map((f) => f.index));
   const keepItem = new Int32Array(raw.itemIds.length).fill(-1);
   const rowBytes = imageSize * imageSize * 3;
@@ -295,7 +307,13 @@ function dropFailedImages(
   closeSync(dst);
   renameSync(compactPath, cachePath);
   const kept = <T>(xs: T[]) => xs.filter((_, i) => keepItem[i]! >= 0);
-  return { keepItem, itemIds: kept(raw.itemIds), categoryRaw: kept(raw.categoryRaw), keys: kept(cache.keys) };
+  return {
+    keepItem,
+    itemIds: kept(raw.itemIds),
+    categoryRaw: kept(raw.categoryRaw),
+    attributes: (raw.attributes ?? []).map((a) => ({ name: a.name, values: kept(a.values) })),
+    keys: kept(cache.keys),
+  };
 }
 
 /** The log's rows as distinct (user, item) pairs, each with its first time; rows of dropped items are counted as problems. */
@@ -431,7 +449,10 @@ function dataHashOf(raw: RawDataset, keys: string[], o: PrepareOptions): string 
   const h = createHash('sha256');
   h.update(JSON.stringify(raw.source.fileHashes));
   for (const k of keys) h.update(k);
-  h.update(JSON.stringify({ imageSize: o.imageSize, fit: o.fit, split: o.split, minUserItems: o.minUserItems, kCore: o.kCore ?? null, seed: o.seed }));
+  // splitRule 2: users below minUserItems train instead of being dropped (a dataset made by the first rule has another hash)
+  h.update(
+    JSON.stringify({ imageSize: o.imageSize, fit: o.fit, split: o.split, minUserItems: o.minUserItems, kCore: o.kCore ?? null, seed: o.seed, splitRule: 2 }),
+  );
   return h.digest('hex');
 }
 
@@ -446,7 +467,13 @@ function splitOf(raw: RawDataset, images: () => Uint8Array, keepItem: Int32Array
     ...renumberUsers(split, log),
     itemTrainCount: split.itemTrainCount,
     simulation,
-    counts: { interactionRows: log.user.length, distinctPairs: pairs.user.length, usersBeforeFilter: log.users.size },
+    counts: {
+      interactionRows: log.user.length,
+      distinctPairs: pairs.user.length,
+      usersBeforeFilter: log.users.size,
+      evaluatedUsers: split.evaluatedUsers,
+      trainOnlyUsers: split.keptUsers - split.evaluatedUsers,
+    },
   };
 }
 
@@ -478,7 +505,13 @@ function keptSplit(f: FixedSplit, keepItem: Int32Array | null, numItems: number,
     test,
     itemTrainCount,
     simulation: undefined as SimulationModel | undefined,
-    counts: { interactionRows: f.rows, distinctPairs: distinct.size, usersBeforeFilter: f.userIds.length },
+    counts: {
+      interactionRows: f.rows,
+      distinctPairs: distinct.size,
+      usersBeforeFilter: f.userIds.length,
+      evaluatedUsers: new Set(test.user).size,
+      trainOnlyUsers: f.userIds.length - new Set([...test.user, ...valid.user]).size,
+    },
   };
 }
 
@@ -492,7 +525,7 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: f.reason ?? 'undecodable image', value: f.error });
 
   // 2. drop items whose image failed (skip mode), compacting the cache
-  const { keepItem, itemIds, categoryRaw, keys } = dropFailedImages(raw, cache, cachePath, tmp, o.imageSize);
+  const { keepItem, itemIds, categoryRaw, attributes, keys } = dropFailedImages(raw, cache, cachePath, tmp, o.imageSize);
   const numItems = itemIds.length;
   if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
   // read back only when the interactions are made from the pixels (a 224-px cache of a large catalogue does not fit in memory)
@@ -502,8 +535,10 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   // 3–4. interactions → distinct pairs → split (or the source's own), the kept users renumbered densely
   const split = splitOf(raw, images, keepItem, numItems, o);
   const { userIds, userOld, train, valid, test, simulation } = split;
-  if (userIds.length === 0) {
-    throw new BadInputError(`no user has at least ${o.minUserItems} distinct items (--min-user-items)`, { file: raw.source.path });
+  if (test.user.length === 0) {
+    throw new BadInputError(`no user has at least ${Math.max(3, o.minUserItems)} distinct items (--min-user-items): nothing to evaluate`, {
+      file: raw.source.path,
+    });
   }
 
   // 5. categories: the source's own, or by size with the rare ones folded into "other"
@@ -527,6 +562,14 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   writeFileSync(join(tmp, 'sampled-negatives.i32'), new Uint8Array(negatives.buffer));
   writeFileSync(join(tmp, 'images.json'), JSON.stringify({ size: o.imageSize, fit: o.fit, keys }));
   if (simulation) writeFileSync(join(tmp, 'simulation.json'), JSON.stringify(simulation));
+  // attributes: rare values masked by the same threshold as rare categories
+  const minClass = raw.fixedCategories ? 1 : o.minCategoryCount;
+  const kept = attributes.map((a) => attributeOf(a, minClass)).filter((a): a is Attribute => a !== null);
+  if (kept.length)
+    writeFileSync(
+      join(tmp, ATTRIBUTES_FILE),
+      JSON.stringify({ attributes: kept.map((a) => ({ name: a.name, classes: a.classes, labels: Array.from(a.labels) })) }),
+    );
   const sharpVersions = (await import('sharp')).default.versions;
   const manifest: Manifest = {
     format: DATASET_FORMAT,
@@ -552,6 +595,7 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
       test: test.user.length,
     },
     categories,
+    attributes: kept.map((a) => ({ name: a.name, classes: a.classes.length, labelled: a.labels.reduce((n, l) => n + (l >= 0 ? 1 : 0), 0) })),
     split: {
       kind: raw.fixedSplit ? 'authors' : o.split,
       coldTestItems: coldTest.size,
@@ -578,13 +622,16 @@ export function loadDataset(dir: string): Dataset {
   const items = readJson<{ ids: string[]; category: number[]; trainCount: number[] }>(join(d, 'items.json'));
   const users = readJson<{ ids: string[] }>(join(d, 'users.json'));
   const simPath = join(d, 'simulation.json');
+  const itemCategory = Int32Array.from(items.category);
+  const categories = manifest.categories.map((c) => c.name);
   return {
     dir: d,
     manifest,
     itemIds: items.ids,
     userIds: users.ids,
-    itemCategory: Int32Array.from(items.category),
-    categories: manifest.categories.map((c) => c.name),
+    itemCategory,
+    categories,
+    attributes: datasetAttributes(d, categories, itemCategory),
     itemTrainCount: Int32Array.from(items.trainCount),
     train: readSplit(join(d, 'train.i32')),
     valid: readSplit(join(d, 'valid.i32')),

@@ -1,6 +1,7 @@
 /**
  * Reader for the generic layout a shop would export:
  *   items.csv         item_id, image (a path inside the folder, relative to it)[, category][, other columns]
+ *                     (every other categorical column is an attribute the encoder's classifier learns)
  *   interactions.csv  user_id, item_id[, timestamp (ISO date or number)]
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { readCsv } from './csv.js';
 import type { InteractionLog, RawDataset } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import { hashFile } from './hash-file.js';
+import { isCategorical } from './attributes.js';
 import { MAX_IMAGE_BYTES, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
 
@@ -46,6 +48,7 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
   const sources: ImageSource[] = [];
   const names: string[] = [];
   const cats: (string | null)[] = [];
+  const other = new Map<string, (string | null)[]>(); // every other column, for the attributes
   const catRequired = o.categoryColumn !== 'category';
   for await (const { record, line } of readCsv(itemsPath, { required: ['item_id', 'image', ...(catRequired ? [o.categoryColumn] : [])], problems })) {
     const id = record.item_id!.trim();
@@ -74,7 +77,17 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
     names.push(path);
     const c = record[o.categoryColumn]?.trim() ?? '';
     cats.push(c === '' ? null : c);
+    for (const [col, raw] of Object.entries(record)) {
+      if (col === 'item_id' || col === 'image' || col === o.categoryColumn) continue;
+      let values = other.get(col);
+      if (!values) other.set(col, (values = new Array<string | null>(itemIds.length - 1).fill(null)));
+      const v = raw?.trim() ?? '';
+      values.push(v === '' ? null : v);
+    }
+    for (const values of other.values()) if (values.length < itemIds.length) values.push(null); // a row without the column
   }
+  // only categorical columns are attributes (ids, names, prices are not)
+  const attributes = [...other].map(([name, values]) => ({ name, values })).filter((a) => isCategorical(a.values));
   const users = new IdMap();
   const user = new GrowableInt32();
   const item = new GrowableInt32();
@@ -114,6 +127,7 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
     sourceNames: names,
     categoryRaw: cats,
     categoryColumn: o.categoryColumn,
+    attributes,
     leftOut: {},
     interactions: () => ({ log }),
   };

@@ -25,15 +25,34 @@ export function hmImagePath(folder: string, articleId: string): string {
   return join(folder, 'images', articleId.slice(0, 3), `${articleId}.jpg`);
 }
 
-/** articles.csv: id → category (empty metadata means unknown, not a mistake). */
+/**
+ * The articles.csv columns the multi-attribute classifier learns besides the category (the Kaggle
+ * names; their *_no / *_code twins say the same): what the article is, its colour and its pattern.
+ */
+export const HM_ATTRIBUTE_COLUMNS = [
+  'product_type_name',
+  'product_group_name',
+  'graphical_appearance_name',
+  'colour_group_name',
+  'perceived_colour_value_name',
+  'perceived_colour_master_name',
+  'department_name',
+  'index_name',
+  'index_group_name',
+  'section_name',
+  'garment_group_name',
+];
+
+/** articles.csv: id → category and attributes (empty metadata means unknown, not a mistake). */
 async function readArticles(
   articlesPath: string,
   o: HmOptions,
-): Promise<{ articleIndex: Map<string, number>; articleIds: string[]; articleCat: (string | null)[] }> {
+): Promise<{ articleIndex: Map<string, number>; articleIds: string[]; articleCat: (string | null)[]; articleAttr: Map<string, (string | null)[]> }> {
   const { problems } = o;
   const articleIndex = new Map<string, number>();
   const articleIds: string[] = [];
   const articleCat: (string | null)[] = [];
+  const articleAttr = new Map<string, (string | null)[]>();
   for await (const { record, line } of readCsv(articlesPath, { required: ['article_id', o.categoryColumn], problems })) {
     const id = record.article_id!.trim();
     if (!/^\d+$/.test(id)) {
@@ -48,8 +67,15 @@ async function readArticles(
     articleIds.push(id);
     const c = record[o.categoryColumn]!.trim();
     articleCat.push(c === '' ? null : c);
+    for (const col of HM_ATTRIBUTE_COLUMNS) {
+      if (col === o.categoryColumn || !(col in record)) continue;
+      let values = articleAttr.get(col);
+      if (!values) articleAttr.set(col, (values = new Array<string | null>(articleIds.length - 1).fill(null)));
+      const v = record[col]!.trim();
+      values.push(v === '' ? null : v);
+    }
   }
-  return { articleIndex, articleIds, articleCat };
+  return { articleIndex, articleIds, articleCat, articleAttr };
 }
 
 /** transactions_train.csv, streamed; repeat purchases (identical rows are multi-unit buys) collapse later. */
@@ -96,7 +122,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
   const articlesPath = join(folder, 'articles.csv');
   const txPath = join(folder, 'transactions_train.csv');
   const problems = o.problems;
-  const { articleIndex, articleIds, articleCat } = await readArticles(articlesPath, o);
+  const { articleIndex, articleIds, articleCat, articleAttr } = await readArticles(articlesPath, o);
   const { users, user: userArr, item: itemArr, time: timeArr, rows } = await readTransactions(txPath, articleIndex, o);
 
   // photos: an article without one leaves the catalogue (not an error) unless someone bought it
@@ -107,6 +133,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
   const sources: ImageSource[] = [];
   const names: string[] = [];
   const cats: (string | null)[] = [];
+  const keptArticles: number[] = [];
   let withoutPhoto = 0;
   let purchasedWithoutPhoto = 0;
   for (let a = 0; a < articleIds.length; a++) {
@@ -123,6 +150,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     sources.push({ kind: 'file', path });
     names.push(path);
     cats.push(articleCat[a]!);
+    keptArticles.push(a);
   }
   const mask = itemArr.map((a) => (keep[a]! >= 0 ? 1 : 0));
   const kept = mask.reduce((s, m) => s + m, 0);
@@ -149,6 +177,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     sourceNames: names,
     categoryRaw: cats,
     categoryColumn: o.categoryColumn,
+    attributes: [...articleAttr].map(([name, values]) => ({ name, values: keptArticles.map((a) => values[a] ?? null) })),
     leftOut: {
       articlesWithoutPhoto: withoutPhoto,
       purchasedArticlesWithoutPhoto: purchasedWithoutPhoto,

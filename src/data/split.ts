@@ -1,9 +1,11 @@
 /**
  * Splits of distinct (user, item) interactions.
- * - paper: users with ≥ minUserItems distinct items; one random item each to validation and one
- *   to test (seeded); the rest train (method.md §2).
- * - temporal: the same filter; the user's last item (by first purchase time) to test, the one
+ * - paper: users with ≥ minUserItems distinct items (and at least 3) are evaluated: one random item
+ *   each to validation and one to test (seeded); the rest train (method.md §2).
+ * - temporal: the same rule; the user's last item (by first purchase time) to test, the one
  *   before to validation.
+ * A user below the threshold is not dropped: every purchase of theirs trains (they get a taste
+ * vector and recommendations) and none is held out, so the evaluation is the paper's.
  * Optional k-core filtering first (users and items with ≥ k interactions, repeated to a fixpoint).
  */
 import { Rng } from '../core/rng.js';
@@ -21,8 +23,10 @@ export interface Split {
   train: { user: Int32Array; item: Int32Array };
   valid: { user: Int32Array; item: Int32Array };
   test: { user: Int32Array; item: Int32Array };
-  /** kept users in the dense user space of the input (others dropped) */
+  /** kept users in the dense user space of the input (every user with a pair left after k-core) */
   keptUsers: number;
+  /** of them, those with a validation and a test item (≥ minUserItems distinct items) */
+  evaluatedUsers: number;
   /** training interactions per item (0 = cold) */
   itemTrainCount: Int32Array;
 }
@@ -52,7 +56,7 @@ export function kCoreMask(p: Pairs, numUsers: number, numItems: number, k: numbe
   }
 }
 
-/** Splits distinct pairs (users numbered 0..numUsers-1). Users below the threshold are dropped. */
+/** Splits distinct pairs (users numbered 0..numUsers-1). Users below the threshold train only. */
 export function splitInteractions(p: Pairs, numUsers: number, numItems: number, o: SplitOptions): Split {
   const mask = o.kCore ? kCoreMask(p, numUsers, numItems, o.kCore) : new Uint8Array(p.user.length).fill(1);
   const byUser: number[][] = Array.from({ length: numUsers }, () => []);
@@ -62,10 +66,16 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
   const va: [number[], number[]] = [[], []];
   const te: [number[], number[]] = [[], []];
   let keptUsers = 0;
+  let evaluatedUsers = 0;
   for (let u = 0; u < numUsers; u++) {
     const xs = byUser[u]!;
-    if (xs.length < o.minUserItems || xs.length < 3) continue;
+    if (xs.length === 0) continue;
     keptUsers++;
+    if (xs.length < o.minUserItems || xs.length < 3) {
+      for (const x of xs) (tr[0].push(p.user[x]!), tr[1].push(p.item[x]!));
+      continue;
+    }
+    evaluatedUsers++;
     let testX: number;
     let validX: number;
     if (o.kind === 'temporal') {
@@ -89,5 +99,5 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
   const itemTrainCount = new Int32Array(numItems);
   for (const i of tr[1]) itemTrainCount[i]!++;
   const pack = (a: [number[], number[]]) => ({ user: Int32Array.from(a[0]), item: Int32Array.from(a[1]) });
-  return { train: pack(tr), valid: pack(va), test: pack(te), keptUsers, itemTrainCount };
+  return { train: pack(tr), valid: pack(va), test: pack(te), keptUsers, evaluatedUsers, itemTrainCount };
 }

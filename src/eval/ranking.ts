@@ -4,7 +4,8 @@
  *  - sampledAuc: the same against 100 fixed sampled negatives (the released code's protocol);
  *  - coldAuc: users whose held-out item is cold (fewer than COLD_THRESHOLD training interactions),
  *    negatives also cold items;
- *  - recall@K / NDCG@K / HR@K on the full ranking (one held-out item: recall = hit rate).
+ *  - recall@K / NDCG@K / HR@K on the full ranking (one held-out item: recall = hit rate), and
+ *    recall@50 beside them (a shop's page of results).
  * Every AUC here is core/auc.ts's pairwise count.
  */
 import { COLD_THRESHOLD, rankHeldOut } from '../core/auc.js';
@@ -38,6 +39,8 @@ export interface RankingResult {
   recallAtK: number;
   ndcgAtK: number;
   k: number;
+  /** recall@50 (absent in runs measured before it was) */
+  recallAt50?: number;
   users: number;
   coldUsers: number;
 }
@@ -63,6 +66,7 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
   let coldSum = 0;
   let coldUsers = 0;
   let recall = 0;
+  let recall50 = 0;
   let ndcg = 0;
   const rows = inp.heldOut.user.length;
   const batch = inp.batch ?? 256;
@@ -84,6 +88,7 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
         coldSum += rank.coldWins / rank.coldPairs;
         coldUsers++;
       }
+      if (rank.above < 50) recall50 += 1;
       if (rank.above < k) {
         recall += 1;
         ndcg += 1 / Math.log2(rank.above + 2);
@@ -112,6 +117,7 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
     recallAtK: rows ? recall / rows : NaN,
     ndcgAtK: rows ? ndcg / rows : NaN,
     k,
+    recallAt50: rows ? recall50 / rows : NaN,
     users: rows,
     coldUsers,
   };

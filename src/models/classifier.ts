@@ -26,6 +26,11 @@ export class Classifier extends Module {
     return this.logitsFloat(toInput(images));
   }
 
+  /** the one head, as a list (the trainer's view of a classifier: src/train/classifier.ts) */
+  logitsAll(images: Tensor): Tensor[] {
+    return [this.logits(images)];
+  }
+
   /** float [B, 3, S, S] in [−1, 1] (e.g. generated images) → logits [B, C] */
   logitsFloat(x: Tensor): Tensor {
     return this.head.forward(this.encoder.forward(x).relu());
@@ -34,6 +39,32 @@ export class Classifier extends Module {
   /** the feature space of the Fréchet distance: Φ's K-dim embedding [B, K] */
   featuresFloat(x: Tensor): Tensor {
     return this.encoder.forward(x);
+  }
+}
+
+/**
+ * The multi-attribute classifier: the same encoder Φ with one linear head per item attribute
+ * (category, product type, colour group… src/data/attributes.ts). Its encoder starts DVBPR's Φ;
+ * the single-head Classifier above stays the GAN's category judge.
+ */
+export class AttributeClassifier extends Module {
+  readonly encoder: Encoder;
+  readonly heads: Linear[];
+  constructor(
+    readonly encoderConfig: EncoderConfig,
+    readonly numClasses: number[],
+    seed: number,
+  ) {
+    super();
+    const gen = new Generator(seed);
+    this.encoder = this.registerModule('encoder', new Encoder(encoderConfig, gen, new Generator(seed + 1)));
+    this.heads = numClasses.map((c, h) => this.registerModule(`heads.${h}`, new Linear(encoderConfig.k, c, { gen })));
+  }
+
+  /** uint8 [B, S, S, 3] → logits [B, C_h] of every head */
+  logitsAll(images: Tensor): Tensor[] {
+    const f = this.encoder.forward(toInput(images)).relu();
+    return this.heads.map((h) => h.forward(f));
   }
 }
 

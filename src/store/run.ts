@@ -40,6 +40,7 @@ const rankingSchema = z.object({
   recallAtK: jsonNumber,
   ndcgAtK: jsonNumber,
   k: z.number(),
+  recallAt50: jsonNumber.optional(),
   users: z.number(),
   coldUsers: z.number(),
 });
@@ -49,7 +50,14 @@ const runMetrics = z.object({
   valid: rankingSchema.optional(),
   test: rankingSchema.optional(),
   /** DVBPR --init classifier: the classifier its encoder started from */
-  classifier: z.object({ heldOutAccuracy: jsonNumber, classes: z.array(z.string()) }).optional(),
+  classifier: z
+    .object({
+      heldOutAccuracy: jsonNumber,
+      classes: z.array(z.string()),
+      /** the multi-attribute classifier: every head's held-out accuracy */
+      attributes: z.array(z.object({ name: z.string(), classes: z.number().int(), heldOutAccuracy: jsonNumber })).optional(),
+    })
+    .optional(),
 });
 
 const epochRecord = z.object({ epoch: z.number(), loss: jsonNumber, seconds: jsonNumber, metrics: z.record(z.string(), jsonNumber) });
@@ -84,6 +92,16 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
     kind: z.literal('dvbpr'),
     config: dvbprSchema,
     embeddings: z.object({ file: z.string(), count: z.number().int(), k: z.number().int() }).optional(),
+    /** what it trained on: the dataset's train split, or (`--split none`, a shop's serving model) every purchase */
+    training: z
+      .object({
+        split: z.enum(['dataset', 'none']),
+        pairs: z.number().int(),
+        users: z.number().int(),
+        /** `--like`: the evaluated run whose settings and best epoch it took */
+        like: z.object({ run: z.string(), name: z.string(), dataHash: z.string(), bestEpoch: z.number() }).optional(),
+      })
+      .optional(),
   }),
   z.object({ ...common, kind: z.enum(['bpr-mf', 'vbpr']), config: factorRunConfig }),
   z.object({ ...common, kind: z.enum(['random', 'popularity']), config: z.object({}) }),

@@ -36,8 +36,11 @@ export interface BprLoopOptions {
   train: { user: Int32Array; item: Int32Array };
   numUsers: number;
   numItems: number;
-  /** validation AUC (higher is better) of the current weights */
-  validate: () => Record<string, number> & { auc: number };
+  /**
+   * validation AUC (higher is better) of the current weights; absent for a run with nothing held
+   * out (`--split none`): every epoch's weights are then the latest and the kept ones
+   */
+  validate?: () => Record<string, number> & { auc: number };
   evalEvery: number;
   earlyStopping: number;
   /** weight averaging time constant in epochs (0 or absent: off) */
@@ -137,13 +140,14 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
       if (s % 8 === 0) await new Promise((r) => setImmediate(r)); // let signals and I/O through
     }
     const seconds = (performance.now() - t0) / 1000;
-    const evaluate = epoch % o.evalEvery === 0 || epoch === fullEpochs;
-    const metrics: Record<string, number> = evaluate ? (averaging ? withWeights(model.module, avg, o.validate) : o.validate()) : {};
-    const isBest = evaluate && metrics.auc! > st.bestAuc;
+    const validate = o.validate;
+    const evaluate = validate !== undefined && (epoch % o.evalEvery === 0 || epoch === fullEpochs);
+    const metrics: Record<string, number> = evaluate ? (averaging ? withWeights(model.module, avg, validate) : validate()) : {};
+    const isBest = validate === undefined || (evaluate && metrics.auc! > st.bestAuc);
     if (isBest) {
       disposeAll(best);
       best = averaging ? copyState(avg) : snapshot(model.module);
-      st.bestAuc = metrics.auc!;
+      if (evaluate) st.bestAuc = metrics.auc!;
       st.bestEpoch = epoch;
       st.sinceBest = 0;
     } else if (evaluate) st.sinceBest++;

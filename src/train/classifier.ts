@@ -1,34 +1,65 @@
 /**
- * Trains the category classifier (models/classifier.ts) with cross-entropy on the labelled
- * catalogue items. Short (a few epochs), so it restarts rather than resumes.
+ * Trains a classifier (models/classifier.ts: the category classifier, or the multi-attribute one
+ * with a head per attribute) with cross-entropy on the labelled catalogue items. Each head's loss is
+ * the mean over the batch's items labelled for it (a missing label, −1, is masked out); the heads'
+ * losses add. Short (a few epochs), so it restarts rather than resumes.
  */
 import { Rng } from '../core/rng.js';
-import type { Classifier } from '../models/classifier.js';
 import { Adam, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import type { TrainCallbacks } from './events.js';
+
+/** What the trainer needs of a classifier: one logit tensor [B, C_h] per head. */
+export interface ClassifierModel {
+  logitsAll(images: Tensor): Tensor[];
+  trainableParameters(): Tensor[];
+  eval(): void;
+  train(): void;
+}
 
 export interface ClassifierData {
   /** uint8 catalogue [N, S, S, 3] */
   images: Tensor;
-  /** label per item, −1 = unlabelled (left out) */
-  labels: Int32Array;
+  /** label per item, −1 = unlabelled (left out); one array per head for several */
+  labels: Int32Array | Int32Array[];
 }
 
-/** One cross-entropy update on a batch of item indices. */
-export function classifierStep(model: Classifier, opt: Adam, images: Tensor, items: Int32Array, labels: Int32Array): number {
+/**
+ * Σ over heads of the mean cross-entropy over the rows labelled for that head; `labels[h][b]` is
+ * row b's class under head h, −1 = none. A head with no labelled row adds nothing.
+ */
+export function attributeLoss(logits: Tensor[], labels: Int32Array[]): Tensor {
+  let total: Tensor | null = null;
+  logits.forEach((z, h) => {
+    const y = labels[h]!;
+    const rows = Int32Array.from([...y.keys()].filter((b) => y[b]! >= 0));
+    if (rows.length === 0) return;
+    const picked = rows.length === y.length ? z : z.indexSelect(0, tensor(rows, [rows.length], 'int64'));
+    const target = tensor(
+      Int32Array.from(rows, (b) => y[b]!),
+      [rows.length, 1],
+      'int64',
+    );
+    const ce = picked.logSoftmax(1).gather(1, target).mean().neg();
+    total = total ? total.add(ce) : ce;
+  });
+  if (!total) throw new Error('attributeLoss: no head has a labelled row in this batch');
+  return total;
+}
+
+/** One cross-entropy update on a batch of item indices; `labels[h]` aligned with `items`. */
+export function classifierStep(model: ClassifierModel, opt: Adam, images: Tensor, items: Int32Array, labels: Int32Array[]): number {
   return tidy(() => {
     opt.zeroGrad();
     const x = images.indexSelect(0, tensor(items, [items.length], 'int64'));
-    const y = tensor(labels, [labels.length, 1], 'int64');
-    const loss = model.logits(x).logSoftmax(1).gather(1, y).mean().neg();
+    const loss = attributeLoss(model.logitsAll(x), labels);
     loss.backward();
     opt.step();
     return loss.item();
   });
 }
 
-/** Predicted class of each of the given items. */
-export function classifierPredictions(model: Classifier, images: Tensor, items: Int32Array, batch = 256): Int32Array {
+/** Predicted class of each of the given items under head `head` (the first: the category). */
+export function classifierPredictions(model: ClassifierModel, images: Tensor, items: Int32Array, batch = 256, head = 0): Int32Array {
   const out = new Int32Array(items.length);
   model.eval();
   noGrad(() => {
@@ -37,8 +68,8 @@ export function classifierPredictions(model: Classifier, images: Tensor, items: 
         const part = items.subarray(s, s + batch);
         out.set(
           model
-            .logits(images.indexSelect(0, tensor(part, [part.length], 'int64')))
-            .argmax(1)
+            .logitsAll(images.indexSelect(0, tensor(part, [part.length], 'int64')))
+            [head]!.argmax(1)
             .toInt32(),
           s,
         );
@@ -49,8 +80,8 @@ export function classifierPredictions(model: Classifier, images: Tensor, items: 
   return out;
 }
 
-/** Accuracy on the given items. */
-export function classifierAccuracy(model: Classifier, images: Tensor, items: Int32Array, labels: Int32Array, batch = 256): number {
+/** Accuracy (of the first head) on the given items. */
+export function classifierAccuracy(model: ClassifierModel, images: Tensor, items: Int32Array, labels: Int32Array, batch = 256): number {
   return accuracyOf(classifierPredictions(model, images, items, batch), labels);
 }
 
@@ -71,26 +102,37 @@ export function perClassRecall(pred: Int32Array, labels: Int32Array, numClasses:
 }
 
 export interface ClassifierResult {
+  /** of the first head (the category), as are the next two */
   trainAccuracy: number;
   heldOutAccuracy: number;
   /** held-out recall of each class (the share of its real images classified as it) */
   heldOutPerClass: number[];
+  /** every head's held-out accuracy over the held-out items labelled for it */
+  heldOutByHead: number[];
   history: { epoch: number; loss: number; heldOutAccuracy: number }[];
 }
 
+/** The items labelled under a head, and their labels. */
+function labelledUnder(items: Int32Array, labels: Int32Array): { items: Int32Array; labels: Int32Array } {
+  const kept = items.filter((i) => labels[i]! >= 0);
+  return { items: kept, labels: Int32Array.from(kept, (i) => labels[i]!) };
+}
+
 export function trainClassifier(
-  model: Classifier,
+  model: ClassifierModel & { numClasses: number | number[] },
   data: ClassifierData,
   o: { epochs: number; batch: number; lr: number; seed: number; callbacks?: TrainCallbacks },
 ): ClassifierResult {
+  const heads = Array.isArray(data.labels) ? data.labels : [data.labels];
   const rng = new Rng(o.seed);
-  const labelled = Int32Array.from([...data.labels.keys()].filter((i) => data.labels[i]! >= 0));
+  // an item labelled under any head trains (its missing labels masked)
+  const labelled = Int32Array.from([...heads[0]!.keys()].filter((i) => heads.some((l) => l[i]! >= 0)));
   rng.shuffle(labelled);
   // 10% of the labelled items held out to report accuracy honestly
   const cut = Math.floor(labelled.length * 0.9);
   const trainItems = labelled.slice(0, cut);
-  const heldOut = labelled.slice(cut);
-  const heldLabels = Int32Array.from(heldOut, (i) => data.labels[i]!);
+  const heldOut = labelledUnder(labelled.slice(cut), heads[0]!).items;
+  const heldLabels = Int32Array.from(heldOut, (i) => heads[0]![i]!);
   const opt = new Adam(model.trainableParameters(), { lr: o.lr });
   const history: ClassifierResult['history'] = [];
   const steps = Math.max(1, Math.ceil(trainItems.length / o.batch));
@@ -107,7 +149,7 @@ export function trainClassifier(
         opt,
         data.images,
         items,
-        Int32Array.from(items, (i) => data.labels[i]!),
+        heads.map((l) => Int32Array.from(items, (i) => l[i]!)),
       );
       lossSum += loss;
       const secs = (performance.now() - t0) / 1000;
@@ -135,15 +177,17 @@ export function trainClassifier(
     });
   }
   opt.dispose();
+  const firstTrain = labelledUnder(trainItems.slice(0, 2000), heads[0]!);
+  const allHeld = labelled.slice(cut);
   return {
-    heldOutPerClass: perClassRecall(heldOutPred, heldLabels, model.numClasses),
-    trainAccuracy: classifierAccuracy(
-      model,
-      data.images,
-      trainItems.slice(0, 2000),
-      Int32Array.from(trainItems.slice(0, 2000), (i) => data.labels[i]!),
-    ),
+    heldOutPerClass: perClassRecall(heldOutPred, heldLabels, Array.isArray(model.numClasses) ? model.numClasses[0]! : model.numClasses),
+    trainAccuracy: classifierAccuracy(model, data.images, firstTrain.items, firstTrain.labels),
     heldOutAccuracy: history.at(-1)?.heldOutAccuracy ?? NaN,
+    heldOutByHead: heads.map((l, h) => {
+      if (h === 0) return history.at(-1)?.heldOutAccuracy ?? NaN;
+      const { items, labels } = labelledUnder(allHeld, l);
+      return accuracyOf(classifierPredictions(model, data.images, items, 256, h), labels);
+    }),
     history,
   };
 }

@@ -50,14 +50,24 @@ test("temporal split puts each user's last purchase in test", async () => {
   }
 });
 
-test('users below --min-user-items are dropped', async () => {
+test('users below --min-user-items are trained on every purchase and not evaluated', async () => {
   const shop = await makeShop(12, 6, 6);
-  appendFileSync(join(shop.dir, 'interactions.csv'), 'lonely,0100,1\nlonely,0101,2\n');
+  appendFileSync(join(shop.dir, 'interactions.csv'), 'lonely,0100,1\nlonely,0101,2\nlonely,0102,3\n');
   const out = join(tempDir(), 'data');
   const m = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
-  assert.equal(m.counts.users, 6);
+  assert.equal(m.counts.users, 7);
   assert.equal(m.counts.usersBeforeFilter, 7);
-  assert.ok(!loadDataset(out).userIds.includes('lonely'));
+  assert.equal(m.counts.evaluatedUsers, 6);
+  assert.equal(m.counts.trainOnlyUsers, 1);
+  const ds = loadDataset(out);
+  const u = ds.userIds.indexOf('lonely');
+  assert.ok(u >= 0);
+  const bought = Array.from(
+    ds.train.item.filter((_, x) => ds.train.user[x] === u),
+    (i) => ds.itemIds[i],
+  ).sort();
+  assert.deepEqual(bought, ['0100', '0101', '0102']);
+  assert.ok(!ds.valid.user.includes(u) && !ds.test.user.includes(u));
 });
 
 test('a re-ingest reuses every unchanged image and leaves the same dataset hash', async () => {

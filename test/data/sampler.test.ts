@@ -44,7 +44,7 @@ test('sampler: deterministic for a seed, and a restored state continues exactly'
   assert.deepEqual(c.sample(50), next);
 });
 
-test('paper split: seeded, one validation and one test per kept user', () => {
+test('paper split: seeded, one validation and one test per evaluated user; the others train on every purchase', () => {
   const train = randomTrain(3);
   const pairs = { ...train, time: Float64Array.from(train.user.keys()) };
   const a = splitInteractions(pairs, 30, 50, { kind: 'paper', minUserItems: 5, seed: 1 });
@@ -53,13 +53,17 @@ test('paper split: seeded, one validation and one test per kept user', () => {
   const counts = new Int32Array(30);
   train.user.forEach((u) => counts[u]!++);
   const kept = [...counts].filter((c) => c >= 5).length;
-  assert.equal(a.keptUsers, kept);
+  assert.equal(a.evaluatedUsers, kept);
+  assert.equal(a.keptUsers, [...counts].filter((c) => c > 0).length);
+  assert.ok(a.keptUsers > kept, 'the fixture has users below the threshold');
   assert.equal(a.test.user.length, kept);
   assert.equal(new Set(a.test.user).size, kept);
-  assert.equal(
-    a.train.user.length + 2 * kept,
-    [...counts].filter((c) => c >= 5).reduce((s, c) => s + c, 0),
-  );
+  // every pair is somewhere: the users below the threshold lose none
+  assert.equal(a.train.user.length + 2 * kept, train.user.length);
+  for (let u = 0; u < 30; u++) {
+    if (counts[u]! >= 5 || counts[u] === 0) continue;
+    assert.equal(a.train.user.filter((x) => x === u).length, counts[u], `user ${u} (${counts[u]} items) trains on all of them`);
+  }
 });
 
 test('k-core keeps only users and items with at least k interactions', () => {

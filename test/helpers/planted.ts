@@ -56,5 +56,6 @@ export function plantedDataset(opts: { users?: number; items?: number; perUser?:
     imageSize: size,
     images,
     sampledNegatives,
+    attributes: [{ name: 'category', classes: ['left', 'right'], labels: Int32Array.from(side) }],
   };
 }

@@ -1,0 +1,381 @@
+/**
+ * `npm run bench -- recommend`: every method on H&M at 64 px under both protocols — the paper split
+ * (a random held-out item per shopper) and the temporal split (each shopper's latest purchase is the
+ * test item) — with the ablation of what the default preset's DVBPR is made of (the encoder's start,
+ * augmentation, every shopper trained) and the top of the list against popularity, alone and with a
+ * popularity prior (src/models/blend.ts, α chosen on validation). Writes bench/results/recommend.md
+ * and recommend.json; a run limited to one protocol (`--protocol paper|temporal`) or to some DVBPR
+ * variants (`--variants a,b`) keeps the other protocol's figures. Settings already trained in the
+ * work folder are reused. Long: about 15 minutes per DVBPR variant on 2 cores.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runIngest } from '../src/app/ingest.js';
+import { createProgress, trainCallbacks } from '../src/app/progress.js';
+import {
+  classifierFeatures,
+  imagesTensor,
+  rankingOn,
+  simpleJob,
+  trainAttributeClassifier,
+  trainCategoryClassifier,
+  trainDvbprJob,
+  trainFactorJob,
+  type AttributeJobResult,
+  type ClassifierJobResult,
+} from '../src/app/train-recommender.js';
+import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
+import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
+import { loadDataset, type Dataset } from '../src/data/dataset.js';
+import { evaluateRanking, type RankingResult } from '../src/eval/ranking.js';
+import { PopularityBlend } from '../src/models/blend.js';
+import { AttributeClassifier, loadClassifier } from '../src/models/classifier.js';
+import { DvbprScorer, embedImages } from '../src/models/dvbpr.js';
+import type { Recommender } from '../src/models/recommender.js';
+import { PopularityRecommender } from '../src/models/simple.js';
+import type { RunManifest } from '../src/store/run.js';
+import { engineInfo, loadSafetensors, noGrad, saveSafetensors, type Tensor } from '../src/torch/index.js';
+
+type Protocol = 'paper' | 'temporal';
+type Progress = ReturnType<typeof createProgress>;
+
+/** What every DVBPR variant shares: the lr and averaging the previous grid chose for both starts (bench history in recommend.md). */
+export const DVBPR_COMMON = { lr: 3e-4, averageEpochs: 2, epochs: 30, evalEvery: 2, earlyStopping: 4 } as const;
+
+export interface Variant {
+  name: string;
+  label: string;
+  cfg: Partial<DvbprConfig>;
+  /** train only on the evaluated shoppers' purchases (the rule before every shopper was trained) */
+  evaluatedOnly?: boolean;
+}
+
+/** In the order they run (the most informative first); the DVBPR row of the table is the best on validation. */
+export const VARIANTS: Variant[] = [
+  {
+    name: 'attributes-flip-shift',
+    label: 'attribute start, flip + shift 2 px',
+    cfg: { init: 'classifier', classifierAttributes: 'all', augmentFlip: true, augmentShift: 2 },
+  },
+  { name: 'attributes', label: 'attribute start', cfg: { init: 'classifier', classifierAttributes: 'all' } },
+  { name: 'category', label: 'category start (the previous default)', cfg: { init: 'classifier', classifierAttributes: 'category' } },
+  {
+    name: 'category-evaluated-only',
+    label: 'category start, shoppers below 5 purchases not trained (the former rule)',
+    cfg: { init: 'classifier', classifierAttributes: 'category' },
+    evaluatedOnly: true,
+  },
+  {
+    name: 'attributes-flip-shift-scale',
+    label: 'attribute start, flip + shift 2 px + zoom ±10%',
+    cfg: { init: 'classifier', classifierAttributes: 'all', augmentFlip: true, augmentShift: 2, augmentScale: 0.1 },
+  },
+  { name: 'scratch', label: 'from scratch', cfg: { init: 'scratch' } },
+];
+
+const BASELINE_LAMBDAS = [0.001, 0.01, 0.1];
+const BASELINE_EPOCHS = 30;
+/** the popularity prior's grid (α = 0: the model alone) */
+export const ALPHAS = [0, 0.25, 0.5, 1, 2, 4];
+
+interface Row {
+  method: string;
+  chosen: Record<string, unknown>;
+  grid: { params: Record<string, unknown>; validAuc: number; validRecallAt50?: number }[];
+  test: RankingResult;
+  valid: RankingResult;
+}
+
+interface ProtocolResult {
+  dataset: {
+    users: number;
+    evaluatedUsers: number;
+    trainOnlyUsers: number;
+    items: number;
+    train: number;
+    coldTestItems: number;
+    coldTestUsers: number;
+    dataHash: string;
+  };
+  rows: Row[];
+  variants: (Row & { name: string; label: string; bestEpoch: number; minutes: number; classifier?: unknown })[];
+  blend?: Row & { alpha: number; of: string };
+  minutes: number;
+}
+
+function argOf(args: string[], name: string): string | undefined {
+  return args.includes(name) ? args[args.indexOf(name) + 1] : undefined;
+}
+
+export async function recommendHmBench(args: string[]): Promise<void> {
+  const src = argOf(args, '--data') ?? '../shared/data/hm';
+  const protocols = (argOf(args, '--protocol')?.split(',') ?? ['paper', 'temporal']) as Protocol[];
+  const only = argOf(args, '--variants')?.split(',');
+  const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-recommend';
+  const progress = createProgress({ json: true });
+  const jsonPath = join('bench', 'results', 'recommend.json');
+  const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { protocols?: Record<string, ProtocolResult> }) : {};
+  const results: Record<string, ProtocolResult> = { ...(previous.protocols ?? {}) };
+  for (const protocol of protocols) {
+    const variants = VARIANTS.filter((v) => !only || only.includes(v.name));
+    await protocolBench(src, join(work, protocol), protocol, variants, progress, (r) => {
+      results[protocol] = r;
+      writeJsonAtomic(jsonPath, { protocols: results, common: DVBPR_COMMON, alphas: ALPHAS, engine: engineInfo(), command: 'npm run bench -- recommend' });
+      writeFileAtomic(join('bench', 'results', 'recommend.md'), markdown(src, results));
+    });
+  }
+}
+
+async function protocolBench(src: string, work: string, protocol: Protocol, variants: Variant[], progress: Progress, save: (r: ProtocolResult) => void) {
+  const t0 = Date.now();
+  mkdirSync(work, { recursive: true });
+  const dataDir = join(work, 'data');
+  // a re-ingest is seconds (the photos are reused) and keeps the folder in step with the reader
+  await runIngest('hm', src, { out: dataDir, imageSize: 64, split: protocol }, progress);
+  const ds = loadDataset(dataDir);
+  const m = ds.manifest;
+  const out: ProtocolResult = {
+    dataset: {
+      users: ds.userIds.length,
+      evaluatedUsers: m.counts.evaluatedUsers ?? ds.userIds.length,
+      trainOnlyUsers: m.counts.trainOnlyUsers ?? 0,
+      items: ds.itemIds.length,
+      train: ds.train.user.length,
+      coldTestItems: m.split.coldTestItems,
+      coldTestUsers: m.split.coldTestUsers,
+      dataHash: m.dataHash,
+    },
+    rows: [],
+    variants: [],
+    minutes: 0,
+  };
+  const flush = () => save({ ...out, minutes: (Date.now() - t0) / 60000 });
+  const row = (method: string, chosen: Record<string, unknown>, grid: Row['grid'], mm: RunManifest): Row => ({
+    method,
+    chosen,
+    grid,
+    test: mm.metrics.test as RankingResult,
+    valid: mm.metrics.valid as RankingResult,
+  });
+  for (const kind of ['random', 'popularity'] as const) out.rows.push(row(kind, {}, [], simpleJob(ds, kind, join(work, kind), 1)));
+  flush();
+
+  const images = imagesTensor(ds);
+  const base = dvbprPreset('default', ds.imageSize);
+  const category = cachedCategoryClassifier(work, ds, images, base, progress);
+  const features = {
+    ...classifierFeatures(category.classifier, images),
+    source: `category classifier, held-out accuracy ${category.heldOutAccuracy.toFixed(3)}`,
+  };
+  for (const kind of ['bpr-mf', 'vbpr'] as const) {
+    let best: { mm: RunManifest; lambda: number; v: number } | null = null;
+    const grid: Row['grid'] = [];
+    for (const lambda of BASELINE_LAMBDAS) {
+      const mm = await trainFactorJob(ds, {
+        out: join(work, `${kind}-${lambda}`),
+        kind,
+        factors: 20,
+        visualFactors: 20,
+        lambda,
+        lambdaE: lambda,
+        lr: 1e-3,
+        epochs: BASELINE_EPOCHS,
+        batch: 128,
+        seed: 1,
+        resume: true,
+        features: kind === 'vbpr' ? features : undefined,
+        callbacks: trainCallbacks(progress, `${kind} λ=${lambda}`),
+      });
+      const v = (mm.metrics.valid as RankingResult).auc;
+      grid.push({ params: { factors: 20, lambda, lr: 1e-3 }, validAuc: v });
+      if (!best || v > best.v) best = { mm, lambda, v };
+    }
+    out.rows.push(row(kind === 'vbpr' ? 'VBPR (category classifier features)' : 'BPR-MF', { factors: 20, lambda: best!.lambda, lr: 1e-3 }, grid, best!.mm));
+    flush();
+  }
+
+  let attributes: AttributeJobResult | null = null;
+  let chosen: { v: (typeof out.variants)[number]; scorer: () => Recommender } | null = null;
+  for (const variant of variants) {
+    const v0 = Date.now();
+    const cfg: DvbprConfig = { ...base, ...DVBPR_COMMON, ...variant.cfg };
+    const start =
+      cfg.init === 'scratch'
+        ? undefined
+        : cfg.classifierAttributes === 'all'
+          ? (attributes ??= cachedAttributeClassifier(work, ds, images, base, progress))
+          : category;
+    const trainDs = variant.evaluatedOnly ? evaluatedOnly(ds) : ds;
+    const { manifest, model } = await trainDvbprJob(trainDs, images, {
+      out: join(work, `dvbpr-${variant.name}`),
+      config: cfg,
+      resume: true,
+      callbacks: trainCallbacks(progress, `dvbpr ${variant.name}`),
+      ...(start ? { classifier: start } : {}),
+    });
+    const e = noGrad(() => embedImages(model.encoder, images));
+    const theta = model.theta.data();
+    const r = {
+      ...row(variant.label, { ...variant.cfg, ...(variant.evaluatedOnly ? { evaluatedOnly: true } : {}) }, [], manifest),
+      name: variant.name,
+      label: variant.label,
+      bestEpoch: manifest.metrics.bestEpoch as number,
+      minutes: (Date.now() - v0) / 60000,
+      ...(manifest.metrics.classifier ? { classifier: manifest.metrics.classifier } : {}),
+    };
+    out.variants.push(r);
+    if (!variant.evaluatedOnly && (!chosen || r.valid.auc > chosen.v.valid.auc)) chosen = { v: r, scorer: () => new DvbprScorer(theta, e, cfg.encoder.k) };
+    model.dispose();
+    flush();
+  }
+  if (chosen) {
+    const c = chosen.v;
+    out.rows.push({
+      method: `DVBPR (${c.label})`,
+      chosen: { ...DVBPR_COMMON, ...c.chosen },
+      grid: out.variants.map((v) => ({ params: { variant: v.name }, validAuc: v.valid.auc })),
+      test: c.test,
+      valid: c.valid,
+    });
+    out.blend = popularityPrior(ds, chosen.scorer(), c.label);
+    flush();
+  }
+  images.dispose();
+  flush();
+}
+
+/** The chosen DVBPR with the popularity prior, α chosen on validation Recall@50 (the earliest α on a tie). */
+function popularityPrior(ds: Dataset, scorer: Recommender, of: string): Row & { alpha: number; of: string } {
+  const grid: Row['grid'] = [];
+  let best: { alpha: number; r: RankingResult } | null = null;
+  for (const alpha of ALPHAS) {
+    const r = rankingOn(ds, new PopularityBlend(scorer, ds.itemTrainCount, alpha), 'valid');
+    grid.push({ params: { alpha }, validAuc: r.auc, validRecallAt50: r.recallAt50! });
+    if (!best || r.recallAt50! > best.r.recallAt50!) best = { alpha, r };
+  }
+  const blended = new PopularityBlend(scorer, ds.itemTrainCount, best!.alpha);
+  return {
+    method: `DVBPR + popularity prior (α = ${best!.alpha})`,
+    chosen: { alpha: best!.alpha },
+    grid,
+    test: rankingOn(ds, blended, 'test'),
+    valid: best!.r,
+    alpha: best!.alpha,
+    of,
+  };
+}
+
+/** The dataset with the purchases of shoppers who have no held-out item taken out of training (evaluation unchanged). */
+function evaluatedOnly(ds: Dataset): Dataset {
+  const evaluated = new Set(ds.test.user);
+  const keep = [...ds.train.user.keys()].filter((x) => evaluated.has(ds.train.user[x]!));
+  return { ...ds, train: { user: Int32Array.from(keep, (x) => ds.train.user[x]!), item: Int32Array.from(keep, (x) => ds.train.item[x]!) } };
+}
+
+/** The category classifier (VBPR's features, the category start), trained once per work folder and kept there. */
+function cachedCategoryClassifier(work: string, ds: Dataset, images: Tensor, cfg: DvbprConfig, progress: Progress): ClassifierJobResult {
+  const weights = join(work, 'classifier.safetensors');
+  const info = join(work, 'classifier.json');
+  const meta = cachedMeta<{ classes: string[]; heldOutAccuracy: number }>(info, ds, cfg);
+  if (meta && existsSync(weights)) return { classifier: loadClassifier(weights, cfg.encoder, Math.max(meta.classes.length, 1)), ...meta };
+  const clf = trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
+  noGrad(() => saveSafetensors(weights, clf.classifier.stateDict(), { kind: 'classifier' }));
+  writeJsonAtomic(info, { classes: clf.classes, heldOutAccuracy: clf.heldOutAccuracy, dataHash: ds.manifest.dataHash, encoder: cfg.encoder });
+  return clf;
+}
+
+/** The multi-attribute classifier (the attribute start), likewise. */
+function cachedAttributeClassifier(work: string, ds: Dataset, images: Tensor, cfg: DvbprConfig, progress: Progress): AttributeJobResult {
+  const weights = join(work, 'attributes-classifier.safetensors');
+  const info = join(work, 'attributes-classifier.json');
+  const meta = cachedMeta<Omit<AttributeJobResult, 'classifier'>>(info, ds, cfg);
+  if (meta && existsSync(weights)) {
+    const classifier = new AttributeClassifier(
+      cfg.encoder,
+      ds.attributes.map((a) => Math.max(a.classes.length, 1)),
+      0,
+    );
+    classifier.loadStateDict(loadSafetensors(weights).tensors, weights);
+    return { classifier, ...meta };
+  }
+  const clf = trainAttributeClassifier(ds, images, cfg, trainCallbacks(progress, 'attribute classifier'));
+  noGrad(() => saveSafetensors(weights, clf.classifier.stateDict(), { kind: 'attribute-classifier' }));
+  writeJsonAtomic(info, {
+    classes: clf.classes,
+    heldOutAccuracy: clf.heldOutAccuracy,
+    attributes: clf.attributes,
+    dataHash: ds.manifest.dataHash,
+    encoder: cfg.encoder,
+  });
+  return clf;
+}
+
+function cachedMeta<T>(info: string, ds: Dataset, cfg: DvbprConfig): T | null {
+  if (!existsSync(info)) return null;
+  const meta = JSON.parse(readFileSync(info, 'utf8')) as T & { dataHash: string; encoder: unknown };
+  if (meta.dataHash !== ds.manifest.dataHash || JSON.stringify(meta.encoder) !== JSON.stringify(cfg.encoder)) return null;
+  const { dataHash: _h, encoder: _e, ...rest } = meta;
+  return rest as T;
+}
+
+const f4 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(4) : '–');
+
+function table(rows: Row[]): string[] {
+  return [
+    '| method | AUC (all items) | AUC (cold items) | sampled AUC | Recall@10 | Recall@50 | NDCG@10 | chosen on validation |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.method} | ${f4(r.test.auc)} | ${f4(r.test.coldAuc)} | ${f4(r.test.sampledAuc)} | ${f4(r.test.recallAtK)} | ${f4(r.test.recallAt50)} | ${f4(r.test.ndcgAtK)} | ${JSON.stringify(r.chosen)} |`,
+    ),
+  ];
+}
+
+function markdown(src: string, results: Record<string, ProtocolResult>): string {
+  const lines = [
+    '# Recommendation on H&M (64 px, both protocols)',
+    '',
+    `Dataset: ${src}. Full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives; Recall@K and NDCG@10 over the full ranking (one held-out item per shopper). Every shopper is trained; those with fewer than 5 distinct purchases have no held-out item and are not evaluated.`,
+    '',
+    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The popularity prior (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item), α ∈ {${ALPHAS.join(', ')}} chosen on validation Recall@50.`,
+    '',
+  ];
+  for (const protocol of ['paper', 'temporal'] as const) {
+    const r = results[protocol];
+    if (!r) continue;
+    const d = r.dataset;
+    lines.push(
+      `## ${protocol === 'paper' ? 'Paper split (a random held-out item per shopper)' : 'Temporal split (the latest purchase is the test item, the one before it validation)'}`,
+      '',
+      `${d.users} shoppers trained (${d.evaluatedUsers} evaluated, ${d.trainOnlyUsers} with fewer than 5 purchases trained only), ${d.items} items, ${d.train} training pairs, ${d.coldTestItems} cold test items (${d.coldTestUsers} shoppers whose test item is cold). ${r.minutes.toFixed(0)} min.`,
+      '',
+      ...table([...r.rows, ...(r.blend ? [r.blend] : [])]),
+      '',
+      '### What each part adds (DVBPR variants)',
+      '',
+      '| variant | valid AUC | test AUC | cold AUC | Recall@50 | best epoch | minutes | classifier held-out accuracy |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
+      ...r.variants.map((v) => {
+        const c = v.classifier as { heldOutAccuracy?: number; attributes?: { name: string; heldOutAccuracy: number }[] } | undefined;
+        const acc = c?.attributes
+          ? c.attributes.map((a) => `${a.name.replace(/_name$/, '')} ${a.heldOutAccuracy.toFixed(2)}`).join(', ')
+          : c?.heldOutAccuracy !== undefined
+            ? `category ${c.heldOutAccuracy.toFixed(2)}`
+            : '–';
+        return `| ${v.label} | ${f4(v.valid.auc)} | ${f4(v.test.auc)} | ${f4(v.test.coldAuc)} | ${f4(v.test.recallAt50)} | ${v.bestEpoch} | ${v.minutes.toFixed(1)} | ${acc} |`;
+      }),
+      '',
+      ...(r.blend
+        ? [
+            `Popularity prior on ${r.blend.of}: ${r.blend.grid.map((g) => `α ${String(g.params.alpha)} → valid Recall@50 ${f4(g.validRecallAt50)}, AUC ${f4(g.validAuc)}`).join('; ')}.`,
+            '',
+          ]
+        : []),
+    );
+  }
+  lines.push(
+    'Command: `npm run bench -- recommend` (`--protocol paper|temporal`, `--variants a,b` to run part of it; settings already trained in /tmp/atelier-bench-recommend are reused).',
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,75 @@
+/**
+ * Every shopper is trained and served (issue: an encoder that knows fashion): a shopper below
+ * --min-user-items gets a taste vector and recommendations; `train dvbpr --split none --like <run>`
+ * trains a serving model on every purchase with the settings and best epoch of an evaluated run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { recommendFor } from '../../src/app/evaluate.js';
+import { loadDataset } from '../../src/data/dataset.js';
+import { makeShop, tempDir } from '../helpers/fixtures.js';
+
+async function atelier(...args: string[]): Promise<{ code: number; err: string }> {
+  const err: string[] = [];
+  const e = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((c: string) => (err.push(String(c)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'atelier', ...args]);
+    return { code, err: err.join('') };
+  } finally {
+    process.stderr.write = e;
+  }
+}
+
+const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+
+test('a shopper with three purchases is trained and gets recommendations; --split none --like trains on every purchase', async () => {
+  const shop = await makeShop(16, 8, 6);
+  appendFileSync(join(shop.dir, 'interactions.csv'), 'few,0100,1\nfew,0103,2\nfew,0105,3\n');
+  const root = tempDir('atelier-shoppers-');
+  const data = join(root, 'data');
+  assert.equal((await atelier('ingest', 'folder', shop.dir, '--out', data, '--image-size', '16', '--min-category-count', '1')).code, 0);
+  const ds = loadDataset(data);
+  assert.equal(ds.manifest.counts.trainOnlyUsers, 1);
+  assert.equal(ds.manifest.counts.evaluatedUsers, 8);
+
+  const run = join(root, 'run');
+  const quiet = ['--preset', 'tiny', '--epochs', '3'];
+  const trained = await atelier('train', 'dvbpr', '--data', data, '--out', run, ...quiet);
+  assert.equal(trained.code, 0, trained.err);
+  const m = manifestOf(run);
+  assert.equal(m.dataset.users, 9);
+  assert.deepEqual(m.training, { split: 'dataset', pairs: ds.train.user.length, users: 9 });
+  assert.equal(m.metrics.test.users, 8, 'the shopper below the threshold is not evaluated');
+
+  const [rec] = recommendFor(run, ['few'], { k: 5, excludeBought: true });
+  assert.equal(rec!.items.length, 5);
+  for (const bought of ['0100', '0103', '0105']) assert.ok(!rec!.items.some((i) => i.itemId === bought), `${bought} was bought already`);
+  assert.ok(rec!.items.every((i) => Number.isFinite(i.score)));
+
+  // the serving model: every purchase, the evaluated run's config, its best epoch as the epoch count
+  const serving = join(root, 'serving');
+  const deploy = await atelier('train', 'dvbpr', '--data', data, '--out', serving, '--split', 'none', '--like', run);
+  assert.equal(deploy.code, 0, deploy.err);
+  const s = manifestOf(serving);
+  const all = ds.train.user.length + ds.valid.user.length + ds.test.user.length;
+  assert.equal(s.training.split, 'none');
+  assert.equal(s.training.pairs, all);
+  assert.deepEqual(s.training.like, { run, name: m.name, dataHash: m.dataset.dataHash, bestEpoch: m.metrics.bestEpoch });
+  assert.deepEqual({ ...s.config, epochs: 0, earlyStopping: 0 }, { ...m.config, epochs: 0, earlyStopping: 0 });
+  assert.equal(s.config.epochs, m.metrics.bestEpoch);
+  assert.equal(s.history.length, m.metrics.bestEpoch);
+  assert.equal(s.metrics.test, undefined, 'nothing held out, nothing measured');
+  // a held-out purchase of the evaluated run is one the serving model has seen: it is not recommended again
+  const u = ds.test.user[0]!;
+  const [again] = recommendFor(serving, [ds.userIds[u]!], { k: 16, excludeBought: true });
+  assert.ok(!again!.items.some((i) => i.itemId === ds.itemIds[ds.test.item[0]!]));
+
+  // --like needs an evaluated run: the serving run has no validation to have chosen an epoch on
+  const refused = await atelier('train', 'dvbpr', '--data', data, '--out', join(root, 'again'), '--split', 'none', '--like', serving);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /serving\/manifest\.json: --like needs a run evaluated on held-out purchases/);
+});
