@@ -22,7 +22,7 @@ export interface Warps {
 /**
  * Warps uint8 images [B, S, S, C] (row-major): output pixel (y, x) shows the source pixel at
  * ((y − c)/z + c − dy, (x′ − c)/z + c − dx), rounded and clamped to the image, where c = (S − 1)/2,
- * z the zoom and x′ = S − 1 − x when mirrored (else x).
+ * z the zoom and x′ = S − 1 − x when mirrored (else x): the image shifted and zoomed, then mirrored.
  */
 export function warpImages(src: Uint8Array, b: number, s: number, c: number, w: Warps): Uint8Array {
   const out = new Uint8Array(src.length);

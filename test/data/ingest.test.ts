@@ -6,7 +6,7 @@ import { BadInputError } from '../../src/core/errors.js';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
 import { loadDataset } from '../../src/data/dataset.js';
-import { makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
+import { HM_COLOURS, makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
 
 const quiet = createProgress({ quiet: true });
 
@@ -93,6 +93,13 @@ test('hm reader: Kaggle layout, leading-zero ids, repeat purchases collapse, pho
   const ds = loadDataset(out);
   assert.ok(ds.itemIds.every((id) => id.startsWith('0')));
   assert.deepEqual(new Set(ds.categories), new Set(['Shoes', 'Garment Upper body']));
+  // the colour group is an attribute, aligned with the articles that have a photo (Red, photo-less, is not a class)
+  const colour = ds.attributes.find((a) => a.name === 'colour_group_name')!;
+  assert.deepEqual(new Set(colour.classes), new Set(['Black', 'White']));
+  assert.deepEqual(
+    ds.itemIds.map((_, i) => (colour.labels[i]! < 0 ? '' : colour.classes[colour.labels[i]!])),
+    ds.itemIds.map((id) => HM_COLOURS[hm.articles.indexOf(id)]),
+  );
 });
 
 async function expectBad(setup: (dir: string) => void, pattern: RegExp, kind: 'folder' | 'hm' = 'folder') {
@@ -191,4 +198,27 @@ test('fashion-mnist reader: a wrong idx file names the file and the magic number
     runIngest('fashion-mnist', idx, { out: join(tempDir(), 'd'), imageSize: 16, items: 20 }, quiet),
     /train-labels-idx1-ubyte\.gz: not a gzip file/,
   );
+});
+
+test("a shop's other categorical columns become attributes (ids and names do not; a blank or rare value is no label)", async () => {
+  const shop = await makeShop(12, 6, 6);
+  const rows = readFileSync(join(shop.dir, 'items.csv'), 'utf8').trim().split('\n');
+  const colours = ['red', 'blue', 'red', 'blue', 'red', 'blue', 'red', 'blue', '', 'red', 'blue', 'green'];
+  const withMore = [`${rows[0]},colour,name`, ...rows.slice(1).map((r, i) => `${r},${colours[i]},item number ${i}`)];
+  writeFileSync(join(shop.dir, 'items.csv'), withMore.join('\n') + '\n');
+  const out = join(tempDir(), 'data');
+  const m = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 2 }, quiet);
+  assert.deepEqual(m.attributes, [{ name: 'colour', classes: 2, labelled: 10 }]);
+  const ds = loadDataset(out);
+  assert.deepEqual(
+    ds.attributes.map((a) => a.name),
+    ['category', 'colour'],
+  );
+  const colour = ds.attributes[1]!;
+  const expected = colours.map((c) => (c === '' || c === 'green' ? -1 : colour.classes.indexOf(c)));
+  assert.deepEqual(
+    ds.itemIds.map((id) => colour.labels[ds.itemIds.indexOf(id)]),
+    shop.items.map((id) => expected[shop.items.indexOf(id)]),
+  );
+  assert.deepEqual([...ds.attributes[0]!.labels].sort(), [...ds.itemCategory].sort());
 });

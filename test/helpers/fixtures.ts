@@ -50,18 +50,22 @@ export async function makeShop(nItems = 12, nUsers = 6, perUser = 6): Promise<Sh
   return { dir, items, users };
 }
 
+/** colour_group_name of makeHm's ten articles (one blank) */
+export const HM_COLOURS = ['Black', 'White', 'Black', 'White', '', 'Black', 'White', 'Black', 'White', 'Black'];
+
 /** An H&M-layout folder: articles.csv, transactions_train.csv, images/0XX/<id>.jpg. */
 export async function makeHm(opts: { articleWithoutPhoto?: boolean } = {}): Promise<{ dir: string; articles: string[] }> {
   const dir = tempDir('atelier-hm-');
   const articles = Array.from({ length: 10 }, (_, i) => `01087750${String(10 + i)}`);
-  const rows = ['article_id,product_code,prod_name,product_group_name,detail_desc'];
+  const rows = ['article_id,product_code,prod_name,product_group_name,colour_group_name,detail_desc'];
+  // first, so that its row is skipped before the others' (the attributes stay aligned with the kept articles)
+  if (opts.articleWithoutPhoto) rows.push('0999999001,999999,Lost,Shoes,Red,never photographed');
   for (let i = 0; i < articles.length; i++) {
     const a = articles[i]!;
     mkdirSync(join(dir, 'images', a.slice(0, 3)), { recursive: true });
     await makeImage(join(dir, 'images', a.slice(0, 3), `${a}.jpg`), i, 'jpeg');
-    rows.push(`${a},108775,"Strap top, ${i}",${i % 2 ? 'Garment Upper body' : 'Shoes'},"A top, with ""quotes"""`);
+    rows.push(`${a},108775,"Strap top, ${i}",${i % 2 ? 'Garment Upper body' : 'Shoes'},${HM_COLOURS[i]},"A top, with ""quotes"""`);
   }
-  if (opts.articleWithoutPhoto) rows.push('0999999001,999999,Lost,Shoes,never photographed');
   writeFileSync(join(dir, 'articles.csv'), rows.join('\n') + '\n');
   const tx = ['t_dat,customer_id,article_id,price,sales_channel_id'];
   for (let u = 0; u < 5; u++) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
-import { shiftAugmenter, shiftImages } from '../../src/train/augment.js';
+import { augmenter, shiftAugmenter, shiftImages, warpImages } from '../../src/train/augment.js';
 import { tensor } from '../../src/torch/index.js';
 import { plantedDataset } from '../helpers/planted.js';
 
@@ -34,6 +34,48 @@ test('shiftImages moves the content and repeats the edge', () => {
     [...out].filter((_, i) => i % 2 === 1),
     [...out].filter((_, i) => i % 2 === 0).map((v) => 100 + v),
   );
+});
+
+test('warpImages mirrors, zooms and shifts by hand-computed source pixels', () => {
+  // mirrored: each row read right to left
+  assert.deepEqual([...warpImages(img, 1, 3, 1, { flip: [true], dy: [0], dx: [0] })], [3, 2, 1, 6, 5, 4, 9, 8, 7]);
+  // shifted right by one (the left column repeats), then mirrored
+  assert.deepEqual([...warpImages(img, 1, 3, 1, { flip: [true], dy: [0], dx: [1] })], [2, 1, 1, 5, 4, 4, 8, 7, 7]);
+  // zoom ×2 about the centre of a 4×4 ramp: output (y, x) reads source round((k − 1.5)/2 + 1.5)
+  const ramp = Uint8Array.from({ length: 16 }, (_, i) => i);
+  const z = [...warpImages(ramp, 1, 4, 1, { dy: [0], dx: [0], scale: [2] })];
+  const src = (k: number) => Math.round((k - 1.5) / 2 + 1.5);
+  assert.deepEqual(
+    z,
+    Array.from({ length: 16 }, (_, i) => src(Math.floor(i / 4)) * 4 + src(i % 4)),
+  );
+  // zoom 1 and no flip is the shift alone
+  assert.deepEqual([...warpImages(img, 1, 3, 1, { dy: [1], dx: [-1], scale: [1], flip: [false] })], [...shiftImages(img, 1, 3, 1, [1], [-1])]);
+});
+
+test('the flip-and-zoom augmenter mirrors about half the images and zooms within the range, reproducibly', () => {
+  // a 9×9 image, bright pixel left of centre: mirrored, it lands right of centre
+  const s = 9;
+  const b = 200;
+  const u8 = new Uint8Array(b * s * s);
+  for (let n = 0; n < b; n++) u8[n * s * s + 4 * s + 2] = 255;
+  const images = tensor(u8, [b, s, s, 1]);
+  const aug = augmenter({ shift: 0, flip: true, scale: 0 }, 3);
+  const state = aug.generator.getState();
+  const cols = () => {
+    const d = aug.apply(images).data<'uint8'>();
+    return Array.from({ length: b }, (_, n) => d.subarray(n * s * s, (n + 1) * s * s).indexOf(255) % s);
+  };
+  const a = cols();
+  assert.ok(
+    a.every((c) => c === 2 || c === 6),
+    'left as it is, or mirrored',
+  );
+  const mirrored = a.filter((c) => c === 6).length;
+  assert.ok(mirrored > 70 && mirrored < 130, `${mirrored} of ${b} mirrored`);
+  aug.generator.setState(state);
+  assert.deepEqual(cols(), a);
+  assert.throws(() => augmenter({ shift: 0, flip: false, scale: 0.5 }, 1), /augmentScale must be in \[0, 0.5\), got 0.5/);
 });
 
 test('the augmenter shifts each image within ±max, reproducibly from its generator state', () => {

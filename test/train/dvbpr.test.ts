@@ -57,10 +57,10 @@ test('DVBPR loss and θ gradient equal a hand computation of method.md §1', () 
   images.dispose();
 });
 
-test('resume gives the same weights as an uninterrupted run (dropout masks and augmentation shifts included)', async () => {
+test('resume gives the same weights as an uninterrupted run (dropout masks and augmentation shifts, flips and zooms included)', async () => {
   const images = imagesTensor(ds);
   const tiny = dvbprPreset('tiny', 16);
-  const base = { ...tiny, encoder: { ...tiny.encoder, dropout: 0.3 }, augmentShift: 2 };
+  const base = { ...tiny, encoder: { ...tiny.encoder, dropout: 0.3 }, augmentShift: 2, augmentFlip: true, augmentScale: 0.2 };
   const { straight, resumed: interrupted } = await straightAndResumed(ds, images, base, 2, 4);
   assertSameCheckpoint(straight, interrupted);
   const ha = JSON.parse(readFileSync(join(straight, 'manifest.json'), 'utf8')).history.map((h: { loss: number }) => h.loss);
