@@ -40,7 +40,7 @@ type Protocol = 'paper' | 'temporal';
 type Progress = ReturnType<typeof createProgress>;
 
 /** What every DVBPR variant shares: the lr and averaging the previous grid chose for both starts (bench history in recommend.md). */
-export const DVBPR_COMMON = { lr: 3e-4, averageEpochs: 2, epochs: 30, evalEvery: 2, earlyStopping: 4 } as const;
+export const DVBPR_COMMON = { lr: 3e-4, averageEpochs: 2, epochs: 20, evalEvery: 2, earlyStopping: 3 } as const;
 
 export interface Variant {
   name: string;

@@ -1,7 +1,9 @@
 // Locates libtorch for binding.gyp, the way the Rust crate tch does: LIBTORCH names any libtorch
 // folder (a pytorch.org download, or <site-packages>/torch of a Python install, which is how a
 // CUDA build gets used); otherwise Debian/Ubuntu's libtorch-dev paths.
-// Usage: node find-libtorch.cjs include|libdir|libs|cuda
+// Usage: node find-libtorch.cjs include|libdir|libs|gloo|cuda
+// gloo: the defines that build native/src/dist.cc's c10d collectives, when the libtorch has c10d's
+// ProcessGroupGloo and Gloo's headers are at hand (Debian: libgloo-dev; a Python torch ships them)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -47,6 +49,10 @@ if (!found) {
 const has = (name) => fs.existsSync(path.join(found.libdir, name));
 if (what === 'include') {
   console.log([found.include, path.join(found.include, 'torch', 'csrc', 'api', 'include')].join(' '));
+} else if (what === 'gloo') {
+  const c10d = path.join(found.include, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp');
+  const gloo = [path.join(found.include, 'gloo', 'algorithm.h'), '/usr/include/gloo/algorithm.h'].some((p) => fs.existsSync(p));
+  console.log(fs.existsSync(c10d) && gloo ? 'ATL_HAVE_GLOO USE_C10D_GLOO' : 'ATL_NO_GLOO');
 } else if (what === 'libdir') {
   console.log(found.libdir);
 } else if (what === 'libs') {

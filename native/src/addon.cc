@@ -395,6 +395,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ATL_EXPORT(GetNumThreads);
   ATL_EXPORT(Info);
   InitOps(env, exports);
+  InitDist(env, exports);
   return exports;
 }
 

@@ -54,6 +54,7 @@ Napi::Value Guard(const Napi::CallbackInfo& info) {
 }
 
 void InitOps(Napi::Env env, Napi::Object exports);
+void InitDist(Napi::Env env, Napi::Object exports);
 
 }  // namespace atl
 

@@ -20,7 +20,7 @@ import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
 import { dvbprLoss, factorLoss } from '../train/losses.js';
 import { augmenter, augments } from '../train/augment.js';
-import { keep, tensor, type Tensor } from '../torch/index.js';
+import { initProcessGroup, keep, rendezvousFromEnv, tensor, type ProcessGroup, type Tensor } from '../torch/index.js';
 import { trainCallbacks, type Progress } from './progress.js';
 
 /** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
@@ -153,11 +153,15 @@ export interface DvbprJobOptions {
   callbacks: TrainCallbacks;
   /** the run whose settings this one took (recorded in the manifest) */
   like?: LikeRun;
+  /** data-parallel over these ranks (src/train/bpr.ts); rank 0 alone writes the run folder */
+  group?: ProcessGroup;
   /** a classifier already trained on this dataset, to reuse (its encoder starts Φ with --init classifier) */
   classifier?: ClassifierJobResult | AttributeJobResult;
 }
 
 export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
+  // the other ranks read the run folder (to resume) but never lock or write it
+  if (o.group && o.group.rank !== 0) return dvbprJob(ds, images, o);
   return withRunOutput(o.out, 'train dvbpr', RUN_KINDS, () => dvbprJob(ds, images, o));
 }
 
@@ -174,10 +178,13 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
       pairs: ds.train.user.length,
       users: new Set(ds.train.user).size,
       ...(o.like ? { like: o.like } : {}),
+      ...(o.group ? { ranks: o.group.size } : {}),
     },
   };
   const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
-  if (cfg.init === 'classifier') {
+  const follower = o.group !== undefined && o.group.rank !== 0;
+  // a follower takes rank 0's weights at the start (trainBpr's broadcast): no classifier of its own
+  if (cfg.init === 'classifier' && !follower) {
     const clf = o.classifier ?? encoderStart(ds, images, cfg, o.callbacks);
     // copy the classifier's encoder (conv trunk and embedding layer) into Φ
     model.encoder.loadStateDict(clf.classifier.encoder.stateDict(), 'classifier encoder');
@@ -221,12 +228,15 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
       evalEvery: cfg.evalEvery,
       earlyStopping: cfg.earlyStopping,
       averageEpochs: cfg.averageEpochs,
+      microBatches: cfg.microBatches,
       resume: o.resume,
       examplesPerTriplet: 2,
       rateUnit: 'images/s',
       callbacks: o.callbacks,
+      ...(o.group ? { group: o.group } : {}),
     },
   );
+  if (follower) return { manifest, model }; // rank 0 measures and writes the run
   // embed every catalogue item (bought or not) with the best weights
   model.eval();
   const e = embedImages(model.encoder, images);
@@ -362,6 +372,9 @@ export async function trainDvbprFromData(
     });
   }
   const images = imagesTensor(ds);
+  // a worker of a data-parallel run (torchrun's variables, or `--nproc`: src/cli/launch.ts)
+  const rendezvous = rendezvousFromEnv();
+  const group = rendezvous && rendezvous.size > 1 ? initProcessGroup(rendezvous) : undefined;
   try {
     const { manifest } = await trainDvbprJob(ds, images, {
       out: o.out,
@@ -369,9 +382,11 @@ export async function trainDvbprFromData(
       resume: o.resume,
       callbacks: trainCallbacks(progress, `dvbpr-${cfg.init}`),
       ...(o.like ? { like: o.like } : {}),
+      ...(group ? { group } : {}),
     });
     return manifest;
   } finally {
+    group?.destroy();
     images.dispose();
   }
 }

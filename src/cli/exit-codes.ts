@@ -17,6 +17,7 @@ const EXIT: Record<ErrorCode, 1 | 2> = {
   INTERNAL: 1,
   CANCELLED: 1,
   BUSY: 1,
+  DISTRIBUTED: 1,
 };
 
 /** The system's refusals that name a path or an address the user gave (a folder not writable, a port taken). */

@@ -4,6 +4,7 @@
  * with zod and calls src/app/), and errors mapped to exit codes in one place (exit-codes.ts): 2 for
  * bad input (the message names the file, field or value), 1 for anything else.
  */
+import { setCommandLine } from './argv.js';
 import { Command } from 'commander';
 import { registerDemo } from './demo.js';
 import { registerDesign } from './design.js';
@@ -43,6 +44,7 @@ function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  setCommandLine(argv);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -3,7 +3,10 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { join } from 'node:path';
 import { trainDvbprFromData, type LikeRun } from '../app/train-recommender.js';
-import { BadInputError } from '../core/errors.js';
+import { AtelierError, BadInputError, InvalidArgumentError } from '../core/errors.js';
+import { rendezvousFromEnv } from '../torch/index.js';
+import { commandLine } from './argv.js';
+import { launchWorkers } from './launch.js';
 import { readManifest, type DvbprRunManifest } from '../store/run.js';
 import { dvbprPreset, dvbprSchema, type DvbprConfig } from '../config/dvbpr.js';
 import { parseConfig } from '../config/parse.js';
@@ -26,12 +29,14 @@ const dvbprFlags = z
     classifierEpochs: z.coerce.number().positive().optional(),
     earlyStopping: z.coerce.number().int().min(0).optional(),
     averageEpochs: z.coerce.number().min(0).optional(),
+    microBatches: z.coerce.number().int().min(1).optional(),
     augmentShift: z.coerce.number().int().min(0).optional(),
     augmentFlip: z.boolean().optional(),
     augmentScale: z.coerce.number().min(0).lt(0.5).optional(),
     classifierAttributes: z.enum(['all', 'category']).optional(),
     split: z.enum(['dataset', 'none']).default('dataset'),
     like: z.string().optional(),
+    nproc: z.coerce.number().int().min(1).max(64).optional(),
     seed: z.coerce.number().int().min(0).optional(),
     resume: z.boolean().default(false),
     json: z.boolean().default(false),
@@ -59,6 +64,7 @@ export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json' | 'split'> & { js
     ...set('classifierEpochs', flags.classifierEpochs),
     ...set('earlyStopping', flags.earlyStopping),
     ...set('averageEpochs', flags.averageEpochs),
+    ...set('microBatches', flags.microBatches),
     ...set('augmentShift', flags.augmentShift),
     ...set('augmentFlip', flags.augmentFlip),
     ...set('augmentScale', flags.augmentScale),
@@ -96,6 +102,7 @@ export function registerTrainDvbpr(train: Command): void {
     .option('--classifier-epochs <n>', 'epochs of the category classifier (--init classifier)')
     .option('--early-stopping <n>', 'stop after n evaluations without validation gain (0 = off)')
     .option('--average-epochs <n>', 'validate and keep an exponential moving average of the weights with this time constant in epochs (0 = off)')
+    .option('--micro-batches <m>', "each batch's forward and backward in m parts, gradients accumulated (the same step, less memory)")
     .option('--augment-shift <px>', 'shift each training image by a random 0..px pixels per axis, edges repeated (0 = off)')
     .option('--augment-flip', 'mirror training images left to right at random')
     .option('--augment-scale <s>', 'zoom training images by a random factor in [1 − s, 1 + s] (0 = off)')
@@ -110,12 +117,20 @@ export function registerTrainDvbpr(train: Command): void {
         .choices(['dataset', 'none'])
         .default('dataset'),
     )
+    .option('--nproc <n>', 'data-parallel over n local processes (c10d with Gloo; torchrun-style variables start one worker each instead)')
     .option('--like <run>', 'take the config and the best epoch (as --epochs) of this evaluated run folder; flags given still apply')
     .option('--seed <n>', 'seed')
     .option('--resume', "continue from the run folder's last checkpoint")
     .option('--json', 'print the run manifest as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(dvbprFlags, opts);
+      if (f.nproc && f.nproc > 1) {
+        if (rendezvousFromEnv()) throw new InvalidArgumentError('--nproc starts its own workers: not inside a launcher that set WORLD_SIZE');
+        const code = await launchWorkers(f.nproc, commandLine());
+        if (code !== 0) throw new AtelierError('DISTRIBUTED', `train dvbpr --nproc ${f.nproc}: a worker failed (exit ${code})`);
+        return;
+      }
+      const follower = (rendezvousFromEnv()?.rank ?? 0) !== 0;
       const like = f.like ? likeRun(f.like) : undefined;
       const m = await trainDvbprFromData(
         f.data,
@@ -123,6 +138,7 @@ export function registerTrainDvbpr(train: Command): void {
         { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}) },
         createProgress({ json: f.json }),
       );
+      if (follower) return; // rank 0 reports
       const t = m.metrics.test;
       out(f.json, m, () =>
         t

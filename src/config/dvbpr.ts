@@ -41,6 +41,8 @@ export const dvbprSchema = z
     evalEvery: z.number().positive(),
     /** weight averaging time constant in epochs (0 = off; see src/train/bpr.ts) */
     averageEpochs: z.number().min(0).default(0),
+    /** each batch's forward and backward in this many parts, gradients accumulated: the same step in less memory */
+    microBatches: z.number().int().min(1).default(1),
     /** training images shifted by up to this many pixels per axis (0 = off; src/train/augment.ts) */
     augmentShift: z.number().int().min(0).default(0),
     /** training images mirrored left to right at random (src/train/augment.ts) */
@@ -110,6 +112,7 @@ export function dvbprPreset(preset: 'tiny' | 'default' | 'paper', inputSize: num
     earlyStopping: 0,
     evalEvery: 1,
     averageEpochs: 0,
+    microBatches: 1,
     augmentShift: 0,
     augmentFlip: false,
     augmentScale: 0,

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'CANCELLED'
   | 'FORBIDDEN'
-  | 'BUSY';
+  | 'BUSY'
+  | 'DISTRIBUTED';
 
 export class AtelierError extends Error {
   readonly code: ErrorCode;

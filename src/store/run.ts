@@ -100,6 +100,8 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
         users: z.number().int(),
         /** `--like`: the evaluated run whose settings and best epoch it took */
         like: z.object({ run: z.string(), name: z.string(), dataHash: z.string(), bestEpoch: z.number() }).optional(),
+        /** data-parallel processes (c10d), when more than one */
+        ranks: z.number().int().optional(),
       })
       .optional(),
   }),

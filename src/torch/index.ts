@@ -8,3 +8,4 @@ export { glorotUniform, normalInit, uniformInit, fans } from './init.js';
 export { Adam, type AdamOptions } from './adam.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export { setNumThreads, getNumThreads, engineInfo } from './native.js';
+export { distributedAvailable, initProcessGroup, rendezvousFromEnv, type ProcessGroup, type Rendezvous } from './dist.js';

@@ -9,20 +9,31 @@
  * steps per epoch)), starting from the initial weights. Validation, the best snapshot and the
  * final model are the averaged weights; training goes on from the raw ones. Averaging smooths the
  * epoch-to-epoch swings of a small-data run (Polyak averaging).
+ *
+ * Data-parallel (`group`, a c10d process group of W ranks: src/torch/dist.ts): every rank draws the
+ * same global batch from the same seeded sampler and trains on its W-th of it; after backward the
+ * gradients (and the batch loss) are summed over the ranks in one all-reduce, and the per-parameter
+ * regularisation is weighted 1/W on each rank, so the step is the one-process step on the whole
+ * batch and every rank's Adam takes it alike. Parameters are broadcast from rank 0 at the start.
+ * Rank 0 validates (the others take its AUC) and writes the checkpoints; every rank resumes from
+ * them (one machine, or a shared folder), so the sampler, Adam and generators agree on resume.
  */
 import { BadInputError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
-import { Adam, tidy, type Generator, type Module, type Tensor } from '../torch/index.js';
+import { Adam, tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
 import { averageInto, copyState, decayFor, disposeAll, snapshot, withWeights } from './averaging.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 
 export interface BprModel {
   module: Module;
-  /** the BPR objective of method.md for one batch: Σ softplus(−x_uij) + regularisation */
-  loss(t: Triplets): { total: Tensor; bpr: Tensor };
+  /**
+   * the BPR objective of method.md for one batch: Σ softplus(−x_uij) + regularisation, the terms
+   * over the model's parameters (not the batch's rows) weighted by `paramShare` (1/W on each of W ranks)
+   */
+  loss(t: Triplets, paramShare?: number): { total: Tensor; bpr: Tensor };
   /** generators whose state must survive a resume (dropout) */
   generators: Generator[];
 }
@@ -50,6 +61,10 @@ export interface BprLoopOptions {
   examplesPerTriplet: number;
   rateUnit: string;
   callbacks: TrainCallbacks;
+  /** data-parallel training over these ranks (absent: one process) */
+  group?: ProcessGroup;
+  /** forward and backward of each (rank's) batch in this many parts, gradients accumulated (default 1) */
+  microBatches?: number;
 }
 
 interface LoopState {
@@ -70,19 +85,66 @@ export interface BprResult {
   best: Map<string, Tensor>;
 }
 
-/** One update: sample-free, so tests can call it on a hand-made batch. */
-export function bprStep(model: BprModel, opt: Adam, t: Triplets): number {
+/** Rank 0's validation AUC on every rank (the others' metrics are its AUC alone). */
+function sharedAuc(group: ProcessGroup, metrics: Record<string, number>): Record<string, number> {
+  const t = tensor(Float64Array.from([group.rank === 0 ? metrics.auc! : 0]), [1], 'float64');
+  group.broadcast([t], 0);
+  const auc = t.item();
+  t.dispose();
+  return group.rank === 0 ? metrics : { auc };
+}
+
+/** Rank r's W-th of a batch (contiguous; the first ranks take one more when W does not divide it). */
+export function shardOf(t: Triplets, rank: number, size: number): Triplets {
+  const n = t.user.length;
+  const per = Math.floor(n / size);
+  const extra = n % size;
+  const a = rank * per + Math.min(rank, extra);
+  const b = a + per + (rank < extra ? 1 : 0);
+  return { user: t.user.subarray(a, b), pos: t.pos.subarray(a, b), neg: t.neg.subarray(a, b) };
+}
+
+/**
+ * One update: sample-free, so tests can call it on a hand-made batch. With a group, `t` is this
+ * rank's shard of the global batch: gradients and the loss are summed over the ranks before the step.
+ * With `microBatches` m > 1 the batch goes through forward and backward in m parts, the gradients
+ * accumulating (the same step in less memory; with m = W it adds the very numbers W ranks add).
+ */
+export function bprStep(model: BprModel, opt: Adam, t: Triplets, group?: ProcessGroup, microBatches = 1): number {
   return tidy(() => {
     opt.zeroGrad();
-    const { total } = model.loss(t);
-    total.backward();
+    // the batch's W-th share of the parameter terms on each rank, split again over the micro-batches
+    const share = 1 / ((group?.size ?? 1) * microBatches);
+    let total = 0;
+    for (let m = 0; m < microBatches; m++) {
+      const part = microBatches > 1 ? shardOf(t, m, microBatches) : t;
+      const loss = model.loss(part, share).total;
+      loss.backward(); // gradients accumulate over the micro-batches
+      total += loss.item();
+    }
+    if (!group) {
+      opt.step();
+      return total;
+    }
+    const params = model.module.trainableParameters();
+    const grads = params.map((p, k) => {
+      const g = p.grad;
+      if (!g) throw new Error(`data-parallel step: parameter ${k} got no gradient on rank ${group.rank}`);
+      return g;
+    });
+    const loss = tensor(Float32Array.from([total]), [1]);
+    group.allReduce([...grads, loss], 'sum');
     opt.step();
-    return total.item();
+    return loss.item();
   });
 }
 
 export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprResult> {
   const params = model.module.trainableParameters();
+  const group = o.group;
+  const lead = !group || group.rank === 0; // validates and writes the checkpoints
+  // every rank starts from rank 0's weights (they agree already when built from one seed)
+  group?.broadcast(params, 0);
   const opt = new Adam(params, { lr: o.lr });
   const sampler = new TripletSampler(o.train, o.numUsers, o.numItems, o.seed);
   const stepsPerEpoch = Math.max(1, Math.round(o.train.user.length / o.batch));
@@ -123,7 +185,8 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     const t0 = performance.now();
     let lossSum = 0;
     for (let s = 1; s <= steps; s++) {
-      const loss = bprStep(model, opt, sampler.sample(o.batch));
+      const batch = sampler.sample(o.batch);
+      const loss = bprStep(model, opt, group ? shardOf(batch, group.rank, group.size) : batch, group, o.microBatches ?? 1);
       if (averaging) averageInto(avg, model.module, decay);
       lossSum += loss;
       const secs = (performance.now() - t0) / 1000;
@@ -142,7 +205,8 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     const seconds = (performance.now() - t0) / 1000;
     const validate = o.validate;
     const evaluate = validate !== undefined && (epoch % o.evalEvery === 0 || epoch === fullEpochs);
-    const metrics: Record<string, number> = evaluate ? (averaging ? withWeights(model.module, avg, validate) : validate()) : {};
+    let metrics: Record<string, number> = evaluate && lead ? (averaging ? withWeights(model.module, avg, validate) : validate()) : {};
+    if (evaluate && group) metrics = sharedAuc(group, metrics); // one decision of the best epoch for every rank
     const isBest = validate === undefined || (evaluate && metrics.auc! > st.bestAuc);
     if (isBest) {
       disposeAll(best);
@@ -156,20 +220,22 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     st.sampler = sampler.getState();
     st.history.push({ epoch, loss: lossSum / (steps * o.batch), seconds, metrics });
     o.callbacks.onEpoch?.({ epoch, epochs: fullEpochs, loss: lossSum / (steps * o.batch), metrics, best: isBest, seconds });
-    tidy(() => {
-      const tensors = new Map<string, Tensor>();
-      for (const [k, v] of model.module.stateDict()) tensors.set(`model.${k}`, v);
-      for (const [k, v] of opt.stateDict().tensors) tensors.set(`adam.${k}`, v);
-      model.generators.forEach((g, i) => tensors.set(`gen.${i}`, g.getState()));
-      for (const [k, v] of best) tensors.set(`best.${k}`, v);
-      for (const [k, v] of avg) tensors.set(`avg.${k}`, v);
-      saveCheckpoint(o.dir, st, tensors);
-    });
+    if (lead)
+      tidy(() => {
+        const tensors = new Map<string, Tensor>();
+        for (const [k, v] of model.module.stateDict()) tensors.set(`model.${k}`, v);
+        for (const [k, v] of opt.stateDict().tensors) tensors.set(`adam.${k}`, v);
+        model.generators.forEach((g, i) => tensors.set(`gen.${i}`, g.getState()));
+        for (const [k, v] of best) tensors.set(`best.${k}`, v);
+        for (const [k, v] of avg) tensors.set(`avg.${k}`, v);
+        saveCheckpoint(o.dir, st, tensors);
+      });
     if (o.earlyStopping > 0 && st.sinceBest >= o.earlyStopping) {
       o.callbacks.onMessage?.(`early stop: no validation gain for ${st.sinceBest} evaluations`);
       break;
     }
   }
+  group?.barrier(); // the last checkpoint is written before any rank moves on
   if (best.size) model.module.loadStateDict(best, 'best weights');
   disposeAll(avg);
   opt.dispose();

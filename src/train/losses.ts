@@ -22,11 +22,12 @@ export function halfSquaredNorm(ws: Tensor[]): Tensor {
 export function dvbprLoss(model: Dvbpr, images: Tensor, lambdaPhi: number, lambdaTheta: number, augment?: Augmenter) {
   // augmentation (training only): each image of the batch gets its own random shift
   const pick = (items: Int32Array) => (augment ? augment.apply(images.indexSelect(0, idx(items))) : images.indexSelect(0, idx(items)));
-  return (t: Triplets): { total: Tensor; bpr: Tensor; regPhi: Tensor; regTheta: Tensor } => {
+  // paramShare: the weight of λ_Φ's term on this rank (1/W of W data-parallel ranks: src/train/bpr.ts)
+  return (t: Triplets, paramShare = 1): { total: Tensor; bpr: Tensor; regPhi: Tensor; regTheta: Tensor } => {
     const users = idx(t.user);
     const { diff, thetaU } = model.preferenceDiff(users, pick(t.pos), pick(t.neg));
     const bpr = diff.neg().softplus().sum(); // Σ −ln σ(x_uij)
-    const regPhi = halfSquaredNorm(model.encoder.regularisedParameters()).mul(lambdaPhi);
+    const regPhi = halfSquaredNorm(model.encoder.regularisedParameters()).mul(lambdaPhi * paramShare);
     const regTheta = thetaU
       .square()
       .sum()
@@ -40,7 +41,7 @@ export function dvbprLoss(model: Dvbpr, images: Tensor, lambdaPhi: number, lambd
  * (the regularisation of Rendle et al. and He & McAuley, over the rows the batch touches).
  */
 export function factorLoss(model: FactorModel, lambda: number, lambdaE: number) {
-  return (t: Triplets): { total: Tensor; bpr: Tensor } => {
+  return (t: Triplets, paramShare = 1): { total: Tensor; bpr: Tensor } => {
     const users = idx(t.user);
     const pos = model.score(users, idx(t.pos));
     const neg = model.score(users, idx(t.neg));
@@ -48,7 +49,7 @@ export function factorLoss(model: FactorModel, lambda: number, lambdaE: number) 
     // θ_u and γ_u appear in both scores: count them once
     const reg = halfSquaredNorm([...pos.batchParams, ...neg.batchParams.slice(1, 3)]).mul(lambda);
     let total = bpr.add(reg);
-    if (model.e) total = total.add(halfSquaredNorm([model.e, model.betaPrime!]).mul(lambdaE));
+    if (model.e) total = total.add(halfSquaredNorm([model.e, model.betaPrime!]).mul(lambdaE * paramShare));
     return { total, bpr };
   };
 }
