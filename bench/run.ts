@@ -9,6 +9,7 @@
  *   topk       top-10 for one shopper over 20,000 items → topk.json
  *   garment-knn  1-NN class accuracy in the simulated utility's garment space → garment-knn.json
  *   paper      `ingest paper` on a generated 1 GB file in the authors' layout: peak RSS → paper-ingest.json
+ *   scale      DVBPR steps/s in one and two c10d/Gloo processes, the all-reduce's share → scale.json / .md
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
  * alternating round by round so that drift on a shared machine hits both alike.
  */
@@ -157,6 +158,7 @@ const benches: Record<string, () => Promise<void>> = {
   'design-judged': async () => (await import('./design-judged.js')).designJudgedBench(),
   'garment-knn': async () => (await import('./garment-knn.js')).garmentKnnBench(),
   paper: async () => (await import('./paper-ingest.js')).paperIngestBench(process.argv.slice(3)),
+  scale: async () => (await import('./scale.js')).scaleBench(),
 };
 if (!which || !benches[which]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
