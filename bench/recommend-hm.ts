@@ -17,6 +17,8 @@ import {
   imagesTensor,
   rankingOn,
   simpleJob,
+  choosePopularityPrior,
+  PRIOR_ALPHAS,
   trainAttributeClassifier,
   trainCategoryClassifier,
   trainDvbprJob,
@@ -27,12 +29,11 @@ import {
 import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
-import { evaluateRanking, type RankingResult } from '../src/eval/ranking.js';
+import type { RankingResult } from '../src/eval/ranking.js';
 import { PopularityBlend } from '../src/models/blend.js';
 import { AttributeClassifier, loadClassifier } from '../src/models/classifier.js';
 import { DvbprScorer, embedImages } from '../src/models/dvbpr.js';
 import type { Recommender } from '../src/models/recommender.js';
-import { PopularityRecommender } from '../src/models/simple.js';
 import type { RunManifest } from '../src/store/run.js';
 import { engineInfo, loadSafetensors, noGrad, saveSafetensors, type Tensor } from '../src/torch/index.js';
 
@@ -75,8 +76,6 @@ export const VARIANTS: Variant[] = [
 
 const BASELINE_LAMBDAS = [0.001, 0.01, 0.1];
 const BASELINE_EPOCHS = 30;
-/** the popularity prior's grid (α = 0: the model alone) */
-export const ALPHAS = [0, 0.25, 0.5, 1, 2, 4];
 
 interface Row {
   method: string;
@@ -120,7 +119,13 @@ export async function recommendHmBench(args: string[]): Promise<void> {
     const variants = VARIANTS.filter((v) => !only || only.includes(v.name));
     await protocolBench(src, join(work, protocol), protocol, variants, progress, (r) => {
       results[protocol] = r;
-      writeJsonAtomic(jsonPath, { protocols: results, common: DVBPR_COMMON, alphas: ALPHAS, engine: engineInfo(), command: 'npm run bench -- recommend' });
+      writeJsonAtomic(jsonPath, {
+        protocols: results,
+        common: DVBPR_COMMON,
+        alphas: PRIOR_ALPHAS,
+        engine: engineInfo(),
+        command: 'npm run bench -- recommend',
+      });
       writeFileAtomic(join('bench', 'results', 'recommend.md'), markdown(src, results));
     });
   }
@@ -244,23 +249,16 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
   flush();
 }
 
-/** The chosen DVBPR with the popularity prior, α chosen on validation Recall@50 (the earliest α on a tie). */
+/** The chosen DVBPR with the popularity prior, α chosen on validation Recall@50 as every DVBPR run chooses it (choosePopularityPrior). */
 function popularityPrior(ds: Dataset, scorer: Recommender, of: string): Row & { alpha: number; of: string } {
-  const grid: Row['grid'] = [];
-  let best: { alpha: number; r: RankingResult } | null = null;
-  for (const alpha of ALPHAS) {
-    const r = rankingOn(ds, new PopularityBlend(scorer, ds.itemTrainCount, alpha), 'valid');
-    grid.push({ params: { alpha }, validAuc: r.auc, validRecallAt50: r.recallAt50! });
-    if (!best || r.recallAt50! > best.r.recallAt50!) best = { alpha, r };
-  }
-  const blended = new PopularityBlend(scorer, ds.itemTrainCount, best!.alpha);
+  const p = choosePopularityPrior(ds, scorer);
   return {
-    method: `DVBPR + popularity prior (α = ${best!.alpha})`,
-    chosen: { alpha: best!.alpha },
-    grid,
-    test: rankingOn(ds, blended, 'test'),
-    valid: best!.r,
-    alpha: best!.alpha,
+    method: `DVBPR + popularity prior (α = ${p.alpha})`,
+    chosen: { alpha: p.alpha },
+    grid: p.grid.map((g) => ({ params: { alpha: g.alpha }, validAuc: g.auc, validRecallAt50: g.recallAt50 })),
+    test: p.test,
+    valid: rankingOn(ds, p.alpha ? new PopularityBlend(scorer, ds.itemTrainCount, p.alpha) : scorer, 'valid'),
+    alpha: p.alpha,
     of,
   };
 }
@@ -337,7 +335,7 @@ function markdown(src: string, results: Record<string, ProtocolResult>): string 
     '',
     `Dataset: ${src}. Full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives; Recall@K and NDCG@10 over the full ranking (one held-out item per shopper). Every shopper is trained; those with fewer than 5 distinct purchases have no held-out item and are not evaluated.`,
     '',
-    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The popularity prior (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item), α ∈ {${ALPHAS.join(', ')}} chosen on validation Recall@50.`,
+    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The popularity prior (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item), α ∈ {${PRIOR_ALPHAS.join(', ')}} chosen on validation Recall@50.`,
     '',
   ];
   for (const protocol of ['paper', 'temporal'] as const) {

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../src/cli/launch.js';
+import { freePort } from '../src/core/port.js';
 import { dvbprPreset } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { Rng } from '../src/core/rng.js';

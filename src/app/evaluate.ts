@@ -4,7 +4,7 @@ import { BadInputError } from '../core/errors.js';
 import { loadDataset } from '../data/dataset.js';
 import type { EvalRow } from '../eval/table.js';
 import { recommend, type Recommendation } from '../store/recommend.js';
-import { loadRun } from '../store/run.js';
+import { loadRun, type LoadedRun } from '../store/run.js';
 import { rankingOn } from './train-recommender.js';
 
 export function evaluateRuns(dataDir: string, runs: string[]): { rows: EvalRow[]; oracle?: { auc: number; coldAuc: number } } {
@@ -40,10 +40,17 @@ export interface RecommendOptions {
   category?: string;
   coldOnly?: boolean;
   excludeBought?: boolean;
+  /** α of the popularity prior; absent: the one the run chose on validation (0 when it has none) */
+  prior?: number;
+}
+
+/** The popularity prior a run's recommendations use by default: chosen on validation (metrics.popularityPrior), else none. */
+export function runPrior(run: LoadedRun): number {
+  return run.manifest.metrics.popularityPrior?.alpha ?? 0;
 }
 
 /** Top-K for each shopper of `userIds` from one load of the run. */
 export function recommendFor(runDir: string, userIds: string[], o: RecommendOptions): Recommendation[] {
   const run = loadRun(runDir);
-  return recommend(run.recommender, run.catalogue, userIds, o);
+  return recommend(run.recommender, run.catalogue, userIds, { ...o, prior: o.prior ?? runPrior(run) });
 }

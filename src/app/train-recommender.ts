@@ -11,6 +11,7 @@ import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
+import { PopularityBlend } from '../models/blend.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
 import { assertKeepsUploads, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
@@ -38,6 +39,33 @@ export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'
     itemTrainCount: ds.itemTrainCount,
     ...(split === 'test' ? { sampledNegatives: ds.sampledNegatives, perUser: 100 } : {}),
   });
+}
+
+/** The popularity prior's grid (models/blend.ts; α = 0: the model's own order). */
+export const PRIOR_ALPHAS = [0, 0.25, 0.5, 1, 2, 4];
+
+/**
+ * The α of the popularity prior with the best validation Recall@50 (the first on a tie, so 0 when
+ * the prior adds nothing), its grid, and the test figures with it: what `recommend` and the API
+ * use by default for this run.
+ */
+export function choosePopularityPrior(ds: Dataset, rec: Recommender): PopularityPriorChoice {
+  const grid: PopularityPriorChoice['grid'] = [];
+  let best: { alpha: number; r: RankingResult } | null = null;
+  for (const alpha of PRIOR_ALPHAS) {
+    const r = rankingOn(ds, alpha ? new PopularityBlend(rec, ds.itemTrainCount, alpha) : rec, 'valid');
+    grid.push({ alpha, recallAt50: r.recallAt50!, auc: r.auc });
+    if (!best || r.recallAt50! > best.r.recallAt50!) best = { alpha, r };
+  }
+  const alpha = best!.alpha;
+  return { alpha, grid, test: rankingOn(ds, alpha ? new PopularityBlend(rec, ds.itemTrainCount, alpha) : rec, 'test') };
+}
+
+export interface PopularityPriorChoice {
+  alpha: number;
+  grid: { alpha: number; recallAt50: number; auc: number }[];
+  /** the test figures of the model with the chosen prior */
+  test: RankingResult;
 }
 
 /** The kinds a run folder can hold: training replaces one of them, and nothing else. */
@@ -144,6 +172,8 @@ export interface LikeRun {
   name: string;
   dataHash: string;
   bestEpoch: number;
+  /** the α of the popularity prior it chose on validation */
+  popularityPrior?: number;
 }
 
 export interface DvbprJobOptions {
@@ -242,10 +272,13 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
   const e = embedImages(model.encoder, images);
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
   manifest.embeddings = { file: EMBEDDINGS_FILE, count: ds.itemIds.length, k: cfg.encoder.k };
+  // the popularity prior for the top of the list: chosen on validation, or the evaluated run's (--like)
+  const prior = heldOut ? choosePopularityPrior(ds, final) : undefined;
   manifest.metrics = {
     ...manifest.metrics,
     bestEpoch: result.bestEpoch,
     ...(heldOut ? { valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') } : {}),
+    ...(prior ? { popularityPrior: prior } : o.like?.popularityPrior !== undefined ? { popularityPrior: { alpha: o.like.popularityPrior } } : {}),
   };
   final.dispose();
   manifest.history = result.history;

@@ -5,21 +5,9 @@
  * only when it fails. The first worker to fail stops the others, and its exit code is the command's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-
-/** A port free on the loopback interface now (the workers' rendezvous). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../core/port.js';
 
 /** The command line without `--nproc N` (or `--nproc=N`). */
 export function withoutNproc(args: string[]): string[] {

@@ -25,6 +25,7 @@ const recommendFlags = z
     category: z.string().optional(),
     coldOnly: z.boolean().default(false),
     excludeBought: z.boolean().default(false),
+    popularityPrior: z.coerce.number().min(0).max(100).optional(),
     json: z.boolean().default(false),
   })
   .strict()
@@ -56,11 +57,21 @@ export function registerRecommend(program: Command): void {
     .option('--category <c>', 'only this category')
     .option('--cold-only', `only items with fewer than ${COLD_THRESHOLD} training purchases`)
     .option('--exclude-bought', "leave out the shopper's known purchases")
+    .option(
+      '--popularity-prior <alpha>',
+      "rank by the shopper's standardised scores + α·log(1 + the item's purchases) (default: the α the run chose on validation; 0: the model alone)",
+    )
     .option('--json', 'one JSON line per shopper: {"userId", "items": [{"itemId", "score", "cold"}]}')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(recommendFlags, opts);
       const ids = f.users ? idsFrom(f.users) : [f.user!];
-      for (const r of recommendFor(f.run, ids, { k: f.k, category: f.category, coldOnly: f.coldOnly, excludeBought: f.excludeBought })) {
+      for (const r of recommendFor(f.run, ids, {
+        k: f.k,
+        category: f.category,
+        coldOnly: f.coldOnly,
+        excludeBought: f.excludeBought,
+        ...(f.popularityPrior !== undefined ? { prior: f.popularityPrior } : {}),
+      })) {
         out(f.json, { userId: r.userId, items: r.items.map(({ itemId, score, cold }) => ({ itemId, score, cold })) }, () =>
           [
             `shopper ${r.userId}:`,

@@ -81,7 +81,17 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
   if (m.kind !== 'dvbpr') throw new BadInputError(`--like needs a DVBPR run; kind is "${m.kind}"`, { file: path });
   if (!m.metrics.valid || !m.metrics.bestEpoch)
     throw new BadInputError('--like needs a run evaluated on held-out purchases (its best epoch chosen on them); metrics.valid is absent', { file: path });
-  return { manifest: m, record: { run: dir, name: m.name, dataHash: m.dataset.dataHash, bestEpoch: m.metrics.bestEpoch } };
+  const prior = m.metrics.popularityPrior?.alpha;
+  return {
+    manifest: m,
+    record: {
+      run: dir,
+      name: m.name,
+      dataHash: m.dataset.dataHash,
+      bestEpoch: m.metrics.bestEpoch,
+      ...(prior !== undefined ? { popularityPrior: prior } : {}),
+    },
+  };
 }
 
 export function registerTrainDvbpr(train: Command): void {

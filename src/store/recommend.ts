@@ -4,6 +4,7 @@
  */
 import { categoryIndexOf, purchasesOf, userIndexOf, type Catalogue } from './run.js';
 import type { Recommender } from '../models/recommender.js';
+import { blendRow } from '../models/blend.js';
 
 /** An item with fewer training purchases than this is cold (method.md section 3). */
 import { COLD_THRESHOLD } from '../core/auc.js';
@@ -14,6 +15,11 @@ export interface RecommendOptions {
   coldOnly?: boolean;
   excludeBought?: boolean;
   coldThreshold?: number;
+  /**
+   * α of the popularity prior (models/blend.ts): the shopper's scores standardised plus
+   * α·log(1 + training purchases of the item); 0 or absent: the model's own order
+   */
+  prior?: number;
 }
 
 export interface Recommendation {
@@ -42,8 +48,24 @@ function itemFilter(cat: Catalogue, o: RecommendOptions): { catIdx: number; cold
 }
 
 /** One shopper's top-K from their score row over every item, with the filters. */
-function selectTop(cat: Catalogue, userId: string, u: number, row: Float32Array, o: RecommendOptions, f: { catIdx: number; coldT: number }): Recommendation {
+function selectTop(
+  cat: Catalogue,
+  userId: string,
+  u: number,
+  modelRow: Float32Array,
+  o: RecommendOptions,
+  f: { catIdx: number; coldT: number },
+): Recommendation {
   const { catIdx, coldT } = f;
+  let row = modelRow;
+  if (o.prior) {
+    row = Float32Array.from(modelRow);
+    blendRow(
+      row,
+      Float32Array.from(cat.itemTrainCount, (c) => Math.log1p(c)),
+      o.prior,
+    );
+  }
   const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;
   const keep = (i: number) => !((catIdx >= 0 && cat.itemCategory[i] !== catIdx) || (o.coldOnly && cat.itemTrainCount[i]! >= coldT) || bought?.has(i));
   let top: number[];

@@ -49,6 +49,14 @@ const runMetrics = z.object({
   bestEpoch: z.number().optional(),
   valid: rankingSchema.optional(),
   test: rankingSchema.optional(),
+  /** DVBPR: the popularity prior chosen on validation Recall@50 (models/blend.ts), what recommendations use by default */
+  popularityPrior: z
+    .object({
+      alpha: z.number().min(0),
+      grid: z.array(z.object({ alpha: z.number(), recallAt50: jsonNumber, auc: jsonNumber })).optional(),
+      test: rankingSchema.optional(),
+    })
+    .optional(),
   /** DVBPR --init classifier: the classifier its encoder started from */
   classifier: z
     .object({
@@ -99,7 +107,7 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
         pairs: z.number().int(),
         users: z.number().int(),
         /** `--like`: the evaluated run whose settings and best epoch it took */
-        like: z.object({ run: z.string(), name: z.string(), dataHash: z.string(), bestEpoch: z.number() }).optional(),
+        like: z.object({ run: z.string(), name: z.string(), dataHash: z.string(), bestEpoch: z.number(), popularityPrior: z.number().optional() }).optional(),
         /** data-parallel processes (c10d), when more than one */
         ranks: z.number().int().optional(),
       })

@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
-import { freePort, withoutNproc } from '../../src/cli/launch.js';
+import { withoutNproc } from '../../src/cli/launch.js';
+import { freePort } from '../../src/core/port.js';
 import { distributedAvailable, loadSafetensors, rendezvousFromEnv } from '../../src/torch/index.js';
 import { makeShop, tempDir } from '../helpers/fixtures.js';
 

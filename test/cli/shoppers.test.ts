@@ -45,6 +45,24 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   assert.deepEqual(m.training, { split: 'dataset', pairs: ds.train.user.length, users: 9 });
   assert.equal(m.metrics.test.users, 8, 'the shopper below the threshold is not evaluated');
 
+  // the popularity prior was chosen on validation Recall@50 over its grid; recommendations use it unless told otherwise
+  assert.deepEqual(
+    m.metrics.popularityPrior.grid.map((g: { alpha: number }) => g.alpha),
+    [0, 0.25, 0.5, 1, 2, 4],
+  );
+  const bestR50 = Math.max(...m.metrics.popularityPrior.grid.map((g: { recallAt50: number }) => g.recallAt50));
+  assert.equal(m.metrics.popularityPrior.grid.find((g: { recallAt50: number }) => g.recallAt50 === bestR50).alpha, m.metrics.popularityPrior.alpha);
+  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0 });
+  const scores = plain!.items.map((i) => i.score);
+  assert.deepEqual(
+    scores,
+    [...scores].sort((a, b) => b - a),
+    'α = 0: the model order',
+  );
+  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100 });
+  const bought = (id: string) => ds.itemTrainCount[ds.itemIds.indexOf(id)]!;
+  assert.ok(bought(strong!.items[0]!.itemId) >= Math.max(...ds.itemTrainCount), 'a huge α puts the best seller first');
+
   const [rec] = recommendFor(run, ['few'], { k: 5, excludeBought: true });
   assert.equal(rec!.items.length, 5);
   for (const bought of ['0100', '0103', '0105']) assert.ok(!rec!.items.some((i) => i.itemId === bought), `${bought} was bought already`);
@@ -58,7 +76,14 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   const all = ds.train.user.length + ds.valid.user.length + ds.test.user.length;
   assert.equal(s.training.split, 'none');
   assert.equal(s.training.pairs, all);
-  assert.deepEqual(s.training.like, { run, name: m.name, dataHash: m.dataset.dataHash, bestEpoch: m.metrics.bestEpoch });
+  assert.deepEqual(s.training.like, {
+    run,
+    name: m.name,
+    dataHash: m.dataset.dataHash,
+    bestEpoch: m.metrics.bestEpoch,
+    popularityPrior: m.metrics.popularityPrior.alpha,
+  });
+  assert.equal(s.metrics.popularityPrior.alpha, m.metrics.popularityPrior.alpha, 'the serving model recommends with the prior the evaluated run chose');
   assert.deepEqual({ ...s.config, epochs: 0, earlyStopping: 0 }, { ...m.config, epochs: 0, earlyStopping: 0 });
   assert.equal(s.config.epochs, m.metrics.bestEpoch);
   assert.equal(s.history.length, m.metrics.bestEpoch);

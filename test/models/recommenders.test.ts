@@ -1,3 +1,4 @@
+import { blendRow, PopularityBlend } from '../../src/models/blend.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -120,4 +121,26 @@ test('top-K by heap equals a full sort, ties broken by index', async () => {
   const cand = Array.from(scores.keys()).filter((i) => i % 3 !== 0);
   const full = [...cand].sort((a, b) => scores[b]! - scores[a]! || a - b);
   for (const k of [1, 5, 17, 100]) assert.deepEqual(topK(cand, scores, k), full.slice(0, k));
+});
+
+test('the popularity prior: standardised scores plus α·log(1 + purchases), by hand; α = 0 keeps the model order', () => {
+  const row = Float32Array.from([1, 2, 3, 6]);
+  const counts = Int32Array.from([9, 0, 1, 0]);
+  const mean = 3;
+  const sd = Math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + 0 + (6 - 3) ** 2) / 4);
+  const blended = Float32Array.from(row);
+  blendRow(
+    blended,
+    Float32Array.from(counts, (c) => Math.log1p(c)),
+    0.5,
+  );
+  const hand = [...row].map((v, i) => (v - mean) / sd + 0.5 * Math.log1p(counts[i]!));
+  hand.forEach((h, i) => assert.ok(Math.abs(blended[i]! - h) < 1e-6, `item ${i}: ${blended[i]} vs ${h}`));
+  // item 0 (bought 9 times) climbs from last to third, above item 1
+  const order = (r: Float32Array) => [...r.keys()].sort((a, b) => r[b]! - r[a]!);
+  assert.deepEqual(order(row), [3, 2, 1, 0]);
+  assert.deepEqual(order(blended), [3, 2, 0, 1]);
+  const inner = { kind: 'dvbpr' as const, numUsers: 1, numItems: 4, scoreUsers: () => Float32Array.from(row) };
+  assert.deepEqual(order(new PopularityBlend(inner, counts, 0).scoreUsers(Int32Array.from([0]))), order(row));
+  assert.throws(() => new PopularityBlend(inner, counts, -1), /popularity prior α must be a finite number ≥ 0, got -1/);
 });

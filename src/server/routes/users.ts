@@ -5,12 +5,16 @@ import { recommendIndexed } from '../../store/lance-index.js';
 import { RecommendBatcher } from '../../store/recommend.js';
 import { purchasesOf, userIndexOf } from '../../store/run.js';
 import { imageUrl, type Served } from '../context.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { runPrior } from '../../app/evaluate.js';
 
 const recQuery = z
   .object({
     k: z.coerce.number().int().min(1).max(1000).default(10),
     category: z.string().min(1).optional(),
     coldOnly: z.enum(['true', 'false', '1', '0']).optional(),
+    /** α of the popularity prior (default: the run's, chosen on validation; 0: the model alone) */
+    prior: z.coerce.number().min(0).max(100).optional(),
   })
   .strict();
 const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
@@ -44,11 +48,14 @@ export function userRoutes(app: FastifyInstance, ctx: Served): void {
     const q = recQuery.parse(req.query);
     const coldOnly = q.coldOnly === 'true' || q.coldOnly === '1';
     if (ctx.index) {
+      // the approximate index answers by the model's inner product alone
+      if (q.prior) throw new InvalidArgumentError('prior: the LanceDB index ranks by the model alone; serve without --index for a popularity prior');
       const r = await recommendIndexed(ctx.index, run, req.params.id, { k: q.k, category: q.category, coldOnly });
-      return { userId: r.userId, index: 'lance', items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
+      return { userId: r.userId, index: 'lance', prior: 0, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
     }
-    const r = await batcher.recommend(req.params.id, { k: q.k, category: q.category, coldOnly });
-    return { userId: r.userId, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
+    const prior = q.prior ?? runPrior(run);
+    const r = await batcher.recommend(req.params.id, { k: q.k, category: q.category, coldOnly, prior });
+    return { userId: r.userId, prior, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
   });
 
   app.get('/users/:id/designs', async (req: WithId) => {
