@@ -18,7 +18,15 @@
  */
 import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
-import { maximisePreference, nearestDistances, quantileOf, type DesignEnsemble, type DesignOptions, type DesignResult } from '../design/maximise.js';
+import {
+  maximisePreference,
+  nearestDistances,
+  quantileOf,
+  type CodeStart,
+  type DesignEnsemble,
+  type DesignOptions,
+  type DesignResult,
+} from '../design/maximise.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import type { GarmentUtility } from '../eval/utility.js';
 import { toInput } from '../models/encoder.js';
@@ -28,14 +36,14 @@ import { categoryIndexOf, thetaOf, type LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { projectMany } from '../design/improve.js';
 import type { DesignRequestSettings } from '../config/design.js';
-import { categoryEmbeddings, designModels, embedWithRun, resizeU8, searchOptionsOf } from './designs.js';
+import { categoryEmbeddings, designModels, embedWithRun, resizeU8, searchOptionsOf, searchWith, type SearchSettings } from './designs.js';
 
 /** A design method: its search options, its longest search (curves run to it), and an ensemble if it uses one. */
 export interface JudgedMethod {
   name: string;
   describe: string;
   steps: number;
-  options: Partial<Pick<DesignOptions, 'lr' | 'eta' | 'bound' | 'initScale' | 'candidates' | 'anchor' | 'smooth'>>;
+  options: SearchSettings;
   /** maximise the worst (or mean less spread) of the proxy model and the study's ensemble runs */
   ensemble?: DesignEnsemble['combine'];
   /** a fixed step budget (a preset's), instead of one chosen on validation shoppers */
@@ -204,7 +212,7 @@ function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble
     lr: 0.05,
     eta: 0,
     seed: seed + 7919,
-    bound: 'free',
+    start: { kind: 'random', bound: 'free' },
   });
   const gs = g.manifest.config.imageSize;
   const feats = ganClassifierFeatures(g, s0.images, 256, gs);
@@ -274,7 +282,7 @@ function judgePair(
     ens = { combine: method.ensemble, members: [member(run, ctx.proxyEmb), ...ensemble.map((r, m) => member(r, ctx.ensembleEmb[m]!))] };
   }
   const models = designModels(run, g);
-  let start: { z0: Tensor; gamma: number } | undefined;
+  let start: CodeStart | undefined;
   if (method.fromBestReal) {
     const gsz = g.manifest.config.imageSize;
     const per = ds.imageSize * ds.imageSize * 3;
@@ -291,7 +299,7 @@ function judgePair(
       alpha: 0.01,
       seed,
     });
-    start = { z0: tensor(p.z, [o.n, g.gan.config.zDim]), gamma: method.fromBestReal.gamma };
+    start = { kind: 'code', z0: tensor(p.z, [o.n, g.gan.config.zDim]), gamma: method.fromBestReal.gamma };
   }
   let res: DesignResult;
   try {
@@ -300,13 +308,11 @@ function judgePair(
       category: ctx.ganIndex,
       n: o.n,
       steps: method.steps,
-      lr: method.options.lr ?? 0.05,
-      eta: method.options.eta ?? 1,
       seed,
       record: true,
-      ...method.options,
+      ...searchWith(method.options, method.guard ? { real: ctx.proxyEmb, quantile: method.guard } : undefined),
       ...(ens ? { ensemble: ens } : {}),
-      ...(method.guard ? { guard: { real: ctx.proxyEmb, quantile: method.guard } } : {}),
+      // from the best real items: their projected codes, the method's bound and leash aside
       ...(start ? { start } : {}),
     });
   } finally {

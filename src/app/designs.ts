@@ -17,7 +17,9 @@ import {
   maximisePreference,
   maximisePreferenceAsync,
   type DesignModels,
+  type DesignGuard,
   type DesignOptions,
+  type RandomStart,
   type DesignProgress,
   type DesignResult,
   type GuardRangeCache,
@@ -131,8 +133,11 @@ export function categoryEmbeddings(run: LoadedRun, category: string): Float32Arr
   return scorer.embeddingsOf(rows);
 }
 
-/** A request's search settings as the maximisation takes them (the guard apart: it needs the run's embeddings). */
-export function searchOptionsOf(r: DesignRequestSettings): Pick<DesignOptions, 'lr' | 'eta' | 'bound' | 'initScale' | 'anchor' | 'candidates' | 'smooth'> {
+/** Search settings side by side, as a request or a study method gives them (the guard apart: it needs the run's embeddings). */
+export type SearchSettings = Partial<Pick<DesignOptions, 'lr' | 'eta' | 'smooth'>> & Omit<RandomStart, 'kind' | 'guard'>;
+
+/** A request's search settings. */
+export function searchOptionsOf(r: DesignRequestSettings): SearchSettings {
   return {
     lr: r.lr,
     eta: r.eta,
@@ -144,17 +149,16 @@ export function searchOptionsOf(r: DesignRequestSettings): Pick<DesignOptions, '
   };
 }
 
+/** Flat settings as the maximisation's options: lr and η (defaults 0.05 and 1), smoothing, and random starts (with the guard, when given). */
+export function searchWith(s: SearchSettings, guard?: DesignGuard): Pick<DesignOptions, 'lr' | 'eta' | 'smooth' | 'start'> {
+  const { lr, eta, smooth, ...random } = s;
+  return { lr: lr ?? 0.05, eta: eta ?? 1, ...(smooth ? { smooth } : {}), start: { kind: 'random', ...random, ...(guard ? { guard } : {}) } };
+}
+
 /** The maximisation's options for a request: GAN category index c, the objective's θ. */
 export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, theta: Float32Array, guardCache?: GuardRangeCache): DesignOptions {
-  return {
-    theta,
-    category: c,
-    n: r.n,
-    steps: r.steps,
-    seed: r.seed,
-    ...searchOptionsOf(r),
-    ...(r.guard ? { guard: { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } } : {}),
-  };
+  const guard = r.guard ? { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } : undefined;
+  return { theta, category: c, n: r.n, steps: r.steps, seed: r.seed, ...searchWith(searchOptionsOf(r), guard) };
 }
 
 export function scoresOf(run: LoadedRun, theta: Float32Array, u8: Uint8Array, n: number, size: number): number[] {

@@ -118,7 +118,7 @@ export function improveItem(m: DesignModels, o: ImproveOptions): ImproveResult {
       lr: o.improveLr,
       eta: o.eta,
       seed: o.seed,
-      start: { z0, gamma: o.gamma },
+      start: { kind: 'code', z0, gamma: o.gamma },
     });
     return { projection, design };
   } finally {

@@ -30,6 +30,46 @@ export function render(m: DesignModels, z: Tensor, cond: Tensor): Tensor {
   return x.mean(1, true).expand([n!, 3, s!, s!]);
 }
 
+/**
+ * Where each design's search starts: `random` — its own draw w ~ N(0, initScale²) mapped to z by
+ * the bound, optionally the best of `candidates` draws, leashed to its start (`anchor`) or guarded
+ * (`guard`); `code` — given box codes z0 (improve: an item projected into the GAN), held near by
+ * γ‖z − z0‖². The two cannot be mixed: a code start has no bound, candidates, anchor or guard.
+ */
+export type DesignStart = RandomStart | CodeStart;
+
+export interface RandomStart {
+  kind: 'random';
+  /** how w maps to the code z (see codeOf): 'box' (default, the paper), 'shell' or 'free' */
+  bound?: LatentBound;
+  /** random starts w ~ N(0, initScale²) (default 1; the authors' released code: 'free' with 0.5) */
+  initScale?: number;
+  /**
+   * best-of-N starts: draw this many random codes, keep the n whose unoptimised images score best
+   * under the objective, and search from those (default: n, plain random starts)
+   */
+  candidates?: number;
+  /**
+   * γ of a proximity term γ ‖z − z0‖² to each design's own random start z0: a leash that keeps the
+   * search near the typical codes the generator was trained on
+   */
+  anchor?: number;
+  /**
+   * the realism guard: each design is the step of its search with the highest score among those
+   * that stay as close to the category's real items as the GAN's own samples do (see DesignGuard);
+   * a design that never does falls back to its start
+   */
+  guard?: DesignGuard;
+}
+
+export interface CodeStart {
+  kind: 'code';
+  /** box codes [n, zDim] in (−1, 1) */
+  z0: Tensor;
+  /** γ of the proximity term γ ‖z − z0‖² */
+  gamma: number;
+}
+
 export interface DesignOptions {
   /** θ_u [K] */
   theta: Float32Array;
@@ -40,28 +80,8 @@ export interface DesignOptions {
   /** weight of the realism term */
   eta: number;
   seed: number;
-  /** proximity: γ ‖z − z0‖² to a starting code (improve) */
-  start?: { z0: Tensor; gamma: number };
-  /**
-   * γ of a proximity term γ ‖z − z0‖² to each design's own random start z0 (without `start`):
-   * a leash that keeps the search near the typical codes the generator was trained on.
-   */
-  anchor?: number;
-  /**
-   * best-of-N starts (without `start`): draw this many random codes, keep the n whose unoptimised
-   * images score best under the objective, and search from those (default: n, plain random starts)
-   */
-  candidates?: number;
-  /**
-   * the realism guard (without `start`): each design is the step of its search with the highest
-   * score among those that stay as close to the category's real items as the GAN's own samples do
-   * (see DesignGuard); a design that never does falls back to its start.
-   */
-  guard?: DesignGuard;
-  /** how w maps to the code z (see codeOf): 'box' (default, the paper), 'shell' or 'free' */
-  bound?: LatentBound;
-  /** random starts w ~ N(0, initScale²) (default 1; the authors' released code: 'free' with 0.5) */
-  initScale?: number;
+  /** default: random starts, the box bound */
+  start?: DesignStart;
   /** keep every step's images (DesignResult.stepImages), for curves measured by judges afterwards */
   record?: boolean;
   /**
@@ -75,6 +95,19 @@ export interface DesignOptions {
    * [−1, 1] units) and the preference term is their mean; D sees the clean image
    */
   smooth?: { sigma: number; copies: number };
+}
+
+/** The options as the search reads them: a random start's settings side by side, or the code. */
+interface SearchOptions extends Omit<DesignOptions, 'start'>, Omit<RandomStart, 'kind'> {
+  code?: { z0: Tensor; gamma: number };
+}
+
+function searchOptions(o: DesignOptions): SearchOptions {
+  const { start, ...rest } = o;
+  if (!start) return rest;
+  if (start.kind === 'code') return { ...rest, code: { z0: start.z0, gamma: start.gamma } };
+  const { kind: _k, ...random } = start;
+  return { ...rest, ...random };
 }
 
 export interface DesignEnsemble {
@@ -293,7 +326,7 @@ export function quantileOf(xs: number[], q: number): number {
 }
 
 /** The guard's range from `references` random codes (their own generator: the starts are unchanged). */
-function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: RealTensors, theta: Tensor, zDim: number, nc: number): GuardRange {
+function guardRange(m: DesignModels, o: SearchOptions, g: DesignGuard, real: RealTensors, theta: Tensor, zDim: number, nc: number): GuardRange {
   const count = g.references ?? 256;
   const q = g.quantile ?? 0.95;
   if (!(Number.isInteger(count) && count >= 1)) throw new InvalidArgumentError(`design: guard.references must be a positive integer, got ${count}`);
@@ -323,7 +356,7 @@ function guardRange(m: DesignModels, o: DesignOptions, g: DesignGuard, real: Rea
  * w [n, zDim] of the random starts: N(0, 1) draws; with `candidates` > n, the n best of that many
  * draws by the objective of their unoptimised images (scored in batches of 64, no gradients).
  */
-function randomStarts(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number, terms: PreferenceTerms): Tensor {
+function randomStarts(m: DesignModels, o: SearchOptions, theta: Tensor, zDim: number, nc: number, terms: PreferenceTerms): Tensor {
   const gen = new TorchGenerator(o.seed);
   const count = Math.max(o.n, o.candidates ?? o.n);
   const all = o.initScale !== undefined && o.initScale !== 1 ? randn([count, zDim], gen).mul(o.initScale) : randn([count, zDim], gen); // [count, zDim]
@@ -352,19 +385,11 @@ export interface DesignProgress {
 }
 
 /** Options that cannot go together, or out of range: a caller's bug (the edges validate users' input first). */
-function checkDesignOptions(o: DesignOptions): void {
-  if (o.start && o.anchor) throw new InvalidArgumentError('design: anchor applies to random starts; with a start code use its gamma');
-  if (o.start && o.candidates !== undefined && o.candidates !== o.n)
-    throw new InvalidArgumentError('design: candidates choose among random starts; a start code was given');
+function checkDesignOptions(o: SearchOptions): void {
   if (o.candidates !== undefined && !(Number.isInteger(o.candidates) && o.candidates >= o.n))
     throw new InvalidArgumentError(`design: candidates must be an integer ≥ n (${o.n}), got ${o.candidates}`);
-  if (o.start && o.guard) throw new InvalidArgumentError('design: the realism guard applies to random starts; a start code was given');
-  if (o.start && o.bound === 'shell')
-    throw new InvalidArgumentError('design: the shell bound applies to random starts; a start code is a box code (z = tanh(w))');
   if (o.bound !== undefined && o.bound !== 'box' && o.bound !== 'shell' && o.bound !== 'free')
     throw new InvalidArgumentError(`design: bound must be 'box', 'shell' or 'free', got '${String(o.bound)}'`);
-  if (o.start && o.bound === 'free')
-    throw new InvalidArgumentError('design: the free bound applies to random starts; a start code is a box code (z = tanh(w))');
   if (o.initScale !== undefined && !(o.initScale > 0)) throw new InvalidArgumentError(`design: initScale must be positive, got ${o.initScale}`);
   if (o.ensemble && o.ensemble.members.length < 2) throw new InvalidArgumentError('design: an ensemble needs at least two members');
   if (o.smooth && !(o.smooth.sigma > 0 && Number.isInteger(o.smooth.copies) && o.smooth.copies >= 1))
@@ -385,10 +410,10 @@ function freezeModels(m: DesignModels, more: Encoder[] = []): () => void {
 }
 
 /** w0 [n, zDim]: from the start code (atanh of z0), or random starts (the best of the candidates, when asked). */
-function startingW(m: DesignModels, o: DesignOptions, theta: Tensor, zDim: number, nc: number, terms: PreferenceTerms): Tensor {
+function startingW(m: DesignModels, o: SearchOptions, theta: Tensor, zDim: number, nc: number, terms: PreferenceTerms): Tensor {
   return tidy(() => {
-    if (!o.start) return randomStarts(m, o, theta, zDim, nc, terms);
-    const z0 = o.start.z0.clamp(-0.995, 0.995);
+    if (!o.code) return randomStarts(m, o, theta, zDim, nc, terms);
+    const z0 = o.code.z0.clamp(-0.995, 0.995);
     return z0.add(1).div(z0.neg().add(1)).log().mul(0.5);
   });
 }
@@ -428,7 +453,8 @@ function keepInRange(
  * frozen and in eval mode for the generator's whole life (restored in `finally`, also when the
  * consumer stops early with `return()`).
  */
-export function* designSteps(m: DesignModels, o: DesignOptions): Generator<DesignProgress, DesignResult, void> {
+export function* designSteps(m: DesignModels, options: DesignOptions): Generator<DesignProgress, DesignResult, void> {
+  const o = searchOptions(options);
   checkDesignOptions(o);
   const nc = m.gan.categories.length;
   const zDim = m.gan.config.zDim;
@@ -481,7 +507,7 @@ export function* designSteps(m: DesignModels, o: DesignOptions): Generator<Desig
   }
   // the anchor: each random start's own code, held fixed
   const anchor = o.anchor ? { z0: keep(noGrad(() => codeOf(w, o.bound))), gamma: o.anchor } : undefined;
-  const prox = o.start ?? anchor;
+  const prox = o.code ?? anchor;
   const opt = new Adam([w], { lr: o.lr });
   const scores: number[][] = [];
   const objective: number[][] = [];
