@@ -317,6 +317,9 @@ ATL_FN(AdamStep) {
 ATL_FN(SetNumThreads) {
   int n = info[0].As<Napi::Number>().Int32Value();
   at::set_num_threads(n);
+  // each intra-op worker flushes subnormals from now on (its chunk of this loop runs on it; the
+  // calling thread's setting is Guard's, restored when the call returns)
+  at::parallel_for(0, n, 1, [](int64_t, int64_t) { FlushDenormalsOnThisThread(); });
   // OpenBLAS keeps its own pool; running it beside libtorch's threads oversubscribes the cores.
   using SetFn = void (*)(int);
   if (auto f = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : 1);
@@ -357,8 +360,12 @@ static void TuneAllocator() {
   if (mode != "arenas") mallopt(M_ARENA_MAX, 1);
 }
 
+bool atl::g_flushDenormals = true;
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TuneAllocator();
+  const char* d = std::getenv("ATELIER_DENORMALS");
+  g_flushDenormals = !(d && std::string(d) == "keep");
   ATL_EXPORT(Free);
   ATL_EXPORT(LiveCount);
   ATL_EXPORT(Shape);

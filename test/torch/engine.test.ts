@@ -298,3 +298,22 @@ test('engine reports its libtorch version and thread count', () => {
   assert.match(info.torchVersion, /^\d+\.\d+\.\d+$/);
   assert.ok(info.threads >= 1);
 });
+
+test('subnormal floats are flushed to zero inside libtorch (FTZ/DAZ), and JavaScript keeps its own', () => {
+  // 1e-40 is a float32 subnormal (the smallest normal is 1.18e-38): read as zero, so 1e-40 · 1 = 0
+  const sub = tensor(Float32Array.from([1e-40, 1, 3e-39]), [3]);
+  const out = sub.mul(1).data<'float32'>();
+  assert.deepEqual(Array.from(out), [0, 1, 0]);
+  // a product landing in the subnormal range is flushed too: 1e-20 · 1e-20 = 1e-40 → 0
+  assert.equal(
+    tensor(Float32Array.from([1e-20]), [1])
+      .mul(1e-20)
+      .data<'float32'>()[0],
+    0,
+  );
+  // after the call, the process's own arithmetic is IEEE again: a JS subnormal survives
+  const tiny = Number.MIN_VALUE;
+  assert.equal(tiny * 1, 5e-324);
+  assert.ok(new Float32Array([1e-40])[0]! > 0);
+  sub.dispose();
+});
