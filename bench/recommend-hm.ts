@@ -345,13 +345,13 @@ function markdown(src: string, results: Record<string, ProtocolResult>): string 
     lines.push(
       `## ${protocol === 'paper' ? 'Paper split (a random held-out item per shopper)' : 'Temporal split (the latest purchase is the test item, the one before it validation)'}`,
       '',
-      `${d.users} shoppers trained (${d.evaluatedUsers} evaluated, ${d.trainOnlyUsers} with fewer than 5 purchases trained only), ${d.items} items, ${d.train} training pairs, ${d.coldTestItems} cold test items (${d.coldTestUsers} shoppers whose test item is cold). ${r.minutes.toFixed(0)} min.`,
+      `${d.users} shoppers trained (${d.evaluatedUsers} evaluated, ${d.trainOnlyUsers} with fewer than 5 purchases trained only), ${d.items} items, ${d.train} training pairs, ${d.coldTestItems} cold test items (${d.coldTestUsers} shoppers whose test item is cold). ${r.minutes.toFixed(0)} min in the last invocation (what earlier ones trained is reused).`,
       '',
       ...table([...r.rows, ...(r.blend ? [r.blend] : [])]),
       '',
       '### What each part adds (DVBPR variants)',
       '',
-      '| variant | valid AUC | test AUC | cold AUC | Recall@50 | best epoch | minutes | classifier held-out accuracy |',
+      '| variant | valid AUC | test AUC | cold AUC | Recall@50 | best epoch | minutes (its last invocation) | classifier held-out accuracy |',
       '|---|---:|---:|---:|---:|---:|---:|---|',
       ...r.variants.map((v) => {
         const c = v.classifier as { heldOutAccuracy?: number; attributes?: { name: string; heldOutAccuracy: number }[] } | undefined;
