@@ -22,7 +22,7 @@ import {
 import { createProgress, trainCallbacks } from '../src/app/progress.js';
 import { lineChart } from '../src/app/report.js';
 import { imagesTensor, trainDvbprJob } from '../src/app/train-recommender.js';
-import { dvbprPreset } from '../src/config/dvbpr.js';
+import { dvbprPreset, SIMULATED_SCHEDULE } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { GarmentUtility } from '../src/eval/utility.js';
@@ -101,7 +101,7 @@ async function ensureRun(ds: Dataset, name: string, init: 'scratch' | 'classifie
   try {
     await trainDvbprJob(ds, images, {
       out,
-      config: { ...dvbprPreset('default', ds.imageSize), init, seed, epochs: 25 },
+      config: { ...dvbprPreset('default', ds.imageSize), ...SIMULATED_SCHEDULE, init, seed, epochs: 25 },
       resume: existsSync(join(out, 'checkpoint.json')),
       callbacks: trainCallbacks(progress, name),
     });

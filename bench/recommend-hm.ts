@@ -113,12 +113,12 @@ export async function recommendHmBench(args: string[]): Promise<void> {
   const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-recommend';
   const progress = createProgress({ json: true });
   const jsonPath = join('bench', 'results', 'recommend.json');
-  const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { protocols?: Record<string, ProtocolResult> }) : {};
-  const results: Record<string, ProtocolResult> = { ...(previous.protocols ?? {}) };
   for (const protocol of protocols) {
     const variants = VARIANTS.filter((v) => !only || only.includes(v.name));
     await protocolBench(src, join(work, protocol), protocol, variants, progress, (r) => {
-      results[protocol] = r;
+      // the other protocol's figures as the file has them now (another invocation may be writing them)
+      const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { protocols?: Record<string, ProtocolResult> }) : {};
+      const results: Record<string, ProtocolResult> = { ...(previous.protocols ?? {}), [protocol]: r };
       writeJsonAtomic(jsonPath, {
         protocols: results,
         common: DVBPR_COMMON,
