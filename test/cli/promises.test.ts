@@ -11,27 +11,11 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { atelier } from './in-process.js';
 import { makeHm, makePaperNpy, makeShop, tempDir } from '../helpers/fixtures.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
 const ctx = tinyRuns();
-
-/**
- * Runs the CLI in this process; returns the exit code and what it wrote to stderr (stdout is left
- * alone: the test runner reports through it).
- */
-async function atelier(...args: string[]): Promise<{ code: number; err: string }> {
-  const err: string[] = [];
-  const e = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((c: string) => (err.push(String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'atelier', ...args]);
-    return { code, err: err.join('') };
-  } finally {
-    process.stderr.write = e;
-  }
-}
 
 /**
  * A copy of the tiny run served by a child process once it says so. The CLI itself, not

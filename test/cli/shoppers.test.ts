@@ -7,22 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { atelier } from './in-process.js';
 import { recommendFor } from '../../src/app/evaluate.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { makeShop, tempDir } from '../helpers/fixtures.js';
-
-async function atelier(...args: string[]): Promise<{ code: number; err: string }> {
-  const err: string[] = [];
-  const e = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((c: string) => (err.push(String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'atelier', ...args]);
-    return { code, err: err.join('') };
-  } finally {
-    process.stderr.write = e;
-  }
-}
 
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
 
