@@ -39,10 +39,11 @@ export function registerServe(program: Command): void {
     .option('--allowed-hosts <list>', 'comma-separated host:port names answered besides the bound address (a proxy, a DNS name); other Hosts get 403')
     .option('--index <kind>', "top-K by 'exact' inner product, or through the run's 'lance' index (atelier index)", 'exact')
     .action(async (opts: Record<string, unknown>) => {
+      // stopped by a signal: exit through 'exit', so that the run folder's lock is given back; the
+      // handlers come first (a supervisor may signal as soon as it reads that the server serves)
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
       const url = await startServer(parseConfig(serveFlags, opts));
       process.stderr.write(`atelier serving on ${url}\n`);
-      // stopped by a signal: exit through 'exit', so that the run folder's lock is given back
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
       await new Promise(() => {}); // until killed
     });
 }
