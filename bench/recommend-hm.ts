@@ -329,7 +329,7 @@ function table(rows: Row[]): string[] {
   ];
 }
 
-function markdown(src: string, results: Record<string, ProtocolResult>): string {
+export function markdown(src: string, results: Record<string, ProtocolResult>): string {
   const lines = [
     '# Recommendation on H&M (64 px, both protocols)',
     '',
@@ -350,6 +350,8 @@ function markdown(src: string, results: Record<string, ProtocolResult>): string 
       ...table([...r.rows, ...(r.blend ? [r.blend] : [])]),
       '',
       '### What each part adds (DVBPR variants)',
+      '',
+      `Run here: ${r.variants.map((v) => v.name).join(', ')}${r.variants.length < VARIANTS.length ? ` (of ${VARIANTS.map((v) => v.name).join(', ')}; the others not run under this protocol for lack of time, \`--variants\`)` : ''}.`,
       '',
       '| variant | valid AUC | test AUC | cold AUC | Recall@50 | best epoch | minutes (its last invocation) | classifier held-out accuracy |',
       '|---|---:|---:|---:|---:|---:|---:|---|',
