@@ -13,6 +13,7 @@
 #endif
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 
 namespace atl {
@@ -72,7 +73,13 @@ ATL_FN(DistInit) {
   so.timeout = g->timeout;
   g->store = c10::make_intrusive<c10d::TCPStore>(addr, so);
   auto opts = c10d::ProcessGroupGloo::Options::create(g->timeout);
-  opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(addr));
+  // the interface Gloo listens on: GLOO_SOCKET_IFNAME as PyTorch reads it; for a rendezvous on
+  // this machine (a loopback address) the loopback itself; otherwise this host's own address
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  const bool loopback = addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+  opts->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                          : loopback        ? c10d::ProcessGroupGloo::createDeviceForHostname(addr)
+                                            : c10d::ProcessGroupGloo::createDefaultDevice());
   opts->threads = 1;
   g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, opts);
   g_group = std::move(g);
