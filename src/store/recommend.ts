@@ -47,6 +47,14 @@ function itemFilter(cat: Catalogue, o: RecommendOptions): { catIdx: number; cold
   return { catIdx, coldT: o.coldThreshold ?? COLD_THRESHOLD };
 }
 
+/** log(1 + c) of the catalogue's purchase counts, once per counts array rather than per request (an upload replaces the array). */
+const logCounts = new WeakMap<Int32Array, Float32Array>();
+function logCountsOf(counts: Int32Array): Float32Array {
+  let l = logCounts.get(counts);
+  if (!l || l.length !== counts.length) logCounts.set(counts, (l = Float32Array.from(counts, (c) => Math.log1p(c))));
+  return l;
+}
+
 /** One shopper's top-K from their score row over every item, with the filters. */
 function selectTop(
   cat: Catalogue,
@@ -60,11 +68,7 @@ function selectTop(
   let row = modelRow;
   if (o.prior) {
     row = Float32Array.from(modelRow);
-    blendRow(
-      row,
-      Float32Array.from(cat.itemTrainCount, (c) => Math.log1p(c)),
-      o.prior,
-    );
+    blendRow(row, logCountsOf(cat.itemTrainCount), o.prior);
   }
   const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;
   const keep = (i: number) => !((catIdx >= 0 && cat.itemCategory[i] !== catIdx) || (o.coldOnly && cat.itemTrainCount[i]! >= coldT) || bought?.has(i));
