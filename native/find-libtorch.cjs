@@ -1,7 +1,7 @@
 // Locates libtorch for binding.gyp, the way the Rust crate tch does: LIBTORCH names any libtorch
 // folder (a pytorch.org download, or <site-packages>/torch of a Python install, which is how a
 // CUDA build gets used); otherwise Debian/Ubuntu's libtorch-dev paths.
-// Usage: node find-libtorch.cjs include|libdir|libs|gloo|cuda
+// Usage: node find-libtorch.cjs include|libdir|libs|gloo|abi
 // gloo: the defines that build native/src/dist.cc's c10d collectives, when the libtorch has c10d's
 // ProcessGroupGloo and Gloo's headers are at hand (Debian: libgloo-dev; a Python torch ships them)
 'use strict';
@@ -53,6 +53,16 @@ if (what === 'include') {
   const c10d = path.join(found.include, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp');
   const gloo = [path.join(found.include, 'gloo', 'algorithm.h'), '/usr/include/gloo/algorithm.h'].some((p) => fs.existsSync(p));
   console.log(fs.existsSync(c10d) && gloo ? 'ATL_HAVE_GLOO USE_C10D_GLOO' : 'ATL_NO_GLOO');
+} else if (what === 'abi') {
+  // the C++ ABI the libtorch was compiled with, read from the install (a Python torch wheel may use
+  // the old one): its CMake config states it; else its libc10's symbols show it; Debian's own
+  // libtorch (found without LIBTORCH) uses the compiler's default, so nothing is defined
+  if (!found.fromEnv) process.exit(0);
+  const cmake = path.join(found.root, 'share', 'cmake', 'Torch', 'TorchConfig.cmake');
+  const m = fs.existsSync(cmake) && /_GLIBCXX_USE_CXX11_ABI=([01])/.exec(fs.readFileSync(cmake, 'utf8'));
+  let abi = m ? m[1] : null;
+  if (abi === null && has('libc10.so')) abi = fs.readFileSync(path.join(found.libdir, 'libc10.so')).includes('__cxx11') ? '1' : '0';
+  if (abi !== null) console.log(`_GLIBCXX_USE_CXX11_ABI=${abi}`);
 } else if (what === 'libdir') {
   console.log(found.libdir);
 } else if (what === 'libs') {

@@ -2,6 +2,8 @@
 #include "common.h"
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/version.h>
 #include <dlfcn.h>
@@ -72,7 +74,8 @@ at::ScalarType Dtype(const Napi::Value& v) {
   if (s == "int32") return at::kInt;
   if (s == "uint8") return at::kByte;
   if (s == "bool") return at::kBool;
-  throw Napi::TypeError::New(v.Env(), "unknown dtype '" + s + "' (float32, float64, int64, int32, uint8, bool)");
+  if (s == "bfloat16") return at::kBFloat16;
+  throw Napi::TypeError::New(v.Env(), "unknown dtype '" + s + "' (float32, float64, int64, int32, uint8, bool, bfloat16)");
 }
 
 const char* DtypeName(at::ScalarType s) {
@@ -83,6 +86,7 @@ const char* DtypeName(at::ScalarType s) {
     case at::kInt: return "int32";
     case at::kByte: return "uint8";
     case at::kBool: return "bool";
+    case at::kBFloat16: return "bfloat16";
     default: return "other";
   }
 }
@@ -142,10 +146,25 @@ ATL_FN(DeviceOf) { return Napi::String::New(info.Env(), T(info[0]).device().str(
 
 // ---- creation and transfer ------------------------------------------------------------------
 
+// Where tensors are made when a call names no device (setDefaultDevice; the CPU until then): with
+// `--device cuda` every tensor a model makes, batches and loaded weights included, lands on the GPU.
+at::Device g_device = at::kCPU;
+
+static at::Device DeviceArg(const Napi::Value& device) {
+  if (device.IsUndefined() || device.IsNull()) return g_device;
+  return at::Device(device.As<Napi::String>().Utf8Value());
+}
+
 static at::TensorOptions Opts(const Napi::Value& dtype, const Napi::Value& device) {
-  auto o = at::TensorOptions().dtype(Dtype(dtype));
-  if (!device.IsUndefined() && !device.IsNull()) o = o.device(at::Device(device.As<Napi::String>().Utf8Value()));
-  return o;
+  return at::TensorOptions().dtype(Dtype(dtype)).device(DeviceArg(device));
+}
+
+// A tensor made on the CPU moved where it belongs; host data for a GPU goes through pinned memory,
+// copied without blocking (the caching host allocator keeps the buffer until the copy is done).
+at::Tensor ToDeviceFromHost(at::Tensor t, at::Device d) {
+  if (d.is_cpu()) return t;
+  if (d.is_cuda()) return t.pin_memory().to(d, /*non_blocking=*/true);
+  return t.to(d);
 }
 
 // fromBuffer(typedArray, shape, dtype[, device]): copies the bytes; the typed array's element type must
@@ -162,10 +181,7 @@ ATL_FN(FromBuffer) {
   }
   auto ab = ta.ArrayBuffer();
   if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset(), bytes);
-  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) {
-    t = t.to(at::Device(info[3].As<Napi::String>().Utf8Value()));
-  }
-  return Wrap(info.Env(), t);
+  return Wrap(info.Env(), ToDeviceFromHost(t, DeviceArg(info.Length() > 3 ? info[3] : info.Env().Undefined())));
 }
 
 ATL_FN(ToBuffer) {
@@ -187,6 +203,13 @@ ATL_FN(Ones) { return Wrap(info.Env(), at::ones(Ints(info[0]), Opts(info[1], inf
 ATL_FN(Full) { return Wrap(info.Env(), at::full(Ints(info[0]), Num(info[1]), Opts(info[2], info[3]))); }
 ATL_FN(Arange) { return Wrap(info.Env(), at::arange(Num(info[0]), Num(info[1]), Num(info[2]), Opts(info[3], info[4]))); }
 
+// Draws from a generator are made on the CPU (the generators are CPU ones) and moved, so that a seed
+// gives the same numbers on every device; without a generator they are drawn where they live.
+static at::Tensor Drawn(c10::optional<at::Generator> gen, at::TensorOptions o, const std::function<at::Tensor(at::TensorOptions)>& draw) {
+  if (!gen || o.device().is_cpu()) return draw(o);
+  return ToDeviceFromHost(draw(o.device(at::kCPU)), o.device());
+}
+
 ATL_FN(NewGenerator) {
   auto* h = new GeneratorHandle();
   h->g = at::make_generator<at::CPUGeneratorImpl>(uint64_t(info[0].As<Napi::Number>().Int64Value()));
@@ -202,29 +225,53 @@ ATL_FN(GeneratorGetState) {
 ATL_FN(GeneratorSetState) {
   auto g = *OptGen(info[0]);
   std::lock_guard<std::mutex> lock(g.mutex());
-  g.set_state(T(info[1]));
+  g.set_state(T(info[1]).to(at::kCPU));  // a state read back from a checkpoint may have landed on the GPU
   return info.Env().Undefined();
 }
 
 // randn(shape, gen, dtype, device); rand (uniform [0,1)); randint(low, high, shape, gen); randperm(n, gen)
-ATL_FN(Randn) { return Wrap(info.Env(), at::randn(Ints(info[0]), OptGen(info[1]), Opts(info[2], info[3]))); }
-ATL_FN(Rand) { return Wrap(info.Env(), at::rand(Ints(info[0]), OptGen(info[1]), Opts(info[2], info[3]))); }
+ATL_FN(Randn) {
+  auto shape = Ints(info[0]);
+  auto gen = OptGen(info[1]);
+  return Wrap(info.Env(), Drawn(gen, Opts(info[2], info[3]), [&](at::TensorOptions o) { return at::randn(shape, gen, o); }));
+}
+ATL_FN(Rand) {
+  auto shape = Ints(info[0]);
+  auto gen = OptGen(info[1]);
+  return Wrap(info.Env(), Drawn(gen, Opts(info[2], info[3]), [&](at::TensorOptions o) { return at::rand(shape, gen, o); }));
+}
 ATL_FN(Randint) {
-  return Wrap(info.Env(), at::randint(info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Number>().Int64Value(),
-                                      Ints(info[2]), OptGen(info[3]), at::TensorOptions().dtype(at::kLong)));
+  auto low = info[0].As<Napi::Number>().Int64Value(), high = info[1].As<Napi::Number>().Int64Value();
+  auto shape = Ints(info[2]);
+  auto gen = OptGen(info[3]);
+  auto o = at::TensorOptions().dtype(at::kLong).device(g_device);
+  return Wrap(info.Env(), Drawn(gen, o, [&](at::TensorOptions o) { return at::randint(low, high, shape, gen, o); }));
 }
 ATL_FN(Randperm) {
-  return Wrap(info.Env(), at::randperm(info[0].As<Napi::Number>().Int64Value(), OptGen(info[1]), at::TensorOptions().dtype(at::kLong)));
+  auto n = info[0].As<Napi::Number>().Int64Value();
+  auto gen = OptGen(info[1]);
+  auto o = at::TensorOptions().dtype(at::kLong).device(g_device);
+  return Wrap(info.Env(), Drawn(gen, o, [&](at::TensorOptions o) { return at::randperm(n, gen, o); }));
 }
-// uniform_(t, low, high, gen) and normal_(t, mean, std, gen): in-place initialisers for parameters.
-ATL_FN(Uniform_) {
+// uniform_(t, low, high, gen) and normal_(t, mean, std, gen): in-place initialisers for parameters
+// (drawn on the CPU and copied for a tensor elsewhere, as above).
+static void FillDrawn(at::Tensor& t, c10::optional<at::Generator> gen, const std::function<void(at::Tensor&)>& fill) {
   at::NoGradGuard ng;
-  T(info[0]).uniform_(Num(info[1]), Num(info[2]), OptGen(info[3]));
+  if (!gen || t.device().is_cpu()) return fill(t);
+  auto host = at::empty(t.sizes(), t.options().device(at::kCPU));
+  fill(host);
+  t.copy_(host);
+}
+ATL_FN(Uniform_) {
+  auto gen = OptGen(info[3]);
+  double lo = Num(info[1]), hi = Num(info[2]);
+  FillDrawn(T(info[0]), gen, [&](at::Tensor& t) { t.uniform_(lo, hi, gen); });
   return info.Env().Undefined();
 }
 ATL_FN(Normal_) {
-  at::NoGradGuard ng;
-  T(info[0]).normal_(Num(info[1]), Num(info[2]), OptGen(info[3]));
+  auto gen = OptGen(info[3]);
+  double mean = Num(info[1]), sd = Num(info[2]);
+  FillDrawn(T(info[0]), gen, [&](at::Tensor& t) { t.normal_(mean, sd, gen); });
   return info.Env().Undefined();
 }
 
@@ -327,10 +374,68 @@ ATL_FN(SetNumThreads) {
 }
 ATL_FN(GetNumThreads) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
 
+// ---- devices and precision ------------------------------------------------------------------
+
+// setDefaultDevice('cpu' | 'cuda' | 'cuda:N'): checked against what this libtorch and machine have.
+ATL_FN(SetDefaultDevice) {
+  auto name = info[0].As<Napi::String>().Utf8Value();
+  at::Device d(name);
+  if (d.is_cuda()) {
+    int gpus = at::detail::getCUDAHooks().getNumGPUs();
+    if (!at::hasCUDA() || gpus == 0) {
+      auto err = Napi::Error::New(info.Env(), "this libtorch has no CUDA, or sees no GPU");
+      err.Set("code", Napi::String::New(info.Env(), "NO_CUDA"));
+      throw err;
+    }
+    if (d.has_index() && d.index() >= gpus) {
+      auto err = Napi::Error::New(info.Env(), "device " + name + " asked for, " + std::to_string(gpus) + " GPU(s) visible");
+      err.Set("code", Napi::String::New(info.Env(), "NO_CUDA"));
+      throw err;
+    }
+    if (!d.has_index()) d = at::Device(at::kCUDA, 0);
+  } else if (!d.is_cpu()) {
+    throw Napi::RangeError::New(info.Env(), "device " + name + ": only cpu and cuda are supported");
+  }
+  g_device = d;
+  return Napi::String::New(info.Env(), d.str());
+}
+ATL_FN(DefaultDevice) { return Napi::String::New(info.Env(), g_device.str()); }
+ATL_FN(GpuCount) { return Napi::Number::New(info.Env(), at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0); }
+
+// setAutocast(dtype | null): mixed precision as torch.autocast(device_type, dtype) around everything
+// that follows on this (the JS) thread, for the default device's type; null turns it off. Casts of
+// weights are not cached (a cache would outlive the optimiser's in-place updates).
+ATL_FN(SetAutocast) {
+  bool on = !info[0].IsUndefined() && !info[0].IsNull();
+  auto dtype = on ? Dtype(info[0]) : at::kFloat;
+  at::autocast::set_autocast_cache_enabled(false);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  auto type = g_device.type();
+  if (on) at::autocast::set_autocast_dtype(type, dtype);
+  at::autocast::set_autocast_enabled(type, on);
+#else
+  if (g_device.is_cuda()) {
+    if (on) at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(on);
+  } else {
+    if (on) at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(on);
+  }
+#endif
+  return info.Env().Undefined();
+}
+
+// synchronize(): waits for the default device's queued work (a no-op on the CPU); for timing.
+ATL_FN(Synchronize) {
+  if (g_device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(g_device.index());
+  return info.Env().Undefined();
+}
+
 ATL_FN(Info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("torchVersion", Napi::String::New(info.Env(), std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH)));
   o.Set("cuda", Napi::Boolean::New(info.Env(), at::hasCUDA()));
+  o.Set("gpus", Napi::Number::New(info.Env(), at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0));
   o.Set("parallel", Napi::String::New(info.Env(), at::get_parallel_info()));
   using GetCfg = char* (*)();
   auto f = reinterpret_cast<GetCfg>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
@@ -401,6 +506,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ATL_EXPORT(SetNumThreads);
   ATL_EXPORT(GetNumThreads);
   ATL_EXPORT(Info);
+  ATL_EXPORT(SetDefaultDevice);
+  ATL_EXPORT(DefaultDevice);
+  ATL_EXPORT(GpuCount);
+  ATL_EXPORT(SetAutocast);
+  ATL_EXPORT(Synchronize);
   InitOps(env, exports);
   InitDist(env, exports);
   return exports;

@@ -53,6 +53,7 @@ struct GeneratorHandle {
 };
 
 extern std::atomic<int64_t> g_live;
+extern at::Device g_device;
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
 at::Tensor& T(const Napi::Value& v);

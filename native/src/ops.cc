@@ -129,7 +129,9 @@ ATL_FN(Dropout) {
   at::Tensor mask;
   {
     at::NoGradGuard ng;
-    mask = at::empty_like(x).bernoulli_(1 - p, gen).div_(1 - p);
+    // drawn on the CPU (the generator's device) for a tensor elsewhere: the same mask on every device
+    mask = x.device().is_cpu() ? at::empty_like(x).bernoulli_(1 - p, gen).div_(1 - p)
+                               : at::empty(x.sizes(), x.options().device(at::kCPU)).bernoulli_(1 - p, gen).div_(1 - p).to(x.device());
   }
   return Wrap(info.Env(), x * mask);
 }

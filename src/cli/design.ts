@@ -6,13 +6,12 @@ import { parseConfig } from '../config/parse.js';
 import { loadGanRun } from '../store/gan-run.js';
 import { loadRun } from '../store/run.js';
 import { designRequestSchema } from '../config/design.js';
-import { out } from './flags.js';
+import { out, deviceOptions, takeDevice } from './flags.js';
 
 const where = z.object({ run: z.string(), gan: z.string(), user: z.string(), category: z.string(), out: z.string(), json: z.boolean().default(false) });
 
 export function registerDesign(program: Command): void {
-  program
-    .command('design')
+  deviceOptions(program.command('design'))
     .description("new items for one shopper: preference maximisation in the GAN's latent space (method.md §5)")
     .requiredOption('--run <run>', 'DVBPR run folder')
     .requiredOption('--gan <gan>', 'GAN run folder')
@@ -48,7 +47,7 @@ export function registerDesign(program: Command): void {
     .requiredOption('--out <dir>', 'output folder: design-XX.png, figure.png, scores.json')
     .option('--json', 'print the summary as JSON')
     .action(async (opts: Record<string, unknown>) => {
-      const { run, gan, user, category, out: dir, json, ...rest } = opts;
+      const { run, gan, user, category, out: dir, json, ...rest } = takeDevice(opts);
       const w = parseConfig(where, { run, gan, user, category, out: dir, json });
       const settings = parseConfig(designRequestSchema, rest);
       const s = await designToFolder(loadRun(w.run), loadGanRun(w.gan), { userId: w.user, category: w.category, ...settings }, w.out);

@@ -5,7 +5,7 @@ import { improveToFolder } from '../app/designs.js';
 import { parseConfig } from '../config/parse.js';
 import { loadGanRun } from '../store/gan-run.js';
 import { loadRun } from '../store/run.js';
-import { intIn, out } from './flags.js';
+import { intIn, out, deviceOptions, takeDevice } from './flags.js';
 
 const improveFlags = z
   .object({
@@ -21,8 +21,7 @@ const improveFlags = z
   .strict();
 
 export function registerImprove(program: Command): void {
-  program
-    .command('improve')
+  deviceOptions(program.command('improve'))
     .description("move an existing item towards one shopper's taste")
     .requiredOption('--run <run>', 'DVBPR run folder')
     .requiredOption('--gan <gan>', 'GAN run folder')
@@ -33,7 +32,7 @@ export function registerImprove(program: Command): void {
     .requiredOption('--out <dir>', 'output folder: original/reconstruction/improved.png, figure.png, trajectory.json')
     .option('--json', 'print the summary as JSON')
     .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(improveFlags, opts);
+      const f = parseConfig(improveFlags, takeDevice(opts));
       const s = await improveToFolder(loadRun(f.run), loadGanRun(f.gan), { userId: f.user, itemId: f.item, steps: f.steps, seed: f.seed }, f.out);
       out(
         f.json,

@@ -6,20 +6,19 @@ import { parseConfig } from '../config/parse.js';
 import { BadInputError } from '../core/errors.js';
 import { scoreNewItem, topShoppers } from '../store/new-item.js';
 import { loadRun } from '../store/run.js';
-import { intIn, out } from './flags.js';
+import { intIn, out, deviceOptions, takeDevice } from './flags.js';
 
 const scoreFlags = z.object({ run: z.string(), image: z.string(), k: intIn('k', 1, 1_000_000), json: z.boolean().default(false) }).strict();
 
 export function registerScoreItem(program: Command): void {
-  program
-    .command('score-item')
+  deviceOptions(program.command('score-item'))
     .description('a new item from its photo alone: which shoppers would like it most')
     .requiredOption('--run <run>', 'DVBPR run folder')
     .requiredOption('--image <photo>', 'JPEG/PNG/WebP photo of the item')
     .option('--k <n>', 'how many shoppers', '10')
     .option('--json', 'JSON: {"shoppers": [{"userId", "score"}], "embedding": [...]}')
     .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(scoreFlags, opts);
+      const f = parseConfig(scoreFlags, takeDevice(opts));
       let photo: Buffer;
       try {
         photo = readFileSync(f.image);

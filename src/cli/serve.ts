@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../config/parse.js';
 import { startServer } from '../server/start.js';
-import { oneOf, port } from './flags.js';
+import { oneOf, port, deviceOptions, takeDevice } from './flags.js';
 
 const hostList = z
   .string()
@@ -28,8 +28,7 @@ const serveFlags = z
   .strict();
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
+  deviceOptions(program.command('serve'))
     .description('HTTP API and web page over a saved run (and GAN)')
     .requiredOption('--run <run>', 'DVBPR run folder')
     .option('--gan <gan>', 'GAN run folder (enables designs)')
@@ -42,7 +41,7 @@ export function registerServe(program: Command): void {
       // stopped by a signal: exit through 'exit', so that the run folder's lock is given back; the
       // handlers come first (a supervisor may signal as soon as it reads that the server serves)
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
-      const url = await startServer(parseConfig(serveFlags, opts));
+      const url = await startServer(parseConfig(serveFlags, takeDevice(opts)));
       process.stderr.write(`atelier serving on ${url}\n`);
       await new Promise(() => {}); // until killed
     });

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { BASELINES, trainBaselines, type BaselineKind } from '../app/train-recommender.js';
 import { parseConfig } from '../config/parse.js';
-import { out } from './flags.js';
+import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
 
 const baselineFlags = z
@@ -27,8 +27,7 @@ const baselineFlags = z
   .strict();
 
 export function registerTrainBaselines(train: Command): void {
-  train
-    .command('baselines')
+  deviceOptions(train.command('baselines'))
     .description('random, popularity, BPR-MF and VBPR, one run folder each under --out')
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <dir>', 'folder for the runs')
@@ -42,7 +41,7 @@ export function registerTrainBaselines(train: Command): void {
     .option('--resume', 'continue BPR-MF/VBPR from their checkpoints')
     .option('--json', 'print the manifests as JSON lines')
     .action(async (opts: Record<string, unknown>) => {
-      const { data, json, only, ...f } = parseConfig(baselineFlags, opts);
+      const { data, json, only, ...f } = parseConfig(baselineFlags, takeDevice(opts));
       const ms = await trainBaselines(data, { ...f, only: only ?? BASELINES }, createProgress({ json }));
       for (const m of ms) {
         const t = m.metrics.test!;

@@ -10,7 +10,7 @@ import { launchWorkers } from './launch.js';
 import { readManifest, type DvbprRunManifest } from '../store/run.js';
 import { dvbprPreset, dvbprSchema, type DvbprConfig } from '../config/dvbpr.js';
 import { parseConfig } from '../config/parse.js';
-import { out } from './flags.js';
+import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
 
 const dvbprFlags = z
@@ -95,8 +95,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
 }
 
 export function registerTrainDvbpr(train: Command): void {
-  train
-    .command('dvbpr')
+  deviceOptions(train.command('dvbpr'), { precision: true })
     .description('DVBPR: a CNN trained from pixels jointly with the shoppers (method.md §1)')
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <run>', 'run folder to write')
@@ -133,7 +132,7 @@ export function registerTrainDvbpr(train: Command): void {
     .option('--resume', "continue from the run folder's last checkpoint")
     .option('--json', 'print the run manifest as JSON')
     .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(dvbprFlags, opts);
+      const f = parseConfig(dvbprFlags, takeDevice(opts));
       if (f.nproc && f.nproc > 1) {
         if (rendezvousFromEnv()) throw new InvalidArgumentError('--nproc starts its own workers: not inside a launcher that set WORLD_SIZE');
         const code = await launchWorkers(f.nproc, commandLine());

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { trainGanFromData } from '../app/train-gan.js';
 import { ganPreset, ganSchema, type GanConfig } from '../config/gan.js';
 import { parseConfig } from '../config/parse.js';
-import { out } from './flags.js';
+import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
 
 const ganFlags = z
@@ -40,8 +40,7 @@ export function ganConfigFrom(f: GanFlags, imageSize: number): GanConfig {
 }
 
 export function registerTrainGan(train: Command): void {
-  train
-    .command('gan')
+  deviceOptions(train.command('gan'), { precision: true })
     .description("conditional LSGAN over the dataset's categories (method.md §4), with quality per snapshot")
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <gan>', 'GAN run folder to write')
@@ -65,7 +64,7 @@ export function registerTrainGan(train: Command): void {
     .option('--resume', "continue from the last snapshot's checkpoint")
     .option('--json', 'print the GAN manifest as JSON')
     .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(ganFlags, opts);
+      const f = parseConfig(ganFlags, takeDevice(opts));
       const m = await trainGanFromData(f.data, (size) => ganConfigFrom(f, size), {
         out: f.out,
         resume: f.resume,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { engineInfo } from '../torch/index.js';
+import { currentDevice, currentPrecision, engineInfo } from '../torch/index.js';
 
 /** Versions recorded in every run manifest. */
 export function versions(): Record<string, string> {
@@ -10,5 +10,13 @@ export function versions(): Record<string, string> {
     /* packaged without package.json */
   }
   const e = engineInfo();
-  return { atelier, node: process.version, libtorch: e.torchVersion, threads: String(e.threads), openblas: e.openblas ?? 'none' };
+  return {
+    atelier,
+    node: process.version,
+    libtorch: e.torchVersion,
+    threads: String(e.threads),
+    openblas: e.openblas ?? 'none',
+    device: currentDevice(),
+    precision: currentPrecision(),
+  };
 }

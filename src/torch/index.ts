@@ -8,4 +8,5 @@ export { glorotUniform, normalInit, uniformInit, fans } from './init.js';
 export { Adam, type AdamOptions } from './adam.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export { setNumThreads, getNumThreads, engineInfo } from './native.js';
+export { currentDevice, currentPrecision, gpuCount, parseDevice, synchronize, useDevice, usePrecision, type DeviceRequest, type Precision } from './device.js';
 export { distributedAvailable, initProcessGroup, rendezvousFromEnv, type ProcessGroup, type Rendezvous } from './dist.js';

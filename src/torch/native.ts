@@ -56,6 +56,8 @@ export function getNumThreads(): number {
 export interface EngineInfo {
   torchVersion: string;
   cuda: boolean;
+  /** GPUs visible to this libtorch (0 without CUDA) */
+  gpus: number;
   parallel: string;
   openblas: string | null;
   threads: number;

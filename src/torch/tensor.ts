@@ -91,6 +91,15 @@ export class Tensor implements Disposable {
 
   /** Copies the data out (detached, contiguous, on the CPU). */
   data<D extends DType = 'float32'>(): TypedArrayOf<D> {
+    // an activation under bf16 autocast (usePrecision) reads as float32 (stored tensors are never bfloat16)
+    if ((this.dtype as string) === 'bfloat16') {
+      const f = this.to('float32');
+      try {
+        return f.data<D>();
+      } finally {
+        f.dispose();
+      }
+    }
     const buf = n.ToBuffer!(this.handle) as ArrayBuffer;
     switch (this.dtype) {
       case 'float32':
