@@ -11,22 +11,43 @@ import { ConditionalGan, oneHot } from '../src/models/gan.js';
 import { bprStep } from '../src/train/bpr.js';
 import { dvbprLoss } from '../src/train/losses.js';
 import { discriminatorStep, discriminatorStepJoint, generatorStep } from '../src/train/gan-steps.js';
-import { Adam, Generator, keep, randint, randn, tidy, tensor, getNumThreads, createdTensors } from '../src/torch/index.js';
+import {
+  Adam,
+  Generator,
+  keep,
+  randint,
+  randn,
+  tidy,
+  tensor,
+  getNumThreads,
+  createdTensors,
+  currentDevice,
+  parseDevice,
+  synchronize,
+  useDevice,
+  usePrecision,
+} from '../src/torch/index.js';
 
 const which = process.argv[2];
 const reps = Number(process.env.BENCH_REPS ?? 7);
+// BENCH_DEVICE=cuda (bench/gpu.sh): every tensor on the GPU, timings after the device is done
+if (process.env.BENCH_DEVICE) useDevice(parseDevice(process.env.BENCH_DEVICE, 'BENCH_DEVICE'));
+if (process.env.BENCH_PRECISION === 'bf16') usePrecision('bf16');
 const N_ITEMS = 1000;
 const N_USERS = 1000;
-const S = 64;
+// the paper preset's CNN-F reads 224-px photos; everything else 64 px
+const S = which === 'dvbpr-paper-step' ? 224 : 64;
 const gen = new Generator(0);
 const catalogue = tidy(() => keep(randint(0, 256, [N_ITEMS, S, S, 3], gen).to('uint8')));
 
 function measure(fn: () => void, perRun: number, warm: number, steps: number): number[] {
   for (let i = 0; i < warm; i++) fn();
+  synchronize();
   const out: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) fn();
+    synchronize();
     out.push((perRun * steps) / ((performance.now() - t0) / 1000));
   }
   return out;
@@ -35,8 +56,9 @@ function measure(fn: () => void, perRun: number, warm: number, steps: number): n
 let values: number[];
 let unit: string;
 let opsPerStep = 0;
-if (which === 'dvbpr-step') {
-  const cfg = dvbprPreset('default', S);
+if (which === 'dvbpr-step' || which === 'dvbpr-paper-step') {
+  // default: 64 triplets at 64 px; paper: the preset's CNN-F at 224 px (K 50, two 4096 fc layers), 64 triplets
+  const cfg = dvbprPreset(which === 'dvbpr-step' ? 'default' : 'paper', S);
   const model = new Dvbpr(cfg.encoder, N_USERS, 1);
   const train = { user: Int32Array.from({ length: 20000 }, (_, x) => x % N_USERS), item: Int32Array.from({ length: 20000 }, (_, x) => (x * 7919) % N_ITEMS) };
   const sampler = new TripletSampler(train, N_USERS, N_ITEMS, 1);
@@ -90,4 +112,4 @@ if (which === 'dvbpr-step') {
   throw new Error(`unknown case ${which}`);
 }
 const rssMb = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(JSON.stringify({ case: which, values, unit, rssMb, threads: getNumThreads(), opsPerStep }) + '\n');
+process.stdout.write(JSON.stringify({ case: which, values, unit, rssMb, threads: getNumThreads(), opsPerStep, device: currentDevice() }) + '\n');
