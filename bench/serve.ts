@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--parts recommendations,upload,lance] [--lance-items 1000000]`
+ * `npm run bench -- serve [--parts recommendations,upload,lance,hnsw,flat] [--lance-items 1000000]`
  *
  *   recommendations  `atelier serve` in its own process over a synthetic DVBPR run of 20,000 items
  *                    (K = 100, 1,000 shoppers), loaded by autocannon on loopback: GET
@@ -7,7 +7,10 @@
  *   upload           POST /items with a 512×512 JPEG against the same server: the time until the
  *                    201 (the item is recommendable when it comes back), checked by a GET that finds it
  *   lance            LanceDB IVF-PQ (inner product) over 1,000,000 synthetic items against exact
- *                    search: build time, recall@10 and latency per nprobes setting
+ *                    search: build time, recall@10 and latency per nprobes setting (the former default)
+ *   hnsw             the same for LanceDB IVF-HNSW-SQ over the lifted vectors: per nprobes / ef / refine
+ *   flat             the same for LanceDB IVF-FLAT (inner product; the default index)
+ *                    every index part measures two kinds of shopper: isotropic and styled (below)
  *
  * Synthetic embeddings are clustered (1,000 centres + noise), as learned ones are; on isotropic
  * noise no index beats a scan. Writes bench/results/serve.json (parts not run keep their old values).
@@ -23,7 +26,7 @@ import { writeJsonAtomic } from '../src/core/fs.js';
 import { Rng } from '../src/core/rng.js';
 import { Dvbpr, DvbprScorer } from '../src/models/dvbpr.js';
 import { writeCatalogueDb } from '../src/store/catalogue-db.js';
-import { buildLanceIndex, LanceIndex } from '../src/store/lance-index.js';
+import { buildLanceIndex, LanceIndex, type LanceIndexKind } from '../src/store/lance-index.js';
 import { topKWhere } from '../src/store/recommend.js';
 import { RUN_FORMAT, writeEmbeddings, writeManifest, type RunManifest } from '../src/store/run.js';
 import { versions } from '../src/store/versions.js';
@@ -31,15 +34,17 @@ import { engineInfo, noGrad, saveSafetensors } from '../src/torch/index.js';
 
 const RESULTS = join('bench', 'results', 'serve.json');
 
-function clustered(n: number, k: number, centres: number, rng: Rng): Float32Array {
+function clusteredWithCentres(n: number, k: number, centres: number, rng: Rng): { e: Float32Array; c: Float32Array } {
   const c = Float32Array.from({ length: centres * k }, () => rng.normal());
   const e = new Float32Array(n * k);
   for (let i = 0; i < n; i++) {
     const m = rng.int(centres);
     for (let j = 0; j < k; j++) e[i * k + j] = c[m * k + j]! + 0.5 * rng.normal();
   }
-  return e;
+  return { e, c };
 }
+
+const clustered = (n: number, k: number, centres: number, rng: Rng) => clusteredWithCentres(n, k, centres, rng).e;
 
 /** A DVBPR run folder with N synthetic items (an untrained default-preset encoder, so uploads run the real Φ). */
 function syntheticRun(dir: string, n: number, users: number): { k: number; categories: string[] } {
@@ -168,11 +173,31 @@ async function uploadPart(url: string, categories: string[]) {
   };
 }
 
-async function lancePart(n: number) {
+const HNSW_SETTINGS: { nprobes: number; ef: number; refine: number }[] = [
+  { nprobes: 10, ef: 100, refine: 5 },
+  { nprobes: 10, ef: 200, refine: 5 },
+  { nprobes: 10, ef: 400, refine: 5 },
+  { nprobes: 10, ef: 800, refine: 5 },
+  { nprobes: 10, ef: 800, refine: 10 },
+  { nprobes: 10, ef: 1200, refine: 5 },
+  { nprobes: 3, ef: 200, refine: 5 },
+  { nprobes: 5, ef: 400, refine: 5 },
+];
+const IVF_FLAT_SETTINGS = [5, 10, 20, 30, 50, 100].map((nprobes) => ({ nprobes, ef: 100, refine: 1 }));
+const IVF_PQ_SETTINGS = [
+  [10, 10],
+  [20, 10],
+  [50, 10],
+  [100, 10],
+  [100, 50],
+  [300, 50],
+].map(([nprobes, refine]) => ({ nprobes: nprobes!, ef: 100, refine: refine! }));
+
+async function lancePart(n: number, kind: LanceIndexKind) {
   const k = 100;
   const rng = new Rng(11);
-  const e = clustered(n, k, 1000, rng);
-  const dir = '/tmp/atelier-bench-lance';
+  const { e, c: centres } = clusteredWithCentres(n, k, 1000, rng);
+  const dir = `/tmp/atelier-bench-lance-${kind}`;
   mkdirSync(dir, { recursive: true });
   const build = await buildLanceIndex(
     dir,
@@ -180,57 +205,85 @@ async function lancePart(n: number) {
     k,
     Int32Array.from({ length: n }, (_, i) => i % 10),
     Uint8Array.from({ length: n }, (_, i) => (i % 20 === 0 ? 1 : 0)),
+    { kind, onProgress: (stage, done, total) => console.error(JSON.stringify({ lance: kind, stage, done, total })) },
   );
   const queries = 200;
-  const theta = Float32Array.from({ length: queries * k }, () => rng.normal());
-  // exact: the server's own path (libtorch product over every item, then the heap)
-  const scorer = new DvbprScorer(theta, e, k);
-  const exact: number[][] = [];
-  const exactMs: number[] = [];
+  // two kinds of shopper: θ ~ N(0, I), isotropic, which no cluster of items favours (the hard case
+  // for every index: the best items are the extremes of many clusters); and θ near one cluster's
+  // centre (a shopper with a style, as learned θ are: N(c_m, 0.5²))
+  const isotropic = Float32Array.from({ length: queries * k }, () => rng.normal());
+  const styled = new Float32Array(queries * k);
   for (let q = 0; q < queries; q++) {
-    const t0 = performance.now();
-    const s = scorer.scoreUsers(Int32Array.of(q));
-    exact.push(topKWhere(s, 10, () => true));
-    exactMs.push(performance.now() - t0);
+    const m = rng.int(1000);
+    for (let j = 0; j < k; j++) styled[q * k + j] = centres[m * k + j]! + 0.5 * rng.normal();
   }
-  scorer.dispose();
   const ix = await LanceIndex.open(dir);
-  const settings = [];
-  for (const [nprobes, refine] of [
-    [10, 10],
-    [20, 10],
-    [50, 10],
-    [100, 10],
-    [100, 50],
-    [300, 50],
+  const grid = kind === 'hnsw-sq' ? HNSW_SETTINGS : kind === 'ivf-flat' ? IVF_FLAT_SETTINGS : IVF_PQ_SETTINGS;
+  const measured: Record<string, unknown> = {};
+  for (const [name, theta] of [
+    ['isotropic', isotropic],
+    ['styled', styled],
   ] as const) {
-    const ms: number[] = [];
-    let hits = 0;
+    // exact: the server's own path (libtorch product over every item, then the heap)
+    const scorer = new DvbprScorer(theta, e, k);
+    const exact: number[][] = [];
+    const exactMs: number[] = [];
     for (let q = 0; q < queries; q++) {
-      const t = theta.subarray(q * k, (q + 1) * k);
       const t0 = performance.now();
-      const got = await ix.search(t, { k: 10, nprobes, refine });
-      ms.push(performance.now() - t0);
-      hits += got.filter((g) => exact[q]!.includes(g.index)).length;
+      exact.push(topKWhere(scorer.scoreUsers(Int32Array.of(q)), 10, () => true));
+      exactMs.push(performance.now() - t0);
     }
-    settings.push({ nprobes, refineFactor: refine, recallAt10: hits / (queries * 10), p50Ms: pct(ms, 0.5), p99Ms: pct(ms, 0.99) });
+    scorer.dispose();
+    const settings = [];
+    for (const { nprobes, ef, refine } of grid) {
+      const ms: number[] = [];
+      let hits = 0;
+      for (let q = 0; q < queries; q++) {
+        const t = theta.subarray(q * k, (q + 1) * k);
+        const t0 = performance.now();
+        const got = await ix.search(t, { k: 10, nprobes, ef, refine });
+        ms.push(performance.now() - t0);
+        hits += got.filter((g) => exact[q]!.includes(g.index)).length;
+      }
+      const row = {
+        nprobes,
+        ...(kind === 'hnsw-sq' ? { ef } : {}),
+        refineFactor: refine,
+        recallAt10: hits / (queries * 10),
+        p50Ms: pct(ms, 0.5),
+        p99Ms: pct(ms, 0.99),
+      };
+      console.error(JSON.stringify({ lance: kind, queries: name, ...row }));
+      settings.push(row);
+    }
+    measured[name] = { exact: { p50Ms: pct(exactMs, 0.5), p99Ms: pct(exactMs, 0.99) }, settings };
   }
   ix.close();
+  const partitions = kind === 'hnsw-sq' ? Math.ceil(n / 100_000) : Math.round(Math.sqrt(n));
   return {
     items: n,
     k,
-    data: 'synthetic: 1,000 Gaussian centres in 100 dimensions, unit spread 0.5; queries N(0, I)',
-    index: `IVF-PQ, ${Math.round(Math.sqrt(n))} partitions, ${k / 4} sub-vectors × 8 bits, distance 'dot'`,
+    data: 'synthetic: 1,000 Gaussian centres in 100 dimensions, unit spread 0.5; 200 queries of each kind of shopper',
+    index:
+      kind === 'ivf-flat'
+        ? `IVF-FLAT, ${partitions} partitions, full float32 vectors, distance 'dot'`
+        : kind === 'hnsw-sq'
+          ? `IVF-HNSW-SQ, ${partitions} partitions (one graph each, m 20, ef_construction 300), 8-bit scalar quantisation, L2 over vectors lifted for inner product`
+          : `IVF-PQ, ${partitions} partitions, ${k / 4} sub-vectors × 8 bits, distance 'dot'`,
     buildSeconds: build.seconds,
-    exact: { p50Ms: pct(exactMs, 0.5), p99Ms: pct(exactMs, 0.99) },
-    settings,
     queries,
+    shoppers: {
+      isotropic: 'θ ~ N(0, I)',
+      styled: 'θ ~ N(c_m, 0.5²), c_m the centre of a random one of the 1,000 clusters',
+    },
+    ...measured,
+    loadBefore: loadavg()[0],
   };
 }
 
 export async function serveBench(args: string[]): Promise<void> {
   const opt = (name: string, d: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : d);
-  const parts = opt('--parts', 'recommendations,upload,lance').split(',');
+  const parts = opt('--parts', 'recommendations,upload,lance,hnsw,flat').split(',');
   const out = (existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {}) as Record<string, unknown>;
   const save = () => writeJsonAtomic(RESULTS, { ...out, engine: engineInfo(), command: 'npm run bench -- serve', date: new Date().toISOString() });
   if (parts.includes('recommendations') || parts.includes('upload')) {
@@ -253,9 +306,15 @@ export async function serveBench(args: string[]): Promise<void> {
       child.kill();
     }
   }
-  if (parts.includes('lance')) {
-    out.lance = await lancePart(Number(opt('--lance-items', '1000000')));
-    console.log(JSON.stringify({ lance: out.lance }));
+  // `lance`: IVF-PQ (the former default), `lanceHnsw`: IVF-HNSW-SQ, `lanceIvfFlat`: IVF-FLAT (the default)
+  for (const [part, key, kind] of [
+    ['lance', 'lance', 'ivf-pq'],
+    ['hnsw', 'lanceHnsw', 'hnsw-sq'],
+    ['flat', 'lanceIvfFlat', 'ivf-flat'],
+  ] as const) {
+    if (!parts.includes(part)) continue;
+    out[key] = await lancePart(Number(opt('--lance-items', '1000000')), kind);
+    console.log(JSON.stringify({ [key]: out[key] }));
     save();
   }
 }

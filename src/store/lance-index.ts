@@ -7,12 +7,13 @@
  * `candidates` rows by the index's approximate inner product, LanceDB re-ranks them with the full
  * vectors (refine), and the scores returned here are exact inner products of those rows.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { createRequire } from 'node:module';
 import type { Table } from 'apache-arrow';
 import { BadInputError } from '../core/errors.js';
+import { writeJsonAtomic } from '../core/fs.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { COLD_THRESHOLD } from '../core/auc.js';
 import type { Recommendation } from './recommend.js';
@@ -25,9 +26,34 @@ const { Bool, Field, FixedSizeList, Float32, Int32, makeData, RecordBatch, Schem
 export const LANCE_DIR = 'lance';
 const TABLE = 'items';
 
+/**
+ * The vector index (bench/results/serve.json, 1,000,000 items, 2 cores):
+ *   ivf-flat  the default: √N partitions by inner product, each probed partition scanned exactly:
+ *             recall@10 0.99 at p99 8 ms (20 of 1,000 probed) for shoppers with a style
+ *   hnsw-sq   a graph per partition of 100,000 (LanceDB IVF-HNSW-SQ) over vectors lifted so that the
+ *             L2-nearest is the inner-product best: the one that reaches 0.97 for shoppers whom no
+ *             cluster favours, at 31 ms
+ *   ivf-pq    product-quantised (the former default): the least memory
+ */
+export type LanceIndexKind = 'ivf-flat' | 'hnsw-sq' | 'ivf-pq';
+export const LANCE_INDEX_KINDS: readonly LanceIndexKind[] = ['ivf-flat', 'hnsw-sq', 'ivf-pq'];
+
+/** Each kind's search settings when a query names none (chosen on the bench's million). */
+const SEARCH_DEFAULTS: Record<LanceIndexKind, { nprobes: number; ef: number; refine: number }> = {
+  'ivf-flat': { nprobes: 20, ef: 100, refine: 1 },
+  'hnsw-sq': { nprobes: 10, ef: 100, refine: 5 },
+  'ivf-pq': { nprobes: 100, ef: 100, refine: 50 },
+};
+
 export interface LanceBuildOptions {
-  /** IVF partitions (default √N, at least 1) */
+  /** default 'ivf-flat' */
+  kind?: LanceIndexKind;
+  /** IVF partitions (default: √N for IVF-PQ and IVF-FLAT; for HNSW one graph per 100,000 rows, each probed partition's graph searched) */
   partitions?: number;
+  /** HNSW: neighbours per node (default 20) */
+  m?: number;
+  /** HNSW: candidates while building (default 300) */
+  efConstruction?: number;
   /** PQ sub-vectors (default: K/4, or another divisor of K) */
   subVectors?: number;
   /** rows per write batch */
@@ -42,10 +68,12 @@ export interface LanceSearchOptions {
   k: number;
   category?: number;
   coldOnly?: boolean;
-  /** IVF partitions to probe (default 100; at 1,000,000 items with 1,000 partitions, recall@10 0.79 at 13 ms: bench/results/serve.json) */
+  /** IVF partitions to probe (default by kind: SEARCH_DEFAULTS; every partition for hnsw-sq) */
   nprobes?: number;
-  /** rows fetched by PQ distance per result, re-ranked exactly (default 50) */
+  /** rows fetched by the quantised distance per result, re-ranked exactly (hnsw-sq 5, ivf-pq 50) */
   refine?: number;
+  /** hnsw-sq: candidates kept while searching each graph (default 100; at least k) */
+  ef?: number;
 }
 
 /** A divisor of K giving sub-vectors of 4 (then 8, 5, 2) values: LanceDB's default needs K divisible by 8. */
@@ -80,6 +108,76 @@ function packBits(b: Uint8Array): Uint8Array {
   return out;
 }
 
+function vectorIndex(o: LanceBuildOptions, n: number, k: number): lancedb.Index {
+  if ((o.kind ?? 'ivf-flat') === 'ivf-flat')
+    return lancedb.Index.ivfFlat({ distanceType: 'dot', numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))) });
+  if (o.kind === 'ivf-pq')
+    return lancedb.Index.ivfPq({
+      distanceType: 'dot',
+      numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))),
+      numSubVectors: o.subVectors ?? subVectorsFor(k),
+    });
+  // a graph needs a metric: inner product is searched as L2 over the lifted vectors (liftForL2)
+  return lancedb.Index.hnswSq({
+    distanceType: 'l2',
+    numPartitions: o.partitions ?? Math.max(1, Math.ceil(n / 100_000)),
+    m: o.m ?? 20,
+    efConstruction: o.efConstruction ?? 300,
+  });
+}
+
+/** What the index folder holds besides LanceDB's own files (absent: an IVF-PQ index over the plain vectors, as built before). */
+interface IndexMeta {
+  kind: LanceIndexKind;
+  /** Φ's dimension */
+  k: number;
+  /** hnsw-sq: the bound M of the lift; rows whose norm exceeded it (uploads) are searched exactly */
+  bound?: number;
+  overflow?: number[];
+  /** hnsw-sq: its partitions (every graph is searched by default) */
+  partitions?: number;
+}
+const META = 'atelier-index.json';
+
+function readMeta(path: string, fallbackK: () => number): IndexMeta {
+  const f = join(path, META);
+  if (!existsSync(f)) return { kind: 'ivf-pq', k: fallbackK() };
+  return JSON.parse(readFileSync(f, 'utf8')) as IndexMeta;
+}
+
+/**
+ * Maximum inner product as nearest neighbour (Bachrach et al. 2014): item x ↦ [x, √(M² − ‖x‖²)],
+ * query θ ↦ [θ, 0], so ‖θ' − x'‖² = ‖θ‖² + M² − 2θᵀx and the nearest lifted item is the best
+ * scoring one. M is twice the largest norm at build time, so that uploads fit under it; one that does
+ * not gets 0 as its last value and is listed in the index's overflow, searched exactly.
+ */
+export function liftForL2(e: Float32Array, k: number, bound: number): { lifted: Float32Array; over: number[] } {
+  const n = e.length / k;
+  const lifted = new Float32Array(n * (k + 1));
+  const over: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let sq = 0;
+    for (let j = 0; j < k; j++) {
+      const v = e[i * k + j]!;
+      lifted[i * (k + 1) + j] = v;
+      sq += v * v;
+    }
+    if (sq > bound * bound) over.push(i);
+    lifted[i * (k + 1) + k] = Math.sqrt(Math.max(0, bound * bound - sq));
+  }
+  return { lifted, over };
+}
+
+function maxNorm(e: Float32Array, k: number): number {
+  let best = 0;
+  for (let i = 0; i < e.length; i += k) {
+    let sq = 0;
+    for (let j = 0; j < k; j++) sq += e[i + j]! * e[i + j]!;
+    best = Math.max(best, sq);
+  }
+  return Math.sqrt(best);
+}
+
 /** Builds (or rebuilds) `<dir>/lance` from embeddings [N, K] with each item's category and cold flag. */
 export async function buildLanceIndex(
   dir: string,
@@ -98,10 +196,23 @@ export async function buildLanceIndex(
   rmSync(tmp, { recursive: true, force: true });
   const db = await lancedb.connect(tmp);
   const batch = o.batch ?? 100_000;
+  const kind = o.kind ?? 'ivf-flat';
+  const meta: IndexMeta =
+    kind === 'hnsw-sq'
+      ? { kind, k, bound: 2 * maxNorm(e, k) || 1, overflow: [], partitions: o.partitions ?? Math.max(1, Math.ceil(n / 100_000)) }
+      : { kind, k };
+  const dims = kind === 'hnsw-sq' ? k + 1 : k;
   let table: lancedb.Table | null = null;
   for (let s = 0; s < n; s += batch) {
     const m = Math.min(batch, n - s);
-    const t = batchTable(s, e.subarray(s * k, (s + m) * k), k, category.subarray(s, s + m), cold.subarray(s, s + m));
+    const rows = e.subarray(s * k, (s + m) * k);
+    const t = batchTable(
+      s,
+      meta.bound === undefined ? rows : liftForL2(rows, k, meta.bound).lifted,
+      dims,
+      category.subarray(s, s + m),
+      cold.subarray(s, s + m),
+    );
     if (!table) table = await db.createTable(TABLE, t);
     else await table.add(t);
     o.onProgress?.('rows', s + m, n);
@@ -110,17 +221,12 @@ export async function buildLanceIndex(
   const indexed = n >= (o.minRowsForIndex ?? 4096);
   if (indexed) {
     o.onProgress?.('train', 0, 1);
-    await table.createIndex('vector', {
-      config: lancedb.Index.ivfPq({
-        distanceType: 'dot',
-        numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))),
-        numSubVectors: o.subVectors ?? subVectorsFor(k),
-      }),
-    });
+    await table.createIndex('vector', { config: vectorIndex(o, n, k) });
   }
   await table.createIndex('category', { config: lancedb.Index.bitmap() });
   table.close();
   db.close();
+  writeJsonAtomic(join(tmp, META), meta);
   rmSync(path, { recursive: true, force: true });
   renameSync(tmp, path);
   o.onProgress?.('done', 1, 1);
@@ -129,8 +235,10 @@ export async function buildLanceIndex(
 
 export class LanceIndex {
   private constructor(
+    private readonly path: string,
     private readonly db: lancedb.Connection,
     private readonly table: lancedb.Table,
+    private readonly meta: IndexMeta,
     readonly rows: number,
   ) {}
 
@@ -139,34 +247,66 @@ export class LanceIndex {
     if (!existsSync(path)) throw new BadInputError(`no LanceDB index (build it with: atelier index --run ${dir})`, { file: path });
     const db = await lancedb.connect(path);
     const table = await db.openTable(TABLE);
-    return new LanceIndex(db, table, await table.countRows());
+    const schema = await table.schema();
+    const meta = readMeta(path, () => (schema.fields.find((f) => f.name === 'vector')!.type as InstanceType<typeof FixedSizeList>).listSize);
+    return new LanceIndex(path, db, table, meta, await table.countRows());
+  }
+
+  /** what was built (an index without atelier-index.json is the IVF-PQ of before) */
+  get kind(): LanceIndexKind {
+    return this.meta.kind;
   }
 
   /** The k items with the highest θᵀΦ(X_i) by the index (approximate), best first, with exact scores. */
   async search(theta: Float32Array, o: LanceSearchOptions): Promise<{ index: number; score: number }[]> {
-    let q = this.table
-      .vectorSearch(Array.from(theta))
-      .distanceType('dot')
-      .limit(o.k)
-      .nprobes(o.nprobes ?? 100)
-      .refineFactor(o.refine ?? 50)
-      .select(['idx', 'vector', '_distance']);
+    const lifted = this.meta.bound !== undefined;
+    const query = lifted ? [...theta, 0] : Array.from(theta);
     const where = [o.category !== undefined ? `category = ${Math.trunc(o.category)}` : '', o.coldOnly ? 'cold = true' : ''].filter(Boolean);
+    let q = this.table
+      .vectorSearch(query)
+      .distanceType(lifted ? 'l2' : 'dot')
+      .limit(o.k)
+      .nprobes(o.nprobes ?? this.meta.partitions ?? SEARCH_DEFAULTS[this.meta.kind].nprobes)
+      .ef(Math.max(o.k, o.ef ?? SEARCH_DEFAULTS[this.meta.kind].ef))
+      .refineFactor(o.refine ?? SEARCH_DEFAULTS[this.meta.kind].refine)
+      .select(['idx', 'vector', '_distance']);
     if (where.length) q = q.where(where.join(' AND '));
-    const rows = (await q.toArray()) as { idx: number; vector: { toArray(): Float32Array } | Float32Array }[];
+    type Row = { idx: number; vector: { toArray(): Float32Array } | Float32Array };
+    const rows = (await q.toArray()) as Row[];
+    const over = this.meta.overflow ?? [];
+    if (over.length) {
+      // uploads past the lift's bound: few, read and scored exactly
+      const extra = (await this.table
+        .query()
+        .where([`idx IN (${over.join(', ')})`, ...where].join(' AND '))
+        .select(['idx', 'vector'])
+        .toArray()) as Row[];
+      rows.push(...extra.filter((r) => !rows.some((x) => x.idx === r.idx)));
+    }
     return rows
       .map((r) => {
         const v = r.vector instanceof Float32Array ? r.vector : r.vector.toArray();
         let s = 0;
-        for (let j = 0; j < v.length; j++) s += v[j]! * theta[j]!;
+        for (let j = 0; j < theta.length; j++) s += v[j]! * theta[j]!;
         return { index: r.idx, score: s };
       })
-      .sort((a, b) => b.score - a.score || a.index - b.index);
+      .sort((a, b) => b.score - a.score || a.index - b.index)
+      .slice(0, o.k);
   }
 
-  /** Adds items after the build (uploads); LanceDB searches rows outside the IVF index exhaustively. */
+  /** Adds items after the build (uploads); LanceDB searches rows outside the trained index exhaustively. */
   async add(start: number, e: Float32Array, k: number, category: Int32Array, cold: Uint8Array): Promise<void> {
-    await this.table.add(batchTable(start, e, k, category, cold));
+    if (k !== this.meta.k) throw new BadInputError(`index add: K=${k} but the index holds K=${this.meta.k}`, { file: this.path });
+    if (this.meta.bound === undefined) {
+      await this.table.add(batchTable(start, e, k, category, cold));
+      return;
+    }
+    const { lifted, over } = liftForL2(e, k, this.meta.bound);
+    await this.table.add(batchTable(start, lifted, k + 1, category, cold));
+    if (over.length) {
+      this.meta.overflow = [...(this.meta.overflow ?? []), ...over.map((i) => start + i)];
+      writeJsonAtomic(join(this.path, META), this.meta);
+    }
   }
 
   close(): void {
