@@ -41,14 +41,12 @@ async function run(device: typeof DEVICE, precision: Precision): Promise<{ losse
         s.dispose();
       }
     };
+    const { epochs, batch, lr, seed } = cfg;
     const r = await trainBpr(
       { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta), generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [] },
       {
         dir: mkdtempSync(join(tmpdir(), 'atelier-device-train-')),
-        epochs: cfg.epochs,
-        batch: cfg.batch,
-        lr: cfg.lr,
-        seed: cfg.seed,
+        ...{ epochs, batch, lr, seed },
         train: ds.train,
         numUsers: ds.userIds.length,
         numItems: ds.itemIds.length,
