@@ -14,6 +14,8 @@ import {
   CHOICE_RULE,
   chooseMethod,
   judgedDesignStudy,
+  judgedImproveStudy,
+  type ImproveStudy,
   validationBar,
   type JudgedMethod,
   type JudgedStudy,
@@ -29,6 +31,7 @@ import { GarmentUtility } from '../src/eval/utility.js';
 import { loadGanRun, type LoadedGan } from '../src/store/gan-run.js';
 import { loadRun, type LoadedRun } from '../src/store/run.js';
 import { designForShopper, designRequest } from '../src/app/designs.js';
+import { grid, writePng } from '../src/app/figures.js';
 import { designPreset, type DesignRequestSettings } from '../src/config/design.js';
 
 const demo = process.env.DEMO_OUT ?? 'out/demo';
@@ -126,6 +129,28 @@ function table(s: JudgedStudy): string[] {
   ];
 }
 
+function improveSection(m: ImproveStudy): string[] {
+  return [
+    '## Improve, judged',
+    '',
+    `\`atelier improve\` with its defaults (projection: 8 starts × 100 steps; then ${m.steps} steps with the leash 0.5‖z − z₀‖²) on ${m.item}, for each of the ${m.pairs} test pairs above. ` +
+      'Shares of pairs where the improved image beats the original item (and the reconstruction G(z₀), where the search starts), each under the model named; the judge and the utility read the images after the search.',
+    '',
+    '| | optimised model (proxy) | judge | simulated utility |',
+    '|---|---:|---:|---:|',
+    `| improved beats the original | ${pct(m.proxyUplift)} | ${pct(m.judgeUplift)} | ${pct(m.utilityUplift)} |`,
+    `| improved beats the reconstruction | – | ${pct(m.judgeOverReconstruction)} | ${pct(m.utilityOverReconstruction)} |`,
+    `| mean gain over the original | ${m.meanGain.proxy.toFixed(2)} | ${m.meanGain.judge.toFixed(2)} | ${m.meanGain.utility === null ? '–' : m.meanGain.utility.toFixed(3)} |`,
+    '',
+    `In the samples’ realism range: improved ${pct(m.inRange.improved)}, reconstruction ${pct(m.inRange.reconstruction)}, the GAN’s samples ${pct(m.inRange.samples)}. Mean pixel change from the original: ${(100 * m.meanPixelChange).toFixed(1)}% of the range. ${m.seconds.toFixed(0)} s.`,
+    '',
+    'The first 8 test pairs, two to a row, each as original | reconstruction | improved, with the judge’s score under each (the judge’s units):',
+    '',
+    '![improve](design-improve.png)',
+    '',
+  ];
+}
+
 /** Seconds for the default preset's 8 designs at the GAN's size (median of 3), as `atelier design` runs them. */
 function speedOfDefault(proxy: LoadedRun, g: LoadedGan): { imageSize: number; seconds: number; preset: DesignRequestSettings } {
   const preset = designPreset('default', 8);
@@ -179,12 +204,25 @@ export async function designJudgedBench(): Promise<void> {
     study.chosen = m ? { method: m.name, budget: m.budget } : null;
     study.rule = CHOICE_RULE;
   } else study = judgedDesignStudy('Fashion-MNIST, simulated shoppers', ds, proxy, judge, g, options);
+  // improve, judged: computed anew unless only the design part is rerendered (JUDGED_RERENDER without JUDGED_IMPROVE)
+  const last = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8'))['fashion-mnist'] as { improve?: ImproveStudy }) : {};
+  let improve = last.improve;
+  if (!process.env.JUDGED_RERENDER || process.env.JUDGED_IMPROVE) {
+    const r = judgedImproveStudy(ds, proxy, judge, g, { ...options, steps: 50 });
+    improve = r.study;
+    const e = r.examples;
+    await writePng(
+      join('bench', 'results', 'design-improve.png'),
+      grid(e.images, e.judgeScores.length, { size: e.imageSize, cols: 6, zoom: 3, labels: e.judgeScores.map((v) => v.toFixed(1)) }),
+    );
+  }
   utility.dispose();
   const chosen = study.methods.find((m) => m.name === study.chosen!.method)!;
   const json = {
     command: 'npm run bench -- design-judged',
     'fashion-mnist': {
       ...study,
+      ...(improve ? { improve } : {}),
       default: {
         method: chosen.name,
         steps: chosen.budget,
@@ -233,6 +271,7 @@ export async function designJudgedBench(): Promise<void> {
     '',
     'Methods: ' + study.methods.map((m) => `**${m.name}**: ${m.describe}`).join('; ') + '.',
     '',
+    ...(improve ? improveSection(improve) : []),
     `H&M: ${json.hm.pending}.`,
     '',
     `Command: \`npm run bench -- design-judged\` (${study.seconds.toFixed(0)} s here).`,

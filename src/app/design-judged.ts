@@ -34,9 +34,9 @@ import { oneHot } from '../models/gan.js';
 import type { LoadedGan } from '../store/gan-run.js';
 import { categoryIndexOf, thetaOf, type LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
-import { projectMany } from '../design/improve.js';
+import { improveItem, projectMany } from '../design/improve.js';
 import type { DesignRequestSettings } from '../config/design.js';
-import { categoryEmbeddings, designModels, embedWithRun, resizeU8, searchOptionsOf, searchWith, type SearchSettings } from './designs.js';
+import { categoryEmbeddings, designModels, embedWithRun, improveOptions, resizeU8, searchOptionsOf, searchWith, type SearchSettings } from './designs.js';
 
 /** A design method: its search options, its longest search (curves run to it), and an ensemble if it uses one. */
 export interface JudgedMethod {
@@ -507,4 +507,113 @@ export function judgedDesignStudy(dataset: string, ds: Dataset, run: LoadedRun, 
     utility: o.utility ? { radius: o.utility.radius, penalty: o.utility.penalty, garments: o.utility.set.count } : null,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** `improve` judged: an ordinary item of the category moved towards the shopper, scored by models the search never ran. */
+export interface ImproveStudy {
+  pairs: number;
+  steps: number;
+  /** which item is improved: the shopper's median one of the category by the optimised model */
+  item: string;
+  /** shares of pairs where the improved image beats the original item (and the reconstruction G(z₀), the search's own start) */
+  proxyUplift: number;
+  judgeUplift: number;
+  judgeOverReconstruction: number;
+  utilityUplift: number | null;
+  utilityOverReconstruction: number | null;
+  /** shares of pairs whose image is inside the samples' realism range */
+  inRange: { improved: number; reconstruction: number; samples: number };
+  /** mean score changes, improved − original, each model in its own units; the utility in the hidden taste's */
+  meanGain: { proxy: number; judge: number; utility: number | null };
+  /** mean |improved − original| per pixel value in [0, 1] */
+  meanPixelChange: number;
+  seconds: number;
+}
+
+/**
+ * For each test pair (the same shoppers and categories as the design study's test pairs), the
+ * shopper's median item of the category by the optimised model, improved as `atelier improve`
+ * does (its defaults, `steps` steps); the judge, the utility and the realism range read the three
+ * images (original, reconstruction, improved) after the search.
+ */
+export function judgedImproveStudy(
+  ds: Dataset,
+  run: LoadedRun,
+  judge: LoadedRun,
+  g: LoadedGan,
+  o: JudgedStudyOptions & { steps: number },
+): { study: ImproveStudy; examples: { images: Uint8Array; judgeScores: number[]; imageSize: number } } {
+  const t0 = performance.now();
+  const { test } = pairsOf(ds, run, judge, g, o);
+  const contexts = new Map<string, CategoryContext>();
+  const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, [], g, c, o.seed)).get(c)!;
+  const gs = g.manifest.config.imageSize;
+  const per = ds.imageSize * ds.imageSize * 3;
+  const k = run.dvbpr!.encoderConfig.k;
+  const kj = judge.dvbpr!.encoderConfig.k;
+  const kc = g.classifier.encoderConfig.k;
+  const rows: { proxy: number[]; judge: number[]; utility: number[] | null; inRange: boolean[]; change: number }[] = [];
+  // the first 8 pairs' original, reconstruction and improved image, for a figure
+  const shown = Math.min(8, test.length);
+  const examples = new Uint8Array(shown * 3 * gs * gs * 3);
+  test.forEach((pair, x) => {
+    const ctx = ctxOf(pair.category);
+    const theta = thetaOf(run, pair.userId);
+    const byProxy = ctx.items.map((_, r) => r).sort((a, b) => dot(ctx.proxyEmb, b, theta, 0, k) - dot(ctx.proxyEmb, a, theta, 0, k));
+    const item = ctx.items[byProxy[byProxy.length >> 1]!]!;
+    const original = resizeU8(ds.images.subarray(item * per, (item + 1) * per), 1, ds.imageSize, gs);
+    const r = improveItem(designModels(run, g), improveOptions(original, ctx.ganIndex, theta, { steps: o.steps, seed: o.seed + 100_000 + x }));
+    const three = new Uint8Array(3 * gs * gs * 3);
+    three.set(original, 0);
+    three.set(r.projection.reconstruction, gs * gs * 3);
+    three.set(r.design.images.subarray(0, gs * gs * 3), 2 * gs * gs * 3);
+    const ep = embedWithRun(run, three, 3, gs);
+    const ej = embedWithRun(judge, three, 3, gs);
+    const thetaJ = thetaOf(judge, pair.userId);
+    const util = o.utility
+      ? [
+          o.utility.ofItems(pair.user, [item])[0]!,
+          ...o.utility.of([pair.user, pair.user], resizeU8(three.subarray(gs * gs * 3), 2, gs, ds.imageSize), 2, pair.category).utility,
+        ]
+      : null;
+    const feats = ganClassifierFeatures(g, three.subarray(gs * gs * 3), 2, gs);
+    const nn = nearestDistances(feats, ctx.realFeatures, kc);
+    const d = realismOf(g, three.subarray(gs * gs * 3), 2, ctx.ganIndex);
+    let change = 0;
+    for (let q = 0; q < gs * gs * 3; q++) change += Math.abs(three[2 * gs * gs * 3 + q]! - three[q]!);
+    if (x < shown) examples.set(three, x * three.length);
+    rows.push({
+      proxy: [0, 1, 2].map((a) => dot(ep, a, theta, 0, k)),
+      judge: [0, 1, 2].map((a) => dot(ej, a, thetaJ, 0, kj)),
+      utility: util,
+      inRange: [0, 1].map((a) => nn[a]! <= ctx.maxDistance && d[a]! >= ctx.minD),
+      change: change / (gs * gs * 3 * 255),
+    });
+    o.onPair?.('improve', x + 1, test.length);
+  });
+  const share = (f: (r: (typeof rows)[number]) => boolean) => rows.filter(f).length / rows.length;
+  const withUtility = rows[0]?.utility !== null && rows[0]?.utility !== undefined;
+  const study: ImproveStudy = {
+    pairs: rows.length,
+    steps: o.steps,
+    item: "the shopper's median item of the category by the optimised model",
+    proxyUplift: share((r) => r.proxy[2]! > r.proxy[0]!),
+    judgeUplift: share((r) => r.judge[2]! > r.judge[0]!),
+    judgeOverReconstruction: share((r) => r.judge[2]! > r.judge[1]!),
+    utilityUplift: withUtility ? share((r) => r.utility![2]! > r.utility![0]!) : null,
+    utilityOverReconstruction: withUtility ? share((r) => r.utility![2]! > r.utility![1]!) : null,
+    inRange: {
+      improved: share((r) => r.inRange[1]!),
+      reconstruction: share((r) => r.inRange[0]!),
+      samples: mean(test.map((p) => ctxOf(p.category).samples.inRange)),
+    },
+    meanGain: {
+      proxy: mean(rows.map((r) => r.proxy[2]! - r.proxy[0]!)),
+      judge: mean(rows.map((r) => r.judge[2]! - r.judge[0]!)),
+      utility: withUtility ? mean(rows.map((r) => r.utility![2]! - r.utility![0]!)) : null,
+    },
+    meanPixelChange: mean(rows.map((r) => r.change)),
+    seconds: (performance.now() - t0) / 1000,
+  };
+  return { study, examples: { images: examples, judgeScores: rows.slice(0, shown).flatMap((r) => r.judge), imageSize: gs } };
 }

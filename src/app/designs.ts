@@ -12,7 +12,7 @@ import { writeJsonAtomic } from '../core/fs.js';
 import { designPreset, type DesignRequestSettings } from '../config/design.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { readImageCache } from '../data/images.js';
-import { improveItem, type ImproveResult } from '../design/improve.js';
+import { improveItem, type ImproveOptions, type ImproveResult } from '../design/improve.js';
 import {
   maximisePreference,
   maximisePreferenceAsync,
@@ -271,14 +271,16 @@ export function improveForShopper(run: LoadedRun, g: LoadedGan, r: ImproveReques
   return runImprovePlan(run, g, planImprovement(run, g, r));
 }
 
-export function runImprovePlan(run: LoadedRun, g: LoadedGan, p: ImprovePlan): ShopperImprovement {
-  const { request: r, theta, itemIndex: i, category } = p;
-  const size = run.manifest.dataset.imageSize;
-  const gs = g.manifest.config.imageSize;
-  const original = resizeU8(itemPixels(run, i), 1, size, gs);
-  const result = improveItem(designModels(run, g), {
-    image: original,
-    category: p.ganCategory,
+/** What `improve` does to an item (its image at the GAN's size) for a shopper θ: the request's steps, the rest the defaults. */
+export function improveOptions(
+  image: Uint8Array,
+  ganCategory: number,
+  theta: Float32Array,
+  r: Pick<ImproveRequest, 'steps' | 'projectSteps' | 'seed' | 'gamma'>,
+): ImproveOptions {
+  return {
+    image,
+    category: ganCategory,
     starts: 8,
     steps: r.projectSteps ?? 100,
     lr: 0.05,
@@ -289,7 +291,15 @@ export function runImprovePlan(run: LoadedRun, g: LoadedGan, p: ImprovePlan): Sh
     improveLr: 0.05,
     eta: 1,
     gamma: r.gamma ?? 0.5,
-  });
+  };
+}
+
+export function runImprovePlan(run: LoadedRun, g: LoadedGan, p: ImprovePlan): ShopperImprovement {
+  const { request: r, theta, itemIndex: i, category } = p;
+  const size = run.manifest.dataset.imageSize;
+  const gs = g.manifest.config.imageSize;
+  const original = resizeU8(itemPixels(run, i), 1, size, gs);
+  const result = improveItem(designModels(run, g), improveOptions(original, p.ganCategory, theta, r));
   const triptych = new Uint8Array(3 * gs * gs * 3);
   triptych.set(original, 0);
   triptych.set(result.projection.reconstruction, gs * gs * 3);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { chooseBudget, chooseMethod, judgedDesignStudy, type StepFigures } from '../../src/app/design-judged.js';
+import { chooseBudget, chooseMethod, judgedDesignStudy, judgedImproveStudy, type StepFigures } from '../../src/app/design-judged.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
@@ -57,6 +57,19 @@ test('the judge is never read by the optimiser: its weights are unchanged and it
     assert.ok(m.budget >= 0 && m.budget < m.test.length);
   }
   assert.ok(study.samples.inRange >= 0.85, `the samples' own in-range share ${study.samples.inRange}`);
+  // improve, judged the same way: the judge reads the original, the reconstruction and the improved image after the search
+  const callsBefore = calls;
+  const { study: im, examples } = judgedImproveStudy(ds, proxy, judge, g, { n: 1, validPairs: 2, testPairs: 2, seed: 1, methods: [], steps: 2 });
+  assert.equal(examples.images.length, 2 * 3 * examples.imageSize ** 2 * 3);
+  assert.equal(examples.judgeScores.length, 6);
+  assert.ok(calls > callsBefore, 'the judge scored the improved items');
+  assert.equal(duringSearch, 0, 'the judge ran during an improvement');
+  assert.deepEqual(bytes([...judge.dvbpr!.stateDict().values()]), before);
+  assert.equal(im.pairs, 2);
+  for (const share of [im.proxyUplift, im.judgeUplift, im.judgeOverReconstruction, im.inRange.improved, im.inRange.reconstruction])
+    assert.ok(share >= 0 && share <= 1);
+  assert.equal(im.utilityUplift, null);
+  assert.ok(im.meanPixelChange > 0 && im.meanPixelChange < 1, 'the improved image differs from the original');
 });
 
 test('the budget: the best judge + utility uplift among steps whose realism is within 5 points of the samples, the earliest on a tie', () => {
