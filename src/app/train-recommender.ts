@@ -225,7 +225,7 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
     };
   }
   const scorer = () => new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);
-  const aug = { shift: cfg.augmentShift, flip: cfg.augmentFlip, scale: cfg.augmentScale };
+  const aug = { shift: cfg.augmentShift, flip: cfg.augmentFlip, scale: cfg.augmentScale, noise: cfg.augmentNoise };
   const augment = augments(aug) ? augmenter(aug, cfg.seed + 17) : undefined;
   const result = await trainBpr(
     {

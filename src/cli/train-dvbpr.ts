@@ -33,6 +33,7 @@ const dvbprFlags = z
     augmentShift: z.coerce.number().int().min(0).optional(),
     augmentFlip: z.boolean().optional(),
     augmentScale: z.coerce.number().min(0).lt(0.5).optional(),
+    augmentNoise: z.coerce.number().min(0).max(1).optional(),
     classifierAttributes: z.enum(['all', 'category']).optional(),
     split: z.enum(['dataset', 'none']).default('dataset'),
     like: z.string().optional(),
@@ -68,6 +69,7 @@ export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json' | 'split'> & { js
     ...set('augmentShift', flags.augmentShift),
     ...set('augmentFlip', flags.augmentFlip),
     ...set('augmentScale', flags.augmentScale),
+    ...set('augmentNoise', flags.augmentNoise),
     ...set('classifierAttributes', flags.classifierAttributes),
     ...set('seed', flags.seed),
   };
@@ -115,6 +117,7 @@ export function registerTrainDvbpr(train: Command): void {
     .option('--augment-shift <px>', 'shift each training image by a random 0..px pixels per axis, edges repeated (0 = off)')
     .option('--augment-flip', 'mirror training images left to right at random')
     .option('--augment-scale <s>', 'zoom training images by a random factor in [1 − s, 1 + s] (0 = off)')
+    .option('--augment-noise <sd>', 'add Gaussian pixel noise of this σ (input units, [−1, 1]) to training images: a smoother Φ for design (0 = off)')
     .addOption(
       new Option('--classifier-attributes <which>', 'what the classifier start learns: every item attribute of the dataset, or the category').choices([
         'all',

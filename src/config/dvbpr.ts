@@ -50,6 +50,8 @@ export const dvbprSchema = z
     augmentFlip: z.boolean().default(false),
     /** training images zoomed by a factor in [1 − s, 1 + s] (0 = off) */
     augmentScale: z.number().min(0).lt(0.5).default(0),
+    /** Gaussian pixel noise (σ in [−1, 1] input units) on training images (0 = off; src/train/augment.ts) */
+    augmentNoise: z.number().min(0).max(1).default(0),
     seed: z.number().int().min(0),
   })
   .strict();
@@ -117,6 +119,7 @@ export function dvbprPreset(preset: 'tiny' | 'default' | 'paper', inputSize: num
     augmentShift: 0,
     augmentFlip: false,
     augmentScale: 0,
+    augmentNoise: 0,
     seed: 1,
   };
   if (preset !== 'default') return base;

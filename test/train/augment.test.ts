@@ -78,6 +78,32 @@ test('the flip-and-zoom augmenter mirrors about half the images and zooms within
   assert.throws(() => augmenter({ shift: 0, flip: false, scale: 0.5 }, 1), /augmentScale must be in \[0, 0.5\), got 0.5/);
 });
 
+test('noise augmentation: pixel noise of the σ asked for (input units), clamped to uint8, reproducible; geometry untouched', () => {
+  const s = 16;
+  const b = 50;
+  const images = tensor(new Uint8Array(b * s * s * 3).fill(128), [b, s, s, 3]);
+  const aug = augmenter({ shift: 0, flip: false, scale: 0, noise: 0.1 }, 5);
+  const state = aug.generator.getState();
+  const d = aug.apply(images).data<'uint8'>();
+  const dev = Array.from(d, (v) => v - 128);
+  const m = dev.reduce((a, v) => a + v, 0) / dev.length;
+  const sd = Math.sqrt(dev.reduce((a, v) => a + (v - m) ** 2, 0) / dev.length);
+  assert.ok(Math.abs(m) < 0.5, `mean shift ${m}`);
+  assert.ok(Math.abs(sd - 12.75) < 0.5, `σ ${sd} against 0.1 × 127.5`);
+  aug.generator.setState(state);
+  assert.deepEqual(aug.apply(images).data<'uint8'>(), d);
+  // near the ends of the range the noise is clamped, not wrapped
+  const white = augmenter({ shift: 0, flip: false, scale: 0, noise: 0.1 }, 1)
+    .apply(tensor(new Uint8Array(300).fill(255), [1, 10, 10, 3]))
+    .data<'uint8'>();
+  assert.ok(
+    white.every((v) => v > 190),
+    'no wrap-around past 255',
+  );
+  assert.ok(white.filter((v) => v === 255).length > 120, 'about half clamped at 255');
+  assert.throws(() => augmenter({ shift: 0, flip: false, scale: 0, noise: 2 }, 1), /augmentNoise must be in \[0, 1\], got 2/);
+});
+
 test('the augmenter shifts each image within ±max, reproducibly from its generator state', () => {
   // a 9×9 image with a single bright pixel in the middle: where it lands is the shift
   const s = 9;
