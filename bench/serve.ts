@@ -26,7 +26,7 @@ import { writeJsonAtomic } from '../src/core/fs.js';
 import { Rng } from '../src/core/rng.js';
 import { Dvbpr, DvbprScorer } from '../src/models/dvbpr.js';
 import { writeCatalogueDb } from '../src/store/catalogue-db.js';
-import { buildLanceIndex, LanceIndex, type LanceIndexKind } from '../src/store/lance-index.js';
+import { buildLanceIndex, defaultPartitions, LanceIndex, type LanceIndexKind } from '../src/store/lance-index.js';
 import { topKWhere } from '../src/store/recommend.js';
 import { RUN_FORMAT, writeEmbeddings, writeManifest, type RunManifest } from '../src/store/run.js';
 import { versions } from '../src/store/versions.js';
@@ -259,7 +259,7 @@ async function lancePart(n: number, kind: LanceIndexKind) {
     measured[name] = { exact: { p50Ms: pct(exactMs, 0.5), p99Ms: pct(exactMs, 0.99) }, settings };
   }
   ix.close();
-  const partitions = kind === 'hnsw-sq' ? Math.ceil(n / 100_000) : Math.round(Math.sqrt(n));
+  const partitions = defaultPartitions(kind, n);
   return {
     items: n,
     k,

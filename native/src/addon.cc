@@ -376,13 +376,16 @@ ATL_FN(GetNumThreads) { return Napi::Number::New(info.Env(), at::get_num_threads
 
 // ---- devices and precision ------------------------------------------------------------------
 
+// GPUs this libtorch sees (0 without CUDA)
+static int Gpus() { return at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0; }
+
 // setDefaultDevice('cpu' | 'cuda' | 'cuda:N'): checked against what this libtorch and machine have.
 ATL_FN(SetDefaultDevice) {
   auto name = info[0].As<Napi::String>().Utf8Value();
   at::Device d(name);
   if (d.is_cuda()) {
-    int gpus = at::detail::getCUDAHooks().getNumGPUs();
-    if (!at::hasCUDA() || gpus == 0) {
+    int gpus = Gpus();
+    if (gpus == 0) {
       auto err = Napi::Error::New(info.Env(), "this libtorch has no CUDA, or sees no GPU");
       err.Set("code", Napi::String::New(info.Env(), "NO_CUDA"));
       throw err;
@@ -400,7 +403,7 @@ ATL_FN(SetDefaultDevice) {
   return Napi::String::New(info.Env(), d.str());
 }
 ATL_FN(DefaultDevice) { return Napi::String::New(info.Env(), g_device.str()); }
-ATL_FN(GpuCount) { return Napi::Number::New(info.Env(), at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0); }
+ATL_FN(GpuCount) { return Napi::Number::New(info.Env(), Gpus()); }
 
 // setAutocast(dtype | null): mixed precision as torch.autocast(device_type, dtype) around everything
 // that follows on this (the JS) thread, for the default device's type; null turns it off. Casts of
@@ -435,7 +438,7 @@ ATL_FN(Info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("torchVersion", Napi::String::New(info.Env(), std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH)));
   o.Set("cuda", Napi::Boolean::New(info.Env(), at::hasCUDA()));
-  o.Set("gpus", Napi::Number::New(info.Env(), at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0));
+  o.Set("gpus", Napi::Number::New(info.Env(), Gpus()));
   o.Set("parallel", Napi::String::New(info.Env(), at::get_parallel_info()));
   using GetCfg = char* (*)();
   auto f = reinterpret_cast<GetCfg>(dlsym(RTLD_DEFAULT, "openblas_get_config"));

@@ -234,6 +234,14 @@ function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble
   };
 }
 
+/** Classifier features and D of uint8 images [n, S, S, 3] at the GAN's size, and whether each is inside the category's samples' range. */
+function realismIn(g: LoadedGan, ctx: CategoryContext, u8: Uint8Array, n: number): { feats: Float32Array; d: number[]; inRange: boolean[] } {
+  const feats = ganClassifierFeatures(g, u8, n, g.manifest.config.imageSize);
+  const nn = nearestDistances(feats, ctx.realFeatures, g.classifier.encoderConfig.k);
+  const d = realismOf(g, u8, n, ctx.ganIndex);
+  return { feats, d, inRange: nn.map((x, a) => x <= ctx.maxDistance && d[a]! >= ctx.minD) };
+}
+
 /** One pair's figures at every step of one method's search. */
 interface PairCurve {
   proxyWin: boolean[];
@@ -342,15 +350,9 @@ function judgePair(
   const util = o.utility ? o.utility.of(new Array(steps).fill(pair.user), resizeU8(shownU8, steps, gs, ds.imageSize), steps, pair.category).utility : null;
   const all = new Uint8Array(steps * o.n * per);
   res.stepImages!.forEach((imgs, s) => all.set(imgs, s * o.n * per));
-  const feats = ganClassifierFeatures(g, all, steps * o.n, gs);
+  const { feats, d, inRange: each } = realismIn(g, ctx, all, steps * o.n);
   const kc = g.classifier.encoderConfig.k;
-  const nn = nearestDistances(feats, ctx.realFeatures, kc);
-  const d = realismOf(g, all, steps * o.n, ctx.ganIndex);
-  const inRange = Array.from({ length: steps }, (_, s) => {
-    let c = 0;
-    for (let a = 0; a < o.n; a++) if (nn[s * o.n + a]! <= ctx.maxDistance && d[s * o.n + a]! >= ctx.minD) c++;
-    return c / o.n;
-  });
+  const inRange = Array.from({ length: steps }, (_, s) => each.slice(s * o.n, (s + 1) * o.n).filter(Boolean).length / o.n);
   return {
     proxyWin: shown.map((b, s) => res.scores[s]![b]! > bestRealProxy),
     judgeWin: judgeScore.map((j) => j > bestRealJudge),
@@ -551,7 +553,6 @@ export function judgedImproveStudy(
   const per = ds.imageSize * ds.imageSize * 3;
   const k = run.dvbpr!.encoderConfig.k;
   const kj = judge.dvbpr!.encoderConfig.k;
-  const kc = g.classifier.encoderConfig.k;
   const rows: { proxy: number[]; judge: number[]; utility: number[] | null; inRange: boolean[]; change: number }[] = [];
   // the first 8 pairs' original, reconstruction and improved image, for a figure
   const shown = Math.min(8, test.length);
@@ -576,9 +577,7 @@ export function judgedImproveStudy(
           ...o.utility.of([pair.user, pair.user], resizeU8(three.subarray(gs * gs * 3), 2, gs, ds.imageSize), 2, pair.category).utility,
         ]
       : null;
-    const feats = ganClassifierFeatures(g, three.subarray(gs * gs * 3), 2, gs);
-    const nn = nearestDistances(feats, ctx.realFeatures, kc);
-    const d = realismOf(g, three.subarray(gs * gs * 3), 2, ctx.ganIndex);
+    const { inRange } = realismIn(g, ctx, three.subarray(gs * gs * 3), 2);
     let change = 0;
     for (let q = 0; q < gs * gs * 3; q++) change += Math.abs(three[2 * gs * gs * 3 + q]! - three[q]!);
     if (x < shown) examples.set(three, x * three.length);
@@ -586,7 +585,7 @@ export function judgedImproveStudy(
       proxy: [0, 1, 2].map((a) => dot(ep, a, theta, 0, k)),
       judge: [0, 1, 2].map((a) => dot(ej, a, thetaJ, 0, kj)),
       utility: util,
-      inRange: [0, 1].map((a) => nn[a]! <= ctx.maxDistance && d[a]! >= ctx.minD),
+      inRange,
       change: change / (gs * gs * 3 * 255),
     });
     o.onPair?.('improve', x + 1, test.length);

@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { parseConfig } from '../config/parse.js';
 import { indexRunFolder } from '../app/index-run.js';
 import { createProgress } from '../app/progress.js';
+import { LANCE_INDEX_KINDS, type LanceIndexKind } from '../store/lance-index.js';
 
 const indexFlags = z
   .object({
     run: z.string(),
-    kind: z.enum(['ivf-flat', 'hnsw-sq', 'ivf-pq']).default('ivf-flat'),
+    kind: z.enum(LANCE_INDEX_KINDS as [LanceIndexKind, ...LanceIndexKind[]]).default('ivf-flat'),
     partitions: z.coerce.number().int().min(1).optional(),
     subVectors: z.coerce.number().int().min(1).optional(),
     m: z.coerce.number().int().min(2).max(256).optional(),
@@ -26,7 +27,7 @@ export function registerIndex(program: Command): void {
         '--kind <kind>',
         'ivf-flat: partitions scanned exactly (recall@10 0.99 at p99 8 ms over 1,000,000 items); hnsw-sq: a graph per partition; ivf-pq: the least memory',
       )
-        .choices(['ivf-flat', 'hnsw-sq', 'ivf-pq'])
+        .choices(LANCE_INDEX_KINDS)
         .default('ivf-flat'),
     )
     .option('--partitions <n>', 'IVF partitions (default √items; hnsw-sq: one graph per 100,000 items)')

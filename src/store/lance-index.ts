@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { createRequire } from 'node:module';
 import type { Table } from 'apache-arrow';
-import { BadInputError } from '../core/errors.js';
+import { BadInputError, CorruptFileError } from '../core/errors.js';
 import { writeJsonAtomic } from '../core/fs.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { COLD_THRESHOLD } from '../core/auc.js';
@@ -108,22 +108,17 @@ function packBits(b: Uint8Array): Uint8Array {
   return out;
 }
 
-function vectorIndex(o: LanceBuildOptions, n: number, k: number): lancedb.Index {
-  if ((o.kind ?? 'ivf-flat') === 'ivf-flat')
-    return lancedb.Index.ivfFlat({ distanceType: 'dot', numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))) });
-  if (o.kind === 'ivf-pq')
-    return lancedb.Index.ivfPq({
-      distanceType: 'dot',
-      numPartitions: o.partitions ?? Math.max(1, Math.round(Math.sqrt(n))),
-      numSubVectors: o.subVectors ?? subVectorsFor(k),
-    });
+/** IVF partitions when none are asked for: √N, or for hnsw-sq one graph per 100,000 rows. */
+export function defaultPartitions(kind: LanceIndexKind, n: number): number {
+  return Math.max(1, kind === 'hnsw-sq' ? Math.ceil(n / 100_000) : Math.round(Math.sqrt(n)));
+}
+
+function vectorIndex(kind: LanceIndexKind, o: LanceBuildOptions, n: number, k: number): lancedb.Index {
+  const numPartitions = o.partitions ?? defaultPartitions(kind, n);
+  if (kind === 'ivf-flat') return lancedb.Index.ivfFlat({ distanceType: 'dot', numPartitions });
+  if (kind === 'ivf-pq') return lancedb.Index.ivfPq({ distanceType: 'dot', numPartitions, numSubVectors: o.subVectors ?? subVectorsFor(k) });
   // a graph needs a metric: inner product is searched as L2 over the lifted vectors (liftForL2)
-  return lancedb.Index.hnswSq({
-    distanceType: 'l2',
-    numPartitions: o.partitions ?? Math.max(1, Math.ceil(n / 100_000)),
-    m: o.m ?? 20,
-    efConstruction: o.efConstruction ?? 300,
-  });
+  return lancedb.Index.hnswSq({ distanceType: 'l2', numPartitions, m: o.m ?? 20, efConstruction: o.efConstruction ?? 300 });
 }
 
 /** What the index folder holds besides LanceDB's own files (absent: an IVF-PQ index over the plain vectors, as built before). */
@@ -142,7 +137,14 @@ const META = 'atelier-index.json';
 function readMeta(path: string, fallbackK: () => number): IndexMeta {
   const f = join(path, META);
   if (!existsSync(f)) return { kind: 'ivf-pq', k: fallbackK() };
-  return JSON.parse(readFileSync(f, 'utf8')) as IndexMeta;
+  let meta: IndexMeta;
+  try {
+    meta = JSON.parse(readFileSync(f, 'utf8')) as IndexMeta;
+  } catch (err) {
+    throw new CorruptFileError(`not JSON (${(err as Error).message}); rebuild the index with atelier index`, f);
+  }
+  if (!LANCE_INDEX_KINDS.includes(meta.kind)) throw new CorruptFileError(`kind is '${String(meta.kind)}', not one of ${LANCE_INDEX_KINDS.join(', ')}`, f);
+  return meta;
 }
 
 /**
@@ -221,7 +223,7 @@ export async function buildLanceIndex(
   const indexed = n >= (o.minRowsForIndex ?? 4096);
   if (indexed) {
     o.onProgress?.('train', 0, 1);
-    await table.createIndex('vector', { config: vectorIndex(o, n, k) });
+    await table.createIndex('vector', { config: vectorIndex(kind, o, n, k) });
   }
   await table.createIndex('category', { config: lancedb.Index.bitmap() });
   table.close();

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { CorruptFileError } from '../../src/core/errors.js';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { buildLanceIndex, LanceIndex, liftForL2, subVectorsFor } from '../../src/store/lance-index.js';
@@ -174,4 +175,9 @@ test('an index built before atelier-index.json existed opens as the IVF-PQ it is
   assert.equal((await ix.search(theta, { k: 5, nprobes: 4 })).length, 5);
   ix.close();
   assert.ok(!existsSync(join(dir, 'lance', 'atelier-index.json')));
+  // a damaged one is an error naming it, not a guess
+  writeFileSync(join(dir, 'lance', 'atelier-index.json'), '{"kind": "ivf-pq"');
+  await assert.rejects(LanceIndex.open(dir), (e: Error) => e instanceof CorruptFileError && e.message.includes('atelier-index.json'));
+  writeFileSync(join(dir, 'lance', 'atelier-index.json'), '{"kind": "annoy", "k": 8}');
+  await assert.rejects(LanceIndex.open(dir), /kind is 'annoy'/);
 });
