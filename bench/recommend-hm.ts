@@ -17,8 +17,10 @@ import {
   imagesTensor,
   rankingOn,
   simpleJob,
-  choosePopularityPrior,
+  choosePrior,
   PRIOR_ALPHAS,
+  PRIOR_BETAS,
+  withPrior,
   trainAttributeClassifier,
   trainCategoryClassifier,
   trainDvbprJob,
@@ -30,7 +32,6 @@ import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import type { RankingResult } from '../src/eval/ranking.js';
-import { PopularityBlend } from '../src/models/blend.js';
 import { AttributeClassifier, loadClassifier } from '../src/models/classifier.js';
 import { DvbprScorer, embedImages } from '../src/models/dvbpr.js';
 import type { Recommender } from '../src/models/recommender.js';
@@ -98,7 +99,7 @@ interface ProtocolResult {
   };
   rows: Row[];
   variants: (Row & { name: string; label: string; bestEpoch: number; minutes: number; classifier?: unknown })[];
-  blend?: Row & { alpha: number; of: string };
+  blend?: Row & { alpha: number; beta?: number; of: string };
   minutes: number;
 }
 
@@ -123,6 +124,7 @@ export async function recommendHmBench(args: string[]): Promise<void> {
         protocols: results,
         common: DVBPR_COMMON,
         alphas: PRIOR_ALPHAS,
+        betas: PRIOR_BETAS,
         engine: engineInfo(),
         command: 'npm run bench -- recommend',
       });
@@ -249,16 +251,17 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
   flush();
 }
 
-/** The chosen DVBPR with the popularity prior, α chosen on validation Recall@50 as every DVBPR run chooses it (choosePopularityPrior). */
-function popularityPrior(ds: Dataset, scorer: Recommender, of: string): Row & { alpha: number; of: string } {
-  const p = choosePopularityPrior(ds, scorer);
+/** The chosen DVBPR with the priors, α and β chosen on validation Recall@50 as every DVBPR run chooses them (choosePrior). */
+function popularityPrior(ds: Dataset, scorer: Recommender, of: string): Row & { alpha: number; beta: number; of: string } {
+  const p = choosePrior(ds, scorer);
   return {
-    method: `DVBPR + popularity prior (α = ${p.alpha})`,
-    chosen: { alpha: p.alpha },
-    grid: p.grid.map((g) => ({ params: { alpha: g.alpha }, validAuc: g.auc, validRecallAt50: g.recallAt50 })),
+    method: `DVBPR + priors (α = ${p.alpha}, β = ${p.beta})`,
+    chosen: { alpha: p.alpha, beta: p.beta },
+    grid: p.grid.map((g) => ({ params: { alpha: g.alpha, beta: g.beta }, validAuc: g.auc, validRecallAt50: g.recallAt50 })),
     test: p.test,
-    valid: rankingOn(ds, p.alpha ? new PopularityBlend(scorer, ds.itemTrainCount, p.alpha) : scorer, 'valid'),
+    valid: rankingOn(ds, withPrior(ds, scorer, p), 'valid'),
     alpha: p.alpha,
+    beta: p.beta,
     of,
   };
 }
@@ -335,7 +338,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
     '',
     `Dataset: ${src}. Full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives; Recall@K and NDCG@10 over the full ranking (one held-out item per shopper). Every shopper is trained; those with fewer than 5 distinct purchases have no held-out item and are not evaluated.`,
     '',
-    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The popularity prior (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item), α ∈ {${PRIOR_ALPHAS.join(', ')}} chosen on validation Recall@50.`,
+    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The priors (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item) (popularity) and β·cos(Φ(x_i), Φ(x_last)) with the shopper's latest training purchase (recency; the held-out items are never the latest known here), α ∈ {${PRIOR_ALPHAS.join(', ')}} × β ∈ {${PRIOR_BETAS.join(', ')}} chosen on validation Recall@50 (the first on a tie, β then α ascending).`,
     '',
   ];
   for (const protocol of ['paper', 'temporal'] as const) {
@@ -367,7 +370,17 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
       '',
       ...(r.blend
         ? [
-            `Popularity prior on ${r.blend.of}: ${r.blend.grid.map((g) => `α ${String(g.params.alpha)} → valid Recall@50 ${f4(g.validRecallAt50)}, AUC ${f4(g.validAuc)}`).join('; ')}.`,
+            `Priors on ${r.blend.of}: validation Recall@50 (AUC) for each α (columns) and β (rows).`,
+            '',
+            `| β \\ α | ${PRIOR_ALPHAS.join(' | ')} |`,
+            `|---|${PRIOR_ALPHAS.map(() => '---:').join('|')}|`,
+            ...[...new Set(r.blend.grid.map((g) => Number(g.params.beta ?? 0)))].map(
+              (b) =>
+                `| ${b} | ${PRIOR_ALPHAS.map((a) => {
+                  const g = r.blend!.grid.find((x) => Number(x.params.beta ?? 0) === b && x.params.alpha === a);
+                  return g ? `${f4(g.validRecallAt50)} (${f4(g.validAuc)})` : '–';
+                }).join(' | ')} |`,
+            ),
             '',
           ]
         : []),

@@ -21,6 +21,7 @@ export async function topkBench(): Promise<void> {
   const cat: Catalogue = {
     addedPixels: new Map(),
     imageFit: 'letterbox',
+    latestPurchase: new Int32Array(U).fill(-1),
     itemIds,
     userIds,
     categories: ['a', 'b'],

@@ -42,15 +42,19 @@ export interface RecommendOptions {
   excludeBought?: boolean;
   /** α of the popularity prior; absent: the one the run chose on validation (0 when it has none) */
   prior?: number;
+  /** β of the recency prior; absent: the run's, as α */
+  recency?: number;
 }
 
-/** The popularity prior a run's recommendations use by default: chosen on validation (metrics.popularityPrior), else none. */
-export function runPrior(run: LoadedRun): number {
-  return run.manifest.metrics.popularityPrior?.alpha ?? 0;
+/** The priors a run's recommendations use by default: chosen on validation (metrics.popularityPrior: α, and β of the recency prior), else none. */
+export function runPrior(run: LoadedRun): { alpha: number; beta: number } {
+  const p = run.manifest.metrics.popularityPrior;
+  return { alpha: p?.alpha ?? 0, beta: p?.beta ?? 0 };
 }
 
 /** Top-K for each shopper of `userIds` from one load of the run. */
 export function recommendFor(runDir: string, userIds: string[], o: RecommendOptions): Recommendation[] {
   const run = loadRun(runDir);
-  return recommend(run.recommender, run.catalogue, userIds, { ...o, prior: o.prior ?? runPrior(run) });
+  const p = runPrior(run);
+  return recommend(run.recommender, run.catalogue, userIds, { ...o, prior: o.prior ?? p.alpha, recency: o.recency ?? p.beta });
 }

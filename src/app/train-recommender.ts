@@ -4,14 +4,14 @@
  */
 import { join } from 'node:path';
 import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
-import { loadDataset, type Dataset } from '../data/dataset.js';
+import { latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
 import { AttributeClassifier, Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
-import { PopularityBlend } from '../models/blend.js';
+import { PopularityBlend, type PriorWeights } from '../models/blend.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
 import { assertKeepsUploads, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
@@ -43,28 +43,40 @@ export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'
 
 /** The popularity prior's grid (models/blend.ts; α = 0: the model's own order). */
 export const PRIOR_ALPHAS = [0, 0.25, 0.5, 1, 2, 4];
+/** The recency prior's grid (β = 0: off): β·cos(e_i, e_latest) beside standardised scores. */
+export const PRIOR_BETAS = [0, 1, 3, 10, 30];
 
-/**
- * The α of the popularity prior with the best validation Recall@50 (the first on a tie, so 0 when
- * the prior adds nothing), its grid, and the test figures with it: what `recommend` and the API
- * use by default for this run.
- */
-export function choosePopularityPrior(ds: Dataset, rec: Recommender): PopularityPriorChoice {
-  const grid: PopularityPriorChoice['grid'] = [];
-  let best: { alpha: number; r: RankingResult } | null = null;
-  for (const alpha of PRIOR_ALPHAS) {
-    const r = rankingOn(ds, alpha ? new PopularityBlend(rec, ds.itemTrainCount, alpha) : rec, 'valid');
-    grid.push({ alpha, recallAt50: r.recallAt50!, auc: r.auc });
-    if (!best || r.recallAt50! > best.r.recallAt50!) best = { alpha, r };
-  }
-  const alpha = best!.alpha;
-  return { alpha, grid, test: rankingOn(ds, alpha ? new PopularityBlend(rec, ds.itemTrainCount, alpha) : rec, 'test') };
+/** The model blended with the priors, for evaluation: the recency prior compares items with each shopper's latest training purchase. */
+export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights): Recommender {
+  if (!p.alpha && !p.beta) return rec;
+  return new PopularityBlend(rec, ds.itemTrainCount, p, p.beta ? latestPurchases(ds, 'train') : undefined);
 }
 
-export interface PopularityPriorChoice {
+/**
+ * The priors (α popularity, β recency) with the best validation Recall@50 over PRIOR_ALPHAS ×
+ * PRIOR_BETAS (the first on a tie in the order β, then α, so none when they add nothing), the
+ * grid, and the test figures with them: what `recommend` and the API use by default for this run.
+ * β is searched only for a model with item embeddings.
+ */
+export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
+  const grid: PriorChoice['grid'] = [];
+  let best: { p: PriorWeights; r: RankingResult } | null = null;
+  for (const beta of rec.similarTo ? PRIOR_BETAS : [0]) {
+    for (const alpha of PRIOR_ALPHAS) {
+      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta }), 'valid');
+      grid.push({ alpha, beta, recallAt50: r.recallAt50!, auc: r.auc });
+      if (!best || r.recallAt50! > best.r.recallAt50!) best = { p: { alpha, beta }, r };
+    }
+  }
+  const { alpha, beta } = best!.p;
+  return { alpha, beta: beta ?? 0, grid, test: rankingOn(ds, withPrior(ds, rec, best!.p), 'test') };
+}
+
+export interface PriorChoice {
   alpha: number;
-  grid: { alpha: number; recallAt50: number; auc: number }[];
-  /** the test figures of the model with the chosen prior */
+  beta: number;
+  grid: { alpha: number; beta: number; recallAt50: number; auc: number }[];
+  /** the test figures of the model with the chosen priors */
   test: RankingResult;
 }
 
@@ -163,7 +175,9 @@ export function withoutHeldOut(ds: Dataset): Dataset {
   const itemTrainCount = new Int32Array(ds.itemIds.length);
   for (const i of train.item) itemTrainCount[i]!++;
   const none = { user: new Int32Array(0), item: new Int32Array(0) };
-  return { ...ds, train, valid: none, test: none, itemTrainCount, sampledNegatives: new Int32Array(0) };
+  // every purchase trains: the latest training purchase is the latest of all
+  const all = latestPurchases(ds, 'all');
+  return { ...ds, train, valid: none, test: none, itemTrainCount, sampledNegatives: new Int32Array(0), latest: { train: all, all } };
 }
 
 /** An evaluated run whose settings a `--split none` run took, as its manifest records it. */
@@ -174,6 +188,8 @@ export interface LikeRun {
   bestEpoch: number;
   /** the α of the popularity prior it chose on validation */
   popularityPrior?: number;
+  /** the β of the recency prior it chose on validation */
+  recencyPrior?: number;
 }
 
 export interface DvbprJobOptions {
@@ -273,12 +289,16 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
   manifest.embeddings = { file: EMBEDDINGS_FILE, count: ds.itemIds.length, k: cfg.encoder.k };
   // the popularity prior for the top of the list: chosen on validation, or the evaluated run's (--like)
-  const prior = heldOut ? choosePopularityPrior(ds, final) : undefined;
+  const prior = heldOut ? choosePrior(ds, final) : undefined;
   manifest.metrics = {
     ...manifest.metrics,
     bestEpoch: result.bestEpoch,
     ...(heldOut ? { valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') } : {}),
-    ...(prior ? { popularityPrior: prior } : o.like?.popularityPrior !== undefined ? { popularityPrior: { alpha: o.like.popularityPrior } } : {}),
+    ...(prior
+      ? { popularityPrior: prior }
+      : o.like?.popularityPrior !== undefined
+        ? { popularityPrior: { alpha: o.like.popularityPrior, ...(o.like.recencyPrior ? { beta: o.like.recencyPrior } : {}) } }
+        : {}),
   };
   final.dispose();
   manifest.history = result.history;

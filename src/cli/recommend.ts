@@ -26,6 +26,7 @@ const recommendFlags = z
     coldOnly: z.boolean().default(false),
     excludeBought: z.boolean().default(false),
     popularityPrior: z.coerce.number().min(0).max(100).optional(),
+    recencyPrior: z.coerce.number().min(0).max(100).optional(),
     json: z.boolean().default(false),
   })
   .strict()
@@ -61,6 +62,10 @@ export function registerRecommend(program: Command): void {
       '--popularity-prior <alpha>',
       "rank by the shopper's standardised scores + α·log(1 + the item's purchases) (default: the α the run chose on validation; 0: the model alone)",
     )
+    .option(
+      '--recency-prior <beta>',
+      "plus β·cosine between the item's embedding and the shopper's latest purchase's (default: the β the run chose on validation; 0: off)",
+    )
     .option('--json', 'one JSON line per shopper: {"userId", "items": [{"itemId", "score", "cold"}]}')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(recommendFlags, opts);
@@ -71,6 +76,7 @@ export function registerRecommend(program: Command): void {
         coldOnly: f.coldOnly,
         excludeBought: f.excludeBought,
         ...(f.popularityPrior !== undefined ? { prior: f.popularityPrior } : {}),
+        ...(f.recencyPrior !== undefined ? { recency: f.recencyPrior } : {}),
       })) {
         out(f.json, { userId: r.userId, items: r.items.map(({ itemId, score, cold }) => ({ itemId, score, cold })) }, () =>
           [

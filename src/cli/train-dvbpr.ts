@@ -84,6 +84,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
   if (!m.metrics.valid || !m.metrics.bestEpoch)
     throw new BadInputError('--like needs a run evaluated on held-out purchases (its best epoch chosen on them); metrics.valid is absent', { file: path });
   const prior = m.metrics.popularityPrior?.alpha;
+  const recency = m.metrics.popularityPrior?.beta;
   return {
     manifest: m,
     record: {
@@ -92,6 +93,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
       dataHash: m.dataset.dataHash,
       bestEpoch: m.metrics.bestEpoch,
       ...(prior !== undefined ? { popularityPrior: prior } : {}),
+      ...(recency ? { recencyPrior: recency } : {}),
     },
   };
 }

@@ -5,6 +5,8 @@
  *   items.json      item ids (strings as the source writes them), category index, training count
  *   users.json      user ids of the kept users (dense index = position)
  *   train.i32 valid.i32 test.i32   [users..., items...] of each split (int32, little-endian)
+ *   latest.i32      [users] × 2: each user's latest training purchase, then latest of all (−1: none;
+ *                   absent in datasets ingested before it: latestPurchases reads the split order)
  *   images.u8       uint8 [N, S, S, 3], images.json: size, fit, per-row content keys
  *   simulation.json the hidden taste of simulated shoppers (Fashion-MNIST only)
  *
@@ -28,7 +30,7 @@ import {
 import { join, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { COLD_THRESHOLD, rankHeldOut } from '../core/auc.js';
-import { BadInputError, InvalidArgumentError } from '../core/errors.js';
+import { BadInputError, CorruptFileError, InvalidArgumentError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { readJsonFile } from '../core/fs.js';
 import type { IdMap } from '../core/ids.js';
@@ -161,6 +163,21 @@ export interface Dataset {
   simulation?: SimulationModel;
   /** the category first (unknown and other masked), then the source's other attributes */
   attributes: Attribute[];
+  /** each user's latest purchase (item, −1: none) by first purchase time, of the training pairs and of all (latest.i32) */
+  latest?: { train: Int32Array; all: Int32Array };
+}
+
+/**
+ * Each user's latest purchase among the training pairs (`train`) or among all their pairs (`all`):
+ * what the recency prior (models/blend.ts) compares items with. From latest.i32 when the dataset
+ * has it; else the last pair in split order (training pairs keep their order of appearance, which
+ * is time order for a log written by date, as H&M's is; a fixed split has no times).
+ */
+export function latestPurchases(ds: Dataset, of: 'train' | 'all'): Int32Array {
+  if (ds.latest) return ds.latest[of];
+  const last = new Int32Array(ds.userIds.length).fill(-1);
+  for (const p of of === 'train' ? [ds.train] : [ds.train, ds.valid, ds.test]) for (let x = 0; x < p.user.length; x++) last[p.user[x]!] = p.item[x]!;
+  return last;
 }
 
 function writeSplit(path: string, p: SplitPairs): void {
@@ -351,7 +368,7 @@ function distinctPairs(
 function renumberUsers(
   split: ReturnType<typeof splitInteractions>,
   log: InteractionLog,
-): { userIds: string[]; userOld: number[]; train: SplitPairs; valid: SplitPairs; test: SplitPairs } {
+): { userIds: string[]; userOld: number[]; train: SplitPairs; valid: SplitPairs; test: SplitPairs; latest: { train: Int32Array; all: Int32Array } } {
   const userNew = new Int32Array(log.users.size).fill(-1);
   const userIds: string[] = [];
   const userOld: number[] = [];
@@ -365,7 +382,15 @@ function renumberUsers(
     }
   }
   const remap = (p: SplitPairs): SplitPairs => ({ user: Int32Array.from(p.user, (u) => userNew[u]!), item: p.item });
-  return { userIds, userOld, train: remap(split.train), valid: remap(split.valid), test: remap(split.test) };
+  const latest = (l: Int32Array) => Int32Array.from(userOld, (u) => l[u]!);
+  return {
+    userIds,
+    userOld,
+    train: remap(split.train),
+    valid: remap(split.valid),
+    test: remap(split.test),
+    latest: { train: latest(split.latest.train), all: latest(split.latest.all) },
+  };
 }
 
 /** Categories by size, the rare ones (fewer than minCount items) folded into "other". */
@@ -559,6 +584,12 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   writeSplit(join(tmp, 'train.i32'), train);
   writeSplit(join(tmp, 'valid.i32'), valid);
   writeSplit(join(tmp, 'test.i32'), test);
+  if ('latest' in split) {
+    const l = new Int32Array(userIds.length * 2);
+    l.set(split.latest.train, 0);
+    l.set(split.latest.all, userIds.length);
+    writeFileSync(join(tmp, LATEST_FILE), new Uint8Array(l.buffer));
+  }
   writeFileSync(join(tmp, 'sampled-negatives.i32'), new Uint8Array(negatives.buffer));
   writeFileSync(join(tmp, 'images.json'), JSON.stringify({ size: o.imageSize, fit: o.fit, keys }));
   if (simulation) writeFileSync(join(tmp, 'simulation.json'), JSON.stringify(simulation));
@@ -613,6 +644,15 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   return manifest;
 }
 
+const LATEST_FILE = 'latest.i32';
+
+function readLatest(path: string, users: number): { latest?: { train: Int32Array; all: Int32Array } } {
+  if (!existsSync(path)) return {};
+  const l = readInt32(path);
+  if (l.length !== users * 2) throw new CorruptFileError(`${l.length} values for ${users} users (want ${users * 2})`, path);
+  return { latest: { train: l.slice(0, users), all: l.slice(users) } };
+}
+
 export function loadDataset(dir: string): Dataset {
   const d = resolve(dir);
   const manifest = readJson<Manifest>(join(d, 'manifest.json'));
@@ -639,6 +679,7 @@ export function loadDataset(dir: string): Dataset {
     imageSize: manifest.imageSize,
     images: readImageCache(join(d, 'images.u8'), items.ids.length, manifest.imageSize),
     sampledNegatives: readInt32(join(d, 'sampled-negatives.i32')),
+    ...readLatest(join(d, LATEST_FILE), users.ids.length),
     ...(existsSync(simPath) ? { simulation: readJson<SimulationModel>(simPath) } : {}),
   };
 }

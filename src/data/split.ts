@@ -29,6 +29,11 @@ export interface Split {
   evaluatedUsers: number;
   /** training interactions per item (0 = cold) */
   itemTrainCount: Int32Array;
+  /**
+   * each user's latest purchase by first purchase time (ties: the later in the input), among the
+   * training pairs and among all of theirs; −1 for a user with none (the recency prior, models/blend.ts)
+   */
+  latest: { train: Int32Array; all: Int32Array };
 }
 
 export interface SplitOptions {
@@ -67,12 +72,17 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
   const te: [number[], number[]] = [[], []];
   let keptUsers = 0;
   let evaluatedUsers = 0;
+  const latestTrain = new Int32Array(numUsers).fill(-1);
+  const latestAll = new Int32Array(numUsers).fill(-1);
+  const latestIn = (xs: number[]): number => xs.reduce((b, x) => (b < 0 || p.time[x]! >= p.time[b]! ? x : b), -1);
   for (let u = 0; u < numUsers; u++) {
     const xs = byUser[u]!;
     if (xs.length === 0) continue;
     keptUsers++;
+    latestAll[u] = p.item[latestIn(xs)]!;
     if (xs.length < o.minUserItems || xs.length < 3) {
       for (const x of xs) (tr[0].push(p.user[x]!), tr[1].push(p.item[x]!));
+      latestTrain[u] = latestAll[u]!;
       continue;
     }
     evaluatedUsers++;
@@ -95,9 +105,10 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
       dst[0].push(p.user[x]!);
       dst[1].push(p.item[x]!);
     }
+    latestTrain[u] = p.item[latestIn(xs.filter((x) => x !== testX && x !== validX))]!;
   }
   const itemTrainCount = new Int32Array(numItems);
   for (const i of tr[1]) itemTrainCount[i]!++;
   const pack = (a: [number[], number[]]) => ({ user: Int32Array.from(a[0]), item: Int32Array.from(a[1]) });
-  return { train: pack(tr), valid: pack(va), test: pack(te), keptUsers, evaluatedUsers, itemTrainCount };
+  return { train: pack(tr), valid: pack(va), test: pack(te), keptUsers, evaluatedUsers, itemTrainCount, latest: { train: latestTrain, all: latestAll } };
 }

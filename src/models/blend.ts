@@ -1,16 +1,23 @@
 /**
- * A recommender's scores blended with a popularity prior, for the top of the list: each shopper's
- * scores standardised (mean 0, standard deviation 1 over the catalogue), plus α·log(1 + c_i) with
- * c_i the item's training purchases. α = 0 is the model itself (the same order); a large α is
- * popularity with the model breaking ties. A visual model ranks a never-bought item by its photo
- * alone; the prior lifts what sells, which is what the first page of a shop has to show. α is
- * chosen on validation shoppers (bench/recommend.ts).
+ * A recommender's scores blended with priors, for the top of the list: each shopper's scores
+ * standardised (mean 0, standard deviation 1 over the catalogue), plus
+ *   α·log(1 + c_i)            the popularity prior, c_i the item's training purchases, and
+ *   β·cos(e_i, e_last(u))     the recency prior, e the model's item embeddings (DVBPR: Φ(x_i)) and
+ *                             last(u) the shopper's latest training purchase.
+ * α = β = 0 is the model itself (the same order). A visual model ranks a never-bought item by its
+ * photo alone; the popularity prior lifts what sells, and the recency prior what looks like what
+ * the shopper bought last (on H&M three in four held-out latest purchases share a day with the one
+ * before: a basket is bought together). Both are chosen on validation shoppers
+ * (app/train-recommender.ts choosePrior).
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Recommender } from './recommender.js';
 
-/** Adds α·log(1 + c_i) to a row of standardised scores, in place. */
-export function blendRow(row: Float32Array, logCounts: Float32Array, alpha: number): void {
+/**
+ * Adds α·log(1 + c_i) (and β·sim_i when `similar` is given) to a row of standardised scores, in
+ * place.
+ */
+export function blendRow(row: Float32Array, logCounts: Float32Array, alpha: number, similar?: Float32Array, beta = 0): void {
   const n = row.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += row[i]!;
@@ -19,22 +26,55 @@ export function blendRow(row: Float32Array, logCounts: Float32Array, alpha: numb
   for (let i = 0; i < n; i++) v += (row[i]! - mean) ** 2;
   const sd = Math.sqrt(v / n) || 1; // a constant row stays constant: the prior alone orders it
   for (let i = 0; i < n; i++) row[i] = (row[i]! - mean) / sd + alpha * logCounts[i]!;
+  if (similar && beta) for (let i = 0; i < n; i++) row[i]! += beta * similar[i]!;
+}
+
+/** The priors of a blend: α of the popularity prior, β of the recency prior (0: off). */
+export interface PriorWeights {
+  alpha: number;
+  beta?: number;
+}
+
+export function checkPrior(p: PriorWeights): void {
+  if (!(p.alpha >= 0 && Number.isFinite(p.alpha))) throw new InvalidArgumentError(`popularity prior α must be a finite number ≥ 0, got ${p.alpha}`);
+  const b = p.beta ?? 0;
+  if (!(b >= 0 && Number.isFinite(b))) throw new InvalidArgumentError(`recency prior β must be a finite number ≥ 0, got ${b}`);
+}
+
+/** The shopper's latest purchase in a list of (user, item) pairs in time order: the last pair of each user (−1: none). */
+export function latestOf(pairs: { user: Int32Array; item: Int32Array }, numUsers: number): Int32Array {
+  const last = new Int32Array(numUsers).fill(-1);
+  for (let x = 0; x < pairs.user.length; x++) last[pairs.user[x]!] = pairs.item[x]!;
+  return last;
 }
 
 export class PopularityBlend implements Recommender {
   readonly kind: Recommender['kind'];
   readonly numUsers: number;
   readonly numItems: number;
+  readonly alpha: number;
+  readonly beta: number;
   private readonly logCounts: Float32Array;
 
+  /**
+   * `latest`: each user's latest training purchase (−1: none; latestOf), needed when β > 0, and
+   * the inner recommender must then have item embeddings (`similarTo`).
+   */
   constructor(
     readonly inner: Recommender,
     itemTrainCount: Int32Array,
-    readonly alpha: number,
+    prior: number | PriorWeights,
+    private readonly latest?: Int32Array,
   ) {
-    if (!(alpha >= 0 && Number.isFinite(alpha))) throw new InvalidArgumentError(`popularity prior α must be a finite number ≥ 0, got ${alpha}`);
+    const p = typeof prior === 'number' ? { alpha: prior } : prior;
+    checkPrior(p);
+    this.alpha = p.alpha;
+    this.beta = p.beta ?? 0;
     if (itemTrainCount.length !== inner.numItems)
       throw new InvalidArgumentError(`popularity prior: ${itemTrainCount.length} item counts for ${inner.numItems} items`);
+    if (this.beta && (!latest || latest.length !== inner.numUsers))
+      throw new InvalidArgumentError(`recency prior: ${latest?.length ?? 0} latest purchases for ${inner.numUsers} users`);
+    if (this.beta && !inner.similarTo) throw new InvalidArgumentError(`recency prior: a ${inner.kind} model has no item embeddings`);
     this.kind = inner.kind;
     this.numUsers = inner.numUsers;
     this.numItems = inner.numItems;
@@ -44,7 +84,25 @@ export class PopularityBlend implements Recommender {
   scoreUsers(users: Int32Array): Float32Array {
     const s = this.inner.scoreUsers(users);
     const n = this.numItems;
-    for (let r = 0; r < users.length; r++) blendRow(s.subarray(r * n, (r + 1) * n), this.logCounts, this.alpha);
+    const sims = this.beta ? recentSimilarity(this.inner, users, this.latest!) : null;
+    for (let r = 0; r < users.length; r++) blendRow(s.subarray(r * n, (r + 1) * n), this.logCounts, this.alpha, sims?.subarray(r * n, (r + 1) * n), this.beta);
     return s;
   }
+}
+
+/** cos(e_i, e_last(u)) of every item for each user [users.length, N]; a row of 0 for a user with no latest purchase. */
+export function recentSimilarity(rec: Recommender, users: Int32Array, latest: Int32Array): Float32Array {
+  const n = rec.numItems;
+  const out = new Float32Array(users.length * n);
+  const rows: number[] = [];
+  const items: number[] = [];
+  users.forEach((u, r) => {
+    const j = latest[u]!;
+    if (j >= 0) (rows.push(r), items.push(j));
+  });
+  if (items.length) {
+    const sim = rec.similarTo!(Int32Array.from(items));
+    rows.forEach((r, x) => out.set(sim.subarray(x * n, (x + 1) * n), r * n));
+  }
+  return out;
 }

@@ -106,6 +106,20 @@ export class DvbprScorer implements Recommender {
     );
   }
 
+  /** cos(Φ(x_i), Φ(x_j)) of every item i to each item j given [items.length, N] (a zero embedding: 0). */
+  similarTo(items: Int32Array): Float32Array {
+    for (const r of items) if (!(r >= 0 && r < this.numItems)) throw new InvalidArgumentError(`item row ${r} out of range 0..${this.numItems - 1}`);
+    return tidy(() => {
+      const norm = this.eT.square().sum(0).sqrt().clamp(1e-12); // [N]
+      const unit = this.eT.div(norm); // columns of length 1
+      return unit
+        .indexSelect(1, tensor(items, [items.length], 'int64'))
+        .transpose(0, 1)
+        .matmul(unit)
+        .data();
+    });
+  }
+
   /** Appends items (embeddings [n, K]) after the existing ones: new items are scored at once. */
   addItems(embeddings: Float32Array): void {
     const n = embeddings.length / this.k;

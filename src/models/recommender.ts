@@ -12,6 +12,11 @@ export interface Recommender {
   readonly numItems: number;
   /** Scores of every item for each user: row-major [users.length, numItems]. */
   scoreUsers(users: Int32Array): Float32Array;
+  /**
+   * Models with item embeddings: cos(e_i, e_j) of every item i to each of the given items j,
+   * row-major [items.length, numItems] (the recency prior, models/blend.ts).
+   */
+  similarTo?(items: Int32Array): Float32Array;
 }
 
 export function checkUsers(users: Int32Array, numUsers: number): void {

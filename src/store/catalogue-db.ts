@@ -19,7 +19,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError, InUseError } from '../core/errors.js';
-import type { Dataset } from '../data/dataset.js';
+import { latestPurchases, type Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
 
 export const CATALOGUE_FILE = 'catalogue.sqlite';
@@ -46,6 +46,7 @@ CREATE TABLE purchases (
   item INTEGER NOT NULL REFERENCES items(idx),
   PRIMARY KEY (user, item)
 ) WITHOUT ROWID;
+CREATE TABLE latest_purchases (user INTEGER PRIMARY KEY REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx));
 CREATE TABLE runs (dir TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, manifest TEXT NOT NULL);
 CREATE TABLE designs (
   id TEXT PRIMARY KEY,
@@ -72,11 +73,13 @@ export interface CatalogueSource {
   imageFit: Fit;
   /** (user, item) pairs known to be bought */
   purchases: { user: Int32Array; item: Int32Array }[];
+  /** each user's latest known purchase (−1: none), for the recency prior (models/blend.ts) */
+  latest?: Int32Array;
 }
 
 /** What a run's catalogue is made of: the dataset's items, shoppers and every known purchase. */
 export function catalogueSourceOf(ds: Dataset): CatalogueSource {
-  return { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test] };
+  return { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test], latest: latestPurchases(ds, 'all') };
 }
 
 /** The catalogue in memory, as the recommenders and the server use it. */
@@ -95,6 +98,8 @@ export interface Catalogue {
   addedPixels: Map<number, Uint8Array>;
   /** how the catalogue's photos were fitted to the square */
   imageFit: Fit;
+  /** each user's latest known purchase (item index, −1: none): what the recency prior compares items with */
+  latestPurchase: Int32Array;
 }
 
 /** Appends an item to the in-memory catalogue (after the store committed it). */
@@ -164,6 +169,8 @@ export function writeCatalogueDb(
       src.userIds.forEach((id, i) => u.run(i, id));
       const p = db.prepare('INSERT OR IGNORE INTO purchases (user, item) VALUES (?, ?)');
       for (const pairs of src.purchases) for (let x = 0; x < pairs.user.length; x++) p.run(pairs.user[x]!, pairs.item[x]!);
+      const l = db.prepare('INSERT INTO latest_purchases (user, item) VALUES (?, ?)');
+      src.latest?.forEach((i, u) => i >= 0 && l.run(u, i));
       db.prepare('INSERT INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(
         dir,
         run.kind,
@@ -276,7 +283,20 @@ export class CatalogueStore {
       userIndex: new Map(userIds.map((id, i) => [id, i])),
       addedPixels,
       imageFit: (this.meta('image_fit') ?? 'letterbox') as Fit,
+      latestPurchase: this.latestPurchases(userIds.length),
     };
+  }
+
+  /** Each user's latest known purchase (−1: none; every user in a catalogue written before the table was). */
+  private latestPurchases(users: number): Int32Array {
+    const out = new Int32Array(users).fill(-1);
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'latest_purchases'").pluck().get();
+    if (!has) return out;
+    for (const [u, i] of this.db.prepare('SELECT user, item FROM latest_purchases').raw().all() as [number, number][]) {
+      if (!(u >= 0 && u < users)) throw new BadInputError(`latest purchase of user index ${u}, outside 0..${users - 1}`, { file: this.path });
+      out[u] = i;
+    }
+    return out;
   }
 
   /** Items added after training (uploads): their row, id, category name, photo, fitted pixels and when. */

@@ -4,7 +4,7 @@
  */
 import { categoryIndexOf, purchasesOf, userIndexOf, type Catalogue } from './run.js';
 import type { Recommender } from '../models/recommender.js';
-import { blendRow } from '../models/blend.js';
+import { blendRow, recentSimilarity } from '../models/blend.js';
 
 /** An item with fewer training purchases than this is cold (method.md section 3). */
 import { COLD_THRESHOLD } from '../core/auc.js';
@@ -20,6 +20,11 @@ export interface RecommendOptions {
    * α·log(1 + training purchases of the item); 0 or absent: the model's own order
    */
   prior?: number;
+  /**
+   * β of the recency prior (models/blend.ts): plus β·cos(e_i, e_latest) with the shopper's latest
+   * known purchase (a model with item embeddings; a shopper with none gets no term); 0 or absent: off
+   */
+  recency?: number;
 }
 
 export interface Recommendation {
@@ -36,7 +41,7 @@ export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o
   for (let s = 0; s < users.length; s += batch) {
     const part = users.subarray(s, s + batch);
     const scores = rec.scoreUsers(part);
-    part.forEach((u, r) => out.push(selectTop(cat, userIds[s + r]!, u, scores.subarray(r * n, (r + 1) * n), o, filter)));
+    part.forEach((u, r) => out.push(selectTop(rec, cat, userIds[s + r]!, u, scores.subarray(r * n, (r + 1) * n), o, filter)));
   }
   return out;
 }
@@ -57,6 +62,7 @@ function logCountsOf(counts: Int32Array): Float32Array {
 
 /** One shopper's top-K from their score row over every item, with the filters. */
 function selectTop(
+  rec: Recommender,
   cat: Catalogue,
   userId: string,
   u: number,
@@ -66,9 +72,11 @@ function selectTop(
 ): Recommendation {
   const { catIdx, coldT } = f;
   let row = modelRow;
-  if (o.prior) {
+  const latest = cat.latestPurchase[u] ?? -1;
+  const beta = o.recency && latest >= 0 && rec.similarTo ? o.recency : 0;
+  if (o.prior || beta) {
     row = Float32Array.from(modelRow);
-    blendRow(row, logCountsOf(cat.itemTrainCount), o.prior);
+    blendRow(row, logCountsOf(cat.itemTrainCount), o.prior ?? 0, beta ? recentSimilarity(rec, Int32Array.of(u), cat.latestPurchase) : undefined, beta);
   }
   const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;
   const keep = (i: number) => !((catIdx >= 0 && cat.itemCategory[i] !== catIdx) || (o.coldOnly && cat.itemTrainCount[i]! >= coldT) || bought?.has(i));
@@ -138,7 +146,7 @@ export class RecommendBatcher {
       this.stats.batches++;
       batch.forEach((b, r) => {
         this.stats.requests++;
-        b.resolve(selectTop(this.cat, b.userId, b.u, scores.subarray(r * n, (r + 1) * n), b.o, b.filter));
+        b.resolve(selectTop(this.rec, this.cat, b.userId, b.u, scores.subarray(r * n, (r + 1) * n), b.o, b.filter));
       });
     } catch (e) {
       for (const b of batch) b.reject(e);

@@ -53,7 +53,9 @@ const runMetrics = z.object({
   popularityPrior: z
     .object({
       alpha: z.number().min(0),
-      grid: z.array(z.object({ alpha: z.number(), recallAt50: jsonNumber, auc: jsonNumber })).optional(),
+      /** β of the recency prior (absent in runs made before it: 0) */
+      beta: z.number().min(0).optional(),
+      grid: z.array(z.object({ alpha: z.number(), beta: z.number().optional(), recallAt50: jsonNumber, auc: jsonNumber })).optional(),
       test: rankingSchema.optional(),
     })
     .optional(),
@@ -107,7 +109,16 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
         pairs: z.number().int(),
         users: z.number().int(),
         /** `--like`: the evaluated run whose settings and best epoch it took */
-        like: z.object({ run: z.string(), name: z.string(), dataHash: z.string(), bestEpoch: z.number(), popularityPrior: z.number().optional() }).optional(),
+        like: z
+          .object({
+            run: z.string(),
+            name: z.string(),
+            dataHash: z.string(),
+            bestEpoch: z.number(),
+            popularityPrior: z.number().optional(),
+            recencyPrior: z.number().optional(),
+          })
+          .optional(),
         /** data-parallel processes (c10d), when more than one */
         ranks: z.number().int().optional(),
       })

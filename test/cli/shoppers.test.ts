@@ -33,23 +33,52 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   assert.deepEqual(m.training, { split: 'dataset', pairs: ds.train.user.length, users: 9 });
   assert.equal(m.metrics.test.users, 8, 'the shopper below the threshold is not evaluated');
 
-  // the popularity prior was chosen on validation Recall@50 over its grid; recommendations use it unless told otherwise
-  assert.deepEqual(
-    m.metrics.popularityPrior.grid.map((g: { alpha: number }) => g.alpha),
-    [0, 0.25, 0.5, 1, 2, 4],
-  );
-  const bestR50 = Math.max(...m.metrics.popularityPrior.grid.map((g: { recallAt50: number }) => g.recallAt50));
-  assert.equal(m.metrics.popularityPrior.grid.find((g: { recallAt50: number }) => g.recallAt50 === bestR50).alpha, m.metrics.popularityPrior.alpha);
-  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0 });
+  // the priors were chosen on validation Recall@50 over their grid (α × β); recommendations use them unless told otherwise
+  type G = { alpha: number; beta: number; recallAt50: number };
+  const grid = m.metrics.popularityPrior.grid as G[];
+  assert.deepEqual([...new Set(grid.map((g) => g.alpha))], [0, 0.25, 0.5, 1, 2, 4]);
+  assert.deepEqual([...new Set(grid.map((g) => g.beta))], [0, 1, 3, 10, 30]);
+  const bestR50 = Math.max(...grid.map((g) => g.recallAt50));
+  const first = grid.find((g) => g.recallAt50 === bestR50)!;
+  assert.deepEqual([first.alpha, first.beta], [m.metrics.popularityPrior.alpha, m.metrics.popularityPrior.beta]);
+  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0, recency: 0 });
   const scores = plain!.items.map((i) => i.score);
   assert.deepEqual(
     scores,
     [...scores].sort((a, b) => b - a),
     'α = 0: the model order',
   );
-  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100 });
+  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100, recency: 0 });
   const bought = (id: string) => ds.itemTrainCount[ds.itemIds.indexOf(id)]!;
   assert.ok(bought(strong!.items[0]!.itemId) >= Math.max(...ds.itemTrainCount), 'a huge α puts the best seller first');
+
+  // the recency prior: standardised model scores plus β·cos with the shopper's latest purchase (0105 for 'few', by time), by hand from the run's embeddings
+  const [recent] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 10, excludeBought: true });
+  const [model] = recommendFor(run, ['few'], { k: Infinity, prior: 0, recency: 0 });
+  const eBytes = readFileSync(join(run, 'item-embeddings.f32'));
+  const e = new Float32Array(eBytes.buffer.slice(eBytes.byteOffset, eBytes.byteOffset + eBytes.byteLength));
+  const k = m.embeddings.k as number;
+  const latest = ds.itemIds.indexOf('0105');
+  const cos = (i: number) => {
+    let d = 0;
+    let a = 0;
+    let b = 0;
+    for (let c = 0; c < k; c++) ((d += e[i * k + c]! * e[latest * k + c]!), (a += e[i * k + c]! ** 2), (b += e[latest * k + c]! ** 2));
+    return d / Math.sqrt(a * b);
+  };
+  const raw = new Map(model!.items.map((it) => [it.itemId, it.score]));
+  const vals = [...raw.values()];
+  const mean = vals.reduce((x, y) => x + y) / vals.length;
+  const sd = Math.sqrt(vals.reduce((x, y) => x + (y - mean) ** 2, 0) / vals.length);
+  const hand = [...raw]
+    .filter(([id]) => !['0100', '0103', '0105'].includes(id))
+    .map(([id, v]) => [id, (v - mean) / sd + 10 * cos(ds.itemIds.indexOf(id))] as const);
+  hand.sort((x, y) => y[1] - x[1]);
+  assert.deepEqual(
+    recent!.items.map((i) => i.itemId),
+    hand.slice(0, 3).map(([id]) => id),
+  );
+  recent!.items.forEach((it, n) => assert.ok(Math.abs(it.score - hand[n]![1]) < 1e-4, `${it.itemId}: ${it.score} vs ${hand[n]![1]}`));
 
   const [rec] = recommendFor(run, ['few'], { k: 5, excludeBought: true });
   assert.equal(rec!.items.length, 5);
@@ -70,8 +99,10 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
     dataHash: m.dataset.dataHash,
     bestEpoch: m.metrics.bestEpoch,
     popularityPrior: m.metrics.popularityPrior.alpha,
+    ...(m.metrics.popularityPrior.beta ? { recencyPrior: m.metrics.popularityPrior.beta } : {}),
   });
   assert.equal(s.metrics.popularityPrior.alpha, m.metrics.popularityPrior.alpha, 'the serving model recommends with the prior the evaluated run chose');
+  assert.equal(s.metrics.popularityPrior.beta ?? 0, m.metrics.popularityPrior.beta);
   assert.deepEqual({ ...s.config, epochs: 0, earlyStopping: 0 }, { ...m.config, epochs: 0, earlyStopping: 0 });
   assert.equal(s.config.epochs, m.metrics.bestEpoch);
   assert.equal(s.history.length, m.metrics.bestEpoch);

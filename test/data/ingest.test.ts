@@ -222,3 +222,31 @@ test("a shop's other categorical columns become attributes (ids and names do not
   );
   assert.deepEqual([...ds.attributes[0]!.labels].sort(), [...ds.itemCategory].sort());
 });
+
+test("each shopper's latest purchase is kept, of the training pairs and of all (latest.i32), on both splits", async () => {
+  const shop = await makeShop();
+  appendFileSync(join(shop.dir, 'interactions.csv'), 'lonely,0100,3\nlonely,0101,1\nlonely,0102,2\n');
+  for (const split of ['temporal', 'paper'] as const) {
+    const out = join(tempDir(), 'data');
+    await runIngest('folder', shop.dir, { out, imageSize: 16, split, minCategoryCount: 1 }, quiet);
+    const ds = loadDataset(out);
+    assert.ok(ds.latest, 'latest.i32 written and read');
+    for (let u = 0; u < ds.userIds.length; u++) {
+      const id = ds.userIds[u]!;
+      if (id === 'lonely') {
+        // trained only: by time 0100 (t = 3) is the latest, though the file lists it first
+        assert.equal(ds.itemIds[ds.latest.all[u]!], '0100');
+        assert.equal(ds.latest.train[u], ds.latest.all[u]);
+        continue;
+      }
+      const n = Number(id.slice(1));
+      const itemAt = (k: number) => shop.items[(n + k * 2) % 12];
+      assert.equal(ds.itemIds[ds.latest.all[u]!], itemAt(5), `${split} ${id}: k = 5 has the latest time`);
+      // the latest of the training pairs: the highest k that is neither validation nor test
+      const held = new Set([...ds.valid.item.filter((_, x) => ds.valid.user[x] === u), ...ds.test.item.filter((_, x) => ds.test.user[x] === u)]);
+      const k = [5, 4, 3, 2, 1, 0].find((k) => !held.has(ds.itemIds.indexOf(itemAt(k)!)))!;
+      assert.equal(ds.itemIds[ds.latest.train[u]!], itemAt(k), `${split} ${id}`);
+      if (split === 'temporal') assert.equal(k, 3);
+    }
+  }
+});

@@ -1,4 +1,5 @@
-import { blendRow, PopularityBlend } from '../../src/models/blend.js';
+import { blendRow, latestOf, PopularityBlend } from '../../src/models/blend.js';
+import { DvbprScorer } from '../../src/models/dvbpr.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -143,4 +144,46 @@ test('the popularity prior: standardised scores plus α·log(1 + purchases), by 
   const inner = { kind: 'dvbpr' as const, numUsers: 1, numItems: 4, scoreUsers: () => Float32Array.from(row) };
   assert.deepEqual(order(new PopularityBlend(inner, counts, 0).scoreUsers(Int32Array.from([0]))), order(row));
   assert.throws(() => new PopularityBlend(inner, counts, -1), /popularity prior α must be a finite number ≥ 0, got -1/);
+});
+
+test("the recency prior: plus β·cos(e_i, e_latest) by hand; the scorer's cosines; a user with no latest purchase gets no term", () => {
+  // 4 items in 2-d: cosines to item 0 are 1, 0, −1, 1/√2
+  const e = Float32Array.from([2, 0, 0, 3, -1, 0, 1, 1]);
+  const theta = Float32Array.from([1, 0, 0, 1]); // 2 users
+  const scorer = new DvbprScorer(theta, e, 2);
+  const sim = scorer.similarTo(Int32Array.from([0, 3]));
+  const want = [1, 0, -1, Math.SQRT1_2, Math.SQRT1_2, Math.SQRT1_2, -Math.SQRT1_2, 1];
+  want.forEach((w, x) => assert.ok(Math.abs(sim[x]! - w) < 1e-6, `cos ${x}: ${sim[x]} vs ${w}`));
+  // the latest of (user, item) pairs in time order: the last of each user
+  const latest = latestOf({ user: Int32Array.from([0, 0, 1]), item: Int32Array.from([3, 0, 2]) }, 3);
+  assert.deepEqual([...latest], [0, 2, -1]);
+  const counts = Int32Array.from([0, 4, 1, 0]);
+  const blend = new PopularityBlend(scorer, counts, { alpha: 0.5, beta: 2 }, latest.subarray(0, 2));
+  const rows = blend.scoreUsers(Int32Array.from([0, 1]));
+  const model = scorer.scoreUsers(Int32Array.from([0, 1]));
+  for (const [r, j] of [
+    [0, 0],
+    [1, 2],
+  ] as const) {
+    const m = [...model.subarray(r * 4, r * 4 + 4)];
+    const mean = m.reduce((a, b) => a + b) / 4;
+    const sd = Math.sqrt(m.reduce((a, b) => a + (b - mean) ** 2, 0) / 4);
+    const cos = (i: number) => {
+      const [a, b, c, d] = [e[2 * i]!, e[2 * i + 1]!, e[2 * j]!, e[2 * j + 1]!];
+      return (a * c + b * d) / Math.hypot(a, b) / Math.hypot(c, d);
+    };
+    m.forEach((v, i) => {
+      const hand = (v - mean) / sd + 0.5 * Math.log1p(counts[i]!) + 2 * cos(i);
+      assert.ok(Math.abs(rows[r * 4 + i]! - hand) < 1e-5, `user ${r} item ${i}: ${rows[r * 4 + i]} vs ${hand}`);
+    });
+  }
+  // a user with no latest purchase: the popularity prior alone
+  const lone = new PopularityBlend(scorer, counts, { alpha: 0.5, beta: 2 }, Int32Array.from([-1, -1]));
+  const plain = new PopularityBlend(scorer, counts, 0.5);
+  assert.deepEqual([...lone.scoreUsers(Int32Array.from([0]))], [...plain.scoreUsers(Int32Array.from([0]))]);
+  assert.throws(() => new PopularityBlend(scorer, counts, { alpha: 0, beta: 1 }), /recency prior: 0 latest purchases for 2 users/);
+  assert.throws(() => new PopularityBlend(scorer, counts, { alpha: 0, beta: -1 }), /recency prior β must be a finite number ≥ 0, got -1/);
+  const noEmbeddings = { kind: 'bpr-mf' as const, numUsers: 2, numItems: 4, scoreUsers: () => new Float32Array(8) };
+  assert.throws(() => new PopularityBlend(noEmbeddings, counts, { alpha: 0, beta: 1 }, latest.subarray(0, 2)), /a bpr-mf model has no item embeddings/);
+  scorer.dispose();
 });
