@@ -3,6 +3,7 @@
  * run folder. Used by `atelier train dvbpr|baselines`, the demo, the benches and the tests.
  */
 import { join } from 'node:path';
+import { BadInputError } from '../core/errors.js';
 import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
 import { latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
@@ -19,9 +20,10 @@ import { RUN_FORMAT, type DvbprRunManifest, type RunManifest } from '../store/ru
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
-import { dvbprLoss, factorLoss } from '../train/losses.js';
+import { dvbprLoss, factorLoss, type ConservativeTerm } from '../train/losses.js';
+import { loadGanRun } from '../store/gan-run.js';
 import { augmenter, augments } from '../train/augment.js';
-import { initProcessGroup, keep, rendezvousFromEnv, tensor, type ProcessGroup, type Tensor } from '../torch/index.js';
+import { Generator as TorchGenerator, initProcessGroup, keep, rendezvousFromEnv, tensor, type ProcessGroup, type Tensor } from '../torch/index.js';
 import { trainCallbacks, type Progress } from './progress.js';
 
 /** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
@@ -243,11 +245,16 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
   const scorer = () => new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);
   const aug = { shift: cfg.augmentShift, flip: cfg.augmentFlip, scale: cfg.augmentScale, noise: cfg.augmentNoise };
   const augment = augments(aug) ? augmenter(aug, cfg.seed + 17) : undefined;
+  const conservative = cfg.conservative ? conservativeTerm(ds, cfg.conservative, cfg.seed + 29) : undefined;
   const result = await trainBpr(
     {
       module: model,
-      loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta, augment),
-      generators: [...(model.encoder.dropoutGen ? [model.encoder.dropoutGen] : []), ...(augment ? [augment.generator] : [])],
+      loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta, augment, conservative),
+      generators: [
+        ...(model.encoder.dropoutGen ? [model.encoder.dropoutGen] : []),
+        ...(augment ? [augment.generator] : []),
+        ...(conservative ? [conservative.gen] : []),
+      ],
     },
     {
       dir: o.out,
@@ -312,6 +319,33 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
     embeddings: { e, k: cfg.encoder.k, embed: (u8, n, size) => embedPixels(model.encoder, u8, n, size) },
   });
   return { manifest, model };
+}
+
+/**
+ * The conservative term's models (train/losses.ts): the GAN run named, frozen, its categories
+ * matched to the dataset's by name (an item of a category the GAN does not draw gets none), grey
+ * when every catalogue photo is.
+ */
+function conservativeTerm(ds: Dataset, c: NonNullable<DvbprConfig['conservative']>, seed: number): ConservativeTerm {
+  const g = loadGanRun(c.gan);
+  g.gan.generator.freeze();
+  const ganIdx = ds.categories.map((name) => g.manifest.categories.indexOf(name));
+  if (ganIdx.every((i) => i < 0))
+    throw new BadInputError(`the GAN draws none of the dataset's categories (it draws ${g.manifest.categories.join(', ')})`, {
+      file: join(c.gan, 'manifest.json'),
+    });
+  let grey = true;
+  for (let p = 0; p < ds.images.length && grey; p += 3) grey = ds.images[p] === ds.images[p + 1] && ds.images[p] === ds.images[p + 2];
+  return {
+    gan: g.gan,
+    ganCategory: Int32Array.from(ds.itemCategory, (k) => ganIdx[k]!),
+    grey,
+    weight: c.weight,
+    steps: c.steps,
+    perBatch: c.perBatch,
+    lr: c.lr,
+    gen: new TorchGenerator(seed),
+  };
 }
 
 export interface FactorJobOptions {

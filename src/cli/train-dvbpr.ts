@@ -34,6 +34,9 @@ const dvbprFlags = z
     augmentFlip: z.boolean().optional(),
     augmentScale: z.coerce.number().min(0).lt(0.5).optional(),
     augmentNoise: z.coerce.number().min(0).max(1).optional(),
+    conservative: z.string().min(1).optional(),
+    conservativeWeight: z.coerce.number().positive().optional(),
+    conservativeSteps: z.coerce.number().int().min(1).max(100).optional(),
     classifierAttributes: z.enum(['all', 'category']).optional(),
     split: z.enum(['dataset', 'none']).default('dataset'),
     like: z.string().optional(),
@@ -51,6 +54,8 @@ type DvbprFlags = z.infer<typeof dvbprFlags>;
  * best epoch as the epoch count), with every flag given laid over it, validated.
  */
 export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json' | 'split'> & { json?: boolean }, imageSize: number, like?: DvbprRunManifest): DvbprConfig {
+  if (!flags.conservative && (flags.conservativeWeight !== undefined || flags.conservativeSteps !== undefined))
+    throw new BadInputError('--conservative-weight and --conservative-steps need --conservative <gan-run>');
   const base = like ? { ...like.config, epochs: like.metrics.bestEpoch!, earlyStopping: 0 } : dvbprPreset(flags.preset, imageSize);
   const set = <K extends string, V>(key: K, v: V | undefined) => (v !== undefined ? { [key]: v } : {});
   const cfg = {
@@ -70,6 +75,9 @@ export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json' | 'split'> & { js
     ...set('augmentFlip', flags.augmentFlip),
     ...set('augmentScale', flags.augmentScale),
     ...set('augmentNoise', flags.augmentNoise),
+    ...(flags.conservative
+      ? { conservative: { gan: flags.conservative, ...set('weight', flags.conservativeWeight), ...set('steps', flags.conservativeSteps) } }
+      : {}),
     ...set('classifierAttributes', flags.classifierAttributes),
     ...set('seed', flags.seed),
   };
@@ -119,6 +127,12 @@ export function registerTrainDvbpr(train: Command): void {
     .option('--augment-shift <px>', 'shift each training image by a random 0..px pixels per axis, edges repeated (0 = off)')
     .option('--augment-flip', 'mirror training images left to right at random')
     .option('--augment-scale <s>', 'zoom training images by a random factor in [1 − s, 1 + s] (0 = off)')
+    .option(
+      '--conservative <gan-run>',
+      "conservative training (COMs-style): designs this GAN run reaches by a few ascent steps on a shopper's score are trained as negatives beside the shopper's purchases",
+    )
+    .option('--conservative-weight <w>', 'weight of the conservative term (default 1)')
+    .option('--conservative-steps <n>', 'ascent steps of each design the term trains against (default 5)')
     .option('--augment-noise <sd>', 'add Gaussian pixel noise of this σ (input units, [−1, 1]) to training images: a smoother Φ for design (0 = off)')
     .addOption(
       new Option('--classifier-attributes <which>', 'what the classifier start learns: every item attribute of the dataset, or the category').choices([

@@ -52,6 +52,20 @@ export const dvbprSchema = z
     augmentScale: z.number().min(0).lt(0.5).default(0),
     /** Gaussian pixel noise (σ in [−1, 1] input units) on training images (0 = off; src/train/augment.ts) */
     augmentNoise: z.number().min(0).max(1).default(0),
+    /**
+     * conservative training (src/train/losses.ts conservativeLoss): designs the GAN run at `gan`
+     * reaches by `steps` ascent steps count as negatives, weighted; off when absent
+     */
+    conservative: z
+      .object({
+        gan: z.string().min(1),
+        weight: z.number().positive().default(1),
+        steps: z.number().int().min(1).max(100).default(5),
+        perBatch: z.number().int().min(1).default(32),
+        lr: z.number().positive().default(0.05),
+      })
+      .strict()
+      .optional(),
     seed: z.number().int().min(0),
   })
   .strict();

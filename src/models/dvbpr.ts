@@ -24,14 +24,14 @@ export class Dvbpr extends Module {
   }
 
   /** x(u,i) − x(u,j) for a batch of triplets, from uint8 images [B, S, S, 3] of i and j. */
-  preferenceDiff(users: Tensor, posImages: Tensor, negImages: Tensor): { diff: Tensor; thetaU: Tensor } {
+  preferenceDiff(users: Tensor, posImages: Tensor, negImages: Tensor): { diff: Tensor; thetaU: Tensor; phiPos: Tensor } {
     const [b] = users.shape;
     const phi = this.encoder.forward(toInput(cat([posImages, negImages], 0))); // one pass over 2B images: [2B, K]
     const phiPos = phi.narrow(0, 0, b!); // Φ(X_i) [B, K]
     const phiNeg = phi.narrow(0, b!, b!); // Φ(X_j) [B, K]
     const thetaU = this.theta.indexSelect(0, users); // θ_u [B, K]
     const diff = thetaU.mul(phiPos.sub(phiNeg)).sum(1); // x(u,i) − x(u,j) [B]
-    return { diff, thetaU };
+    return { diff, thetaU, phiPos };
   }
 }
 

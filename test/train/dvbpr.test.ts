@@ -80,3 +80,67 @@ test('resume from a checkpoint written before any validation (best AUC stored as
   assert.equal(manifest.metrics.bestEpoch, 2);
   images.dispose();
 });
+
+test('the conservative term: weight · Σ softplus(θᵀΦ(x*) − θᵀΦ(X_i)) by hand with no ascent; ascent steps raise the design’s score; only θ and Φ learn', async () => {
+  const { ConditionalGan } = await import('../../src/models/gan.js');
+  const { ganPreset } = await import('../../src/config/gan.js');
+  const { conservativeLoss } = await import('../../src/train/losses.js');
+  const { Generator, randn } = await import('../../src/torch/index.js');
+  const images = imagesTensor(ds);
+  const cfg = dvbprPreset('tiny', 16).encoder;
+  const model = new Dvbpr(cfg, ds.userIds.length, 3);
+  model.eval();
+  noGrad(() => model.theta.copy_(model.theta.mul(100))); // scores of a useful size (the untrained θ is tiny)
+  const gan = new ConditionalGan(ganPreset('tiny', 16), ['a', 'b'], 1);
+  gan.generator.eval();
+  gan.generator.freeze();
+  // item 3 is of no GAN category: its triplet is skipped
+  const ganCategory = Int32Array.from({ length: ds.itemIds.length }, (_, i) => (i === 3 ? -1 : i % 2));
+  const t = { user: Int32Array.from([0, 1, 0]), pos: Int32Array.from([2, 3, 4]), neg: Int32Array.from([5, 6, 7]) };
+  const term = (steps: number) => ({ gan, ganCategory, grey: false, weight: 0.5, steps, perBatch: 8, lr: 0.5, gen: new Generator(9) });
+  const lossOf = (steps: number) =>
+    tidy(() => {
+      const { thetaU, phiPos } = model.preferenceDiff(
+        tensor(t.user, [3], 'int64'),
+        images.indexSelect(0, tensor(t.pos, [3], 'int64')),
+        images.indexSelect(0, tensor(t.neg, [3], 'int64')),
+      );
+      return conservativeLoss(model, term(steps), t, thetaU, phiPos)!.item();
+    });
+  // by hand: the same draw w ~ N(0, I) for rows 0 and 2, G(tanh w, c), Φ, the softplus
+  const hand = noGrad(() =>
+    tidy(() => {
+      const w = randn([2, gan.config.zDim], new Generator(9));
+      const cond = tensor(Float32Array.from([1, 0, 1, 0]), [2, 2]); // items 2 and 4: category 0
+      const x = gan.generator.forward(w.tanh(), cond);
+      const phiD = model.encoder.forward(x).data();
+      const phiP = model.encoder.forward(toInput(images.indexSelect(0, tensor(Int32Array.from([2, 4]), [2], 'int64')))).data();
+      const theta = model.theta.data();
+      let s = 0;
+      for (let r = 0; r < 2; r++) {
+        let d = 0;
+        for (let k = 0; k < cfg.k; k++) d += theta[t.user[r * 2]! * cfg.k + k]! * (phiD[r * cfg.k + k]! - phiP[r * cfg.k + k]!);
+        s += Math.log1p(Math.exp(d));
+      }
+      return 0.5 * s;
+    }),
+  );
+  const l0 = lossOf(0);
+  assert.ok(Math.abs(l0 - hand) < 1e-4, `${l0} vs ${hand}`);
+  // the search climbs the shopper's score: the design scores higher, so the term is larger
+  const l5 = lossOf(5);
+  const l1 = lossOf(1);
+  assert.ok(l0 + 1e-5 < l1 && l1 + 1e-4 < l5, `${l0} < ${l1} < ${l5}`); // float noise here is ~1e-6
+  // the backward reaches θ and Φ, never the GAN
+  tidy(() => {
+    const { thetaU, phiPos } = model.preferenceDiff(
+      tensor(t.user, [3], 'int64'),
+      images.indexSelect(0, tensor(t.pos, [3], 'int64')),
+      images.indexSelect(0, tensor(t.neg, [3], 'int64')),
+    );
+    conservativeLoss(model, term(2), t, thetaU, phiPos)!.backward();
+  });
+  assert.ok(model.theta.grad && model.theta.grad.abs().sum().item() > 0);
+  assert.ok(gan.generator.parameters().every((p) => !p.grad));
+  gan.dispose();
+});
