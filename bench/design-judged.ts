@@ -13,7 +13,9 @@ import sharp from 'sharp';
 import {
   CHOICE_RULE,
   chooseMethod,
+  garmentCeilingStudy,
   judgedDesignStudy,
+  type GarmentCeiling,
   judgedImproveStudy,
   type ImproveStudy,
   validationBar,
@@ -24,7 +26,7 @@ import {
 import { createProgress, trainCallbacks } from '../src/app/progress.js';
 import { lineChart } from '../src/app/report.js';
 import { imagesTensor, trainDvbprJob } from '../src/app/train-recommender.js';
-import { dvbprPreset, SIMULATED_SCHEDULE } from '../src/config/dvbpr.js';
+import { dvbprPreset, SIMULATED_SCHEDULE, type DvbprConfig } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { GarmentUtility } from '../src/eval/utility.js';
@@ -97,7 +99,13 @@ export const JUDGED_METHODS: JudgedMethod[] = [
   },
 ];
 
-async function ensureRun(ds: Dataset, name: string, init: 'scratch' | 'classifier', seed: number, extra: { augmentNoise?: number } = {}): Promise<string> {
+async function ensureRun(
+  ds: Dataset,
+  name: string,
+  init: 'scratch' | 'classifier',
+  seed: number,
+  extra: { augmentNoise?: number; conservative?: DvbprConfig['conservative'] } = {},
+): Promise<string> {
   const out = join(work, name);
   if (existsSync(join(out, 'weights.safetensors'))) return out;
   const images = imagesTensor(ds);
@@ -139,22 +147,84 @@ interface NoiseProxy {
   methods: Omit<MethodFigures, 'valid' | 'test'>[];
 }
 
-function noiseSection(ps: NoiseProxy[], base: JudgedStudy): string[] {
-  const row = (sigma: string, m: Omit<MethodFigures, 'valid' | 'test'>) =>
-    `| ${m.name} | ${sigma} | ${m.budget} | ${pct(m.atBudget.proxyUplift)} | ${pct(m.atBudget.judgeUplift)} | ${pct(m.atBudget.utilityUplift)} | ${m.atBudget.judgeMedianRankPct.toFixed(2)}% | ${pct(m.atBudget.inRange)} |`;
+/** A proxy trained conservatively (COMs-style, train/losses.ts conservativeLoss) at this weight. */
+interface ConservativeProxy {
+  weight: number;
+  steps: number;
+  proxy: string;
+  testAuc: number;
+  minutes: number;
+  methods: Omit<MethodFigures, 'valid' | 'test'>[];
+}
+
+/**
+ * A study's methods rerun with retrained proxies: one row per method and proxy, the demo's proxy
+ * first (its `column` value 0), under `title` and `intro`.
+ */
+function retrainedSection(
+  title: string,
+  intro: string,
+  column: string,
+  ps: { value: number; methods: Omit<MethodFigures, 'valid' | 'test'>[] }[],
+  base: JudgedStudy,
+): string[] {
+  const row = (v: string, m: Omit<MethodFigures, 'valid' | 'test'>) =>
+    `| ${m.name} | ${v} | ${m.budget} | ${pct(m.atBudget.proxyUplift)} | ${pct(m.atBudget.judgeUplift)} | ${pct(m.atBudget.utilityUplift)} | ${m.atBudget.judgeMedianRankPct.toFixed(2)}% | ${pct(m.atBudget.inRange)} |`;
   return [
-    '## A proxy trained with pixel noise',
+    `## ${title}`,
     '',
-    'The optimised model retrained as the demo’s (classifier start, seed 1, 25 epochs) with Gaussian pixel noise on its training images (`--augment-noise σ`, input units), so that Φ is smoother around garments; the same judge, utility, shoppers and budget rule. σ = 0: the demo’s proxy (the table above). ' +
-      ps.map((p) => `Test AUC of the σ = ${p.sigma} proxy: ${p.testAuc.toFixed(4)}`).join('; ') +
-      '.',
+    intro,
     '',
-    '| method | σ | steps (chosen on validation) | proxy uplift | judge uplift | utility uplift | judge median rank | in the samples’ range |',
+    `| method | ${column} | steps (chosen on validation) | proxy uplift | judge uplift | utility uplift | judge median rank | in the samples’ range |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...NOISE_METHODS.flatMap((name) => [
       ...base.methods.filter((m) => m.name === name).map((m) => row('0', m)),
-      ...ps.flatMap((p) => p.methods.filter((m) => m.name === name).map((m) => row(String(p.sigma), m))),
+      ...ps.flatMap((p) => p.methods.filter((m) => m.name === name).map((m) => row(String(p.value), m))),
     ]),
+    '',
+  ];
+}
+
+function conservativeSection(ps: ConservativeProxy[], base: JudgedStudy): string[] {
+  return retrainedSection(
+    'A proxy trained conservatively (COMs-style)',
+    'The optimised model retrained as the demo’s (classifier start, seed 1, 25 epochs) with the conservative term (`train dvbpr --conservative <gan-run>`): in every batch, for 32 triplets, a design is searched against the shopper’s current score with the demo’s GAN (z = tanh(w) from w ~ N(0, I), ' +
+      `${ps[0]?.steps ?? 5} normalised ascent steps of 0.05·√d) and trained as a negative beside the purchase, weight · softplus(θᵀΦ(x*) − θᵀΦ(X_i)); so Φ learns that what the generator reaches by ascent is not liked more than what was bought. The same judge, utility, shoppers and budget rule; weight 0: the demo’s proxy (the first table). ` +
+      ps.map((p) => `Weight ${p.weight}: test AUC ${p.testAuc.toFixed(4)}, ${p.minutes.toFixed(0)} min to train`).join('; ') +
+      '.',
+    'weight',
+    ps.map((p) => ({ value: p.weight, methods: p.methods })),
+    base,
+  );
+}
+
+function noiseSection(ps: NoiseProxy[], base: JudgedStudy): string[] {
+  return retrainedSection(
+    'A proxy trained with pixel noise',
+    'The optimised model retrained as the demo’s (classifier start, seed 1, 25 epochs) with Gaussian pixel noise on its training images (`--augment-noise σ`, input units), so that Φ is smoother around garments; the same judge, utility, shoppers and budget rule. σ = 0: the demo’s proxy (the table above). ' +
+      ps.map((p) => `Test AUC of the σ = ${p.sigma} proxy: ${p.testAuc.toFixed(4)}`).join('; ') +
+      '.',
+    'σ',
+    ps.map((p) => ({ value: p.sigma, methods: p.methods })),
+    base,
+  );
+}
+
+function ceilingSection(c: GarmentCeiling): string[] {
+  const label: Record<string, string> = {
+    'proxy, any garment': 'the optimised model’s favourite garment of the category (any of them)',
+    'proxy, unsold': 'the optimised model’s favourite garment the shop does not sell',
+    'judge, unsold': 'the judge’s favourite garment the shop does not sell',
+    'hidden taste, unsold': 'the truly best garment the shop does not sell (an oracle)',
+  };
+  return [
+    '## A ceiling: real garments instead of designs',
+    '',
+    `For each of the ${c.pairs} test pairs, a real Fashion-MNIST garment of the category (about ${c.garmentsPerCategory} each among the 70,000; the shop sells about a tenth) stands in for the design: what a perfect generator could offer a search that maximises the model named. Each is read as a design is, against the shop’s best item of the category (by the proxy, by the judge, and by the hidden taste for the utility; a real garment’s utility is its hidden taste). ${c.seconds.toFixed(0)} s.`,
+    '',
+    '| the garment shown | proxy uplift | judge uplift | utility uplift |',
+    '|---|---:|---:|---:|',
+    ...c.rows.map((r) => `| ${label[r.pick] ?? r.pick} | ${pct(r.proxyUplift)} | ${pct(r.judgeUplift)} | ${pct(r.utilityUplift)} |`),
     '',
   ];
 }
@@ -259,6 +329,32 @@ export async function designJudgedBench(): Promise<void> {
       progress.event('noise-proxy', { sigma, done: true });
     }
   }
+  // a proxy trained conservatively (JUDGED_CONSERVATIVE=weight,…): the same shoppers, judge, utility and methods as the noise study
+  let conservativeProxies = (last as { conservativeProxies?: ConservativeProxy[] }).conservativeProxies;
+  if (process.env.JUDGED_CONSERVATIVE) {
+    conservativeProxies = [];
+    for (const weight of process.env.JUDGED_CONSERVATIVE.split(',').map(Number)) {
+      const t0 = Date.now();
+      const conservative = { gan: join(demo, 'gan'), weight, steps: 5, perBatch: 32, lr: 0.05 };
+      const dir = await ensureRun(ds, `dvbpr-conservative-${weight}`, 'classifier', 1, { conservative });
+      const minutes = (loadRun(dir).manifest.history ?? []).reduce((a, e) => a + e.seconds, 0) / 60 || (Date.now() - t0) / 60000;
+      const c = loadRun(dir);
+      const methods = JUDGED_METHODS.filter((m) => NOISE_METHODS.includes(m.name));
+      const s2 = judgedDesignStudy(`Fashion-MNIST, proxy trained conservatively (weight ${weight})`, ds, c, judge, g, { ...options, methods });
+      conservativeProxies.push({
+        weight,
+        steps: 5,
+        proxy: dir,
+        testAuc: c.manifest.metrics.test!.auc,
+        minutes,
+        methods: s2.methods.map(({ valid: _v, test: _t, ...m }) => m),
+      });
+      progress.event('conservative-proxy', { weight, done: true });
+    }
+  }
+  // the ceiling of any garment-like design (JUDGED_CEILING=1, or kept from the last study)
+  let ceiling = (last as { ceiling?: GarmentCeiling }).ceiling;
+  if (process.env.JUDGED_CEILING || !process.env.JUDGED_RERENDER) ceiling = garmentCeilingStudy(ds, proxy, judge, g, utility, options);
   utility.dispose();
   const chosen = study.methods.find((m) => m.name === study.chosen!.method)!;
   const json = {
@@ -267,6 +363,8 @@ export async function designJudgedBench(): Promise<void> {
       ...study,
       ...(improve ? { improve } : {}),
       ...(noiseProxies ? { noiseProxies } : {}),
+      ...(conservativeProxies ? { conservativeProxies } : {}),
+      ...(ceiling ? { ceiling } : {}),
       default: {
         method: chosen.name,
         steps: chosen.budget,
@@ -317,6 +415,8 @@ export async function designJudgedBench(): Promise<void> {
     '',
     ...(improve ? improveSection(improve) : []),
     ...(noiseProxies ? noiseSection(noiseProxies, study) : []),
+    ...(conservativeProxies ? conservativeSection(conservativeProxies, study) : []),
+    ...(ceiling ? ceilingSection(ceiling) : []),
     `H&M: ${json.hm.pending}.`,
     '',
     `Command: \`npm run bench -- design-judged\` (${study.seconds.toFixed(0)} s here).`,

@@ -18,6 +18,8 @@
  */
 import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
+import { garmentImages } from '../data/garments.js';
+import { hiddenScores } from '../data/simulate.js';
 import {
   maximisePreference,
   nearestDistances,
@@ -615,4 +617,94 @@ export function judgedImproveStudy(
     seconds: (performance.now() - t0) / 1000,
   };
   return { study, examples: { images: examples, judgeScores: rows.slice(0, shown).flatMap((r) => r.judge), imageSize: gs } };
+}
+
+/** How often a real garment the shop does not sell would beat the shop's best item: the ceiling of any design that looks like a garment. */
+export interface GarmentCeiling {
+  pairs: number;
+  /** garments of each test pair's category among the 70,000 (those the shop sells included) */
+  garmentsPerCategory: number;
+  rows: {
+    /** which garment stands in for the design */
+    pick: string;
+    proxyUplift: number;
+    judgeUplift: number;
+    utilityUplift: number;
+  }[];
+  seconds: number;
+}
+
+/**
+ * For each test pair of the design study: the garment of the category (among all 70,000
+ * Fashion-MNIST images, or those the shop does not sell) that the optimised model, the judge or
+ * the hidden taste likes best, read by the proxy, the judge and the utility against the shop's best
+ * item exactly as a design is (a real garment's utility is its hidden taste). What a perfect
+ * generator would give a search that maximises this proxy: no design method can beat it by
+ * looking like a garment.
+ */
+export function garmentCeilingStudy(
+  ds: Dataset,
+  run: LoadedRun,
+  judge: LoadedRun,
+  g: LoadedGan,
+  utility: GarmentUtility,
+  o: JudgedStudyOptions,
+): GarmentCeiling {
+  const t0 = performance.now();
+  const { test } = pairsOf(ds, run, judge, g, o);
+  const set = utility.set;
+  const k = run.dvbpr!.encoderConfig.k;
+  const kj = judge.dvbpr!.encoderConfig.k;
+  const byCategory = new Map<
+    string,
+    { index: number[]; proxyEmb: Float32Array; judgeEmb: Float32Array; items: number[]; itemProxy: Float32Array; itemJudge: Float32Array }
+  >();
+  const ctxOf = (c: string) => {
+    const known = byCategory.get(c);
+    if (known) return known;
+    const index = set.category.flatMap((cc, j) => (cc === c ? [j] : []));
+    const u8 = garmentImages(ds, set, index);
+    const ci = categoryIndexOf(run.catalogue, c);
+    const entry = {
+      index,
+      proxyEmb: embedWithRun(run, u8, index.length, ds.imageSize),
+      judgeEmb: embedWithRun(judge, u8, index.length, ds.imageSize),
+      items: [...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci),
+      itemProxy: categoryEmbeddings(run, c),
+      itemJudge: categoryEmbeddings(judge, c),
+    };
+    byCategory.set(c, entry);
+    return entry;
+  };
+  const picks = ['proxy, any garment', 'proxy, unsold', 'judge, unsold', 'hidden taste, unsold'] as const;
+  const wins = picks.map(() => ({ proxy: 0, judge: 0, utility: 0 }));
+  let perCategory = 0;
+  for (const pair of test) {
+    const c = ctxOf(pair.category);
+    perCategory += c.index.length / test.length;
+    const theta = thetaOf(run, pair.userId);
+    const thetaJ = thetaOf(judge, pair.userId);
+    const proxyOf = c.index.map((_, r) => dot(c.proxyEmb, r, theta, 0, k));
+    const judgeOf = c.index.map((_, r) => dot(c.judgeEmb, r, thetaJ, 0, kj));
+    const dims = utility.sim.dims;
+    const tasteOf = c.index.map((j) => hiddenScores(utility.sim, pair.user, set.features.subarray(j * dims, (j + 1) * dims))[0]!);
+    const bestProxy = Math.max(...c.items.map((_, r) => dot(c.itemProxy, r, theta, 0, k)));
+    const bestJudge = Math.max(...c.items.map((_, r) => dot(c.itemJudge, r, thetaJ, 0, kj)));
+    const bestUtility = Math.max(...utility.ofItems(pair.user, c.items));
+    const unsold = c.index.map((j) => set.inShop[j] === 0);
+    const argmax = (v: number[], ok: (r: number) => boolean) => v.reduce((b, x, r) => (ok(r) && (b < 0 || x > v[b]!) ? r : b), -1);
+    const chosen = [argmax(proxyOf, () => true), argmax(proxyOf, (r) => unsold[r]!), argmax(judgeOf, (r) => unsold[r]!), argmax(tasteOf, (r) => unsold[r]!)];
+    chosen.forEach((r, p) => {
+      if (proxyOf[r]! > bestProxy) wins[p]!.proxy++;
+      if (judgeOf[r]! > bestJudge) wins[p]!.judge++;
+      if (tasteOf[r]! > bestUtility) wins[p]!.utility++;
+    });
+  }
+  const n = test.length;
+  return {
+    pairs: n,
+    garmentsPerCategory: Math.round(perCategory),
+    rows: picks.map((pick, p) => ({ pick, proxyUplift: wins[p]!.proxy / n, judgeUplift: wins[p]!.judge / n, utilityUplift: wins[p]!.utility / n })),
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

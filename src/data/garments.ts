@@ -108,3 +108,22 @@ export function garmentSet(ds: Dataset): GarmentSet {
   if (shopIndex.some((r) => r < 0)) throw new BadInputError('a catalogue item is not among the Fashion-MNIST images read', { file: ds.manifest.source.path });
   return { count, grid, imageSize: size, pools, features, shopIndex, inShop, category: all.map((g) => FASHION_MNIST_CLASSES[g.label]!) };
 }
+
+/**
+ * The images [n, S, S, 3] of garments of the set (indices into it) at the dataset's size: a shop
+ * garment's own photo, any other scaled as the ingest scales Fashion-MNIST.
+ */
+export function garmentImages(ds: Dataset, set: GarmentSet, indices: number[]): Uint8Array {
+  const { all } = readFashionMnistAll(ds.manifest.source.path);
+  const size = ds.imageSize;
+  const per = size * size * 3;
+  const itemOf = new Map<number, number>();
+  set.shopIndex.forEach((j, i) => itemOf.set(j, i));
+  const out = new Uint8Array(indices.length * per);
+  indices.forEach((j, r) => {
+    const item = itemOf.get(j);
+    if (item !== undefined) out.set(ds.images.subarray(item * per, (item + 1) * per), r * per);
+    else scaleGarment(all[j]!.pixels, size, out, r * per);
+  });
+  return out;
+}

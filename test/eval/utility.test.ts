@@ -79,3 +79,34 @@ test('simulated utility: a real garment scores its hidden taste, sold or not; an
     judge.dispose();
   }
 });
+
+test('garmentImages: a shop garment is its catalogue photo, any other is scaled as the ingest scales it; each reads as itself, its utility its hidden taste', async () => {
+  const { garmentImages } = await import('../../src/data/garments.js');
+  const idx = makeIdx(20); // 40 garments, of which the shop sells 12
+  const out = join(tempDir(), 'data');
+  await runIngest(
+    'fashion-mnist',
+    idx,
+    { out, imageSize: 16, items: 12, simulateShoppers: 6, minUserItems: 3, minCategoryCount: 1 },
+    createProgress({ quiet: true }),
+  );
+  const ds = loadDataset(out);
+  const set = garmentSet(ds);
+  const utility = new GarmentUtility(ds, set);
+  try {
+    const per = 16 * 16 * 3;
+    const all = Array.from({ length: set.count }, (_, j) => j);
+    const u8 = garmentImages(ds, set, all);
+    set.shopIndex.forEach((j, item) => assert.deepEqual(u8.subarray(j * per, (j + 1) * per), ds.images.subarray(item * per, (item + 1) * per)));
+    const users = all.map((j) => j % ds.userIds.length);
+    const u = utility.of(users, u8, set.count);
+    const dims = ds.simulation!.dims;
+    all.forEach((j) => {
+      assert.equal(u.distance[j], 0, `garment ${j} is its own nearest`);
+      const taste = hiddenScores(ds.simulation!, users[j]!, set.features.subarray(j * dims, (j + 1) * dims))[0]!;
+      assert.ok(Math.abs(u.utility[j]! - taste) < 1e-9);
+    });
+  } finally {
+    utility.dispose();
+  }
+});
