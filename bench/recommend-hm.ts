@@ -20,6 +20,7 @@ import {
   choosePrior,
   PRIOR_ALPHAS,
   PRIOR_BETAS,
+  PRIOR_GAMMAS,
   withPrior,
   trainAttributeClassifier,
   trainCategoryClassifier,
@@ -32,6 +33,7 @@ import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import type { RankingResult } from '../src/eval/ranking.js';
+import { rankHeldOut } from '../src/core/auc.js';
 import { AttributeClassifier, loadClassifier } from '../src/models/classifier.js';
 import { DvbprScorer, embedImages } from '../src/models/dvbpr.js';
 import type { Recommender } from '../src/models/recommender.js';
@@ -99,7 +101,11 @@ interface ProtocolResult {
   };
   rows: Row[];
   variants: (Row & { name: string; label: string; bestEpoch: number; minutes: number; classifier?: unknown })[];
-  blend?: Row & { alpha: number; beta?: number; of: string };
+  blend?: Row & { alpha: number; beta?: number; gamma?: number; of: string; gammaGrid?: { gamma: number; auc: number }[] };
+  /** the chosen DVBPR with the category prior alone (γ chosen on validation AUC) */
+  category?: Row;
+  /** test AUC within the items of a known category (not "unknown"/"Unknown"), without and with the category prior */
+  knownCategories?: { users: number; items: number; auc: number; withCategoryPrior: number; trainShare: number };
   minutes: number;
 }
 
@@ -125,6 +131,7 @@ export async function recommendHmBench(args: string[]): Promise<void> {
         common: DVBPR_COMMON,
         alphas: PRIOR_ALPHAS,
         betas: PRIOR_BETAS,
+        gammas: PRIOR_GAMMAS,
         engine: engineInfo(),
         command: 'npm run bench -- recommend',
       });
@@ -244,25 +251,70 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
       test: c.test,
       valid: c.valid,
     });
-    out.blend = popularityPrior(ds, chosen.scorer(), c.label);
+    const priors = popularityPrior(ds, chosen.scorer(), c.label);
+    out.blend = priors.blend;
+    out.category = priors.category;
+    out.knownCategories = knownCategoryAuc(ds, chosen.scorer(), priors.blend.gamma ?? 0);
     flush();
   }
   images.dispose();
   flush();
 }
 
-/** The chosen DVBPR with the priors, α and β chosen on validation Recall@50 as every DVBPR run chooses them (choosePrior). */
-function popularityPrior(ds: Dataset, scorer: Recommender, of: string): Row & { alpha: number; beta: number; of: string } {
+/**
+ * Test AUC over the items of a known category only (held-out items and negatives both): how much
+ * of the category prior's gain is the shopper's share of articles without metadata.
+ */
+function knownCategoryAuc(ds: Dataset, scorer: Recommender, gamma: number): NonNullable<ProtocolResult['knownCategories']> {
+  const known = Uint8Array.from(ds.itemCategory, (c) => (/^unknown$/i.test(ds.categories[c]!) ? 0 : 1));
+  const seen = ds.userIds.map(() => new Set<number>());
+  for (const p of [ds.train, ds.valid, ds.test]) for (let x = 0; x < p.user.length; x++) seen[p.user[x]!]!.add(p.item[x]!);
+  const aucOf = (rec: Recommender) => {
+    let total = 0;
+    let users = 0;
+    const n = ds.itemIds.length;
+    for (let x = 0; x < ds.test.user.length; x++) {
+      const i = ds.test.item[x]!;
+      if (!known[i]) continue;
+      const u = ds.test.user[x]!;
+      const r = rankHeldOut(rec.scoreUsers(Int32Array.of(u)).subarray(0, n), i, seen[u]!, known);
+      if (r.coldPairs) ((total += r.coldWins / r.coldPairs), users++);
+    }
+    return { auc: total / users, users };
+  };
+  const plain = aucOf(scorer);
+  return {
+    users: plain.users,
+    items: known.reduce((a, b) => a + b, 0),
+    auc: plain.auc,
+    withCategoryPrior: gamma ? aucOf(withPrior(ds, scorer, { alpha: 0, gamma })).auc : plain.auc,
+    trainShare: ds.train.item.reduce((a, i) => a + known[i]!, 0) / ds.train.item.length,
+  };
+}
+
+/** The chosen DVBPR with the priors as every DVBPR run chooses them (choosePrior): γ on validation AUC, then α and β on validation Recall@50. */
+function popularityPrior(ds: Dataset, scorer: Recommender, of: string): { blend: NonNullable<ProtocolResult['blend']>; category: Row } {
   const p = choosePrior(ds, scorer);
   return {
-    method: `DVBPR + priors (α = ${p.alpha}, β = ${p.beta})`,
-    chosen: { alpha: p.alpha, beta: p.beta },
-    grid: p.grid.map((g) => ({ params: { alpha: g.alpha, beta: g.beta }, validAuc: g.auc, validRecallAt50: g.recallAt50 })),
-    test: p.test,
-    valid: rankingOn(ds, withPrior(ds, scorer, p), 'valid'),
-    alpha: p.alpha,
-    beta: p.beta,
-    of,
+    category: {
+      method: `DVBPR + category prior (γ = ${p.gamma})`,
+      chosen: { gamma: p.gamma },
+      grid: p.gammaGrid.map((g) => ({ params: { gamma: g.gamma }, validAuc: g.auc })),
+      test: p.categoryTest,
+      valid: rankingOn(ds, withPrior(ds, scorer, { alpha: 0, gamma: p.gamma }), 'valid'),
+    },
+    blend: {
+      method: `DVBPR + priors (α = ${p.alpha}, β = ${p.beta}, γ = ${p.gamma})`,
+      chosen: { alpha: p.alpha, beta: p.beta, gamma: p.gamma },
+      grid: p.grid.map((g) => ({ params: { alpha: g.alpha, beta: g.beta }, validAuc: g.auc, validRecallAt50: g.recallAt50 })),
+      test: p.test,
+      valid: rankingOn(ds, withPrior(ds, scorer, p), 'valid'),
+      alpha: p.alpha,
+      beta: p.beta,
+      gamma: p.gamma,
+      gammaGrid: p.gammaGrid,
+      of,
+    },
   };
 }
 
@@ -338,7 +390,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
     '',
     `Dataset: ${src}. Full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives; Recall@K and NDCG@10 over the full ranking (one held-out item per shopper). Every shopper is trained; those with fewer than 5 distinct purchases have no held-out item and are not evaluated.`,
     '',
-    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The priors (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item) (popularity) and β·cos(Φ(x_i), Φ(x_last)) with the shopper's latest training purchase (recency; the held-out items are never the latest known here), α ∈ {${PRIOR_ALPHAS.join(', ')}} × β ∈ {${PRIOR_BETAS.join(', ')}} chosen on validation Recall@50 (the first on a tie, β then α ascending).`,
+    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The priors (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item) (popularity) and β·cos(Φ(x_i), Φ(x_last)) with the shopper's latest training purchase (recency; the held-out items are never the latest known here) and γ·log((n_u,c + ½) / (n_u + ½C)) with the shopper's training purchases in the item's category (category: H&M's product group, \"unknown\" for an article without metadata): γ ∈ {${PRIOR_GAMMAS.join(', ')}} chosen first on validation AUC, then α ∈ {${PRIOR_ALPHAS.join(', ')}} × β ∈ {${PRIOR_BETAS.join(', ')}} on validation Recall@50 (the first on a tie, β then α ascending).`,
     '',
   ];
   for (const protocol of ['paper', 'temporal'] as const) {
@@ -350,7 +402,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
       '',
       `${d.users} shoppers trained (${d.evaluatedUsers} evaluated, ${d.trainOnlyUsers} with fewer than 5 purchases trained only), ${d.items} items, ${d.train} training pairs, ${d.coldTestItems} cold test items (${d.coldTestUsers} shoppers whose test item is cold). ${r.minutes.toFixed(0)} min in the last invocation (what earlier ones trained is reused).`,
       '',
-      ...table([...r.rows, ...(r.blend ? [r.blend] : [])]),
+      ...table([...r.rows, ...(r.category ? [r.category] : []), ...(r.blend ? [r.blend] : [])]),
       '',
       '### What each part adds (DVBPR variants)',
       '',
@@ -370,7 +422,16 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
       '',
       ...(r.blend
         ? [
-            `Priors on ${r.blend.of}: validation Recall@50 (AUC) for each α (columns) and β (rows).`,
+            ...(r.blend.gammaGrid
+              ? [`Category prior on ${r.blend.of}: validation AUC ${r.blend.gammaGrid.map((g) => `γ ${g.gamma} → ${f4(g.auc)}`).join('; ')}.`, '']
+              : []),
+            ...(r.knownCategories
+              ? [
+                  `Within the ${r.knownCategories.items} items of a known category (of ${r.dataset.items}; ${(100 * r.knownCategories.trainShare).toFixed(0)}% of the training purchases; held-out items and negatives both; ${r.knownCategories.users} test shoppers): test AUC ${f4(r.knownCategories.auc)}${r.blend!.gamma ? ` without the category prior, ${f4(r.knownCategories.withCategoryPrior)} with it (the rest of its gain over the whole catalogue comes from ranking articles with and without metadata against each other)` : ' (the category prior is off here)'}.`,
+                  '',
+                ]
+              : []),
+            `Priors on ${r.blend.of}${r.blend.gamma ? ` (with γ = ${r.blend.gamma})` : ''}: validation Recall@50 (AUC) for each α (columns) and β (rows).`,
             '',
             `| β \\ α | ${PRIOR_ALPHAS.join(' | ')} |`,
             `|---|${PRIOR_ALPHAS.map(() => '---:').join('|')}|`,

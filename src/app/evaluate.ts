@@ -44,17 +44,19 @@ export interface RecommendOptions {
   prior?: number;
   /** β of the recency prior; absent: the run's, as α */
   recency?: number;
+  /** γ of the category prior; absent: the run's, as α */
+  affinity?: number;
 }
 
-/** The priors a run's recommendations use by default: chosen on validation (metrics.popularityPrior: α, and β of the recency prior), else none. */
-export function runPrior(run: LoadedRun): { alpha: number; beta: number } {
+/** The priors a run's recommendations use by default: chosen on validation (metrics.popularityPrior: α, β of the recency prior, γ of the category prior), else none. */
+export function runPrior(run: LoadedRun): { alpha: number; beta: number; gamma: number } {
   const p = run.manifest.metrics.popularityPrior;
-  return { alpha: p?.alpha ?? 0, beta: p?.beta ?? 0 };
+  return { alpha: p?.alpha ?? 0, beta: p?.beta ?? 0, gamma: p?.gamma ?? 0 };
 }
 
 /** Top-K for each shopper of `userIds` from one load of the run. */
 export function recommendFor(runDir: string, userIds: string[], o: RecommendOptions): Recommendation[] {
   const run = loadRun(runDir);
   const p = runPrior(run);
-  return recommend(run.recommender, run.catalogue, userIds, { ...o, prior: o.prior ?? p.alpha, recency: o.recency ?? p.beta });
+  return recommend(run.recommender, run.catalogue, userIds, { ...o, prior: o.prior ?? p.alpha, recency: o.recency ?? p.beta, affinity: o.affinity ?? p.gamma });
 }

@@ -12,7 +12,7 @@ import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
-import { PopularityBlend, type PriorWeights } from '../models/blend.js';
+import { CategoryAffinity, PopularityBlend, type PriorWeights } from '../models/blend.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
 import { assertKeepsUploads, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
@@ -47,37 +47,69 @@ export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'
 export const PRIOR_ALPHAS = [0, 0.25, 0.5, 1, 2, 4];
 /** The recency prior's grid (β = 0: off): β·cos(e_i, e_latest) beside standardised scores. */
 export const PRIOR_BETAS = [0, 1, 3, 10, 30];
+/** The category prior's grid (γ = 0: off): γ·log of the shopper's smoothed share of purchases in the item's category. */
+export const PRIOR_GAMMAS = [0, 0.1, 0.3, 1];
 
-/** The model blended with the priors, for evaluation: the recency prior compares items with each shopper's latest training purchase. */
+/**
+ * The model blended with the priors, for evaluation: the recency prior compares items with each
+ * shopper's latest training purchase, the category prior counts the training purchases.
+ */
 export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights): Recommender {
-  if (!p.alpha && !p.beta) return rec;
-  return new PopularityBlend(rec, ds.itemTrainCount, p, p.beta ? latestPurchases(ds, 'train') : undefined);
+  if (!p.alpha && !p.beta && !p.gamma) return rec;
+  return new PopularityBlend(rec, ds.itemTrainCount, p, {
+    ...(p.beta ? { latest: latestPurchases(ds, 'train') } : {}),
+    ...(p.gamma ? { affinity: new CategoryAffinity([ds.train], ds.itemCategory, ds.userIds.length, ds.categories.length) } : {}),
+  });
 }
 
 /**
- * The priors (α popularity, β recency) with the best validation Recall@50 over PRIOR_ALPHAS ×
- * PRIOR_BETAS (the first on a tie in the order β, then α, so none when they add nothing), the
- * grid, and the test figures with them: what `recommend` and the API use by default for this run.
- * β is searched only for a model with item embeddings.
+ * The priors, in two steps on validation shoppers: γ (the category prior, part of the model's
+ * order over the whole catalogue) with the best validation AUC over PRIOR_GAMMAS; then, with that
+ * γ, α (popularity) and β (recency: for a model with item embeddings) with the best validation
+ * Recall@50 over PRIOR_ALPHAS × PRIOR_BETAS, for the top of the list. The first on a tie in the
+ * grids' order (β, then α, ascending), so none when a prior adds nothing. The grids and the test
+ * figures with the priors chosen: what `recommend` and the API use by default for this run.
  */
 export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
+  const gammaGrid: PriorChoice['gammaGrid'] = [];
+  let bestGamma: { gamma: number; auc: number } | null = null;
+  for (const gamma of PRIOR_GAMMAS) {
+    const auc = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }), 'valid').auc;
+    gammaGrid.push({ gamma, auc });
+    if (!bestGamma || auc > bestGamma.auc) bestGamma = { gamma, auc };
+  }
+  const gamma = bestGamma!.gamma;
   const grid: PriorChoice['grid'] = [];
   let best: { p: PriorWeights; r: RankingResult } | null = null;
   for (const beta of rec.similarTo ? PRIOR_BETAS : [0]) {
     for (const alpha of PRIOR_ALPHAS) {
-      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta }), 'valid');
+      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma }), 'valid');
       grid.push({ alpha, beta, recallAt50: r.recallAt50!, auc: r.auc });
-      if (!best || r.recallAt50! > best.r.recallAt50!) best = { p: { alpha, beta }, r };
+      if (!best || r.recallAt50! > best.r.recallAt50!) best = { p: { alpha, beta, gamma }, r };
     }
   }
   const { alpha, beta } = best!.p;
-  return { alpha, beta: beta ?? 0, grid, test: rankingOn(ds, withPrior(ds, rec, best!.p), 'test') };
+  return {
+    alpha,
+    beta: beta ?? 0,
+    gamma,
+    gammaGrid,
+    grid,
+    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }), 'test'),
+    test: rankingOn(ds, withPrior(ds, rec, best!.p), 'test'),
+  };
 }
 
 export interface PriorChoice {
   alpha: number;
   beta: number;
+  gamma: number;
+  /** validation AUC of each γ (α = β = 0) */
+  gammaGrid: { gamma: number; auc: number }[];
+  /** validation Recall@50 and AUC of each α × β at the chosen γ */
   grid: { alpha: number; beta: number; recallAt50: number; auc: number }[];
+  /** the test figures of the model with the category prior alone (its order over the whole catalogue) */
+  categoryTest: RankingResult;
   /** the test figures of the model with the chosen priors */
   test: RankingResult;
 }
@@ -192,6 +224,8 @@ export interface LikeRun {
   popularityPrior?: number;
   /** the β of the recency prior it chose on validation */
   recencyPrior?: number;
+  /** the γ of the category prior it chose on validation */
+  categoryPrior?: number;
 }
 
 export interface DvbprJobOptions {
@@ -304,7 +338,13 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
     ...(prior
       ? { popularityPrior: prior }
       : o.like?.popularityPrior !== undefined
-        ? { popularityPrior: { alpha: o.like.popularityPrior, ...(o.like.recencyPrior ? { beta: o.like.recencyPrior } : {}) } }
+        ? {
+            popularityPrior: {
+              alpha: o.like.popularityPrior,
+              ...(o.like.recencyPrior ? { beta: o.like.recencyPrior } : {}),
+              ...(o.like.categoryPrior ? { gamma: o.like.categoryPrior } : {}),
+            },
+          }
         : {}),
   };
   final.dispose();

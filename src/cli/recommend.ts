@@ -27,6 +27,7 @@ const recommendFlags = z
     excludeBought: z.boolean().default(false),
     popularityPrior: z.coerce.number().min(0).max(100).optional(),
     recencyPrior: z.coerce.number().min(0).max(100).optional(),
+    categoryPrior: z.coerce.number().min(0).max(100).optional(),
     json: z.boolean().default(false),
   })
   .strict()
@@ -66,6 +67,10 @@ export function registerRecommend(program: Command): void {
       '--recency-prior <beta>',
       "plus β·cosine between the item's embedding and the shopper's latest purchase's (default: the β the run chose on validation; 0: off)",
     )
+    .option(
+      '--category-prior <gamma>',
+      "plus γ·log of the shopper's share of purchases in the item's category (default: the γ the run chose on validation; 0: off)",
+    )
     .option('--json', 'one JSON line per shopper: {"userId", "items": [{"itemId", "score", "cold"}]}')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(recommendFlags, opts);
@@ -77,6 +82,7 @@ export function registerRecommend(program: Command): void {
         excludeBought: f.excludeBought,
         ...(f.popularityPrior !== undefined ? { prior: f.popularityPrior } : {}),
         ...(f.recencyPrior !== undefined ? { recency: f.recencyPrior } : {}),
+        ...(f.categoryPrior !== undefined ? { affinity: f.categoryPrior } : {}),
       })) {
         out(f.json, { userId: r.userId, items: r.items.map(({ itemId, score, cold }) => ({ itemId, score, cold })) }, () =>
           [

@@ -93,6 +93,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
     throw new BadInputError('--like needs a run evaluated on held-out purchases (its best epoch chosen on them); metrics.valid is absent', { file: path });
   const prior = m.metrics.popularityPrior?.alpha;
   const recency = m.metrics.popularityPrior?.beta;
+  const category = m.metrics.popularityPrior?.gamma;
   return {
     manifest: m,
     record: {
@@ -102,6 +103,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
       bestEpoch: m.metrics.bestEpoch,
       ...(prior !== undefined ? { popularityPrior: prior } : {}),
       ...(recency ? { recencyPrior: recency } : {}),
+      ...(category ? { categoryPrior: category } : {}),
     },
   };
 }

@@ -3,7 +3,10 @@
  * standardised (mean 0, standard deviation 1 over the catalogue), plus
  *   α·log(1 + c_i)            the popularity prior, c_i the item's training purchases, and
  *   β·cos(e_i, e_last(u))     the recency prior, e the model's item embeddings (DVBPR: Φ(x_i)) and
- *                             last(u) the shopper's latest training purchase.
+ *                             last(u) the shopper's latest training purchase, and
+ *   γ·log((n_u,c(i) + ½) / (n_u + ½C))   the category prior: the share of the shopper's training
+ *                             purchases in the item's category (smoothed; C categories), so a
+ *                             shopper who buys trousers sees trousers before dresses.
  * α = β = 0 is the model itself (the same order). A visual model ranks a never-bought item by its
  * photo alone; the popularity prior lifts what sells, and the recency prior what looks like what
  * the shopper bought last (on H&M three in four held-out latest purchases share a day with the one
@@ -14,10 +17,18 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { Recommender } from './recommender.js';
 
 /**
- * Adds α·log(1 + c_i) (and β·sim_i when `similar` is given) to a row of standardised scores, in
- * place.
+ * Adds α·log(1 + c_i) (and β·sim_i when `similar` is given, γ·affinity_i when `affinity` is) to a
+ * row of standardised scores, in place.
  */
-export function blendRow(row: Float32Array, logCounts: Float32Array, alpha: number, similar?: Float32Array, beta = 0): void {
+export function blendRow(
+  row: Float32Array,
+  logCounts: Float32Array,
+  alpha: number,
+  similar?: Float32Array,
+  beta = 0,
+  affinity?: Float32Array,
+  gamma = 0,
+): void {
   const n = row.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += row[i]!;
@@ -27,18 +38,52 @@ export function blendRow(row: Float32Array, logCounts: Float32Array, alpha: numb
   const sd = Math.sqrt(v / n) || 1; // a constant row stays constant: the prior alone orders it
   for (let i = 0; i < n; i++) row[i] = (row[i]! - mean) / sd + alpha * logCounts[i]!;
   if (similar && beta) for (let i = 0; i < n; i++) row[i]! += beta * similar[i]!;
+  if (affinity && gamma) for (let i = 0; i < n; i++) row[i]! += gamma * affinity[i]!;
 }
 
-/** The priors of a blend: α of the popularity prior, β of the recency prior (0: off). */
+/** Each shopper's smoothed share of purchases per category, log((n_u,c + ½) / (n_u + ½C)): the category prior's term. */
+export class CategoryAffinity {
+  private readonly counts: Float32Array; // [U, C]
+  private readonly totals: Float32Array; // [U]
+  constructor(
+    pairs: { user: Int32Array; item: Int32Array }[],
+    readonly itemCategory: Int32Array,
+    readonly numUsers: number,
+    readonly numCategories: number,
+  ) {
+    this.counts = new Float32Array(numUsers * numCategories);
+    this.totals = new Float32Array(numUsers);
+    for (const p of pairs) {
+      for (let x = 0; x < p.user.length; x++) {
+        const u = p.user[x]!;
+        this.counts[u * numCategories + itemCategory[p.item[x]!]!]!++;
+        this.totals[u]!++;
+      }
+    }
+  }
+
+  /** The term of every item (by the given item categories, uploads included) for user u [N]. */
+  rowFor(u: number, itemCategory: Int32Array = this.itemCategory): Float32Array {
+    const c = this.numCategories;
+    const byCat = new Float32Array(c);
+    for (let k = 0; k < c; k++) byCat[k] = Math.log((this.counts[u * c + k]! + 0.5) / (this.totals[u]! + 0.5 * c));
+    return Float32Array.from(itemCategory, (k) => byCat[k]!);
+  }
+}
+
+/** The priors of a blend: α of the popularity prior, β of the recency prior, γ of the category prior (0: off). */
 export interface PriorWeights {
   alpha: number;
   beta?: number;
+  gamma?: number;
 }
 
 export function checkPrior(p: PriorWeights): void {
   if (!(p.alpha >= 0 && Number.isFinite(p.alpha))) throw new InvalidArgumentError(`popularity prior α must be a finite number ≥ 0, got ${p.alpha}`);
   const b = p.beta ?? 0;
   if (!(b >= 0 && Number.isFinite(b))) throw new InvalidArgumentError(`recency prior β must be a finite number ≥ 0, got ${b}`);
+  const g = p.gamma ?? 0;
+  if (!(g >= 0 && Number.isFinite(g))) throw new InvalidArgumentError(`category prior γ must be a finite number ≥ 0, got ${g}`);
 }
 
 /** The shopper's latest purchase in a list of (user, item) pairs in time order: the last pair of each user (−1: none). */
@@ -54,27 +99,39 @@ export class PopularityBlend implements Recommender {
   readonly numItems: number;
   readonly alpha: number;
   readonly beta: number;
+  readonly gamma: number;
   private readonly logCounts: Float32Array;
+  private readonly latest?: Int32Array;
+  private readonly affinity?: CategoryAffinity;
 
   /**
    * `latest`: each user's latest training purchase (−1: none; latestOf), needed when β > 0, and
-   * the inner recommender must then have item embeddings (`similarTo`).
+   * the inner recommender must then have item embeddings (`similarTo`); `affinity`: the shoppers'
+   * category shares, needed when γ > 0.
    */
   constructor(
     readonly inner: Recommender,
     itemTrainCount: Int32Array,
     prior: number | PriorWeights,
-    private readonly latest?: Int32Array,
+    context: { latest?: Int32Array; affinity?: CategoryAffinity } = {},
   ) {
     const p = typeof prior === 'number' ? { alpha: prior } : prior;
     checkPrior(p);
     this.alpha = p.alpha;
     this.beta = p.beta ?? 0;
+    this.gamma = p.gamma ?? 0;
+    this.latest = context.latest;
+    this.affinity = context.affinity;
+    const latest = this.latest;
     if (itemTrainCount.length !== inner.numItems)
       throw new InvalidArgumentError(`popularity prior: ${itemTrainCount.length} item counts for ${inner.numItems} items`);
     if (this.beta && (!latest || latest.length !== inner.numUsers))
       throw new InvalidArgumentError(`recency prior: ${latest?.length ?? 0} latest purchases for ${inner.numUsers} users`);
     if (this.beta && !inner.similarTo) throw new InvalidArgumentError(`recency prior: a ${inner.kind} model has no item embeddings`);
+    if (this.gamma && (!this.affinity || this.affinity.numUsers !== inner.numUsers || this.affinity.itemCategory.length !== inner.numItems))
+      throw new InvalidArgumentError(
+        `category prior: category shares for ${this.affinity?.numUsers ?? 0} users and ${this.affinity?.itemCategory.length ?? 0} items, the model has ${inner.numUsers} and ${inner.numItems}`,
+      );
     this.kind = inner.kind;
     this.numUsers = inner.numUsers;
     this.numItems = inner.numItems;
@@ -85,7 +142,16 @@ export class PopularityBlend implements Recommender {
     const s = this.inner.scoreUsers(users);
     const n = this.numItems;
     const sims = this.beta ? recentSimilarity(this.inner, users, this.latest!) : null;
-    for (let r = 0; r < users.length; r++) blendRow(s.subarray(r * n, (r + 1) * n), this.logCounts, this.alpha, sims?.subarray(r * n, (r + 1) * n), this.beta);
+    for (let r = 0; r < users.length; r++)
+      blendRow(
+        s.subarray(r * n, (r + 1) * n),
+        this.logCounts,
+        this.alpha,
+        sims?.subarray(r * n, (r + 1) * n),
+        this.beta,
+        this.gamma ? this.affinity!.rowFor(users[r]!) : undefined,
+        this.gamma,
+      );
     return s;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { categoryIndexOf, purchasesOf, userIndexOf, type Catalogue } from './run.js';
 import type { Recommender } from '../models/recommender.js';
-import { blendRow, recentSimilarity } from '../models/blend.js';
+import { blendRow, CategoryAffinity, recentSimilarity } from '../models/blend.js';
 
 /** An item with fewer training purchases than this is cold (method.md section 3). */
 import { COLD_THRESHOLD } from '../core/auc.js';
@@ -25,6 +25,11 @@ export interface RecommendOptions {
    * known purchase (a model with item embeddings; a shopper with none gets no term); 0 or absent: off
    */
   recency?: number;
+  /**
+   * γ of the category prior (models/blend.ts): plus γ·log of the shopper's smoothed share of
+   * known purchases in the item's category; 0 or absent: off
+   */
+  affinity?: number;
 }
 
 export interface Recommendation {
@@ -60,6 +65,19 @@ function logCountsOf(counts: Int32Array): Float32Array {
   return l;
 }
 
+/** The shoppers' category shares from the catalogue's known purchases, once per catalogue (its purchases do not change while served). */
+const affinities = new WeakMap<Int32Array, CategoryAffinity>();
+function affinityOf(cat: Catalogue): CategoryAffinity {
+  let a = affinities.get(cat.purchaseItems);
+  if (!a) {
+    const users = cat.userIds.length;
+    const user = new Int32Array(cat.purchaseItems.length);
+    for (let u = 0; u < users; u++) user.fill(u, cat.purchaseOffsets[u]!, cat.purchaseOffsets[u + 1]!);
+    affinities.set(cat.purchaseItems, (a = new CategoryAffinity([{ user, item: cat.purchaseItems }], cat.itemCategory, users, cat.categories.length)));
+  }
+  return a;
+}
+
 /** One shopper's top-K from their score row over every item, with the filters. */
 function selectTop(
   rec: Recommender,
@@ -74,9 +92,18 @@ function selectTop(
   let row = modelRow;
   const latest = cat.latestPurchase[u] ?? -1;
   const beta = o.recency && latest >= 0 && rec.similarTo ? o.recency : 0;
-  if (o.prior || beta) {
+  const gamma = o.affinity ?? 0;
+  if (o.prior || beta || gamma) {
     row = Float32Array.from(modelRow);
-    blendRow(row, logCountsOf(cat.itemTrainCount), o.prior ?? 0, beta ? recentSimilarity(rec, Int32Array.of(u), cat.latestPurchase) : undefined, beta);
+    blendRow(
+      row,
+      logCountsOf(cat.itemTrainCount),
+      o.prior ?? 0,
+      beta ? recentSimilarity(rec, Int32Array.of(u), cat.latestPurchase) : undefined,
+      beta,
+      gamma ? affinityOf(cat).rowFor(u, cat.itemCategory) : undefined,
+      gamma,
+    );
   }
   const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;
   const keep = (i: number) => !((catIdx >= 0 && cat.itemCategory[i] !== catIdx) || (o.coldOnly && cat.itemTrainCount[i]! >= coldT) || bought?.has(i));

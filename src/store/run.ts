@@ -55,7 +55,11 @@ const runMetrics = z.object({
       alpha: z.number().min(0),
       /** β of the recency prior (absent in runs made before it: 0) */
       beta: z.number().min(0).optional(),
+      /** γ of the category prior (absent in runs made before it: 0) */
+      gamma: z.number().min(0).optional(),
+      gammaGrid: z.array(z.object({ gamma: z.number(), auc: jsonNumber })).optional(),
       grid: z.array(z.object({ alpha: z.number(), beta: z.number().optional(), recallAt50: jsonNumber, auc: jsonNumber })).optional(),
+      categoryTest: rankingSchema.optional(),
       test: rankingSchema.optional(),
     })
     .optional(),
@@ -117,6 +121,7 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
             bestEpoch: z.number(),
             popularityPrior: z.number().optional(),
             recencyPrior: z.number().optional(),
+            categoryPrior: z.number().optional(),
           })
           .optional(),
         /** data-parallel processes (c10d), when more than one */

@@ -38,23 +38,31 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   const grid = m.metrics.popularityPrior.grid as G[];
   assert.deepEqual([...new Set(grid.map((g) => g.alpha))], [0, 0.25, 0.5, 1, 2, 4]);
   assert.deepEqual([...new Set(grid.map((g) => g.beta))], [0, 1, 3, 10, 30]);
+  // γ first, on validation AUC; the α × β grid at that γ
+  const gammas = m.metrics.popularityPrior.gammaGrid as { gamma: number; auc: number }[];
+  assert.deepEqual(
+    gammas.map((g) => g.gamma),
+    [0, 0.1, 0.3, 1],
+  );
+  const bestAuc = Math.max(...gammas.map((g) => g.auc));
+  assert.equal(gammas.find((g) => g.auc === bestAuc)!.gamma, m.metrics.popularityPrior.gamma);
   const bestR50 = Math.max(...grid.map((g) => g.recallAt50));
   const first = grid.find((g) => g.recallAt50 === bestR50)!;
   assert.deepEqual([first.alpha, first.beta], [m.metrics.popularityPrior.alpha, m.metrics.popularityPrior.beta]);
-  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0, recency: 0 });
+  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0, recency: 0, affinity: 0 });
   const scores = plain!.items.map((i) => i.score);
   assert.deepEqual(
     scores,
     [...scores].sort((a, b) => b - a),
     'α = 0: the model order',
   );
-  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100, recency: 0 });
+  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100, recency: 0, affinity: 0 });
   const bought = (id: string) => ds.itemTrainCount[ds.itemIds.indexOf(id)]!;
   assert.ok(bought(strong!.items[0]!.itemId) >= Math.max(...ds.itemTrainCount), 'a huge α puts the best seller first');
 
   // the recency prior: standardised model scores plus β·cos with the shopper's latest purchase (0105 for 'few', by time), by hand from the run's embeddings
-  const [recent] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 10, excludeBought: true });
-  const [model] = recommendFor(run, ['few'], { k: Infinity, prior: 0, recency: 0 });
+  const [recent] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 10, affinity: 0, excludeBought: true });
+  const [model] = recommendFor(run, ['few'], { k: Infinity, prior: 0, recency: 0, affinity: 0 });
   const eBytes = readFileSync(join(run, 'item-embeddings.f32'));
   const e = new Float32Array(eBytes.buffer.slice(eBytes.byteOffset, eBytes.byteOffset + eBytes.byteLength));
   const k = m.embeddings.k as number;
@@ -80,6 +88,13 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   );
   recent!.items.forEach((it, n) => assert.ok(Math.abs(it.score - hand[n]![1]) < 1e-4, `${it.itemId}: ${it.score} vs ${hand[n]![1]}`));
 
+  // a huge γ: the shopper's own categories first (by the catalogue's known purchases)
+  const [byCategory] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 0, affinity: 100, excludeBought: true });
+  const catOf = (id: string) => ds.categories[ds.itemCategory[ds.itemIds.indexOf(id)]!]!;
+  const fewCats = ['0100', '0103', '0105'].map(catOf);
+  const top = fewCats.sort((a, b) => fewCats.filter((c) => c === b).length - fewCats.filter((c) => c === a).length)[0]!;
+  for (const it of byCategory!.items) assert.equal(it.category, top, `${it.itemId} is not of the shopper's most bought category ${top}`);
+
   const [rec] = recommendFor(run, ['few'], { k: 5, excludeBought: true });
   assert.equal(rec!.items.length, 5);
   for (const bought of ['0100', '0103', '0105']) assert.ok(!rec!.items.some((i) => i.itemId === bought), `${bought} was bought already`);
@@ -100,9 +115,11 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
     bestEpoch: m.metrics.bestEpoch,
     popularityPrior: m.metrics.popularityPrior.alpha,
     ...(m.metrics.popularityPrior.beta ? { recencyPrior: m.metrics.popularityPrior.beta } : {}),
+    ...(m.metrics.popularityPrior.gamma ? { categoryPrior: m.metrics.popularityPrior.gamma } : {}),
   });
   assert.equal(s.metrics.popularityPrior.alpha, m.metrics.popularityPrior.alpha, 'the serving model recommends with the prior the evaluated run chose');
   assert.equal(s.metrics.popularityPrior.beta ?? 0, m.metrics.popularityPrior.beta);
+  assert.equal(s.metrics.popularityPrior.gamma ?? 0, m.metrics.popularityPrior.gamma);
   assert.deepEqual({ ...s.config, epochs: 0, earlyStopping: 0 }, { ...m.config, epochs: 0, earlyStopping: 0 });
   assert.equal(s.config.epochs, m.metrics.bestEpoch);
   assert.equal(s.history.length, m.metrics.bestEpoch);

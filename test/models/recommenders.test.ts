@@ -1,4 +1,4 @@
-import { blendRow, latestOf, PopularityBlend } from '../../src/models/blend.js';
+import { blendRow, CategoryAffinity, latestOf, PopularityBlend } from '../../src/models/blend.js';
 import { DvbprScorer } from '../../src/models/dvbpr.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,7 +158,7 @@ test("the recency prior: plus β·cos(e_i, e_latest) by hand; the scorer's cosin
   const latest = latestOf({ user: Int32Array.from([0, 0, 1]), item: Int32Array.from([3, 0, 2]) }, 3);
   assert.deepEqual([...latest], [0, 2, -1]);
   const counts = Int32Array.from([0, 4, 1, 0]);
-  const blend = new PopularityBlend(scorer, counts, { alpha: 0.5, beta: 2 }, latest.subarray(0, 2));
+  const blend = new PopularityBlend(scorer, counts, { alpha: 0.5, beta: 2 }, { latest: latest.subarray(0, 2) });
   const rows = blend.scoreUsers(Int32Array.from([0, 1]));
   const model = scorer.scoreUsers(Int32Array.from([0, 1]));
   for (const [r, j] of [
@@ -178,12 +178,37 @@ test("the recency prior: plus β·cos(e_i, e_latest) by hand; the scorer's cosin
     });
   }
   // a user with no latest purchase: the popularity prior alone
-  const lone = new PopularityBlend(scorer, counts, { alpha: 0.5, beta: 2 }, Int32Array.from([-1, -1]));
+  const lone = new PopularityBlend(scorer, counts, { alpha: 0.5, beta: 2 }, { latest: Int32Array.from([-1, -1]) });
   const plain = new PopularityBlend(scorer, counts, 0.5);
   assert.deepEqual([...lone.scoreUsers(Int32Array.from([0]))], [...plain.scoreUsers(Int32Array.from([0]))]);
   assert.throws(() => new PopularityBlend(scorer, counts, { alpha: 0, beta: 1 }), /recency prior: 0 latest purchases for 2 users/);
   assert.throws(() => new PopularityBlend(scorer, counts, { alpha: 0, beta: -1 }), /recency prior β must be a finite number ≥ 0, got -1/);
   const noEmbeddings = { kind: 'bpr-mf' as const, numUsers: 2, numItems: 4, scoreUsers: () => new Float32Array(8) };
-  assert.throws(() => new PopularityBlend(noEmbeddings, counts, { alpha: 0, beta: 1 }, latest.subarray(0, 2)), /a bpr-mf model has no item embeddings/);
+  assert.throws(
+    () => new PopularityBlend(noEmbeddings, counts, { alpha: 0, beta: 1 }, { latest: latest.subarray(0, 2) }),
+    /a bpr-mf model has no item embeddings/,
+  );
   scorer.dispose();
+});
+
+test('the category prior: plus γ·log((n_u,c + ½) / (n_u + ½C)) by hand; a shopper with no purchases gets a constant', () => {
+  const itemCategory = Int32Array.from([0, 1, 1, 2]); // C = 3
+  // user 0 bought items 1 and 2 (category 1) and item 3 (category 2); user 1 nothing
+  const affinity = new CategoryAffinity([{ user: Int32Array.from([0, 0, 0]), item: Int32Array.from([1, 2, 3]) }], itemCategory, 2, 3);
+  const share = (n: number, total: number) => Math.log((n + 0.5) / (total + 1.5));
+  const want0 = [share(0, 3), share(2, 3), share(2, 3), share(1, 3)];
+  [...affinity.rowFor(0)].forEach((v, i) => assert.ok(Math.abs(v - want0[i]!) < 1e-6, `item ${i}: ${v} vs ${want0[i]}`));
+  assert.ok(new Set(affinity.rowFor(1)).size === 1, 'no purchases: the same term for every item');
+  // an uploaded item (category 2) is read with the catalogue's longer category list
+  assert.ok(Math.abs(affinity.rowFor(0, Int32Array.from([0, 1, 1, 2, 2]))[4]! - share(1, 3)) < 1e-6);
+  const row = Float32Array.from([1, 2, 3, 6]);
+  const logCounts = new Float32Array(4);
+  blendRow(row, logCounts, 0, undefined, 0, affinity.rowFor(0), 0.3);
+  const sd = Math.sqrt((4 + 1 + 0 + 9) / 4);
+  [1, 2, 3, 6].forEach((v, i) => assert.ok(Math.abs(row[i]! - ((v - 3) / sd + 0.3 * want0[i]!)) < 1e-6));
+  const inner = { kind: 'dvbpr' as const, numUsers: 2, numItems: 4, scoreUsers: (u: Int32Array) => new Float32Array(u.length * 4) };
+  const blend = new PopularityBlend(inner, new Int32Array(4), { alpha: 0, gamma: 1 }, { affinity });
+  assert.deepEqual([...blend.scoreUsers(Int32Array.from([0]))], [...affinity.rowFor(0)]);
+  assert.throws(() => new PopularityBlend(inner, new Int32Array(4), { alpha: 0, gamma: 1 }), /category prior: category shares for 0 users/);
+  assert.throws(() => new PopularityBlend(inner, new Int32Array(4), { alpha: 0, gamma: -2 }), /category prior γ must be a finite number ≥ 0, got -2/);
 });

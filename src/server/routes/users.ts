@@ -17,6 +17,8 @@ const recQuery = z
     prior: z.coerce.number().min(0).max(100).optional(),
     /** β of the recency prior (default: the run's; 0: off) */
     recency: z.coerce.number().min(0).max(100).optional(),
+    /** γ of the category prior (default: the run's; 0: off) */
+    affinity: z.coerce.number().min(0).max(100).optional(),
   })
   .strict();
 const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
@@ -53,14 +55,16 @@ export function userRoutes(app: FastifyInstance, ctx: Served): void {
       // the approximate index answers by the model's inner product alone
       if (q.prior) throw new InvalidArgumentError('prior: the LanceDB index ranks by the model alone; serve without --index for a popularity prior');
       if (q.recency) throw new InvalidArgumentError('recency: the LanceDB index ranks by the model alone; serve without --index for a recency prior');
+      if (q.affinity) throw new InvalidArgumentError('affinity: the LanceDB index ranks by the model alone; serve without --index for a category prior');
       const r = await recommendIndexed(ctx.index, run, req.params.id, { k: q.k, category: q.category, coldOnly });
-      return { userId: r.userId, index: 'lance', prior: 0, recency: 0, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
+      return { userId: r.userId, index: 'lance', prior: 0, recency: 0, affinity: 0, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
     }
     const p = runPrior(run);
     const prior = q.prior ?? p.alpha;
     const recency = q.recency ?? p.beta;
-    const r = await batcher.recommend(req.params.id, { k: q.k, category: q.category, coldOnly, prior, recency });
-    return { userId: r.userId, prior, recency, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
+    const affinity = q.affinity ?? p.gamma;
+    const r = await batcher.recommend(req.params.id, { k: q.k, category: q.category, coldOnly, prior, recency, affinity });
+    return { userId: r.userId, prior, recency, affinity, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
   });
 
   app.get('/users/:id/designs', async (req: WithId) => {
