@@ -50,16 +50,25 @@ export const PRIOR_BETAS = [0, 1, 3, 10, 30];
 /** The category prior's grid (γ = 0: off): γ·log of the shopper's smoothed share of purchases in the item's category. */
 export const PRIOR_GAMMAS = [0, 0.1, 0.3, 1];
 
+/** What the priors read from a dataset: each shopper's latest training purchase and category shares of the training purchases. */
+export interface PriorContext {
+  latest: Int32Array;
+  affinity: CategoryAffinity;
+}
+
+export function priorContext(ds: Dataset): PriorContext {
+  return { latest: latestPurchases(ds, 'train'), affinity: new CategoryAffinity([ds.train], ds.itemCategory, ds.userIds.length, ds.categories.length) };
+}
+
 /**
  * The model blended with the priors, for evaluation: the recency prior compares items with each
- * shopper's latest training purchase, the category prior counts the training purchases.
+ * shopper's latest training purchase, the category prior counts the training purchases (`ctx`,
+ * when the caller evaluates many priors on one dataset).
  */
-export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights): Recommender {
+export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights, ctx?: PriorContext): Recommender {
   if (!p.alpha && !p.beta && !p.gamma) return rec;
-  return new PopularityBlend(rec, ds.itemTrainCount, p, {
-    ...(p.beta ? { latest: latestPurchases(ds, 'train') } : {}),
-    ...(p.gamma ? { affinity: new CategoryAffinity([ds.train], ds.itemCategory, ds.userIds.length, ds.categories.length) } : {}),
-  });
+  const c = ctx ?? priorContext(ds);
+  return new PopularityBlend(rec, ds.itemTrainCount, p, { latest: c.latest, affinity: c.affinity });
 }
 
 /**
@@ -71,19 +80,20 @@ export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights): Recom
  * figures with the priors chosen: what `recommend` and the API use by default for this run.
  */
 export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
+  const ctx = priorContext(ds);
   const gammaGrid: PriorChoice['gammaGrid'] = [];
-  let bestGamma: { gamma: number; auc: number } | null = null;
+  let bestGamma: { gamma: number; r: RankingResult } | null = null;
   for (const gamma of PRIOR_GAMMAS) {
-    const auc = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }), 'valid').auc;
-    gammaGrid.push({ gamma, auc });
-    if (!bestGamma || auc > bestGamma.auc) bestGamma = { gamma, auc };
+    const r = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, ctx), 'valid');
+    gammaGrid.push({ gamma, auc: r.auc });
+    if (!bestGamma || r.auc > bestGamma.r.auc) bestGamma = { gamma, r };
   }
   const gamma = bestGamma!.gamma;
   const grid: PriorChoice['grid'] = [];
   let best: { p: PriorWeights; r: RankingResult } | null = null;
   for (const beta of rec.similarTo ? PRIOR_BETAS : [0]) {
     for (const alpha of PRIOR_ALPHAS) {
-      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma }), 'valid');
+      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma }, ctx), 'valid');
       grid.push({ alpha, beta, recallAt50: r.recallAt50!, auc: r.auc });
       if (!best || r.recallAt50! > best.r.recallAt50!) best = { p: { alpha, beta, gamma }, r };
     }
@@ -95,8 +105,9 @@ export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
     gamma,
     gammaGrid,
     grid,
-    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }), 'test'),
-    test: rankingOn(ds, withPrior(ds, rec, best!.p), 'test'),
+    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, ctx), 'test'),
+    test: rankingOn(ds, withPrior(ds, rec, best!.p, ctx), 'test'),
+    validation: { category: bestGamma!.r, priors: best!.r },
   };
 }
 
@@ -112,6 +123,8 @@ export interface PriorChoice {
   categoryTest: RankingResult;
   /** the test figures of the model with the chosen priors */
   test: RankingResult;
+  /** the validation figures the choice read: with the chosen γ alone, and with all the chosen priors (not recorded in a manifest) */
+  validation: { category: RankingResult; priors: RankingResult };
 }
 
 /** The kinds a run folder can hold: training replaces one of them, and nothing else. */
@@ -336,7 +349,7 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
     bestEpoch: result.bestEpoch,
     ...(heldOut ? { valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') } : {}),
     ...(prior
-      ? { popularityPrior: prior }
+      ? { popularityPrior: (({ validation: _v, ...recorded }) => recorded)(prior) }
       : o.like?.popularityPrior !== undefined
         ? {
             popularityPrior: {

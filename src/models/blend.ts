@@ -86,13 +86,6 @@ export function checkPrior(p: PriorWeights): void {
   if (!(g >= 0 && Number.isFinite(g))) throw new InvalidArgumentError(`category prior γ must be a finite number ≥ 0, got ${g}`);
 }
 
-/** The shopper's latest purchase in a list of (user, item) pairs in time order: the last pair of each user (−1: none). */
-export function latestOf(pairs: { user: Int32Array; item: Int32Array }, numUsers: number): Int32Array {
-  const last = new Int32Array(numUsers).fill(-1);
-  for (let x = 0; x < pairs.user.length; x++) last[pairs.user[x]!] = pairs.item[x]!;
-  return last;
-}
-
 export class PopularityBlend implements Recommender {
   readonly kind: Recommender['kind'];
   readonly numUsers: number;
@@ -105,7 +98,7 @@ export class PopularityBlend implements Recommender {
   private readonly affinity?: CategoryAffinity;
 
   /**
-   * `latest`: each user's latest training purchase (−1: none; latestOf), needed when β > 0, and
+   * `latest`: each user's latest training purchase (−1: none; data/dataset.ts latestPurchases), needed when β > 0, and
    * the inner recommender must then have item embeddings (`similarTo`); `affinity`: the shoppers'
    * category shares, needed when γ > 0.
    */
