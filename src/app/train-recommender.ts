@@ -50,24 +50,34 @@ export const PRIOR_BETAS = [0, 1, 3, 10, 30];
 /** The category prior's grid (γ = 0: off): γ·log of the shopper's smoothed share of purchases in the item's category. */
 export const PRIOR_GAMMAS = [0, 0.1, 0.3, 1];
 
-/** What the priors read from a dataset: each shopper's latest training purchase and category shares of the training purchases. */
+/**
+ * What the priors read from a dataset when the held-out items of `split` are predicted: the
+ * shopper's history then, i.e. every purchase but the one predicted and, for a validation item,
+ * the test item (the leave-one-out protocol of sequential recommendation). A validation item's
+ * history is the training pairs; a test item's is the training pairs and the validation item (on
+ * the temporal split the purchase just before it). Its latest purchase (recency prior) and its
+ * category shares (category prior); the popularity prior counts the training pairs throughout.
+ */
 export interface PriorContext {
   latest: Int32Array;
   affinity: CategoryAffinity;
 }
 
-export function priorContext(ds: Dataset): PriorContext {
-  return { latest: latestPurchases(ds, 'train'), affinity: new CategoryAffinity([ds.train], ds.itemCategory, ds.userIds.length, ds.categories.length) };
+export function priorContext(ds: Dataset, split: 'valid' | 'test'): PriorContext {
+  const history = split === 'valid' ? [ds.train] : [ds.train, ds.valid];
+  return {
+    latest: latestPurchases(ds, split === 'valid' ? 'train' : 'known'),
+    affinity: new CategoryAffinity(history, ds.itemCategory, ds.userIds.length, ds.categories.length),
+  };
 }
 
 /**
- * The model blended with the priors, for evaluation: the recency prior compares items with each
- * shopper's latest training purchase, the category prior counts the training purchases (`ctx`,
- * when the caller evaluates many priors on one dataset).
+ * The model blended with the priors, for evaluation on the held-out items of `split` (their
+ * history: priorContext; `ctx`, when the caller evaluates many priors on one dataset).
  */
-export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights, ctx?: PriorContext): Recommender {
+export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights, split: 'valid' | 'test', ctx?: PriorContext): Recommender {
   if (!p.alpha && !p.beta && !p.gamma) return rec;
-  const c = ctx ?? priorContext(ds);
+  const c = ctx ?? priorContext(ds, split);
   return new PopularityBlend(rec, ds.itemTrainCount, p, { latest: c.latest, affinity: c.affinity });
 }
 
@@ -80,11 +90,12 @@ export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights, ctx?: 
  * figures with the priors chosen: what `recommend` and the API use by default for this run.
  */
 export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
-  const ctx = priorContext(ds);
+  const ctx = priorContext(ds, 'valid');
+  const testCtx = priorContext(ds, 'test');
   const gammaGrid: PriorChoice['gammaGrid'] = [];
   let bestGamma: { gamma: number; r: RankingResult } | null = null;
   for (const gamma of PRIOR_GAMMAS) {
-    const r = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, ctx), 'valid');
+    const r = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, 'valid', ctx), 'valid');
     gammaGrid.push({ gamma, auc: r.auc });
     if (!bestGamma || r.auc > bestGamma.r.auc) bestGamma = { gamma, r };
   }
@@ -93,7 +104,7 @@ export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
   let best: { p: PriorWeights; r: RankingResult } | null = null;
   for (const beta of rec.similarTo ? PRIOR_BETAS : [0]) {
     for (const alpha of PRIOR_ALPHAS) {
-      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma }, ctx), 'valid');
+      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma }, 'valid', ctx), 'valid');
       grid.push({ alpha, beta, recallAt50: r.recallAt50!, auc: r.auc });
       if (!best || r.recallAt50! > best.r.recallAt50!) best = { p: { alpha, beta, gamma }, r };
     }
@@ -105,8 +116,8 @@ export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
     gamma,
     gammaGrid,
     grid,
-    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, ctx), 'test'),
-    test: rankingOn(ds, withPrior(ds, rec, best!.p, ctx), 'test'),
+    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, 'test', testCtx), 'test'),
+    test: rankingOn(ds, withPrior(ds, rec, best!.p, 'test', testCtx), 'test'),
     validation: { category: bestGamma!.r, priors: best!.r },
   };
 }
@@ -208,10 +219,12 @@ export function encoderStart(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: 
 /**
  * The dataset with nothing held out (`--split none`): every purchase — train, validation and test —
  * trains, and the item counts follow. For a shop's serving model, trained with the settings and
- * epoch count an evaluated run chose (`--like`).
+ * epoch count an evaluated run chose (`--like`). `keepTest`: the test items stay held out (the
+ * benches' refit: how much a serving model gains from the purchases validation kept back,
+ * measured on the test items it still never saw).
  */
-export function withoutHeldOut(ds: Dataset): Dataset {
-  const parts = [ds.train, ds.valid, ds.test];
+export function withoutHeldOut(ds: Dataset, keepTest = false): Dataset {
+  const parts = keepTest ? [ds.train, ds.valid] : [ds.train, ds.valid, ds.test];
   const join2 = (key: 'user' | 'item') => {
     const out = new Int32Array(parts.reduce((n, p) => n + p[key].length, 0));
     let o = 0;
@@ -222,9 +235,10 @@ export function withoutHeldOut(ds: Dataset): Dataset {
   const itemTrainCount = new Int32Array(ds.itemIds.length);
   for (const i of train.item) itemTrainCount[i]!++;
   const none = { user: new Int32Array(0), item: new Int32Array(0) };
-  // every purchase trains: the latest training purchase is the latest of all
-  const all = latestPurchases(ds, 'all');
-  return { ...ds, train, valid: none, test: none, itemTrainCount, sampledNegatives: new Int32Array(0), latest: { train: all, all } };
+  // every purchase trains: the latest training purchase is the latest of all (of all but the test item)
+  const latest = latestPurchases(ds, keepTest ? 'known' : 'all');
+  const kept = keepTest ? { test: ds.test, sampledNegatives: ds.sampledNegatives } : { test: none, sampledNegatives: new Int32Array(0) };
+  return { ...ds, train, valid: none, ...kept, itemTrainCount, latest: { train: latest, known: latest, all: latestPurchases(ds, 'all') } };
 }
 
 /** An evaluated run whose settings a `--split none` run took, as its manifest records it. */

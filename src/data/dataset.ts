@@ -5,8 +5,10 @@
  *   items.json      item ids (strings as the source writes them), category index, training count
  *   users.json      user ids of the kept users (dense index = position)
  *   train.i32 valid.i32 test.i32   [users..., items...] of each split (int32, little-endian)
- *   latest.i32      [users] × 2: each user's latest training purchase, then latest of all (−1: none;
- *                   absent in datasets ingested before it: latestPurchases reads the split order)
+ *   latest.i32      [users] × 3: each user's latest training purchase, latest of all but the test
+ *                   pair, latest of all (−1: none; [users] × 2 in datasets ingested before the
+ *                   second, which then reads as the first; absent in older ones: latestPurchases
+ *                   reads the split order)
  *   images.u8       uint8 [N, S, S, 3], images.json: size, fit, per-row content keys
  *   simulation.json the hidden taste of simulated shoppers (Fashion-MNIST only)
  *
@@ -163,20 +165,26 @@ export interface Dataset {
   simulation?: SimulationModel;
   /** the category first (unknown and other masked), then the source's other attributes */
   attributes: Attribute[];
-  /** each user's latest purchase (item, −1: none) by first purchase time, of the training pairs and of all (latest.i32) */
-  latest?: { train: Int32Array; all: Int32Array };
+  /**
+   * each user's latest purchase (item, −1: none) by first purchase time, of the training pairs, of
+   * all but the test pair (`known`: the history when the test item is predicted) and of all (latest.i32)
+   */
+  latest?: { train: Int32Array; known: Int32Array; all: Int32Array };
 }
 
 /**
- * Each user's latest purchase among the training pairs (`train`) or among all their pairs (`all`):
- * what the recency prior (models/blend.ts) compares items with. From latest.i32 when the dataset
+ * Each user's latest purchase among the training pairs (`train`: the history when a validation
+ * item is predicted), among all but the test pair (`known`: the history when the test item is
+ * predicted) or among all their pairs (`all`: what a shop serves from): what the recency prior
+ * (models/blend.ts) compares items with. From latest.i32 when the dataset
  * has it; else the last pair in split order (training pairs keep their order of appearance, which
  * is time order for a log written by date, as H&M's is; a fixed split has no times).
  */
-export function latestPurchases(ds: Dataset, of: 'train' | 'all'): Int32Array {
+export function latestPurchases(ds: Dataset, of: 'train' | 'known' | 'all'): Int32Array {
   if (ds.latest) return ds.latest[of];
   const last = new Int32Array(ds.userIds.length).fill(-1);
-  for (const p of of === 'train' ? [ds.train] : [ds.train, ds.valid, ds.test]) for (let x = 0; x < p.user.length; x++) last[p.user[x]!] = p.item[x]!;
+  const parts = { train: [ds.train], known: [ds.train, ds.valid], all: [ds.train, ds.valid, ds.test] }[of];
+  for (const p of parts) for (let x = 0; x < p.user.length; x++) last[p.user[x]!] = p.item[x]!;
   return last;
 }
 
@@ -368,7 +376,14 @@ function distinctPairs(
 function renumberUsers(
   split: ReturnType<typeof splitInteractions>,
   log: InteractionLog,
-): { userIds: string[]; userOld: number[]; train: SplitPairs; valid: SplitPairs; test: SplitPairs; latest: { train: Int32Array; all: Int32Array } } {
+): {
+  userIds: string[];
+  userOld: number[];
+  train: SplitPairs;
+  valid: SplitPairs;
+  test: SplitPairs;
+  latest: { train: Int32Array; known: Int32Array; all: Int32Array };
+} {
   const userNew = new Int32Array(log.users.size).fill(-1);
   const userIds: string[] = [];
   const userOld: number[] = [];
@@ -389,7 +404,7 @@ function renumberUsers(
     train: remap(split.train),
     valid: remap(split.valid),
     test: remap(split.test),
-    latest: { train: latest(split.latest.train), all: latest(split.latest.all) },
+    latest: { train: latest(split.latest.train), known: latest(split.latest.known), all: latest(split.latest.all) },
   };
 }
 
@@ -585,9 +600,10 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   writeSplit(join(tmp, 'valid.i32'), valid);
   writeSplit(join(tmp, 'test.i32'), test);
   if ('latest' in split) {
-    const l = new Int32Array(userIds.length * 2);
+    const l = new Int32Array(userIds.length * 3);
     l.set(split.latest.train, 0);
-    l.set(split.latest.all, userIds.length);
+    l.set(split.latest.known, userIds.length);
+    l.set(split.latest.all, userIds.length * 2);
     writeFileSync(join(tmp, LATEST_FILE), new Uint8Array(l.buffer));
   }
   writeFileSync(join(tmp, 'sampled-negatives.i32'), new Uint8Array(negatives.buffer));
@@ -646,11 +662,13 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
 
 const LATEST_FILE = 'latest.i32';
 
-function readLatest(path: string, users: number): { latest?: { train: Int32Array; all: Int32Array } } {
+function readLatest(path: string, users: number): { latest?: { train: Int32Array; known: Int32Array; all: Int32Array } } {
   if (!existsSync(path)) return {};
   const l = readInt32(path);
-  if (l.length !== users * 2) throw new CorruptFileError(`${l.length} values for ${users} users (want ${users * 2})`, path);
-  return { latest: { train: l.slice(0, users), all: l.slice(users) } };
+  // written before `known`: train, then all (the test item's history then reads as the training pairs')
+  if (l.length === users * 2) return { latest: { train: l.slice(0, users), known: l.slice(0, users), all: l.slice(users) } };
+  if (l.length !== users * 3) throw new CorruptFileError(`${l.length} values for ${users} users (want ${users * 3})`, path);
+  return { latest: { train: l.slice(0, users), known: l.slice(users, users * 2), all: l.slice(users * 2) } };
 }
 
 export function loadDataset(dir: string): Dataset {

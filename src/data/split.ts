@@ -31,9 +31,11 @@ export interface Split {
   itemTrainCount: Int32Array;
   /**
    * each user's latest purchase by first purchase time (ties: the later in the input), among the
-   * training pairs and among all of theirs; −1 for a user with none (the recency prior, models/blend.ts)
+   * training pairs, among all but the test pair (`known`: what is known when the test item is
+   * predicted; on the temporal split the validation item) and among all of theirs; −1 for a user
+   * with none (the recency prior, models/blend.ts)
    */
-  latest: { train: Int32Array; all: Int32Array };
+  latest: { train: Int32Array; known: Int32Array; all: Int32Array };
 }
 
 export interface SplitOptions {
@@ -73,6 +75,7 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
   let keptUsers = 0;
   let evaluatedUsers = 0;
   const latestTrain = new Int32Array(numUsers).fill(-1);
+  const latestKnown = new Int32Array(numUsers).fill(-1);
   const latestAll = new Int32Array(numUsers).fill(-1);
   const latestIn = (xs: number[]): number => xs.reduce((b, x) => (b < 0 || p.time[x]! >= p.time[b]! ? x : b), -1);
   for (let u = 0; u < numUsers; u++) {
@@ -83,6 +86,7 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
     if (xs.length < o.minUserItems || xs.length < 3) {
       for (const x of xs) (tr[0].push(p.user[x]!), tr[1].push(p.item[x]!));
       latestTrain[u] = latestAll[u]!;
+      latestKnown[u] = latestAll[u]!;
       continue;
     }
     evaluatedUsers++;
@@ -106,9 +110,18 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
       dst[1].push(p.item[x]!);
     }
     latestTrain[u] = p.item[latestIn(xs.filter((x) => x !== testX && x !== validX))]!;
+    latestKnown[u] = p.item[latestIn(xs.filter((x) => x !== testX))]!;
   }
   const itemTrainCount = new Int32Array(numItems);
   for (const i of tr[1]) itemTrainCount[i]!++;
   const pack = (a: [number[], number[]]) => ({ user: Int32Array.from(a[0]), item: Int32Array.from(a[1]) });
-  return { train: pack(tr), valid: pack(va), test: pack(te), keptUsers, evaluatedUsers, itemTrainCount, latest: { train: latestTrain, all: latestAll } };
+  return {
+    train: pack(tr),
+    valid: pack(va),
+    test: pack(te),
+    keptUsers,
+    evaluatedUsers,
+    itemTrainCount,
+    latest: { train: latestTrain, known: latestKnown, all: latestAll },
+  };
 }

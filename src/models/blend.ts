@@ -3,15 +3,17 @@
  * standardised (mean 0, standard deviation 1 over the catalogue), plus
  *   α·log(1 + c_i)            the popularity prior, c_i the item's training purchases, and
  *   β·cos(e_i, e_last(u))     the recency prior, e the model's item embeddings (DVBPR: Φ(x_i)) and
- *                             last(u) the shopper's latest training purchase, and
- *   γ·log((n_u,c(i) + ½) / (n_u + ½C))   the category prior: the share of the shopper's training
+ *                             last(u) the shopper's latest known purchase, and
+ *   γ·log((n_u,c(i) + ½) / (n_u + ½C))   the category prior: the share of the shopper's known
  *                             purchases in the item's category (smoothed; C categories), so a
  *                             shopper who buys trousers sees trousers before dresses.
  * α = β = 0 is the model itself (the same order). A visual model ranks a never-bought item by its
  * photo alone; the popularity prior lifts what sells, and the recency prior what looks like what
  * the shopper bought last (on H&M three in four held-out latest purchases share a day with the one
  * before: a basket is bought together). Both are chosen on validation shoppers
- * (app/train-recommender.ts choosePrior).
+ * (app/train-recommender.ts choosePrior). "Known": what a shop knows when it recommends (serving:
+ * every purchase; evaluation: every purchase but the held-out one predicted, app/train-recommender.ts
+ * priorContext).
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Recommender } from './recommender.js';
@@ -98,7 +100,7 @@ export class PopularityBlend implements Recommender {
   private readonly affinity?: CategoryAffinity;
 
   /**
-   * `latest`: each user's latest training purchase (−1: none; data/dataset.ts latestPurchases), needed when β > 0, and
+   * `latest`: each user's latest known purchase (−1: none; data/dataset.ts latestPurchases), needed when β > 0, and
    * the inner recommender must then have item embeddings (`similarTo`); `affinity`: the shoppers'
    * category shares, needed when γ > 0.
    */

@@ -223,7 +223,7 @@ test("a shop's other categorical columns become attributes (ids and names do not
   assert.deepEqual([...ds.attributes[0]!.labels].sort(), [...ds.itemCategory].sort());
 });
 
-test("each shopper's latest purchase is kept, of the training pairs and of all (latest.i32), on both splits", async () => {
+test("each shopper's latest purchase is kept, of the training pairs, of all but the test pair and of all (latest.i32), on both splits", async () => {
   const shop = await makeShop();
   appendFileSync(join(shop.dir, 'interactions.csv'), 'lonely,0100,3\nlonely,0101,1\nlonely,0102,2\n');
   for (const split of ['temporal', 'paper'] as const) {
@@ -237,6 +237,7 @@ test("each shopper's latest purchase is kept, of the training pairs and of all (
         // trained only: by time 0100 (t = 3) is the latest, though the file lists it first
         assert.equal(ds.itemIds[ds.latest.all[u]!], '0100');
         assert.equal(ds.latest.train[u], ds.latest.all[u]);
+        assert.equal(ds.latest.known[u], ds.latest.all[u]);
         continue;
       }
       const n = Number(id.slice(1));
@@ -247,6 +248,11 @@ test("each shopper's latest purchase is kept, of the training pairs and of all (
       const k = [5, 4, 3, 2, 1, 0].find((k) => !held.has(ds.itemIds.indexOf(itemAt(k)!)))!;
       assert.equal(ds.itemIds[ds.latest.train[u]!], itemAt(k), `${split} ${id}`);
       if (split === 'temporal') assert.equal(k, 3);
+      // the history of the test item: the highest k that is not the test item (temporal: the validation item)
+      const testItem = ds.test.item[Array.from(ds.test.user).indexOf(u)]!;
+      const known = [5, 4, 3, 2, 1, 0].find((k) => ds.itemIds.indexOf(itemAt(k)!) !== testItem)!;
+      assert.equal(ds.itemIds[ds.latest.known[u]!], itemAt(known), `${split} ${id}: latest but the test item`);
+      if (split === 'temporal') assert.equal(ds.latest.known[u], ds.valid.item[Array.from(ds.valid.user).indexOf(u)]);
     }
   }
 });

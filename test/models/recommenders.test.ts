@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../src/core/errors.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { imagesTensor, rankingOn, simpleJob, trainDvbprJob, trainFactorJob } from '../../src/app/train-recommender.js';
+import { imagesTensor, priorContext, rankingOn, simpleJob, trainDvbprJob, trainFactorJob, withoutHeldOut } from '../../src/app/train-recommender.js';
 import { loadRun } from '../../src/store/run.js';
 import { recommend } from '../../src/store/recommend.js';
 import type { Recommender } from '../../src/models/recommender.js';
@@ -209,4 +209,44 @@ test('the category prior: plus γ·log((n_u,c + ½) / (n_u + ½C)) by hand; a sh
   assert.deepEqual([...blend.scoreUsers(Int32Array.from([0]))], [...affinity.rowFor(0)]);
   assert.throws(() => new PopularityBlend(inner, new Int32Array(4), { alpha: 0, gamma: 1 }), /category prior: category shares for 0 users/);
   assert.throws(() => new PopularityBlend(inner, new Int32Array(4), { alpha: 0, gamma: -2 }), /category prior γ must be a finite number ≥ 0, got -2/);
+});
+
+test("the priors read each held-out item's history: a validation item's is the training purchases, a test item's adds the validation item", () => {
+  const users = ds.userIds.length;
+  const mark = (k: number) => Int32Array.from({ length: users }, (_, u) => (u * 7 + k) % ds.itemIds.length);
+  const d = { ...ds, latest: { train: mark(1), known: mark(2), all: mark(3) } };
+  assert.deepEqual([...priorContext(d, 'valid').latest], [...mark(1)]);
+  assert.deepEqual([...priorContext(d, 'test').latest], [...mark(2)]);
+  // the category shares: the test item's history counts the validation item once more
+  const u = d.valid.user[0]!;
+  const c = d.itemCategory[d.valid.item[0]!]!;
+  const count = (pairs: { user: Int32Array; item: Int32Array }[], cat: number | null) =>
+    pairs.reduce((n, p) => n + p.user.filter((v, x) => v === u && (cat === null || d.itemCategory[p.item[x]!] === cat)).length, 0);
+  const C = d.categories.length;
+  const share = (pairs: { user: Int32Array; item: Int32Array }[]) => Math.log((count(pairs, c) + 0.5) / (count(pairs, null) + 0.5 * C));
+  const item = d.itemCategory.indexOf(c);
+  assert.ok(Math.abs(priorContext(d, 'valid').affinity.rowFor(u)[item]! - share([d.train])) < 1e-6);
+  assert.ok(Math.abs(priorContext(d, 'test').affinity.rowFor(u)[item]! - share([d.train, d.valid])) < 1e-6);
+  assert.ok(share([d.train, d.valid]) > share([d.train]));
+});
+
+test('withoutHeldOut: every purchase trains (--split none); with keepTest the test items stay held out and the rest trains', () => {
+  const pairs = (p: { user: Int32Array; item: Int32Array }) => [...p.user].map((u, x) => `${u}:${p.item[x]}`);
+  const all = withoutHeldOut(ds);
+  assert.deepEqual(new Set(pairs(all.train)), new Set([...pairs(ds.train), ...pairs(ds.valid), ...pairs(ds.test)]));
+  assert.equal(all.valid.user.length + all.test.user.length, 0);
+  const refit = withoutHeldOut(ds, true);
+  assert.deepEqual(new Set(pairs(refit.train)), new Set([...pairs(ds.train), ...pairs(ds.valid)]));
+  assert.equal(refit.valid.user.length, 0);
+  assert.deepEqual(pairs(refit.test), pairs(ds.test));
+  assert.deepEqual([...refit.sampledNegatives], [...ds.sampledNegatives]);
+  // the item counts follow the training pairs; a test item is never counted
+  for (const [d, p] of [
+    [all, all.train],
+    [refit, refit.train],
+  ] as const) {
+    const want = new Int32Array(ds.itemIds.length);
+    for (const i of p.item) want[i]!++;
+    assert.deepEqual([...d.itemTrainCount], [...want]);
+  }
 });
