@@ -256,3 +256,21 @@ test("each shopper's latest purchase is kept, of the training pairs, of all but 
     }
   }
 });
+
+test('latest.i32 of an older dataset ([users] × 2: training, all) reads with the training latest as the test history; another length is a clear error', async () => {
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  await runIngest('folder', shop.dir, { out, imageSize: 16, split: 'temporal', minCategoryCount: 1 }, quiet);
+  const now = loadDataset(out).latest!;
+  const users = now.train.length;
+  const old = new Int32Array(users * 2);
+  old.set(now.train, 0);
+  old.set(now.all, users);
+  writeFileSync(join(out, 'latest.i32'), new Uint8Array(old.buffer));
+  const read = loadDataset(out).latest!;
+  assert.deepEqual([...read.train], [...now.train]);
+  assert.deepEqual([...read.known], [...now.train]);
+  assert.deepEqual([...read.all], [...now.all]);
+  writeFileSync(join(out, 'latest.i32'), new Uint8Array(new Int32Array(users * 3 + 1).buffer));
+  assert.throws(() => loadDataset(out), new RegExp(`latest\\.i32: ${users * 3 + 1} values for ${users} users \\(want ${users * 3}\\)`));
+});
