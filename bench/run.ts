@@ -11,6 +11,8 @@
  *   garment-knn  1-NN class accuracy in the simulated utility's garment space → garment-knn.json
  *   paper      `ingest paper` on a generated 1 GB file in the authors' layout: peak RSS → paper-ingest.json
  *   scale      DVBPR steps/s in one and two c10d/Gloo processes, the all-reduce's share → scale.json / .md
+ *   train-speed  `atelier train dvbpr` with the default preset on H&M, fresh: minutes to its best
+ *              validation epoch, the classifier included → train-speed.json / .md
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
  * alternating round by round so that drift on a shared machine hits both alike.
  */
@@ -30,6 +32,7 @@ const benches: Record<string, () => Promise<void>> = {
   'garment-knn': async () => (await import('./garment-knn.js')).garmentKnnBench(),
   paper: async () => (await import('./paper-ingest.js')).paperIngestBench(process.argv.slice(3)),
   scale: async () => (await import('./scale.js')).scaleBench(),
+  'train-speed': async () => (await import('./train-speed.js')).trainSpeedBench(),
 };
 if (!which || !benches[which]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
