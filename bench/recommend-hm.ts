@@ -143,6 +143,15 @@ export async function recommendHmBench(args: string[]): Promise<void> {
   }
 }
 
+/** The DVBPR variant with the best validation AUC: its row, a scorer of its weights, and what trained it. */
+interface Chosen {
+  v: ProtocolResult['variants'][number];
+  scorer: () => Recommender;
+  cfg: DvbprConfig;
+  start?: ClassifierJobResult | AttributeJobResult;
+  name: string;
+}
+
 async function protocolBench(src: string, work: string, protocol: Protocol, variants: Variant[], progress: Progress, save: (r: ProtocolResult) => void) {
   const t0 = Date.now();
   mkdirSync(work, { recursive: true });
@@ -212,13 +221,7 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
   }
 
   let attributes: AttributeJobResult | null = null;
-  let chosen: {
-    v: (typeof out.variants)[number];
-    scorer: () => Recommender;
-    cfg: DvbprConfig;
-    start?: ClassifierJobResult | AttributeJobResult;
-    name: string;
-  } | null = null;
+  let chosen: Chosen | null = null;
   for (const variant of variants) {
     const v0 = Date.now();
     const cfg: DvbprConfig = { ...base, ...DVBPR_COMMON, ...variant.cfg };
@@ -339,7 +342,7 @@ async function refit(
   ds: Dataset,
   images: Tensor,
   work: string,
-  chosen: { v: { bestEpoch: number }; cfg: DvbprConfig; start?: ClassifierJobResult | AttributeJobResult; name: string },
+  chosen: Chosen,
   priors: { alpha: number; beta?: number; gamma?: number },
   progress: Progress,
 ): Promise<NonNullable<ProtocolResult['refit']>> {

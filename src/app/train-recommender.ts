@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
-import { latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
+import { historyPairs, latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
 import { AttributeClassifier, Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
@@ -64,10 +64,10 @@ export interface PriorContext {
 }
 
 export function priorContext(ds: Dataset, split: 'valid' | 'test'): PriorContext {
-  const history = split === 'valid' ? [ds.train] : [ds.train, ds.valid];
+  const history = split === 'valid' ? 'train' : 'known';
   return {
-    latest: latestPurchases(ds, split === 'valid' ? 'train' : 'known'),
-    affinity: new CategoryAffinity(history, ds.itemCategory, ds.userIds.length, ds.categories.length),
+    latest: latestPurchases(ds, history),
+    affinity: new CategoryAffinity(historyPairs(ds, history), ds.itemCategory, ds.userIds.length, ds.categories.length),
   };
 }
 
@@ -224,7 +224,7 @@ export function encoderStart(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: 
  * measured on the test items it still never saw).
  */
 export function withoutHeldOut(ds: Dataset, keepTest = false): Dataset {
-  const parts = keepTest ? [ds.train, ds.valid] : [ds.train, ds.valid, ds.test];
+  const parts = historyPairs(ds, keepTest ? 'known' : 'all');
   const join2 = (key: 'user' | 'item') => {
     const out = new Int32Array(parts.reduce((n, p) => n + p[key].length, 0));
     let o = 0;

@@ -180,12 +180,19 @@ export interface Dataset {
  * has it; else the last pair in split order (training pairs keep their order of appearance, which
  * is time order for a log written by date, as H&M's is; a fixed split has no times).
  */
-export function latestPurchases(ds: Dataset, of: 'train' | 'known' | 'all'): Int32Array {
+export function latestPurchases(ds: Dataset, of: History): Int32Array {
   if (ds.latest) return ds.latest[of];
   const last = new Int32Array(ds.userIds.length).fill(-1);
-  const parts = { train: [ds.train], known: [ds.train, ds.valid], all: [ds.train, ds.valid, ds.test] }[of];
-  for (const p of parts) for (let x = 0; x < p.user.length; x++) last[p.user[x]!] = p.item[x]!;
+  for (const p of historyPairs(ds, of)) for (let x = 0; x < p.user.length; x++) last[p.user[x]!] = p.item[x]!;
   return last;
+}
+
+/** A shopper's history: the training pairs (a validation item's), all but the test pair (a test item's), or all. */
+export type History = 'train' | 'known' | 'all';
+
+/** The splits a history is made of, in split order. */
+export function historyPairs(ds: Dataset, of: History): SplitPairs[] {
+  return { train: [ds.train], known: [ds.train, ds.valid], all: [ds.train, ds.valid, ds.test] }[of];
 }
 
 function writeSplit(path: string, p: SplitPairs): void {

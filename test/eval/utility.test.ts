@@ -5,21 +5,25 @@ import { join } from 'node:path';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
 import { loadDataset } from '../../src/data/dataset.js';
-import { garmentSet } from '../../src/data/garments.js';
+import { garmentImages, garmentSet } from '../../src/data/garments.js';
 import { hiddenFeatures, hiddenScores } from '../../src/data/simulate.js';
 import { GarmentUtility } from '../../src/eval/utility.js';
 import { makeIdx, tempDir } from '../helpers/fixtures.js';
 
-test('simulated utility: a real garment scores its hidden taste, sold or not; an image far from every garment scores low', async () => {
-  const idx = makeIdx(40); // 80 garments, of which the shop sells 30
+/** A Fashion-MNIST fixture of 2·perClass garments, the shop selling `items` of them to simulated shoppers. */
+async function fixture(perClass: number, items: number, shoppers: number) {
   const out = join(tempDir(), 'data');
   await runIngest(
     'fashion-mnist',
-    idx,
-    { out, imageSize: 16, items: 30, simulateShoppers: 12, minUserItems: 3, minCategoryCount: 1 },
+    makeIdx(perClass),
+    { out, imageSize: 16, items, simulateShoppers: shoppers, minUserItems: 3, minCategoryCount: 1 },
     createProgress({ quiet: true }),
   );
-  const ds = loadDataset(out);
+  return loadDataset(out);
+}
+
+test('simulated utility: a real garment scores its hidden taste, sold or not; an image far from every garment scores low', async () => {
+  const ds = await fixture(40, 30, 12); // 80 garments, of which the shop sells 30
   const set = garmentSet(ds);
   assert.equal(set.count, 80);
   assert.equal(
@@ -81,16 +85,7 @@ test('simulated utility: a real garment scores its hidden taste, sold or not; an
 });
 
 test('garmentImages: a shop garment is its catalogue photo, any other is scaled as the ingest scales it; each reads as itself, its utility its hidden taste', async () => {
-  const { garmentImages } = await import('../../src/data/garments.js');
-  const idx = makeIdx(20); // 40 garments, of which the shop sells 12
-  const out = join(tempDir(), 'data');
-  await runIngest(
-    'fashion-mnist',
-    idx,
-    { out, imageSize: 16, items: 12, simulateShoppers: 6, minUserItems: 3, minCategoryCount: 1 },
-    createProgress({ quiet: true }),
-  );
-  const ds = loadDataset(out);
+  const ds = await fixture(20, 12, 6); // 40 garments, of which the shop sells 12
   const set = garmentSet(ds);
   const utility = new GarmentUtility(ds, set);
   try {
