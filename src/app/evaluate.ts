@@ -46,17 +46,25 @@ export interface RecommendOptions {
   recency?: number;
   /** γ of the category prior; absent: the run's, as α */
   affinity?: number;
+  /** δ of the product prior; absent: the run's, as α */
+  product?: number;
 }
 
-/** The priors a run's recommendations use by default: chosen on validation (metrics.popularityPrior: α, β of the recency prior, γ of the category prior), else none. */
-export function runPrior(run: LoadedRun): { alpha: number; beta: number; gamma: number } {
+/** The priors a run's recommendations use by default: chosen on validation (metrics.popularityPrior: α, β of the recency prior, γ of the category prior, δ of the product prior), else none. */
+export function runPrior(run: LoadedRun): { alpha: number; beta: number; gamma: number; delta: number } {
   const p = run.manifest.metrics.popularityPrior;
-  return { alpha: p?.alpha ?? 0, beta: p?.beta ?? 0, gamma: p?.gamma ?? 0 };
+  return { alpha: p?.alpha ?? 0, beta: p?.beta ?? 0, gamma: p?.gamma ?? 0, delta: p?.delta ?? 0 };
 }
 
 /** Top-K for each shopper of `userIds` from one load of the run. */
 export function recommendFor(runDir: string, userIds: string[], o: RecommendOptions): Recommendation[] {
   const run = loadRun(runDir);
   const p = runPrior(run);
-  return recommend(run.recommender, run.catalogue, userIds, { ...o, prior: o.prior ?? p.alpha, recency: o.recency ?? p.beta, affinity: o.affinity ?? p.gamma });
+  return recommend(run.recommender, run.catalogue, userIds, {
+    ...o,
+    prior: o.prior ?? p.alpha,
+    recency: o.recency ?? p.beta,
+    affinity: o.affinity ?? p.gamma,
+    product: o.product ?? p.delta,
+  });
 }

@@ -12,7 +12,7 @@ import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
-import { CategoryAffinity, PopularityBlend, type PriorWeights } from '../models/blend.js';
+import { CategoryAffinity, PopularityBlend, ProductAffinity, type PriorWeights } from '../models/blend.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
 import { assertKeepsUploads, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
@@ -49,6 +49,8 @@ export const PRIOR_ALPHAS = [0, 0.25, 0.5, 1, 2, 4];
 export const PRIOR_BETAS = [0, 1, 3, 10, 30];
 /** The category prior's grid (γ = 0: off): γ·log of the shopper's smoothed share of purchases in the item's category. */
 export const PRIOR_GAMMAS = [0, 0.1, 0.3, 1];
+/** The product prior's grid (δ = 0: off): δ·log(1 + the shopper's purchases of the item's product); a dataset without products has δ = 0 only. */
+export const PRIOR_DELTAS = [0, 1, 3, 10];
 
 /**
  * What the priors read from a dataset when the held-out items of `split` are predicted: the
@@ -56,18 +58,22 @@ export const PRIOR_GAMMAS = [0, 0.1, 0.3, 1];
  * the test item (the leave-one-out protocol of sequential recommendation). A validation item's
  * history is the training pairs; a test item's is the training pairs and the validation item (on
  * the temporal split the purchase just before it). Its latest purchase (recency prior) and its
- * category shares (category prior); the popularity prior counts the training pairs throughout.
+ * category shares (category prior), its purchases per product (product prior, when the dataset
+ * has products); the popularity prior counts the training pairs throughout.
  */
 export interface PriorContext {
   latest: Int32Array;
   affinity: CategoryAffinity;
+  products?: ProductAffinity;
 }
 
 export function priorContext(ds: Dataset, split: 'valid' | 'test'): PriorContext {
   const history = split === 'valid' ? 'train' : 'known';
+  const pairs = historyPairs(ds, history);
   return {
     latest: latestPurchases(ds, history),
-    affinity: new CategoryAffinity(historyPairs(ds, history), ds.itemCategory, ds.userIds.length, ds.categories.length),
+    affinity: new CategoryAffinity(pairs, ds.itemCategory, ds.userIds.length, ds.categories.length),
+    ...(ds.itemProduct ? { products: new ProductAffinity(pairs, ds.itemProduct, ds.userIds.length) } : {}),
   };
 }
 
@@ -76,37 +82,42 @@ export function priorContext(ds: Dataset, split: 'valid' | 'test'): PriorContext
  * history: priorContext; `ctx`, when the caller evaluates many priors on one dataset).
  */
 export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights, split: 'valid' | 'test', ctx?: PriorContext): Recommender {
-  if (!p.alpha && !p.beta && !p.gamma) return rec;
+  if (!p.alpha && !p.beta && !p.gamma && !p.delta) return rec;
   const c = ctx ?? priorContext(ds, split);
-  return new PopularityBlend(rec, ds.itemTrainCount, p, { latest: c.latest, affinity: c.affinity });
+  return new PopularityBlend(rec, ds.itemTrainCount, p, { latest: c.latest, affinity: c.affinity, ...(c.products ? { products: c.products } : {}) });
 }
 
 /**
- * The priors, in two steps on validation shoppers: γ (the category prior, part of the model's
- * order over the whole catalogue) with the best validation AUC over PRIOR_GAMMAS; then, with that
- * γ, α (popularity) and β (recency: for a model with item embeddings) with the best validation
- * Recall@50 over PRIOR_ALPHAS × PRIOR_BETAS, for the top of the list. The first on a tie in the
- * grids' order (β, then α, ascending), so none when a prior adds nothing. The grids and the test
- * figures with the priors chosen: what `recommend` and the API use by default for this run.
+ * The priors, in two steps on validation shoppers, each by validation AUC (the order over the
+ * whole catalogue, which the top of the list is the head of): γ and δ (the category and product
+ * priors, what the shopper's own purchases say of the item) over PRIOR_GAMMAS × PRIOR_DELTAS (δ = 0
+ * alone for a dataset without products); then, with those, α (popularity) and β (recency: for a
+ * model with item embeddings) over PRIOR_ALPHAS × PRIOR_BETAS. The first on a tie in the grids'
+ * order (δ then γ, β then α, ascending), so none when a prior adds nothing. Recall@50 is recorded
+ * beside each cell of the second grid. (Before the product prior the second step read Recall@50,
+ * which then needed a large α and cost AUC; bench/results/recommend.md has both.) The grids and the
+ * test figures with the priors chosen: what `recommend` and the API use by default for this run.
  */
 export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
   const ctx = priorContext(ds, 'valid');
   const testCtx = priorContext(ds, 'test');
   const gammaGrid: PriorChoice['gammaGrid'] = [];
-  let bestGamma: { gamma: number; r: RankingResult } | null = null;
-  for (const gamma of PRIOR_GAMMAS) {
-    const r = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, 'valid', ctx), 'valid');
-    gammaGrid.push({ gamma, auc: r.auc });
-    if (!bestGamma || r.auc > bestGamma.r.auc) bestGamma = { gamma, r };
+  let bestOrder: { gamma: number; delta: number; r: RankingResult } | null = null;
+  for (const delta of ctx.products ? PRIOR_DELTAS : [0]) {
+    for (const gamma of PRIOR_GAMMAS) {
+      const r = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma, delta }, 'valid', ctx), 'valid');
+      gammaGrid.push({ gamma, delta, auc: r.auc });
+      if (!bestOrder || r.auc > bestOrder.r.auc) bestOrder = { gamma, delta, r };
+    }
   }
-  const gamma = bestGamma!.gamma;
+  const { gamma, delta } = bestOrder!;
   const grid: PriorChoice['grid'] = [];
   let best: { p: PriorWeights; r: RankingResult } | null = null;
   for (const beta of rec.similarTo ? PRIOR_BETAS : [0]) {
     for (const alpha of PRIOR_ALPHAS) {
-      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma }, 'valid', ctx), 'valid');
+      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma, delta }, 'valid', ctx), 'valid');
       grid.push({ alpha, beta, recallAt50: r.recallAt50!, auc: r.auc });
-      if (!best || r.recallAt50! > best.r.recallAt50!) best = { p: { alpha, beta, gamma }, r };
+      if (!best || r.auc > best.r.auc) best = { p: { alpha, beta, gamma, delta }, r };
     }
   }
   const { alpha, beta } = best!.p;
@@ -114,11 +125,12 @@ export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
     alpha,
     beta: beta ?? 0,
     gamma,
+    delta,
     gammaGrid,
     grid,
-    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma }, 'test', testCtx), 'test'),
+    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma, delta }, 'test', testCtx), 'test'),
     test: rankingOn(ds, withPrior(ds, rec, best!.p, 'test', testCtx), 'test'),
-    validation: { category: bestGamma!.r, priors: best!.r },
+    validation: { category: bestOrder!.r, priors: best!.r },
   };
 }
 
@@ -126,11 +138,12 @@ export interface PriorChoice {
   alpha: number;
   beta: number;
   gamma: number;
-  /** validation AUC of each γ (α = β = 0) */
-  gammaGrid: { gamma: number; auc: number }[];
-  /** validation Recall@50 and AUC of each α × β at the chosen γ */
+  delta: number;
+  /** validation AUC of each γ × δ (α = β = 0) */
+  gammaGrid: { gamma: number; delta: number; auc: number }[];
+  /** validation AUC (the choice) and Recall@50 of each α × β at the chosen γ and δ */
   grid: { alpha: number; beta: number; recallAt50: number; auc: number }[];
-  /** the test figures of the model with the category prior alone (its order over the whole catalogue) */
+  /** the test figures of the model with the category and product priors alone (its order over the whole catalogue) */
   categoryTest: RankingResult;
   /** the test figures of the model with the chosen priors */
   test: RankingResult;
@@ -253,6 +266,8 @@ export interface LikeRun {
   recencyPrior?: number;
   /** the γ of the category prior it chose on validation */
   categoryPrior?: number;
+  /** the δ of the product prior it chose on validation */
+  productPrior?: number;
 }
 
 export interface DvbprJobOptions {
@@ -370,6 +385,7 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
               alpha: o.like.popularityPrior,
               ...(o.like.recencyPrior ? { beta: o.like.recencyPrior } : {}),
               ...(o.like.categoryPrior ? { gamma: o.like.categoryPrior } : {}),
+              ...(o.like.productPrior ? { delta: o.like.productPrior } : {}),
             },
           }
         : {}),

@@ -28,6 +28,7 @@ const recommendFlags = z
     popularityPrior: z.coerce.number().min(0).max(100).optional(),
     recencyPrior: z.coerce.number().min(0).max(100).optional(),
     categoryPrior: z.coerce.number().min(0).max(100).optional(),
+    productPrior: z.coerce.number().min(0).max(100).optional(),
     json: z.boolean().default(false),
   })
   .strict()
@@ -71,6 +72,10 @@ export function registerRecommend(program: Command): void {
       '--category-prior <gamma>',
       "plus γ·log of the shopper's share of purchases in the item's category (default: the γ the run chose on validation; 0: off)",
     )
+    .option(
+      '--product-prior <delta>',
+      "plus δ·log(1 + the shopper's purchases of the item's product: the same garment in another colour) (default: the δ the run chose on validation; 0: off)",
+    )
     .option('--json', 'one JSON line per shopper: {"userId", "items": [{"itemId", "score", "cold"}]}')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(recommendFlags, opts);
@@ -83,6 +88,7 @@ export function registerRecommend(program: Command): void {
         ...(f.popularityPrior !== undefined ? { prior: f.popularityPrior } : {}),
         ...(f.recencyPrior !== undefined ? { recency: f.recencyPrior } : {}),
         ...(f.categoryPrior !== undefined ? { affinity: f.categoryPrior } : {}),
+        ...(f.productPrior !== undefined ? { product: f.productPrior } : {}),
       })) {
         out(f.json, { userId: r.userId, items: r.items.map(({ itemId, score, cold }) => ({ itemId, score, cold })) }, () =>
           [

@@ -94,6 +94,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
   const prior = m.metrics.popularityPrior?.alpha;
   const recency = m.metrics.popularityPrior?.beta;
   const category = m.metrics.popularityPrior?.gamma;
+  const product = m.metrics.popularityPrior?.delta;
   return {
     manifest: m,
     record: {
@@ -104,6 +105,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
       ...(prior !== undefined ? { popularityPrior: prior } : {}),
       ...(recency ? { recencyPrior: recency } : {}),
       ...(category ? { categoryPrior: category } : {}),
+      ...(product ? { productPrior: product } : {}),
     },
   };
 }

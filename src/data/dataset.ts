@@ -74,6 +74,11 @@ export interface RawDataset {
   categoryColumn: string;
   /** attributes besides the category (one value per item), for the multi-attribute classifier */
   attributes?: RawAttribute[];
+  /**
+   * each item's product (null: none): items of one product are one garment in other colours or
+   * sizes (H&M's product_code; a folder shop's `product` column), for the product prior (models/blend.ts)
+   */
+  products?: (string | null)[];
   /** counts of things left out that are not errors (e.g. articles without a photo) */
   leftOut: Record<string, number>;
   /** interactions, possibly made from the fitted images (simulated shoppers); not needed with a fixed split */
@@ -133,6 +138,8 @@ export interface Manifest {
   categories: { name: string; items: number; folded?: string[] }[];
   /** attributes besides the category (absent in a dataset written before them) */
   attributes?: { name: string; classes: number; labelled: number }[];
+  /** the source's products (absent: it names none): how many, and the items in a product with another item */
+  products?: { products: number; items: number; itemsWithSibling: number };
   split: { kind: SplitKind | 'authors'; coldTestItems: number; coldTestUsers: number; coldValidItems: number; itemsWithoutTraining: number };
   leftOut: Record<string, number>;
   problems: ReturnType<Problems['summary']>;
@@ -165,6 +172,9 @@ export interface Dataset {
   simulation?: SimulationModel;
   /** the category first (unknown and other masked), then the source's other attributes */
   attributes: Attribute[];
+  /** each item's product (index into `products`, −1: none), absent when the source names none (the product prior) */
+  itemProduct?: Int32Array;
+  products?: string[];
   /**
    * each user's latest purchase (item, −1: none) by first purchase time, of the training pairs, of
    * all but the test pair (`known`: the history when the test item is predicted) and of all (latest.i32)
@@ -309,6 +319,7 @@ interface KeptItems {
   itemIds: string[];
   categoryRaw: (string | null)[];
   attributes: RawAttribute[];
+  products?: (string | null)[];
   keys: string[];
 }
 
@@ -320,7 +331,15 @@ function dropFailedImages(
   tmp: string,
   imageSize: number,
 ): KeptItems {
-  if (!cache.failed.length) return { keepItem: null, itemIds: raw.itemIds, categoryRaw: raw.categoryRaw, attributes: raw.attributes ?? [], keys: cache.keys };
+  if (!cache.failed.length)
+    return {
+      keepItem: null,
+      itemIds: raw.itemIds,
+      categoryRaw: raw.categoryRaw,
+      attributes: raw.attributes ?? [],
+      ...(raw.products ? { products: raw.products } : {}),
+      keys: cache.keys,
+    };
   const failed = new Set(cache.failed.map((f) => f.index));
   const keepItem = new Int32Array(raw.itemIds.length).fill(-1);
   const rowBytes = imageSize * imageSize * 3;
@@ -344,6 +363,7 @@ function dropFailedImages(
     itemIds: kept(raw.itemIds),
     categoryRaw: kept(raw.categoryRaw),
     attributes: (raw.attributes ?? []).map((a) => ({ name: a.name, values: kept(a.values) })),
+    ...(raw.products ? { products: kept(raw.products) } : {}),
     keys: kept(cache.keys),
   };
 }
@@ -572,7 +592,7 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: f.reason ?? 'undecodable image', value: f.error });
 
   // 2. drop items whose image failed (skip mode), compacting the cache
-  const { keepItem, itemIds, categoryRaw, attributes, keys } = dropFailedImages(raw, cache, cachePath, tmp, o.imageSize);
+  const { keepItem, itemIds, categoryRaw, attributes, products, keys } = dropFailedImages(raw, cache, cachePath, tmp, o.imageSize);
   const numItems = itemIds.length;
   if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
   // read back only when the interactions are made from the pixels (a 224-px cache of a large catalogue does not fit in memory)
@@ -601,7 +621,15 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   const coldValid = new Set(Array.from(valid.item).filter(cold));
 
   // 7. write
-  writeFileSync(join(tmp, 'items.json'), JSON.stringify({ ids: itemIds, category: Array.from(itemCategory), trainCount: Array.from(split.itemTrainCount) }));
+  writeFileSync(
+    join(tmp, 'items.json'),
+    JSON.stringify({
+      ids: itemIds,
+      category: Array.from(itemCategory),
+      trainCount: Array.from(split.itemTrainCount),
+      ...(products ? { product: products } : {}),
+    }),
+  );
   writeFileSync(join(tmp, 'users.json'), JSON.stringify({ ids: userIds }));
   writeSplit(join(tmp, 'train.i32'), train);
   writeSplit(join(tmp, 'valid.i32'), valid);
@@ -650,6 +678,7 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
     },
     categories,
     attributes: kept.map((a) => ({ name: a.name, classes: a.classes.length, labelled: a.labels.reduce((n, l) => n + (l >= 0 ? 1 : 0), 0) })),
+    ...(products ? { products: productCounts(products) } : {}),
     split: {
       kind: raw.fixedSplit ? 'authors' : o.split,
       coldTestItems: coldTest.size,
@@ -669,6 +698,28 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
 
 const LATEST_FILE = 'latest.i32';
 
+/** The manifest's product counts: products, items with one, and those sharing theirs with another item. */
+function productCounts(products: (string | null)[]): NonNullable<Manifest['products']> {
+  const size = new Map<string, number>();
+  for (const p of products) if (p !== null) size.set(p, (size.get(p) ?? 0) + 1);
+  let items = 0;
+  let itemsWithSibling = 0;
+  for (const p of products) if (p !== null) (items++, size.get(p)! > 1 && itemsWithSibling++);
+  return { products: size.size, items, itemsWithSibling };
+}
+
+/** Dense product indices (−1: none) in order of first appearance, and the product of each index. */
+export function productIndex(values: (string | null)[]): { itemProduct: Int32Array; products: string[] } {
+  const index = new Map<string, number>();
+  const itemProduct = Int32Array.from(values, (v) => {
+    if (v === null || v === '') return -1;
+    let k = index.get(v);
+    if (k === undefined) index.set(v, (k = index.size));
+    return k;
+  });
+  return { itemProduct, products: [...index.keys()] };
+}
+
 function readLatest(path: string, users: number): { latest?: { train: Int32Array; known: Int32Array; all: Int32Array } } {
   if (!existsSync(path)) return {};
   const l = readInt32(path);
@@ -684,7 +735,9 @@ export function loadDataset(dir: string): Dataset {
   if (manifest.format !== DATASET_FORMAT) {
     throw new BadInputError(`dataset format ${manifest.format}, this Atelier reads format ${DATASET_FORMAT}`, { file: join(d, 'manifest.json') });
   }
-  const items = readJson<{ ids: string[]; category: number[]; trainCount: number[] }>(join(d, 'items.json'));
+  const items = readJson<{ ids: string[]; category: number[]; trainCount: number[]; product?: (string | null)[] }>(join(d, 'items.json'));
+  if (items.product && items.product.length !== items.ids.length)
+    throw new CorruptFileError(`${items.product.length} products for ${items.ids.length} items`, join(d, 'items.json'));
   const users = readJson<{ ids: string[] }>(join(d, 'users.json'));
   const simPath = join(d, 'simulation.json');
   const itemCategory = Int32Array.from(items.category);
@@ -697,6 +750,7 @@ export function loadDataset(dir: string): Dataset {
     itemCategory,
     categories,
     attributes: datasetAttributes(d, categories, itemCategory),
+    ...(items.product ? productIndex(items.product) : {}),
     itemTrainCount: Int32Array.from(items.trainCount),
     train: readSplit(join(d, 'train.i32')),
     valid: readSplit(join(d, 'valid.i32')),

@@ -1,7 +1,9 @@
 /**
  * Reader for the generic layout a shop would export:
- *   items.csv         item_id, image (a path inside the folder, relative to it)[, category][, other columns]
- *                     (every other categorical column is an attribute the encoder's classifier learns)
+ *   items.csv         item_id, image (a path inside the folder, relative to it)[, category][, product][, other columns]
+ *                     (product: items of one product are one garment in other colours or sizes, for
+ *                     the product prior; every other categorical column is an attribute the encoder's
+ *                     classifier learns)
  *   interactions.csv  user_id, item_id[, timestamp (ISO date or number)]
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
@@ -49,6 +51,8 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
   const names: string[] = [];
   const cats: (string | null)[] = [];
   const other = new Map<string, (string | null)[]>(); // every other column, for the attributes
+  const products: (string | null)[] = [];
+  let hasProduct = false;
   const catRequired = o.categoryColumn !== 'category';
   for await (const { record, line } of readCsv(itemsPath, { required: ['item_id', 'image', ...(catRequired ? [o.categoryColumn] : [])], problems })) {
     const id = record.item_id!.trim();
@@ -77,8 +81,11 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
     names.push(path);
     const c = record[o.categoryColumn]?.trim() ?? '';
     cats.push(c === '' ? null : c);
+    const product = record.product?.trim() ?? '';
+    if ('product' in record) hasProduct = true;
+    products.push(product === '' ? null : product);
     for (const [col, raw] of Object.entries(record)) {
-      if (col === 'item_id' || col === 'image' || col === o.categoryColumn) continue;
+      if (col === 'item_id' || col === 'image' || col === 'product' || col === o.categoryColumn) continue;
       let values = other.get(col);
       if (!values) other.set(col, (values = new Array<string | null>(itemIds.length - 1).fill(null)));
       const v = raw?.trim() ?? '';
@@ -128,6 +135,7 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
     categoryRaw: cats,
     categoryColumn: o.categoryColumn,
     attributes,
+    ...(hasProduct ? { products } : {}),
     leftOut: {},
     interactions: () => ({ log }),
   };

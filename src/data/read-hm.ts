@@ -47,12 +47,19 @@ export const HM_ATTRIBUTE_COLUMNS = [
 async function readArticles(
   articlesPath: string,
   o: HmOptions,
-): Promise<{ articleIndex: Map<string, number>; articleIds: string[]; articleCat: (string | null)[]; articleAttr: Map<string, (string | null)[]> }> {
+): Promise<{
+  articleIndex: Map<string, number>;
+  articleIds: string[];
+  articleCat: (string | null)[];
+  articleAttr: Map<string, (string | null)[]>;
+  articleProduct: (string | null)[];
+}> {
   const { problems } = o;
   const articleIndex = new Map<string, number>();
   const articleIds: string[] = [];
   const articleCat: (string | null)[] = [];
   const articleAttr = new Map<string, (string | null)[]>();
+  const articleProduct: (string | null)[] = [];
   for await (const { record, line } of readCsv(articlesPath, { required: ['article_id', o.categoryColumn], problems })) {
     const id = record.article_id!.trim();
     if (!/^\d+$/.test(id)) {
@@ -67,6 +74,7 @@ async function readArticles(
     articleIds.push(id);
     const c = record[o.categoryColumn]!.trim();
     articleCat.push(c === '' ? null : c);
+    articleProduct.push(productOf(id, record.product_code));
     for (const col of HM_ATTRIBUTE_COLUMNS) {
       if (col === o.categoryColumn || !(col in record)) continue;
       let values = articleAttr.get(col);
@@ -75,7 +83,18 @@ async function readArticles(
       values.push(v === '' ? null : v);
     }
   }
-  return { articleIndex, articleIds, articleCat, articleAttr };
+  return { articleIndex, articleIds, articleCat, articleAttr, articleProduct };
+}
+
+/**
+ * An article's product: its product_code (7 digits, zero-padded), or for an article without
+ * metadata the first 7 of its 10 digits (H&M's article_id is the product code and a 3-digit
+ * colour variant); null for any other id.
+ */
+export function productOf(articleId: string, productCode: string | undefined): string | null {
+  const code = productCode?.trim() ?? '';
+  if (/^\d{1,7}$/.test(code)) return code.padStart(7, '0');
+  return /^\d{10}$/.test(articleId) ? articleId.slice(0, 7) : null;
 }
 
 /** transactions_train.csv, streamed; repeat purchases (identical rows are multi-unit buys) collapse later. */
@@ -122,7 +141,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
   const articlesPath = join(folder, 'articles.csv');
   const txPath = join(folder, 'transactions_train.csv');
   const problems = o.problems;
-  const { articleIndex, articleIds, articleCat, articleAttr } = await readArticles(articlesPath, o);
+  const { articleIndex, articleIds, articleCat, articleAttr, articleProduct } = await readArticles(articlesPath, o);
   const { users, user: userArr, item: itemArr, time: timeArr, rows } = await readTransactions(txPath, articleIndex, o);
 
   // photos: an article without one leaves the catalogue (not an error) unless someone bought it
@@ -178,6 +197,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     categoryRaw: cats,
     categoryColumn: o.categoryColumn,
     attributes: [...articleAttr].map(([name, values]) => ({ name, values: keptArticles.map((a) => values[a] ?? null) })),
+    products: keptArticles.map((a) => articleProduct[a]!),
     leftOut: {
       articlesWithoutPhoto: withoutPhoto,
       purchasedArticlesWithoutPhoto: purchasedWithoutPhoto,

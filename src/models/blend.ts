@@ -6,7 +6,10 @@
  *                             last(u) the shopper's latest known purchase, and
  *   γ·log((n_u,c(i) + ½) / (n_u + ½C))   the category prior: the share of the shopper's known
  *                             purchases in the item's category (smoothed; C categories), so a
- *                             shopper who buys trousers sees trousers before dresses.
+ *                             shopper who buys trousers sees trousers before dresses, and
+ *   δ·log(1 + n_u,p(i))        the product prior: n_u,p the shopper's known purchases of the item's
+ *                             product (the same garment in another colour or size: H&M's
+ *                             product_code; 0 for an item without one), "in other colours".
  * α = β = 0 is the model itself (the same order). A visual model ranks a never-bought item by its
  * photo alone; the popularity prior lifts what sells, and the recency prior what looks like what
  * the shopper bought last (on H&M three in four held-out latest purchases share a day with the one
@@ -30,6 +33,8 @@ export function blendRow(
   beta = 0,
   affinity?: Float32Array,
   gamma = 0,
+  product?: Float32Array,
+  delta = 0,
 ): void {
   const n = row.length;
   let mean = 0;
@@ -41,6 +46,35 @@ export function blendRow(
   for (let i = 0; i < n; i++) row[i] = (row[i]! - mean) / sd + alpha * logCounts[i]!;
   if (similar && beta) for (let i = 0; i < n; i++) row[i]! += beta * similar[i]!;
   if (affinity && gamma) for (let i = 0; i < n; i++) row[i]! += gamma * affinity[i]!;
+  if (product && delta) for (let i = 0; i < n; i++) row[i]! += delta * product[i]!;
+}
+
+/** Each shopper's known purchases per product, log(1 + n_u,p(i)): the product prior's term. */
+export class ProductAffinity {
+  private readonly counts: Map<number, number>[]; // per user: product → purchases
+  constructor(
+    pairs: { user: Int32Array; item: Int32Array }[],
+    readonly itemProduct: Int32Array,
+    readonly numUsers: number,
+  ) {
+    this.counts = Array.from({ length: numUsers }, () => new Map<number, number>());
+    for (const p of pairs) {
+      for (let x = 0; x < p.user.length; x++) {
+        const q = itemProduct[p.item[x]!]!;
+        if (q < 0) continue;
+        const m = this.counts[p.user[x]!]!;
+        m.set(q, (m.get(q) ?? 0) + 1);
+      }
+    }
+  }
+
+  /** The term of every item (by the given item products, uploads included) for user u [N]; 0 for an item without a product. */
+  rowFor(u: number, itemProduct: Int32Array = this.itemProduct): Float32Array {
+    const m = this.counts[u]!;
+    const out = new Float32Array(itemProduct.length);
+    if (m.size) for (let i = 0; i < out.length; i++) out[i] = Math.log1p(m.get(itemProduct[i]!) ?? 0);
+    return out;
+  }
 }
 
 /** Each shopper's smoothed share of purchases per category, log((n_u,c + ½) / (n_u + ½C)): the category prior's term. */
@@ -73,11 +107,12 @@ export class CategoryAffinity {
   }
 }
 
-/** The priors of a blend: α of the popularity prior, β of the recency prior, γ of the category prior (0: off). */
+/** The priors of a blend: α of the popularity prior, β of the recency prior, γ of the category prior, δ of the product prior (0: off). */
 export interface PriorWeights {
   alpha: number;
   beta?: number;
   gamma?: number;
+  delta?: number;
 }
 
 export function checkPrior(p: PriorWeights): void {
@@ -86,6 +121,8 @@ export function checkPrior(p: PriorWeights): void {
   if (!(b >= 0 && Number.isFinite(b))) throw new InvalidArgumentError(`recency prior β must be a finite number ≥ 0, got ${b}`);
   const g = p.gamma ?? 0;
   if (!(g >= 0 && Number.isFinite(g))) throw new InvalidArgumentError(`category prior γ must be a finite number ≥ 0, got ${g}`);
+  const d = p.delta ?? 0;
+  if (!(d >= 0 && Number.isFinite(d))) throw new InvalidArgumentError(`product prior δ must be a finite number ≥ 0, got ${d}`);
 }
 
 export class PopularityBlend implements Recommender {
@@ -95,28 +132,32 @@ export class PopularityBlend implements Recommender {
   readonly alpha: number;
   readonly beta: number;
   readonly gamma: number;
+  readonly delta: number;
   private readonly logCounts: Float32Array;
   private readonly latest?: Int32Array;
   private readonly affinity?: CategoryAffinity;
+  private readonly products?: ProductAffinity;
 
   /**
    * `latest`: each user's latest known purchase (−1: none; data/dataset.ts latestPurchases), needed when β > 0, and
    * the inner recommender must then have item embeddings (`similarTo`); `affinity`: the shoppers'
-   * category shares, needed when γ > 0.
+   * category shares, needed when γ > 0; `products`: their purchases per product, needed when δ > 0.
    */
   constructor(
     readonly inner: Recommender,
     itemTrainCount: Int32Array,
     prior: number | PriorWeights,
-    context: { latest?: Int32Array; affinity?: CategoryAffinity } = {},
+    context: { latest?: Int32Array; affinity?: CategoryAffinity; products?: ProductAffinity } = {},
   ) {
     const p = typeof prior === 'number' ? { alpha: prior } : prior;
     checkPrior(p);
     this.alpha = p.alpha;
     this.beta = p.beta ?? 0;
     this.gamma = p.gamma ?? 0;
+    this.delta = p.delta ?? 0;
     this.latest = context.latest;
     this.affinity = context.affinity;
+    this.products = context.products;
     const latest = this.latest;
     if (itemTrainCount.length !== inner.numItems)
       throw new InvalidArgumentError(`popularity prior: ${itemTrainCount.length} item counts for ${inner.numItems} items`);
@@ -126,6 +167,10 @@ export class PopularityBlend implements Recommender {
     if (this.gamma && (!this.affinity || this.affinity.numUsers !== inner.numUsers || this.affinity.itemCategory.length !== inner.numItems))
       throw new InvalidArgumentError(
         `category prior: category shares for ${this.affinity?.numUsers ?? 0} users and ${this.affinity?.itemCategory.length ?? 0} items, the model has ${inner.numUsers} and ${inner.numItems}`,
+      );
+    if (this.delta && (!this.products || this.products.numUsers !== inner.numUsers || this.products.itemProduct.length !== inner.numItems))
+      throw new InvalidArgumentError(
+        `product prior: product purchases for ${this.products?.numUsers ?? 0} users and ${this.products?.itemProduct.length ?? 0} items, the model has ${inner.numUsers} and ${inner.numItems}`,
       );
     this.kind = inner.kind;
     this.numUsers = inner.numUsers;
@@ -146,6 +191,8 @@ export class PopularityBlend implements Recommender {
         this.beta,
         this.gamma ? this.affinity!.rowFor(users[r]!) : undefined,
         this.gamma,
+        this.delta ? this.products!.rowFor(users[r]!) : undefined,
+        this.delta,
       );
     return s;
   }

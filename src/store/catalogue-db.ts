@@ -7,6 +7,7 @@
  *   items       idx (= row of the embedding matrix), item_id, category, train_count, image, pixels, added_at
  *   users       idx (= row of θ), user_id
  *   purchases   user, item (train + valid + test: what each shopper is known to have bought)
+ *   latest_purchases, item_products   user → latest item (recency prior); item → product (product prior)
  *   runs        dir, kind, name, created_at, manifest (JSON)
  *   designs     id, user_id, kind, category, item_id, created_at, result (JSON)
  *
@@ -47,6 +48,7 @@ CREATE TABLE purchases (
   PRIMARY KEY (user, item)
 ) WITHOUT ROWID;
 CREATE TABLE latest_purchases (user INTEGER PRIMARY KEY REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx));
+CREATE TABLE item_products (item INTEGER PRIMARY KEY REFERENCES items(idx), product TEXT NOT NULL);
 CREATE TABLE runs (dir TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, manifest TEXT NOT NULL);
 CREATE TABLE designs (
   id TEXT PRIMARY KEY,
@@ -75,6 +77,9 @@ export interface CatalogueSource {
   purchases: { user: Int32Array; item: Int32Array }[];
   /** each user's latest known purchase (−1: none), for the recency prior (models/blend.ts) */
   latest?: Int32Array;
+  /** each item's product (−1: none) and the products' names, for the product prior (models/blend.ts) */
+  itemProduct?: Int32Array;
+  products?: string[];
 }
 
 /** What a run's catalogue is made of: the dataset's items, shoppers and every known purchase. */
@@ -100,6 +105,8 @@ export interface Catalogue {
   imageFit: Fit;
   /** each user's latest known purchase (item index, −1: none): what the recency prior compares items with */
   latestPurchase: Int32Array;
+  /** each item's product (dense index, −1: none; every item in a catalogue written before products were): the product prior's key */
+  itemProduct: Int32Array;
 }
 
 /** Appends an item to the in-memory catalogue (after the store committed it). */
@@ -115,6 +122,7 @@ export function appendItem(c: Catalogue, itemId: string, category: number, pixel
   };
   c.itemCategory = grow(c.itemCategory, category);
   c.itemTrainCount = grow(c.itemTrainCount, 0);
+  c.itemProduct = grow(c.itemProduct, -1); // an upload names no product
   c.addedPixels.set(i, pixels);
   return i;
 }
@@ -171,6 +179,8 @@ export function writeCatalogueDb(
       for (const pairs of src.purchases) for (let x = 0; x < pairs.user.length; x++) p.run(pairs.user[x]!, pairs.item[x]!);
       const l = db.prepare('INSERT INTO latest_purchases (user, item) VALUES (?, ?)');
       src.latest?.forEach((i, u) => i >= 0 && l.run(u, i));
+      const ip = db.prepare('INSERT INTO item_products (item, product) VALUES (?, ?)');
+      if (src.itemProduct && src.products) src.itemProduct.forEach((q, i) => q >= 0 && ip.run(i, src.products![q]!));
       db.prepare('INSERT INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(
         dir,
         run.kind,
@@ -284,7 +294,23 @@ export class CatalogueStore {
       addedPixels,
       imageFit: (this.meta('image_fit') ?? 'letterbox') as Fit,
       latestPurchase: this.latestPurchases(userIds.length),
+      itemProduct: this.itemProducts(items.length),
     };
+  }
+
+  /** Each item's product as a dense index (−1: none; every item in a catalogue written before the table was). */
+  private itemProducts(items: number): Int32Array {
+    const out = new Int32Array(items).fill(-1);
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_products'").pluck().get();
+    if (!has) return out;
+    const index = new Map<string, number>();
+    for (const [i, p] of this.db.prepare('SELECT item, product FROM item_products ORDER BY item').raw().all() as [number, string][]) {
+      if (!(i >= 0 && i < items)) throw new BadInputError(`product of item index ${i}, outside 0..${items - 1}`, { file: this.path });
+      let k = index.get(p);
+      if (k === undefined) index.set(p, (k = index.size));
+      out[i] = k;
+    }
+    return out;
   }
 
   /** Each user's latest known purchase (−1: none; every user in a catalogue written before the table was). */

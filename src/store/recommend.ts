@@ -4,7 +4,7 @@
  */
 import { categoryIndexOf, purchasesOf, userIndexOf, type Catalogue } from './run.js';
 import type { Recommender } from '../models/recommender.js';
-import { blendRow, CategoryAffinity, recentSimilarity } from '../models/blend.js';
+import { blendRow, CategoryAffinity, ProductAffinity, recentSimilarity } from '../models/blend.js';
 
 /** An item with fewer training purchases than this is cold (method.md section 3). */
 import { COLD_THRESHOLD } from '../core/auc.js';
@@ -30,6 +30,12 @@ export interface RecommendOptions {
    * known purchases in the item's category; 0 or absent: off
    */
   affinity?: number;
+  /**
+   * δ of the product prior (models/blend.ts): plus δ·log(1 + the shopper's known purchases of the
+   * item's product), the same garment in another colour; 0 or absent: off (and no term for an item
+   * without a product)
+   */
+  product?: number;
 }
 
 export interface Recommendation {
@@ -78,6 +84,19 @@ function affinityOf(cat: Catalogue): CategoryAffinity {
   return a;
 }
 
+/** The shoppers' purchases per product from the catalogue's known purchases, once per catalogue. */
+const productAffinities = new WeakMap<Int32Array, ProductAffinity>();
+function productAffinityOf(cat: Catalogue): ProductAffinity {
+  let a = productAffinities.get(cat.purchaseItems);
+  if (!a) {
+    const users = cat.userIds.length;
+    const user = new Int32Array(cat.purchaseItems.length);
+    for (let u = 0; u < users; u++) user.fill(u, cat.purchaseOffsets[u]!, cat.purchaseOffsets[u + 1]!);
+    productAffinities.set(cat.purchaseItems, (a = new ProductAffinity([{ user, item: cat.purchaseItems }], cat.itemProduct, users)));
+  }
+  return a;
+}
+
 /** One shopper's top-K from their score row over every item, with the filters. */
 function selectTop(
   rec: Recommender,
@@ -93,7 +112,8 @@ function selectTop(
   const latest = cat.latestPurchase[u] ?? -1;
   const beta = o.recency && latest >= 0 && rec.similarTo ? o.recency : 0;
   const gamma = o.affinity ?? 0;
-  if (o.prior || beta || gamma) {
+  const delta = o.product ?? 0;
+  if (o.prior || beta || gamma || delta) {
     row = Float32Array.from(modelRow);
     blendRow(
       row,
@@ -103,6 +123,8 @@ function selectTop(
       beta,
       gamma ? affinityOf(cat).rowFor(u, cat.itemCategory) : undefined,
       gamma,
+      delta ? productAffinityOf(cat).rowFor(u, cat.itemProduct) : undefined,
+      delta,
     );
   }
   const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;

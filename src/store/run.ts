@@ -49,7 +49,7 @@ const runMetrics = z.object({
   bestEpoch: z.number().optional(),
   valid: rankingSchema.optional(),
   test: rankingSchema.optional(),
-  /** DVBPR: the popularity prior chosen on validation Recall@50 (models/blend.ts), what recommendations use by default */
+  /** DVBPR: the priors chosen on validation AUC (models/blend.ts, app/train-recommender.ts choosePrior), what recommendations use by default */
   popularityPrior: z
     .object({
       alpha: z.number().min(0),
@@ -57,7 +57,10 @@ const runMetrics = z.object({
       beta: z.number().min(0).optional(),
       /** γ of the category prior (absent in runs made before it: 0) */
       gamma: z.number().min(0).optional(),
-      gammaGrid: z.array(z.object({ gamma: z.number(), auc: jsonNumber })).optional(),
+      /** δ of the product prior (absent in runs made before it: 0) */
+      delta: z.number().min(0).optional(),
+      /** validation AUC of each γ (and δ: absent before the product prior, 0) */
+      gammaGrid: z.array(z.object({ gamma: z.number(), delta: z.number().optional(), auc: jsonNumber })).optional(),
       grid: z.array(z.object({ alpha: z.number(), beta: z.number().optional(), recallAt50: jsonNumber, auc: jsonNumber })).optional(),
       categoryTest: rankingSchema.optional(),
       test: rankingSchema.optional(),
@@ -122,6 +125,7 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
             popularityPrior: z.number().optional(),
             recencyPrior: z.number().optional(),
             categoryPrior: z.number().optional(),
+            productPrior: z.number().optional(),
           })
           .optional(),
         /** data-parallel processes (c10d), when more than one */

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atelier } from './in-process.js';
 import { recommendFor } from '../../src/app/evaluate.js';
@@ -17,6 +17,9 @@ const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.
 test('a shopper with three purchases is trained and gets recommendations; --split none --like trains on every purchase', async () => {
   const shop = await makeShop(16, 8, 6);
   appendFileSync(join(shop.dir, 'interactions.csv'), 'few,0100,1\nfew,0103,2\nfew,0105,3\n');
+  // a product column: item 01k and 01(k + 8) are one garment in two colours
+  const rows = readFileSync(join(shop.dir, 'items.csv'), 'utf8').trim().split('\n');
+  writeFileSync(join(shop.dir, 'items.csv'), [`${rows[0]},product`, ...rows.slice(1).map((r, i) => `${r},p${i % 8}`)].join('\n') + '\n');
   const root = tempDir('atelier-shoppers-');
   const data = join(root, 'data');
   assert.equal((await atelier('ingest', 'folder', shop.dir, '--out', data, '--image-size', '16', '--min-category-count', '1')).code, 0);
@@ -33,36 +36,38 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   assert.deepEqual(m.training, { split: 'dataset', pairs: ds.train.user.length, users: 9 });
   assert.equal(m.metrics.test.users, 8, 'the shopper below the threshold is not evaluated');
 
-  // the priors were chosen on validation Recall@50 over their grid (α × β); recommendations use them unless told otherwise
-  type G = { alpha: number; beta: number; recallAt50: number };
+  // the priors were chosen on validation AUC over their grids (γ × δ, then α × β, Recall@50 recorded beside); recommendations use them unless told otherwise
+  type G = { alpha: number; beta: number; recallAt50: number; auc: number };
   const grid = m.metrics.popularityPrior.grid as G[];
   assert.deepEqual([...new Set(grid.map((g) => g.alpha))], [0, 0.25, 0.5, 1, 2, 4]);
   assert.deepEqual([...new Set(grid.map((g) => g.beta))], [0, 1, 3, 10, 30]);
-  // γ first, on validation AUC; the α × β grid at that γ
-  const gammas = m.metrics.popularityPrior.gammaGrid as { gamma: number; auc: number }[];
+  // γ and δ first, on validation AUC; the α × β grid at those
+  const gammas = m.metrics.popularityPrior.gammaGrid as { gamma: number; delta: number; auc: number }[];
   assert.deepEqual(
-    gammas.map((g) => g.gamma),
-    [0, 0.1, 0.3, 1],
+    gammas.map((g) => [g.delta, g.gamma]),
+    [0, 1, 3, 10].flatMap((d) => [0, 0.1, 0.3, 1].map((g) => [d, g])),
   );
   const bestAuc = Math.max(...gammas.map((g) => g.auc));
-  assert.equal(gammas.find((g) => g.auc === bestAuc)!.gamma, m.metrics.popularityPrior.gamma);
-  const bestR50 = Math.max(...grid.map((g) => g.recallAt50));
-  const first = grid.find((g) => g.recallAt50 === bestR50)!;
+  const bestOrder = gammas.find((g) => g.auc === bestAuc)!;
+  assert.deepEqual([bestOrder.gamma, bestOrder.delta], [m.metrics.popularityPrior.gamma, m.metrics.popularityPrior.delta]);
+  assert.ok(grid.every((g) => g.recallAt50 >= 0 && g.recallAt50 <= 1));
+  const bestGrid = Math.max(...grid.map((g) => g.auc));
+  const first = grid.find((g) => g.auc === bestGrid)!;
   assert.deepEqual([first.alpha, first.beta], [m.metrics.popularityPrior.alpha, m.metrics.popularityPrior.beta]);
-  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0, recency: 0, affinity: 0 });
+  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0, recency: 0, affinity: 0, product: 0 });
   const scores = plain!.items.map((i) => i.score);
   assert.deepEqual(
     scores,
     [...scores].sort((a, b) => b - a),
     'α = 0: the model order',
   );
-  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100, recency: 0, affinity: 0 });
+  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100, recency: 0, affinity: 0, product: 0 });
   const bought = (id: string) => ds.itemTrainCount[ds.itemIds.indexOf(id)]!;
   assert.ok(bought(strong!.items[0]!.itemId) >= Math.max(...ds.itemTrainCount), 'a huge α puts the best seller first');
 
   // the recency prior: standardised model scores plus β·cos with the shopper's latest purchase (0105 for 'few', by time), by hand from the run's embeddings
-  const [recent] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 10, affinity: 0, excludeBought: true });
-  const [model] = recommendFor(run, ['few'], { k: Infinity, prior: 0, recency: 0, affinity: 0 });
+  const [recent] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 10, affinity: 0, product: 0, excludeBought: true });
+  const [model] = recommendFor(run, ['few'], { k: Infinity, prior: 0, recency: 0, affinity: 0, product: 0 });
   const eBytes = readFileSync(join(run, 'item-embeddings.f32'));
   const e = new Float32Array(eBytes.buffer.slice(eBytes.byteOffset, eBytes.byteOffset + eBytes.byteLength));
   const k = m.embeddings.k as number;
@@ -89,11 +94,15 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   recent!.items.forEach((it, n) => assert.ok(Math.abs(it.score - hand[n]![1]) < 1e-4, `${it.itemId}: ${it.score} vs ${hand[n]![1]}`));
 
   // a huge γ: the shopper's own categories first (by the catalogue's known purchases)
-  const [byCategory] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 0, affinity: 100, excludeBought: true });
+  const [byCategory] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 0, affinity: 100, product: 0, excludeBought: true });
   const catOf = (id: string) => ds.categories[ds.itemCategory[ds.itemIds.indexOf(id)]!]!;
   const fewCats = ['0100', '0103', '0105'].map(catOf);
   const top = fewCats.sort((a, b) => fewCats.filter((c) => c === b).length - fewCats.filter((c) => c === a).length)[0]!;
   for (const it of byCategory!.items) assert.equal(it.category, top, `${it.itemId} is not of the shopper's most bought category ${top}`);
+
+  // a huge δ: the other colours of what the shopper bought (0100, 0103, 0105 → 0108, 0111, 0113) first
+  const [byProduct] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 0, affinity: 0, product: 100, excludeBought: true });
+  assert.deepEqual(new Set(byProduct!.items.map((i) => i.itemId)), new Set(['0108', '0111', '0113']));
 
   const [rec] = recommendFor(run, ['few'], { k: 5, excludeBought: true });
   assert.equal(rec!.items.length, 5);
@@ -116,10 +125,12 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
     popularityPrior: m.metrics.popularityPrior.alpha,
     ...(m.metrics.popularityPrior.beta ? { recencyPrior: m.metrics.popularityPrior.beta } : {}),
     ...(m.metrics.popularityPrior.gamma ? { categoryPrior: m.metrics.popularityPrior.gamma } : {}),
+    ...(m.metrics.popularityPrior.delta ? { productPrior: m.metrics.popularityPrior.delta } : {}),
   });
   assert.equal(s.metrics.popularityPrior.alpha, m.metrics.popularityPrior.alpha, 'the serving model recommends with the prior the evaluated run chose');
   assert.equal(s.metrics.popularityPrior.beta ?? 0, m.metrics.popularityPrior.beta);
   assert.equal(s.metrics.popularityPrior.gamma ?? 0, m.metrics.popularityPrior.gamma);
+  assert.equal(s.metrics.popularityPrior.delta ?? 0, m.metrics.popularityPrior.delta);
   assert.deepEqual({ ...s.config, epochs: 0, earlyStopping: 0 }, { ...m.config, epochs: 0, earlyStopping: 0 });
   assert.equal(s.config.epochs, m.metrics.bestEpoch);
   assert.equal(s.history.length, m.metrics.bestEpoch);

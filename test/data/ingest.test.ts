@@ -6,7 +6,7 @@ import { BadInputError } from '../../src/core/errors.js';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
 import { loadDataset } from '../../src/data/dataset.js';
-import { HM_COLOURS, makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
+import { HM_COLOURS, HM_PRODUCT_CODES, makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
 
 const quiet = createProgress({ quiet: true });
 
@@ -100,6 +100,39 @@ test('hm reader: Kaggle layout, leading-zero ids, repeat purchases collapse, pho
     ds.itemIds.map((_, i) => (colour.labels[i]! < 0 ? '' : colour.classes[colour.labels[i]!])),
     ds.itemIds.map((id) => HM_COLOURS[hm.articles.indexOf(id)]),
   );
+  // each article's product: its product_code zero-padded, or the first 7 digits of its id when the code is blank
+  const productOfId = (id: string) => {
+    const code = HM_PRODUCT_CODES[hm.articles.indexOf(id)]!;
+    return code ? code.padStart(7, '0') : id.slice(0, 7);
+  };
+  assert.deepEqual(
+    ds.itemIds.map((_, i) => ds.products![ds.itemProduct![i]!]),
+    ds.itemIds.map(productOfId),
+  );
+  assert.deepEqual(new Set(ds.products), new Set(['0108775', '0000555']));
+  assert.deepEqual(m.products, { products: 2, items: 10, itemsWithSibling: 10 });
+});
+
+test("a shop's product column names each item's product (the product prior), blank for none; it is not an attribute", async () => {
+  const shop = await makeShop(12, 6, 6);
+  const rows = readFileSync(join(shop.dir, 'items.csv'), 'utf8').trim().split('\n');
+  const products = ['p1', 'p1', 'p2', '', 'p3', 'p1', 'p2', 'p4', '', 'p5', 'p5', 'p6'];
+  writeFileSync(join(shop.dir, 'items.csv'), [`${rows[0]},product`, ...rows.slice(1).map((r, i) => `${r},${products[i]}`)].join('\n') + '\n');
+  const out = join(tempDir(), 'data');
+  const m = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 2 }, quiet);
+  assert.deepEqual(m.products, { products: 6, items: 10, itemsWithSibling: 7 });
+  assert.ok(!(m.attributes ?? []).some((a) => a.name === 'product'));
+  const ds = loadDataset(out);
+  assert.deepEqual(
+    ds.itemIds.map((_, i) => (ds.itemProduct![i]! < 0 ? '' : ds.products![ds.itemProduct![i]!])),
+    ds.itemIds.map((id) => products[shop.items.indexOf(id)]),
+  );
+  // a shop without the column: no products, and the product prior is not offered
+  const bare = await makeShop(12, 6, 6);
+  const plainOut = join(tempDir(), 'data');
+  const pm = await runIngest('folder', bare.dir, { out: plainOut, imageSize: 16, minCategoryCount: 2 }, quiet);
+  assert.equal(pm.products, undefined);
+  assert.equal(loadDataset(plainOut).itemProduct, undefined);
 });
 
 async function expectBad(setup: (dir: string) => void, pattern: RegExp, kind: 'folder' | 'hm' = 'folder') {

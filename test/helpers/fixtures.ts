@@ -53,6 +53,9 @@ export async function makeShop(nItems = 12, nUsers = 6, perUser = 6): Promise<Sh
 /** colour_group_name of makeHm's ten articles (one blank) */
 export const HM_COLOURS = ['Black', 'White', 'Black', 'White', '', 'Black', 'White', 'Black', 'White', 'Black'];
 
+/** product_code of makeHm's ten articles: blank for the last two (their product then comes from the article id, 0108775) */
+export const HM_PRODUCT_CODES = ['108775', '108775', '108775', '108775', '108775', '555', '555', '555', '', ''];
+
 /** An H&M-layout folder: articles.csv, transactions_train.csv, images/0XX/<id>.jpg. */
 export async function makeHm(opts: { articleWithoutPhoto?: boolean } = {}): Promise<{ dir: string; articles: string[] }> {
   const dir = tempDir('atelier-hm-');
@@ -64,7 +67,7 @@ export async function makeHm(opts: { articleWithoutPhoto?: boolean } = {}): Prom
     const a = articles[i]!;
     mkdirSync(join(dir, 'images', a.slice(0, 3)), { recursive: true });
     await makeImage(join(dir, 'images', a.slice(0, 3), `${a}.jpg`), i, 'jpeg');
-    rows.push(`${a},108775,"Strap top, ${i}",${i % 2 ? 'Garment Upper body' : 'Shoes'},${HM_COLOURS[i]},"A top, with ""quotes"""`);
+    rows.push(`${a},${HM_PRODUCT_CODES[i]},"Strap top, ${i}",${i % 2 ? 'Garment Upper body' : 'Shoes'},${HM_COLOURS[i]},"A top, with ""quotes"""`);
   }
   writeFileSync(join(dir, 'articles.csv'), rows.join('\n') + '\n');
   const tx = ['t_dat,customer_id,article_id,price,sales_channel_id'];

@@ -1,4 +1,5 @@
-import { blendRow, CategoryAffinity, PopularityBlend } from '../../src/models/blend.js';
+import { blendRow, CategoryAffinity, PopularityBlend, ProductAffinity } from '../../src/models/blend.js';
+import { RandomRecommender } from '../../src/models/simple.js';
 import { DvbprScorer } from '../../src/models/dvbpr.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../src/core/errors.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
-import { imagesTensor, priorContext, rankingOn, simpleJob, trainDvbprJob, trainFactorJob, withoutHeldOut } from '../../src/app/train-recommender.js';
+import {
+  choosePrior,
+  imagesTensor,
+  PRIOR_DELTAS,
+  priorContext,
+  rankingOn,
+  simpleJob,
+  trainDvbprJob,
+  trainFactorJob,
+  withoutHeldOut,
+} from '../../src/app/train-recommender.js';
 import { loadRun } from '../../src/store/run.js';
 import { recommend } from '../../src/store/recommend.js';
 import type { Recommender } from '../../src/models/recommender.js';
@@ -209,6 +220,57 @@ test('the category prior: plus γ·log((n_u,c + ½) / (n_u + ½C)) by hand; a sh
   assert.deepEqual([...blend.scoreUsers(Int32Array.from([0]))], [...affinity.rowFor(0)]);
   assert.throws(() => new PopularityBlend(inner, new Int32Array(4), { alpha: 0, gamma: 1 }), /category prior: category shares for 0 users/);
   assert.throws(() => new PopularityBlend(inner, new Int32Array(4), { alpha: 0, gamma: -2 }), /category prior γ must be a finite number ≥ 0, got -2/);
+});
+
+test("the product prior: plus δ·log(1 + the shopper's purchases of the item's product) by hand; no term without a product", () => {
+  const itemProduct = Int32Array.from([0, 0, 1, -1, 1]); // items 0, 1 one product; 2 and 4 another; 3 none
+  // user 0 bought items 0 and 1 (product 0 twice) and item 3 (no product); user 1 item 2
+  const products = new ProductAffinity([{ user: Int32Array.from([0, 0, 0, 1]), item: Int32Array.from([0, 1, 3, 2]) }], itemProduct, 3);
+  const want0 = [Math.log(3), Math.log(3), 0, 0, 0];
+  const want1 = [0, 0, Math.log(2), 0, Math.log(2)];
+  [...products.rowFor(0)].forEach((v, i) => assert.ok(Math.abs(v - want0[i]!) < 1e-6, `user 0 item ${i}: ${v} vs ${want0[i]}`));
+  [...products.rowFor(1)].forEach((v, i) => assert.ok(Math.abs(v - want1[i]!) < 1e-6, `user 1 item ${i}: ${v} vs ${want1[i]}`));
+  assert.deepEqual([...products.rowFor(2)], [0, 0, 0, 0, 0]);
+  // an upload (no product) is read with the catalogue's longer product list
+  assert.equal(products.rowFor(1, Int32Array.from([0, 0, 1, -1, 1, -1]))[5], 0);
+  const scores = [1, 2, 3, 6, 3];
+  const inner = {
+    kind: 'dvbpr' as const,
+    numUsers: 3,
+    numItems: 5,
+    scoreUsers: (u: Int32Array) => Float32Array.from({ length: u.length * 5 }, (_, x) => scores[x % 5]!),
+  };
+  const blend = new PopularityBlend(inner, new Int32Array(5), { alpha: 0, delta: 2 }, { products });
+  const mean = 3;
+  const sd = Math.sqrt((4 + 1 + 0 + 9 + 0) / 5);
+  const row = blend.scoreUsers(Int32Array.from([1]));
+  scores.forEach((v, i) => assert.ok(Math.abs(row[i]! - ((v - mean) / sd + 2 * want1[i]!)) < 1e-5, `item ${i}: ${row[i]}`));
+  assert.throws(
+    () => new PopularityBlend(inner, new Int32Array(5), { alpha: 0, delta: 1 }),
+    /product prior: product purchases for 0 users and 0 items, the model has 3 and 5/,
+  );
+  assert.throws(() => new PopularityBlend(inner, new Int32Array(5), { alpha: 0, delta: -1 }), /product prior δ must be a finite number ≥ 0, got -1/);
+});
+
+test('choosePrior takes the product prior when held-out items share a product with a purchase, and offers none to a dataset without products', () => {
+  // each shopper's validation and test items made siblings of one of their training purchases (the last writer wins on a shared item)
+  const itemProduct = Int32Array.from(ds.itemIds, (_, i) => i);
+  for (const held of [ds.valid, ds.test])
+    held.user.forEach((u, x) => {
+      const j = ds.train.item[ds.train.user.indexOf(u)]!;
+      itemProduct[held.item[x]!] = itemProduct[j]!;
+    });
+  const d = { ...ds, itemProduct, products: ds.itemIds };
+  const rec = new RandomRecommender(ds.userIds.length, ds.itemIds.length, 3);
+  const choice = choosePrior(d, rec);
+  assert.ok(choice.delta > 0, `δ chosen: ${choice.delta}`);
+  assert.deepEqual([...new Set(choice.gammaGrid.map((g) => g.delta))], PRIOR_DELTAS);
+  const aucAt = (delta: number) => choice.gammaGrid.find((g) => g.delta === delta && g.gamma === choice.gamma)!.auc;
+  assert.ok(aucAt(choice.delta) > aucAt(0) + 0.05, `validation AUC δ=${choice.delta}: ${aucAt(choice.delta)} vs δ=0: ${aucAt(0)}`);
+  assert.ok(choice.categoryTest.auc > rankingOn(d, rec, 'test').auc + 0.05, 'the test items gain too');
+  const plain = choosePrior(ds, rec);
+  assert.equal(plain.delta, 0);
+  assert.deepEqual([...new Set(plain.gammaGrid.map((g) => g.delta))], [0]);
 });
 
 test("the priors read each held-out item's history: a validation item's is the training purchases, a test item's adds the validation item", () => {

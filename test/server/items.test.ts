@@ -60,7 +60,7 @@ test('POST /items: the new item is embedded, recommendable at once, and still th
   const fan = added.topShoppers[0];
   // the shopper who likes it most sees it among every cold top, with the score the upload reported
   // the model's own scores: no priors (the run may have chosen some on validation)
-  const rec = (await app.inject(`/users/${fan.userId}/recommendations?k=1000&category=tops&coldOnly=true&prior=0&recency=0&affinity=0`)).json();
+  const rec = (await app.inject(`/users/${fan.userId}/recommendations?k=1000&category=tops&coldOnly=true&prior=0&recency=0&affinity=0&product=0`)).json();
   const hit = rec.items.find((it: { itemId: string }) => it.itemId === 'fresh-top');
   assert.ok(hit, 'the new item is recommendable');
   assert.ok(Math.abs(hit.score - fan.score) < 1e-4);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
@@ -8,6 +9,7 @@ import { BadInputError } from '../../src/core/errors.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { appendItem, CatalogueStore } from '../../src/store/catalogue-db.js';
 import { loadRun, purchasesOf, readCatalogue, readManifest, RUN_FORMAT, writeCatalogue, type RunManifest } from '../../src/store/run.js';
+import { recommend } from '../../src/store/recommend.js';
 import { makeShop, tempDir } from '../helpers/fixtures.js';
 
 async function dataset() {
@@ -46,6 +48,49 @@ test('the catalogue in SQLite holds the dataset: ids, categories, cold counts an
   assert.equal(c.itemIndex.get('new-1'), i);
   assert.equal(c.itemCategory[i], 1);
   assert.equal(c.itemTrainCount[i], 0);
+});
+
+test("the catalogue keeps each item's product; recommend's product prior lifts the same garment in another colour; an older catalogue has none", async () => {
+  const shop = await makeShop(12, 6, 5);
+  const rows = readFileSync(join(shop.dir, 'items.csv'), 'utf8').trim().split('\n');
+  const products = ['a', 'b', 'c', 'd', 'e', 'f', 'a', 'b', 'c', 'd', 'e', 'f']; // item k and k + 6 are one product
+  writeFileSync(join(shop.dir, 'items.csv'), [`${rows[0]},product`, ...rows.slice(1).map((r, i) => `${r},${products[i]}`)].join('\n') + '\n');
+  const data = join(tempDir(), 'data');
+  await runIngest('folder', shop.dir, { out: data, imageSize: 8, minCategoryCount: 1 }, createProgress({ quiet: true }));
+  const ds = loadDataset(data);
+  const dir = tempDir();
+  writeCatalogue(dir, ds, manifest);
+  const c = readCatalogue(dir);
+  const name = (i: number) => products[shop.items.indexOf(c.itemIds[i]!)];
+  for (let i = 0; i < c.itemIds.length; i++)
+    for (let j = 0; j < c.itemIds.length; j++) assert.equal(c.itemProduct[i] === c.itemProduct[j], name(i) === name(j), `items ${i}, ${j}`);
+  // every item scores the same: the product prior alone orders the list, the bought items' siblings first
+  const flat = {
+    kind: 'random' as const,
+    numUsers: c.userIds.length,
+    numItems: c.itemIds.length,
+    scoreUsers: (u: Int32Array) => new Float32Array(u.length * c.itemIds.length),
+  };
+  const u = 0;
+  const bought = new Set(purchasesOf(c, u));
+  const siblings = new Set([...Array(c.itemIds.length).keys()].filter((i) => !bought.has(i) && [...bought].some((b) => c.itemProduct[b] === c.itemProduct[i])));
+  assert.ok(siblings.size > 0 && siblings.size < c.itemIds.length - bought.size, `${siblings.size} siblings`);
+  const [r] = recommend(flat, c, [c.userIds[u]!], { k: siblings.size, excludeBought: true, product: 1 });
+  assert.deepEqual(new Set(r!.items.map((it) => c.itemIndex.get(it.itemId)!)), siblings);
+  assert.ok(r!.items.every((it) => Math.abs(it.score - Math.log(2)) < 1e-6));
+  const [off] = recommend(flat, c, [c.userIds[u]!], { k: 3, excludeBought: true });
+  assert.ok(
+    off!.items.every((it) => it.score === 0),
+    'δ absent: no term',
+  );
+  // an upload names no product
+  const i = appendItem(c, 'new-1', 0, new Uint8Array(8 * 8 * 3));
+  assert.equal(c.itemProduct[i], -1);
+  // a catalogue written before the table: every item without a product
+  const db = new Database(join(dir, 'catalogue.sqlite'));
+  db.exec('DROP TABLE item_products');
+  db.close();
+  assert.ok(readCatalogue(dir).itemProduct.every((q) => q === -1));
 });
 
 test('items are added one transaction at a time, at the next row only; designs are kept per shopper', async () => {

@@ -19,6 +19,8 @@ const recQuery = z
     recency: z.coerce.number().min(0).max(100).optional(),
     /** γ of the category prior (default: the run's; 0: off) */
     affinity: z.coerce.number().min(0).max(100).optional(),
+    /** δ of the product prior (default: the run's; 0: off) */
+    product: z.coerce.number().min(0).max(100).optional(),
   })
   .strict();
 const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
@@ -56,15 +58,25 @@ export function userRoutes(app: FastifyInstance, ctx: Served): void {
       if (q.prior) throw new InvalidArgumentError('prior: the LanceDB index ranks by the model alone; serve without --index for a popularity prior');
       if (q.recency) throw new InvalidArgumentError('recency: the LanceDB index ranks by the model alone; serve without --index for a recency prior');
       if (q.affinity) throw new InvalidArgumentError('affinity: the LanceDB index ranks by the model alone; serve without --index for a category prior');
+      if (q.product) throw new InvalidArgumentError('product: the LanceDB index ranks by the model alone; serve without --index for a product prior');
       const r = await recommendIndexed(ctx.index, run, req.params.id, { k: q.k, category: q.category, coldOnly });
-      return { userId: r.userId, index: 'lance', prior: 0, recency: 0, affinity: 0, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
+      return {
+        userId: r.userId,
+        index: 'lance',
+        prior: 0,
+        recency: 0,
+        affinity: 0,
+        product: 0,
+        items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })),
+      };
     }
     const p = runPrior(run);
     const prior = q.prior ?? p.alpha;
     const recency = q.recency ?? p.beta;
     const affinity = q.affinity ?? p.gamma;
-    const r = await batcher.recommend(req.params.id, { k: q.k, category: q.category, coldOnly, prior, recency, affinity });
-    return { userId: r.userId, prior, recency, affinity, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
+    const product = q.product ?? p.delta;
+    const r = await batcher.recommend(req.params.id, { k: q.k, category: q.category, coldOnly, prior, recency, affinity, product });
+    return { userId: r.userId, prior, recency, affinity, product, items: r.items.map((it) => ({ ...it, image: imageUrl(it.itemId) })) };
   });
 
   app.get('/users/:id/designs', async (req: WithId) => {
