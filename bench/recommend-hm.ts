@@ -20,7 +20,9 @@ import {
   choosePrior,
   PRIOR_ALPHAS,
   PRIOR_BETAS,
+  PRIOR_DELTAS,
   PRIOR_GAMMAS,
+  priorContext,
   withPrior,
   withoutHeldOut,
   trainAttributeClassifier,
@@ -101,9 +103,14 @@ interface ProtocolResult {
     dataHash: string;
   };
   rows: Row[];
-  variants: (Row & { name: string; label: string; bestEpoch: number; minutes: number; classifier?: unknown })[];
-  blend?: Row & { alpha: number; beta?: number; gamma?: number; of: string; gammaGrid?: { gamma: number; auc: number }[] };
-  /** the chosen DVBPR with the category prior alone (γ chosen on validation AUC) */
+  /** `earlier`: kept from an earlier invocation on the same data (withEarlierVariants) */
+  variants: (Row & { name: string; label: string; bestEpoch: number; minutes: number; classifier?: unknown; earlier?: boolean })[];
+  blend?: Row & { alpha: number; beta?: number; gamma?: number; delta?: number; of: string; gammaGrid?: { gamma: number; delta?: number; auc: number }[] };
+  /** held-out items that share a product with the shopper's history then (the product prior's reach), of the evaluated shoppers */
+  siblings?: { valid: number; test: number; users: number };
+  /** the priors' α and β chosen on validation Recall@50 instead of AUC */
+  byRecall?: Row;
+  /** the chosen DVBPR with the category and product priors alone (γ, δ chosen on validation AUC) */
   category?: Row;
   /** test AUC within the items of a known category (not "unknown"/"Unknown"), without and with the category prior */
   knownCategories?: { users: number; items: number; auc: number; withCategoryPrior: number; trainShare: number };
@@ -128,19 +135,32 @@ export async function recommendHmBench(args: string[]): Promise<void> {
     await protocolBench(src, join(work, protocol), protocol, variants, progress, (r) => {
       // the other protocol's figures as the file has them now (another invocation may be writing them)
       const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { protocols?: Record<string, ProtocolResult> }) : {};
-      const results: Record<string, ProtocolResult> = { ...(previous.protocols ?? {}), [protocol]: r };
+      const before = previous.protocols?.[protocol];
+      const results: Record<string, ProtocolResult> = { ...(previous.protocols ?? {}), [protocol]: withEarlierVariants(r, before) };
       writeJsonAtomic(jsonPath, {
         protocols: results,
         common: DVBPR_COMMON,
         alphas: PRIOR_ALPHAS,
         betas: PRIOR_BETAS,
         gammas: PRIOR_GAMMAS,
+        deltas: PRIOR_DELTAS,
         engine: engineInfo(),
         command: 'npm run bench -- recommend',
       });
       writeFileAtomic(join('bench', 'results', 'recommend.md'), markdown(src, results));
     });
   }
+}
+
+/**
+ * The variants an earlier invocation ran on the same data and this one did not (`--variants`),
+ * kept in the ablation and marked so: DVBPR alone, which the priors do not change.
+ */
+function withEarlierVariants(r: ProtocolResult, before: ProtocolResult | undefined): ProtocolResult {
+  if (!before || before.dataset.dataHash !== r.dataset.dataHash) return r;
+  const ran = new Set(r.variants.map((v) => v.name));
+  const kept = before.variants.filter((v) => !ran.has(v.name)).map((v) => ({ ...v, earlier: true }));
+  return kept.length ? { ...r, variants: [...r.variants, ...kept] } : r;
 }
 
 /** The DVBPR variant with the best validation AUC: its row, a scorer of its weights, and what trained it. */
@@ -267,7 +287,9 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
     const priors = popularityPrior(ds, chosen.scorer(), c.label);
     out.blend = priors.blend;
     out.category = priors.category;
+    out.byRecall = priors.byRecall;
     out.knownCategories = knownCategoryAuc(ds, chosen.scorer(), priors.blend.gamma ?? 0);
+    out.siblings = siblingShare(ds);
     flush();
     out.refit = await refit(ds, images, work, chosen, priors.blend, progress);
     flush();
@@ -307,26 +329,56 @@ function knownCategoryAuc(ds: Dataset, scorer: Recommender, gamma: number): NonN
   };
 }
 
-/** The chosen DVBPR with the priors as every DVBPR run chooses them (choosePrior): γ on validation AUC, then α and β on validation Recall@50. */
-function popularityPrior(ds: Dataset, scorer: Recommender, of: string): { blend: NonNullable<ProtocolResult['blend']>; category: Row } {
+/** The share of evaluated shoppers whose held-out item shares a product with their history then (what the product prior can lift). */
+function siblingShare(ds: Dataset): ProtocolResult['siblings'] {
+  if (!ds.itemProduct) return undefined;
+  const share = (split: 'valid' | 'test') => {
+    const p = priorContext(ds, split).products!;
+    const held = ds[split];
+    let n = 0;
+    held.user.forEach((u, x) => {
+      if (p.rowFor(u)[held.item[x]!]! > 0) n++;
+    });
+    return n / held.user.length;
+  };
+  return { valid: share('valid'), test: share('test'), users: ds.test.user.length };
+}
+
+/**
+ * The chosen DVBPR with the priors as every DVBPR run chooses them (choosePrior: γ × δ, then α × β,
+ * on validation AUC), and for comparison α × β chosen on validation Recall@50 instead (the
+ * criterion before the product prior).
+ */
+function popularityPrior(ds: Dataset, scorer: Recommender, of: string): { blend: NonNullable<ProtocolResult['blend']>; category: Row; byRecall: Row } {
   const p = choosePrior(ds, scorer);
+  const topR50 = Math.max(...p.grid.map((g) => g.recallAt50));
+  const r50 = p.grid.find((g) => g.recallAt50 === topR50)!;
+  const r50p = { alpha: r50.alpha, beta: r50.beta, gamma: p.gamma, delta: p.delta };
   return {
+    byRecall: {
+      method: `DVBPR + priors with α, β chosen on validation Recall@50 instead (α = ${r50.alpha}, β = ${r50.beta}, γ = ${p.gamma}, δ = ${p.delta})`,
+      chosen: r50p,
+      grid: [],
+      test: rankingOn(ds, withPrior(ds, scorer, r50p, 'test'), 'test'),
+      valid: rankingOn(ds, withPrior(ds, scorer, r50p, 'valid'), 'valid'),
+    },
     category: {
-      method: `DVBPR + category prior (γ = ${p.gamma})`,
-      chosen: { gamma: p.gamma },
-      grid: p.gammaGrid.map((g) => ({ params: { gamma: g.gamma }, validAuc: g.auc })),
+      method: `DVBPR + category and product priors (γ = ${p.gamma}, δ = ${p.delta})`,
+      chosen: { gamma: p.gamma, delta: p.delta },
+      grid: p.gammaGrid.map((g) => ({ params: { gamma: g.gamma, delta: g.delta }, validAuc: g.auc })),
       test: p.categoryTest,
       valid: p.validation.category,
     },
     blend: {
-      method: `DVBPR + priors (α = ${p.alpha}, β = ${p.beta}, γ = ${p.gamma})`,
-      chosen: { alpha: p.alpha, beta: p.beta, gamma: p.gamma },
+      method: `DVBPR + priors (α = ${p.alpha}, β = ${p.beta}, γ = ${p.gamma}, δ = ${p.delta})`,
+      chosen: { alpha: p.alpha, beta: p.beta, gamma: p.gamma, delta: p.delta },
       grid: p.grid.map((g) => ({ params: { alpha: g.alpha, beta: g.beta }, validAuc: g.auc, validRecallAt50: g.recallAt50 })),
       test: p.test,
       valid: p.validation.priors,
       alpha: p.alpha,
       beta: p.beta,
       gamma: p.gamma,
+      delta: p.delta,
       gammaGrid: p.gammaGrid,
       of,
     },
@@ -343,7 +395,7 @@ async function refit(
   images: Tensor,
   work: string,
   chosen: Chosen,
-  priors: { alpha: number; beta?: number; gamma?: number },
+  priors: { alpha: number; beta?: number; gamma?: number; delta?: number },
   progress: Progress,
 ): Promise<NonNullable<ProtocolResult['refit']>> {
   const t0 = Date.now();
@@ -361,7 +413,7 @@ async function refit(
     chosen.cfg.encoder.k,
   );
   model.dispose();
-  const p = { alpha: priors.alpha, beta: priors.beta ?? 0, gamma: priors.gamma ?? 0 };
+  const p = { alpha: priors.alpha, beta: priors.beta ?? 0, gamma: priors.gamma ?? 0, delta: priors.delta ?? 0 };
   return { epochs, minutes: (Date.now() - t0) / 60000, alone: rankingOn(ds, scorer, 'test'), priors: rankingOn(ds, withPrior(ds, scorer, p, 'test'), 'test') };
 }
 
@@ -427,7 +479,11 @@ function refitRows(r: ProtocolResult): TableRow[] {
   const b = r.blend;
   return [
     { method: 'DVBPR refit on training + validation purchases', chosen: { epochs }, test: alone },
-    { method: `the refit + priors (α = ${b.alpha}, β = ${b.beta ?? 0}, γ = ${b.gamma ?? 0})`, chosen: { epochs, ...b.chosen }, test: priors },
+    {
+      method: `the refit + priors (α = ${b.alpha}, β = ${b.beta ?? 0}, γ = ${b.gamma ?? 0}, δ = ${b.delta ?? 0})`,
+      chosen: { epochs, ...b.chosen },
+      test: priors,
+    },
   ];
 }
 
@@ -450,7 +506,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
     '',
     `Dataset: ${src}. Full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives; Recall@K and NDCG@10 over the full ranking (one held-out item per shopper). Every shopper is trained; those with fewer than 5 distinct purchases have no held-out item and are not evaluated.`,
     '',
-    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The priors (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item) (popularity) and β·cos(Φ(x_i), Φ(x_last)) with the shopper's latest known purchase (recency) and γ·log((n_u,c + ½) / (n_u + ½C)) with the shopper's known purchases in the item's category (category: H&M's product group, \"unknown\" for an article without metadata): γ ∈ {${PRIOR_GAMMAS.join(', ')}} chosen first on validation AUC, then α ∈ {${PRIOR_ALPHAS.join(', ')}} × β ∈ {${PRIOR_BETAS.join(', ')}} on validation Recall@50 (the first on a tie, β then α ascending). Known, as in sequential recommendation's leave-one-out protocol: every purchase but the one predicted and, for a validation item, the test item — the training purchases for a validation item; those and the validation item for a test item (on the temporal split, the purchase just before it; the model itself never trains on it).`,
+    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The priors (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item) (popularity) and β·cos(Φ(x_i), Φ(x_last)) with the shopper's latest known purchase (recency) and γ·log((n_u,c + ½) / (n_u + ½C)) with the shopper's known purchases in the item's category (category: H&M's product group, \"unknown\" for an article without metadata) and δ·log(1 + n_u,p(i)) with the shopper's known purchases of the item's product (product: H&M's product_code, one garment in its colours; from the article id when metadata is missing): γ ∈ {${PRIOR_GAMMAS.join(', ')}} × δ ∈ {${PRIOR_DELTAS.join(', ')}} chosen first on validation AUC, then α ∈ {${PRIOR_ALPHAS.join(', ')}} × β ∈ {${PRIOR_BETAS.join(', ')}} also on validation AUC (the first on a tie, δ then γ, β then α ascending; the row chosen on validation Recall@50 instead is the criterion before the product prior). Known, as in sequential recommendation's leave-one-out protocol: every purchase but the one predicted and, for a validation item, the test item — the training purchases for a validation item; those and the validation item for a test item (on the temporal split, the purchase just before it; the model itself never trains on it).`,
     '',
   ];
   for (const protocol of ['paper', 'temporal'] as const) {
@@ -462,7 +518,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
       '',
       `${d.users} shoppers trained (${d.evaluatedUsers} evaluated, ${d.trainOnlyUsers} with fewer than 5 purchases trained only), ${d.items} items, ${d.train} training pairs, ${d.coldTestItems} cold test items (${d.coldTestUsers} shoppers whose test item is cold). ${r.minutes.toFixed(0)} min in the last invocation (what earlier ones trained is reused).`,
       '',
-      ...table([...r.rows, ...(r.category ? [r.category] : []), ...(r.blend ? [r.blend] : []), ...refitRows(r)]),
+      ...table([...r.rows, ...(r.category ? [r.category] : []), ...(r.blend ? [r.blend] : []), ...(r.byRecall ? [r.byRecall] : []), ...refitRows(r)]),
       '',
       ...(r.refit
         ? [
@@ -472,7 +528,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
         : []),
       '### What each part adds (DVBPR variants)',
       '',
-      `Run here: ${r.variants.map((v) => v.name).join(', ')}${r.variants.length < VARIANTS.length ? ` (of ${VARIANTS.map((v) => v.name).join(', ')}; the others not run under this protocol for lack of time, \`--variants\`)` : ''}.`,
+      `Run here: ${r.variants.map((v) => v.name + (v.earlier ? ' (kept from an earlier invocation on the same data)' : '')).join(', ')}${r.variants.length < VARIANTS.length ? ` (of ${VARIANTS.map((v) => v.name).join(', ')}; the others not run under this protocol for lack of time, \`--variants\`)` : ''}.`,
       '',
       '| variant | valid AUC | test AUC | cold AUC | Recall@50 | best epoch | minutes (its last invocation) | classifier held-out accuracy |',
       '|---|---:|---:|---:|---:|---:|---:|---|',
@@ -489,7 +545,22 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
       ...(r.blend
         ? [
             ...(r.blend.gammaGrid
-              ? [`Category prior on ${r.blend.of}: validation AUC ${r.blend.gammaGrid.map((g) => `γ ${g.gamma} → ${f4(g.auc)}`).join('; ')}.`, '']
+              ? [
+                  `Category (γ) and product (δ) priors on ${r.blend.of}: validation AUC for each γ (columns) and δ (rows).`,
+                  '',
+                  `| δ \\ γ | ${PRIOR_GAMMAS.join(' | ')} |`,
+                  `|---|${PRIOR_GAMMAS.map(() => '---:').join('|')}|`,
+                  ...[...new Set(r.blend.gammaGrid.map((g) => g.delta ?? 0))].map(
+                    (d) => `| ${d} | ${PRIOR_GAMMAS.map((g) => f4(r.blend!.gammaGrid!.find((x) => x.gamma === g && (x.delta ?? 0) === d)?.auc)).join(' | ')} |`,
+                  ),
+                  '',
+                ]
+              : []),
+            ...(r.siblings
+              ? [
+                  `The product prior's reach: ${(100 * r.siblings.valid).toFixed(1)}% of the validation items and ${(100 * r.siblings.test).toFixed(1)}% of the test items (${r.siblings.users} shoppers) share a product with something the shopper bought before (the same garment in another colour); for the others it is 0.`,
+                  '',
+                ]
               : []),
             ...(r.knownCategories
               ? [
@@ -497,7 +568,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
                   '',
                 ]
               : []),
-            `Priors on ${r.blend.of}${r.blend.gamma ? ` (with γ = ${r.blend.gamma})` : ''}: validation Recall@50 (AUC) for each α (columns) and β (rows).`,
+            `Priors on ${r.blend.of} (with γ = ${r.blend.gamma ?? 0}, δ = ${r.blend.delta ?? 0}): validation AUC (Recall@50) for each α (columns) and β (rows).`,
             '',
             `| β \\ α | ${PRIOR_ALPHAS.join(' | ')} |`,
             `|---|${PRIOR_ALPHAS.map(() => '---:').join('|')}|`,
@@ -505,7 +576,7 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
               (b) =>
                 `| ${b} | ${PRIOR_ALPHAS.map((a) => {
                   const g = r.blend!.grid.find((x) => Number(x.params.beta ?? 0) === b && x.params.alpha === a);
-                  return g ? `${f4(g.validRecallAt50)} (${f4(g.validAuc)})` : '–';
+                  return g ? `${f4(g.validAuc)} (${f4(g.validRecallAt50)})` : '–';
                 }).join(' | ')} |`,
             ),
             '',
