@@ -736,8 +736,15 @@ export function loadDataset(dir: string): Dataset {
     throw new BadInputError(`dataset format ${manifest.format}, this Atelier reads format ${DATASET_FORMAT}`, { file: join(d, 'manifest.json') });
   }
   const items = readJson<{ ids: string[]; category: number[]; trainCount: number[]; product?: (string | null)[] }>(join(d, 'items.json'));
-  if (items.product && items.product.length !== items.ids.length)
-    throw new CorruptFileError(`${items.product.length} products for ${items.ids.length} items`, join(d, 'items.json'));
+  if (items.product) {
+    if (!Array.isArray(items.product) || items.product.length !== items.ids.length)
+      throw new CorruptFileError(
+        `${Array.isArray(items.product) ? items.product.length : 'no list of'} products for ${items.ids.length} items`,
+        join(d, 'items.json'),
+      );
+    const bad = items.product.findIndex((v) => v !== null && typeof v !== 'string');
+    if (bad >= 0) throw new CorruptFileError(`product of item ${bad} is ${JSON.stringify(items.product[bad])}, not a string or null`, join(d, 'items.json'));
+  }
   const users = readJson<{ ids: string[] }>(join(d, 'users.json'));
   const simPath = join(d, 'simulation.json');
   const itemCategory = Int32Array.from(items.category);

@@ -71,29 +71,29 @@ function logCountsOf(counts: Int32Array): Float32Array {
   return l;
 }
 
-/** The shoppers' category shares from the catalogue's known purchases, once per catalogue (its purchases do not change while served). */
-const affinities = new WeakMap<Int32Array, CategoryAffinity>();
-function affinityOf(cat: Catalogue): CategoryAffinity {
-  let a = affinities.get(cat.purchaseItems);
-  if (!a) {
-    const users = cat.userIds.length;
+/** The catalogue's known purchases as (user, item) pairs, once per catalogue (its purchases do not change while served). */
+const pairsOf = new WeakMap<Int32Array, { user: Int32Array; item: Int32Array }>();
+function purchasePairs(cat: Catalogue): { user: Int32Array; item: Int32Array } {
+  let p = pairsOf.get(cat.purchaseItems);
+  if (!p) {
     const user = new Int32Array(cat.purchaseItems.length);
-    for (let u = 0; u < users; u++) user.fill(u, cat.purchaseOffsets[u]!, cat.purchaseOffsets[u + 1]!);
-    affinities.set(cat.purchaseItems, (a = new CategoryAffinity([{ user, item: cat.purchaseItems }], cat.itemCategory, users, cat.categories.length)));
+    for (let u = 0; u < cat.userIds.length; u++) user.fill(u, cat.purchaseOffsets[u]!, cat.purchaseOffsets[u + 1]!);
+    pairsOf.set(cat.purchaseItems, (p = { user, item: cat.purchaseItems }));
   }
-  return a;
+  return p;
 }
 
-/** The shoppers' purchases per product from the catalogue's known purchases, once per catalogue. */
+/** The shoppers' category shares and purchases per product from the catalogue's known purchases, once per catalogue. */
+const affinities = new WeakMap<Int32Array, CategoryAffinity>();
 const productAffinities = new WeakMap<Int32Array, ProductAffinity>();
+function affinityOf(cat: Catalogue): CategoryAffinity {
+  let a = affinities.get(cat.purchaseItems);
+  if (!a) affinities.set(cat.purchaseItems, (a = new CategoryAffinity([purchasePairs(cat)], cat.itemCategory, cat.userIds.length, cat.categories.length)));
+  return a;
+}
 function productAffinityOf(cat: Catalogue): ProductAffinity {
   let a = productAffinities.get(cat.purchaseItems);
-  if (!a) {
-    const users = cat.userIds.length;
-    const user = new Int32Array(cat.purchaseItems.length);
-    for (let u = 0; u < users; u++) user.fill(u, cat.purchaseOffsets[u]!, cat.purchaseOffsets[u + 1]!);
-    productAffinities.set(cat.purchaseItems, (a = new ProductAffinity([{ user, item: cat.purchaseItems }], cat.itemProduct, users)));
-  }
+  if (!a) productAffinities.set(cat.purchaseItems, (a = new ProductAffinity([purchasePairs(cat)], cat.itemProduct, cat.userIds.length)));
   return a;
 }
 

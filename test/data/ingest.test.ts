@@ -127,6 +127,14 @@ test("a shop's product column names each item's product (the product prior), bla
     ds.itemIds.map((_, i) => (ds.itemProduct![i]! < 0 ? '' : ds.products![ds.itemProduct![i]!])),
     ds.itemIds.map((id) => products[shop.items.indexOf(id)]),
   );
+  // a cut or foreign product list is a clear error naming items.json
+  const itemsPath = join(out, 'items.json');
+  const items = JSON.parse(readFileSync(itemsPath, 'utf8'));
+  writeFileSync(itemsPath, JSON.stringify({ ...items, product: items.product.slice(1) }));
+  const n = items.ids.length;
+  assert.throws(() => loadDataset(out), new RegExp(`items\\.json.*${n - 1} products for ${n} items`));
+  writeFileSync(itemsPath, JSON.stringify({ ...items, product: [7, ...items.product.slice(1)] }));
+  assert.throws(() => loadDataset(out), /items\.json.*product of item 0 is 7, not a string or null/);
   // a shop without the column: no products, and the product prior is not offered
   const bare = await makeShop(12, 6, 6);
   const plainOut = join(tempDir(), 'data');
