@@ -23,6 +23,7 @@ export async function topkBench(): Promise<void> {
     imageFit: 'letterbox',
     latestPurchase: new Int32Array(U).fill(-1),
     itemProduct: new Int32Array(N).fill(-1),
+    products: [],
     itemIds,
     userIds,
     categories: ['a', 'b'],

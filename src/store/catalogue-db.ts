@@ -107,10 +107,12 @@ export interface Catalogue {
   latestPurchase: Int32Array;
   /** each item's product (dense index, −1: none; every item in a catalogue written before products were): the product prior's key */
   itemProduct: Int32Array;
+  /** the product of each dense index */
+  products: string[];
 }
 
-/** Appends an item to the in-memory catalogue (after the store committed it). */
-export function appendItem(c: Catalogue, itemId: string, category: number, pixels: Uint8Array): number {
+/** Appends an item to the in-memory catalogue (after the store committed it); `product`: the product it is another colour of, if any. */
+export function appendItem(c: Catalogue, itemId: string, category: number, pixels: Uint8Array, product?: string): number {
   const i = c.itemIds.length;
   c.itemIds.push(itemId);
   c.itemIndex.set(itemId, i);
@@ -122,7 +124,9 @@ export function appendItem(c: Catalogue, itemId: string, category: number, pixel
   };
   c.itemCategory = grow(c.itemCategory, category);
   c.itemTrainCount = grow(c.itemTrainCount, 0);
-  c.itemProduct = grow(c.itemProduct, -1); // an upload names no product
+  let q = product === undefined ? -1 : c.products.indexOf(product);
+  if (product !== undefined && q < 0) q = c.products.push(product) - 1;
+  c.itemProduct = grow(c.itemProduct, q);
   c.addedPixels.set(i, pixels);
   return i;
 }
@@ -134,6 +138,8 @@ export interface NewItemRow {
   image: string;
   /** the photo fitted to the dataset's image size, uint8 [S, S, 3] */
   pixels: Uint8Array;
+  /** the product it is another colour of (the product prior), if the upload named one */
+  product?: string;
 }
 
 export interface DesignRecord {
@@ -294,23 +300,26 @@ export class CatalogueStore {
       addedPixels,
       imageFit: (this.meta('image_fit') ?? 'letterbox') as Fit,
       latestPurchase: this.latestPurchases(userIds.length),
-      itemProduct: this.itemProducts(items.length),
+      ...this.itemProducts(items.length),
     };
   }
 
-  /** Each item's product as a dense index (−1: none; every item in a catalogue written before the table was). */
-  private itemProducts(items: number): Int32Array {
+  /** Each item's product as a dense index (−1: none; every item in a catalogue written before the table was) and the products' names. */
+  private itemProducts(items: number): { itemProduct: Int32Array; products: string[] } {
     const out = new Int32Array(items).fill(-1);
-    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_products'").pluck().get();
-    if (!has) return out;
     const index = new Map<string, number>();
-    for (const [i, p] of this.db.prepare('SELECT item, product FROM item_products ORDER BY item').raw().all() as [number, string][]) {
+    for (const [i, p] of this.productRows()) {
       if (!(i >= 0 && i < items)) throw new BadInputError(`product of item index ${i}, outside 0..${items - 1}`, { file: this.path });
       let k = index.get(p);
       if (k === undefined) index.set(p, (k = index.size));
       out[i] = k;
     }
-    return out;
+    return { itemProduct: out, products: [...index.keys()] };
+  }
+
+  private productRows(): [number, string][] {
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_products'").pluck().get();
+    return has ? (this.db.prepare('SELECT item, product FROM item_products ORDER BY item').raw().all() as [number, string][]) : [];
   }
 
   /** Each user's latest known purchase (−1: none; every user in a catalogue written before the table was). */
@@ -332,6 +341,7 @@ export class CatalogueStore {
         'SELECT i.idx, i.item_id, i.category, c.name, i.image, i.pixels, i.added_at FROM items i JOIN categories c ON c.idx = i.category WHERE i.pixels IS NOT NULL ORDER BY i.idx',
       )
       .all() as { idx: number; item_id: string; category: number; name: string; image: string; pixels: Buffer; added_at: string | null }[];
+    const product = new Map(this.productRows());
     return rows.map((r) => ({
       index: r.idx,
       itemId: r.item_id,
@@ -340,6 +350,7 @@ export class CatalogueStore {
       image: r.image,
       pixels: new Uint8Array(r.pixels),
       addedAt: r.added_at ?? '',
+      ...(product.has(r.idx) ? { product: product.get(r.idx)! } : {}),
     }));
   }
 
@@ -377,6 +388,11 @@ export class CatalogueStore {
       this.db
         .prepare('INSERT INTO items (idx, item_id, category, train_count, image, pixels, added_at) VALUES (?, ?, ?, 0, ?, ?, ?)')
         .run(index, row.itemId, row.category, row.image, Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength), addedAt);
+      if (row.product !== undefined) {
+        // a catalogue written before products were gets the table with its first upload that names one
+        this.db.exec('CREATE TABLE IF NOT EXISTS item_products (item INTEGER PRIMARY KEY REFERENCES items(idx), product TEXT NOT NULL)');
+        this.db.prepare('INSERT INTO item_products (item, product) VALUES (?, ?)').run(index, row.product);
+      }
       this.db.prepare("UPDATE meta SET value = ? WHERE key = 'embedding_rows'").run(String(index + 1));
     })();
   }

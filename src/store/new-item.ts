@@ -61,6 +61,8 @@ export interface AddItemRequest {
   category: string;
   /** the new item's id; one is made up when left out */
   itemId?: string;
+  /** the product it is another colour of (a catalogue product or a new one), for the product prior */
+  product?: string;
   /** where the photo came from, for messages (a file name, "upload") */
   source: string;
 }
@@ -120,12 +122,12 @@ export async function addItem(run: LoadedRun, store: CatalogueStore, r: AddItemR
   try {
     appendEmbedding(run.dir, index, s.embedding);
     faultPoint('add-item:after-embedding');
-    store.addItem(index, { itemId, category: c, image, pixels: s.pixels });
+    store.addItem(index, { itemId, category: c, image, pixels: s.pixels, ...(r.product !== undefined ? { product: r.product } : {}) });
   } catch (e) {
     rmSync(join(run.dir, image), { force: true }); // not committed: the photo goes too (the row is overwritten by the next upload)
     throw e;
   }
-  appendItem(cat, itemId, c, s.pixels);
+  appendItem(cat, itemId, c, s.pixels, r.product);
   run.recommender.addItems(s.embedding);
   return { itemId, index, category: r.category, embedding: s.embedding, topShoppers: topShoppers(run, s.scores, 5) };
 }

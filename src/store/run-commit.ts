@@ -177,7 +177,11 @@ export function commitRun(dir: string, a: RunArtifacts): void {
       carried.forEach((u, j) => {
         let c = categories.indexOf(u.categoryName);
         if (c < 0) c = (categories.push(u.categoryName), store.addCategory(u.categoryName));
-        store.addItem(n0 + j, { itemId: u.itemId, category: c, image: u.image, pixels: u.pixels }, u.addedAt);
+        store.addItem(
+          n0 + j,
+          { itemId: u.itemId, category: c, image: u.image, pixels: u.pixels, ...(u.product !== undefined ? { product: u.product } : {}) },
+          u.addedAt,
+        );
       });
     }
     for (const d of designs) store.recordDesign(d, d.createdAt);

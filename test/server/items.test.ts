@@ -7,7 +7,8 @@ import sharp from 'sharp';
 import { buildServer } from '../../src/server/app.js';
 import { CatalogueStore } from '../../src/store/catalogue-db.js';
 import { addItem } from '../../src/store/new-item.js';
-import { loadRun } from '../../src/store/run.js';
+import Database from 'better-sqlite3';
+import { loadRun, purchasesOf } from '../../src/store/run.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 import { multipart, photo } from '../helpers/http.js';
@@ -216,4 +217,42 @@ test('an upload whose catalogue write fails keeps nothing: no item, no photo', a
   }
   assert.equal(itemCount(dir), items);
   assert.deepEqual(readdirSync(join(dir, 'uploads')), [], 'the failed upload removed its photo');
+});
+
+test('POST /items with a product: the other colour of what a shopper bought is lifted by the product prior, and kept through a restart and a retrain', async () => {
+  const dir = await freshRun();
+  // one bought item of shopper 0 is named product "line-1" (the tiny dataset names none)
+  const pre = loadRun(dir);
+  const u = pre.catalogue.userIds[0]!;
+  const bought = purchasesOf(pre.catalogue, 0)[0]!;
+  const db = new Database(join(dir, 'catalogue.sqlite'));
+  db.prepare('INSERT INTO item_products (item, product) VALUES (?, ?)').run(bought, 'line-1');
+  db.close();
+  const { app, run } = await serve(dir);
+  const r = await app.inject({
+    method: 'POST',
+    url: '/items',
+    ...multipart([
+      { name: 'category', value: pre.catalogue.categories[pre.catalogue.itemCategory[bought]!]! },
+      { name: 'itemId', value: 'line-1-blue' },
+      { name: 'product', value: 'line-1' },
+      { name: 'photo', value: await photo(30, 30, 200), filename: 'blue.png', type: 'image/png' },
+    ]),
+  });
+  assert.equal(r.statusCode, 201, r.body);
+  const i = run.catalogue.itemIndex.get('line-1-blue')!;
+  assert.equal(run.catalogue.itemProduct[i], run.catalogue.itemProduct[bought]);
+  const top = (q: string) => app.inject(`/users/${u}/recommendations?k=1&coldOnly=true&prior=0&recency=0&affinity=0&${q}`).then((x) => x.json());
+  assert.equal((await top('product=100')).items[0].itemId, 'line-1-blue');
+  assert.equal((await top('product=100')).product, 100);
+  await app.close();
+  const again = loadRun(dir);
+  const j = again.catalogue.itemIndex.get('line-1-blue')!;
+  assert.equal(again.catalogue.products[again.catalogue.itemProduct[j]!], 'line-1');
+  const store = CatalogueStore.open(dir, { readonly: true });
+  try {
+    assert.equal(store.uploadedItems().find((x) => x.itemId === 'line-1-blue')!.product, 'line-1', 'what a retrain carries over');
+  } finally {
+    store.close();
+  }
 });

@@ -7,7 +7,14 @@ import { encodePng, grid } from '../../app/figures.js';
 import { addItem } from '../../store/new-item.js';
 import { imageUrl, type Served } from '../context.js';
 
-const itemFields = z.object({ category: z.string().min(1), itemId: z.string().min(1).optional() }).strict();
+const itemFields = z
+  .object({
+    category: z.string().min(1),
+    itemId: z.string().min(1).optional(),
+    /** the product it is another colour of (the product prior lifts it for the shoppers who bought that product) */
+    product: z.string().min(1).max(128).optional(),
+  })
+  .strict();
 
 export function itemRoutes(app: FastifyInstance, ctx: Served): void {
   const { run } = ctx;
@@ -40,7 +47,13 @@ export function itemRoutes(app: FastifyInstance, ctx: Served): void {
     }
     const body = itemFields.parse(fields);
     if (!photo || photo.length === 0) throw new BadInputError('photo: missing (send the image as a file field named photo)');
-    const { embedding, ...added } = await addItem(run, store, { photo, category: body.category, itemId: body.itemId, source });
+    const { embedding, ...added } = await addItem(run, store, {
+      photo,
+      category: body.category,
+      itemId: body.itemId,
+      source,
+      ...(body.product ? { product: body.product } : {}),
+    });
     await ctx.index?.add(added.index, embedding, embedding.length, Int32Array.of(cat.itemCategory[added.index]!), Uint8Array.of(1));
     return reply.status(201).send({ ...added, cold: true, image: imageUrl(added.itemId) });
   });
