@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError, InUseError } from '../core/errors.js';
-import { latestPurchases, type Dataset } from '../data/dataset.js';
+import { latestPurchases, productIndex, type Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
 
 export const CATALOGUE_FILE = 'catalogue.sqlite';
@@ -306,15 +306,12 @@ export class CatalogueStore {
 
   /** Each item's product as a dense index (−1: none; every item in a catalogue written before the table was) and the products' names. */
   private itemProducts(items: number): { itemProduct: Int32Array; products: string[] } {
-    const out = new Int32Array(items).fill(-1);
-    const index = new Map<string, number>();
+    const values = new Array<string | null>(items).fill(null);
     for (const [i, p] of this.productRows()) {
       if (!(i >= 0 && i < items)) throw new BadInputError(`product of item index ${i}, outside 0..${items - 1}`, { file: this.path });
-      let k = index.get(p);
-      if (k === undefined) index.set(p, (k = index.size));
-      out[i] = k;
+      values[i] = p;
     }
-    return { itemProduct: out, products: [...index.keys()] };
+    return productIndex(values);
   }
 
   private productRows(): [number, string][] {
