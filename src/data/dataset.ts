@@ -18,6 +18,8 @@
 import {
   closeSync,
   existsSync,
+  lstatSync,
+  realpathSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -261,7 +263,34 @@ function packageVersion(): string {
  * one, or a prepared dataset (its manifest.json says so) is replaced, and never one that holds the
  * source being read.
  */
-export function checkDatasetOutput(out: string, source: string): void {
+/**
+ * The files a prepared dataset consists of, in any format this Atelier wrote: re-ingesting replaces
+ * these and only these, so a folder holding anything else (a user's notes, a run trained into a
+ * subfolder) is refused rather than swept away with the old dataset.
+ */
+export const DATASET_FILES: ReadonlySet<string> = new Set([
+  'manifest.json',
+  'images.u8',
+  'images.json',
+  'items.json',
+  'users.json',
+  'train.i32',
+  'valid.i32',
+  'test.i32',
+  'latest.i32',
+  'sampled-negatives.i32',
+  'simulation.json',
+  ATTRIBUTES_FILE,
+]);
+
+/** `--out` as it is written: a link to a folder is followed, so the folder it names is replaced, not the link. */
+export function datasetOutput(out: string): string {
+  const abs = resolve(out);
+  return existsSync(abs) && lstatSync(abs).isSymbolicLink() ? realpathSync(abs) : abs;
+}
+
+export function checkDatasetOutput(outDir: string, source: string): void {
+  const out = datasetOutput(outDir);
   const src = resolve(source);
   if (src === out || src.startsWith(out + sep)) throw new BadInputError(`--out contains the source being read (${src}): refusing to replace it`, { file: out });
   if (!existsSync(out)) return;
@@ -280,10 +309,16 @@ export function checkDatasetOutput(out: string, source: string): void {
         file: out,
       },
     );
+  const foreign = readdirSync(out).filter((n) => !DATASET_FILES.has(n));
+  if (foreign.length)
+    throw new BadInputError(
+      `--out holds files that are not the dataset's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? `, … ${foreign.length} in all` : ''}): re-ingesting replaces the whole folder, so refusing; move them out, or name a new folder`,
+      { file: out },
+    );
 }
 
 export async function prepareDataset(raw: RawDataset | StagedSource, outDir: string, o: PrepareOptions): Promise<Manifest> {
-  const out = resolve(outDir);
+  const out = datasetOutput(outDir);
   checkDatasetOutput(out, 'stage' in raw ? raw.sourcePath : raw.source.path);
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });

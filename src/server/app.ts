@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { GuardRangeCache } from '../design/maximise.js';
 import { served, type ServerContext } from './context.js';
 import { errorStatus } from './errors.js';
-import { frontDoor } from './front-door.js';
+import { frontDoor, pagePolicy, SAFE_HEADERS } from './front-door.js';
 import { BusyError } from '../core/errors.js';
 import { designRoutes } from './routes/designs.js';
 import { itemRoutes } from './routes/items.js';
@@ -28,7 +28,10 @@ export async function buildServer(context: ServerContext): Promise<FastifyInstan
     if (err instanceof BusyError) void reply.header('retry-after', String(err.retryAfterSeconds));
     void reply.status(e.status).send({ error: { code: e.code, message: e.message } });
   });
-  app.addHook('onRequest', async (req) => frontDoor(req.method, req.headers, ctx.allowedHosts));
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.headers(SAFE_HEADERS);
+    frontDoor(req.method, req.headers, ctx.allowedHosts);
+  });
   app.setNotFoundHandler((req, reply) => void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
   await app.register(multipart, { limits: { fileSize: ctx.maxUploadBytes ?? 10 << 20, files: 1, fields: 4, fieldSize: 1024, parts: 5 } });
 
@@ -53,6 +56,8 @@ export async function buildServer(context: ServerContext): Promise<FastifyInstan
   userRoutes(app, ctx);
   itemRoutes(app, ctx);
   designRoutes(app, ctx);
-  app.get('/', async (_req, reply) => reply.type('text/html').send(ctx.page ?? '<p>Atelier API: see /health, /runs, /users</p>'));
+  const page = ctx.page ?? '<p>Atelier API: see /health, /runs, /users</p>';
+  const policy = pagePolicy(page);
+  app.get('/', async (_req, reply) => reply.type('text/html').header('content-security-policy', policy).send(page));
   return app;
 }

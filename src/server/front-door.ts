@@ -6,6 +6,7 @@
  * Requests without an Origin (curl, scripts, other servers) are not a browser's cross-site writes.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { createHash } from 'node:crypto';
 import { ForbiddenError } from '../core/errors.js';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -37,4 +38,28 @@ export function hostsFor(host: string, port: number, extra: string[] = []): stri
   const all = [...own, ...extra.map((h) => h.toLowerCase())];
   // bound to every address with no names given: the names are unknown, so any Host is answered
   return all.length ? all : undefined;
+}
+
+/**
+ * The headers every response carries: no MIME sniffing, no framing by another site. The page adds
+ * a Content-Security-Policy that runs only its own inline script and style (by their SHA-256), so
+ * even markup that reached the page could run no script: no inline handlers, no other sources.
+ */
+export const SAFE_HEADERS = { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' } as const;
+
+export function pagePolicy(page: string): string {
+  const hashes = (tag: string) =>
+    [...page.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1]!, 'utf8').digest('base64')}'`);
+  const scripts = hashes('script');
+  const styles = hashes('style');
+  return [
+    "default-src 'none'",
+    `script-src ${scripts.length ? scripts.join(' ') : "'none'"}`,
+    `style-src ${styles.length ? styles.join(' ') : "'none'"}`,
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 }

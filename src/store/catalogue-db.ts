@@ -17,7 +17,7 @@
  * and the catalogue agree whatever moment a process dies at (see `appendEmbedding` in run.ts).
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError, InUseError } from '../core/errors.js';
 import { latestPurchases, productIndex, type Dataset } from '../data/dataset.js';
@@ -211,6 +211,30 @@ export function writeCatalogueDb(
   }
 }
 
+/**
+ * A writer killed inside a transaction (an upload, a retrain's commit) leaves `<file>-journal`
+ * beside the catalogue. SQLite rolls such a hot journal back on the next open, but only when that
+ * open may write: read-only, every read fails with "attempt to write a readonly database" and the
+ * run stays wedged for every later command. So a read-only open first lets one read-write
+ * connection read the file, which rolls the interrupted transaction back. SQLite's own locks decide
+ * whether the journal is hot (a live writer still holds its lock, and then nothing is rolled back),
+ * so this is safe beside a running server. A folder this process may not write stays as it is: the
+ * read-only open then reports the failure, naming the file.
+ */
+function rollBackHotJournal(path: string): void {
+  const journal = `${path}-journal`;
+  if (!existsSync(journal) || statSync(journal).size === 0) return;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 5000 });
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch {
+    // not writable here: the read-only open below names the file and the reason
+  } finally {
+    db?.close();
+  }
+}
+
 /** An open catalogue: read it whole, add items, keep runs and designs. */
 export class CatalogueStore {
   private constructor(
@@ -223,6 +247,7 @@ export class CatalogueStore {
     if (!existsSync(path)) throw new BadInputError('missing catalogue (is this a run folder?)', { file: path });
     let db: Database.Database;
     try {
+      if (o.readonly) rollBackHotJournal(path);
       db = new Database(path, { readonly: o.readonly ?? false, fileMustExist: true });
       if (!o.readonly) {
         // a rollback journal, not WAL: a closed catalogue is one self-contained file (a WAL file

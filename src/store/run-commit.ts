@@ -61,7 +61,9 @@ export function checkRunOutput(dir: string, kinds: readonly string[]): void {
       { file: dir },
     );
   }
-  if (existsSync(join(dir, 'checkpoint.json'))) return; // a training of ours, interrupted before its first commit
+  // a training of ours, interrupted before its first commit (the tensors file alone: killed
+  // between the two files of its first checkpoint)
+  if (existsSync(join(dir, 'checkpoint.json')) || existsSync(join(dir, 'checkpoint.safetensors'))) return;
   throw new BadInputError(
     `--out exists and is not a run folder (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): refusing to write into it; name a new folder`,
     { file: dir },

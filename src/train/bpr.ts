@@ -24,7 +24,8 @@ import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
 import { Adam, tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
 import { averageInto, copyState, decayFor, disposeAll, snapshot, withWeights } from './averaging.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { z } from 'zod';
+import { countSchema, resumeCheckpoint, rngStateSchema, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 
 export interface BprModel {
@@ -76,6 +77,24 @@ interface LoopState {
   sinceBest: number;
   history: { epoch: number; loss: number; seconds: number; metrics: Record<string, number> }[];
 }
+
+/** What a checkpoint's loop state must be to be resumed (a file read passes the bounds its writer kept). */
+const loopStateSchema = z.object({
+  epoch: countSchema,
+  adamStep: countSchema,
+  sampler: rngStateSchema,
+  bestAuc: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .transform((v) => v ?? -Infinity), // JSON writes −Infinity (nothing evaluated yet) as null
+  bestEpoch: countSchema,
+  sinceBest: countSchema,
+  history: z.array(
+    z.object({ epoch: countSchema, loss: z.number().nullable(), seconds: z.number().min(0), metrics: z.record(z.string(), z.number().nullable()) }),
+  ),
+}) as z.ZodType<LoopState>;
 
 export interface BprResult {
   bestAuc: number;
@@ -155,11 +174,9 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   const decay = averaging ? decayFor(o.averageEpochs! * stepsPerEpoch) : 0;
   let avg = averaging ? snapshot(model.module) : new Map<string, Tensor>();
 
-  if (o.resume && !hasCheckpoint(o.dir)) o.callbacks.onMessage?.(`--resume: ${o.dir} has no checkpoint: training from the start`);
-  if (o.resume && hasCheckpoint(o.dir)) {
-    const ck = loadCheckpoint<LoopState>(o.dir);
+  const ck = o.resume ? resumeCheckpoint(o.dir, loopStateSchema, o.callbacks.onMessage) : null;
+  if (ck) {
     st = ck.state;
-    st.bestAuc ??= -Infinity; // JSON writes −Infinity (nothing evaluated yet) as null
     const weights = new Map([...ck.tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v]));
     model.module.loadStateDict(weights, `${o.dir}/checkpoint.safetensors`);
     opt.loadStateDict({ step: st.adamStep, tensors: new Map([...ck.tensors].filter(([k]) => k.startsWith('adam.')).map(([k, v]) => [k.slice(5), v])) });
@@ -175,8 +192,6 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
       avg = saved;
     }
     sampler.setState(st.sampler);
-    if (ck.stateFrom === 'tensors')
-      o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
     o.callbacks.onMessage?.(`resumed at epoch ${st.epoch}` + (st.bestEpoch ? ` (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})` : ''));
   }
 

@@ -21,7 +21,8 @@ import { BadInputError, InvalidArgumentError } from '../core/errors.js';
 import { ganState, loadGanState, oneHot, type ConditionalGan } from '../models/gan.js';
 import { Adam, Generator, randn, tensor, tidy, type Tensor } from '../torch/index.js';
 import { averageInto, copyState, decayFor, disposeAll, snapshot as snapshotOf, withWeightsAsync } from './averaging.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { z } from 'zod';
+import { countSchema, resumeCheckpoint, rngStateSchema, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 import { discriminatorStep, generatorStep } from './gan-steps.js';
 
@@ -53,6 +54,37 @@ interface GanState {
   bestSnapshot: number;
   history: { snapshot: number; step: number; epoch: number; dLoss: number; gLoss: number; metrics: Record<string, number> }[];
 }
+
+/** What a checkpoint's GAN state must be to be resumed. */
+const ganStateSchema = z.object({
+  step: countSchema,
+  snapshot: countSchema,
+  rng: rngStateSchema,
+  dLoss: z
+    .number()
+    .nullable()
+    .transform((v) => v ?? NaN),
+  gLoss: z
+    .number()
+    .nullable()
+    .transform((v) => v ?? NaN),
+  bestFrechet: z
+    .number()
+    .min(0)
+    .nullable()
+    .transform((v) => v ?? Infinity), // JSON writes Infinity as null
+  bestSnapshot: countSchema,
+  history: z.array(
+    z.object({
+      snapshot: countSchema,
+      step: countSchema,
+      epoch: z.number().min(0),
+      dLoss: z.number().nullable(),
+      gLoss: z.number().nullable(),
+      metrics: z.record(z.string(), z.number().nullable()),
+    }),
+  ),
+}) as z.ZodType<GanState>;
 
 export interface GanResult {
   bestSnapshot: number;
@@ -110,11 +142,9 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const snapAt = Array.from({ length: c.snapshots }, (_, k) => Math.round(((k + 1) * total) / c.snapshots));
   let st: GanState = { step: 0, snapshot: 0, rng: rng.getState(), dLoss: NaN, gLoss: NaN, bestFrechet: Infinity, bestSnapshot: 0, history: [] };
   let best = new Map<string, Tensor>();
-  if (o.resume && !hasCheckpoint(o.dir)) o.callbacks.onMessage?.(`--resume: ${o.dir} has no checkpoint: training from the start`);
-  if (o.resume && hasCheckpoint(o.dir)) {
-    const ck = loadCheckpoint<GanState>(o.dir);
+  const ck = o.resume ? resumeCheckpoint(o.dir, ganStateSchema, o.callbacks.onMessage) : null;
+  if (ck) {
     st = ck.state;
-    st.bestFrechet ??= Infinity; // JSON writes Infinity as null
     const pick = (p: string) => new Map([...ck.tensors].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
     loadGanState(gan, pick('model.'), `${o.dir}/checkpoint.safetensors`);
     optD.loadStateDict({ step: st.step, tensors: pick('adamD.') });
@@ -131,8 +161,6 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
       ema = saved;
     }
     rng.setState(st.rng);
-    if (ck.stateFrom === 'tensors')
-      o.callbacks.onMessage?.(`${o.dir}: the last checkpoint was cut between its two files; its state is read from the tensors file`);
     // a resumed run may go on to more epochs, if its snapshots so far sit where the new schedule puts them
     const taken = st.history.map((h) => h.step);
     if (taken.some((step, k) => snapAt[k] !== step) || st.step > total) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/app/ingest.js';
@@ -191,4 +192,33 @@ test('a catalogue written to and read leaves one self-contained file (no WAL bes
   assert.equal(r.embeddingRows(), 3);
   r.close();
   assert.deepEqual(readdirSync(dir), ['catalogue.sqlite']);
+});
+
+test('a writer killed inside a transaction (a hot journal) leaves a catalogue that opens read-only, rolled back (issue 34.2)', async () => {
+  const ds = await dataset();
+  const dir = tempDir();
+  writeCatalogue(dir, ds, manifest);
+  const path = join(dir, 'catalogue.sqlite');
+  // another process begins a large write with a tiny page cache (so pages spill into the file
+  // before the commit) and is killed with SIGKILL mid-transaction
+  const py = [
+    'import os, signal, sqlite3, sys',
+    'db = sqlite3.connect(sys.argv[1], isolation_level=None)',
+    "db.execute('PRAGMA journal_mode = DELETE')",
+    "db.execute('PRAGMA cache_size = 1')",
+    "db.execute('BEGIN IMMEDIATE')",
+    "db.execute(\"UPDATE meta SET value = 'x' WHERE key = 'images_from'\")",
+    "for k in range(3000): db.execute('INSERT INTO users (idx, user_id) VALUES (?, ?)', (100000 + k, 'killed-%d-%s' % (k, 'y' * 200)))",
+    'os.kill(os.getpid(), signal.SIGKILL)',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', py, path]);
+  assert.equal(r.signal, 'SIGKILL', String(r.stderr));
+  assert.ok(existsSync(`${path}-journal`), 'the kill left a hot journal');
+  const c = readCatalogue(dir); // read-only, as loadRun, recommend and a retrain open it
+  assert.deepEqual(c.userIds, ds.userIds, 'the killed transaction is rolled back');
+  assert.equal(existsSync(`${path}-journal`), false);
+  const w = CatalogueStore.open(dir);
+  w.setEmbeddingRows(2);
+  w.close();
+  assert.equal(readCatalogue(dir).itemIds.length, ds.itemIds.length);
 });

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { BadInputError, CorruptFileError } from '../../src/core/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
@@ -65,5 +66,77 @@ test('DVBPR killed between the two writes of a checkpoint resumes to exactly the
   );
   await trainDvbprJob(ds, images, { out: killed, config: { ...cfg, epochs: 3 }, resume: true, callbacks: {} });
   assertSameCheckpoint(straight, killed);
+  images.dispose();
+});
+
+test('DVBPR killed between the two files of its FIRST checkpoint: --resume continues it to the uninterrupted run, and a fresh run accepts the folder (issue 34.3)', async () => {
+  const ds = plantedDataset();
+  const images = imagesTensor(ds);
+  const cfg = dvbprPreset('tiny', 16);
+  const straight = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  await trainDvbprJob(ds, images, { out: straight, config: { ...cfg, epochs: 2 }, resume: false, callbacks: {} });
+  const killFirst = (out: string) =>
+    killedChild(
+      `
+    import { dvbprPreset } from './src/config/dvbpr.ts';
+    import { imagesTensor, trainDvbprJob } from './src/app/train-recommender.ts';
+    import { plantedDataset } from './test/helpers/planted.ts';
+    const out = process.argv.at(-1);
+    const ds = plantedDataset();
+    const images = imagesTensor(ds);
+    process.env.ATELIER_FAULT = '${FAULT}'; // killed at epoch 1's checkpoint, the first
+    await trainDvbprJob(ds, images, { out, config: { ...dvbprPreset('tiny', 16), epochs: 2 }, resume: false, callbacks: {} });`,
+      out,
+    );
+  const killed = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  killFirst(killed);
+  assert.ok(existsSync(join(killed, 'checkpoint.safetensors')) && !existsSync(join(killed, 'checkpoint.json')), 'the kill fell between the two files');
+  const messages: string[] = [];
+  await trainDvbprJob(ds, images, { out: killed, config: { ...cfg, epochs: 2 }, resume: true, callbacks: { onMessage: (m) => messages.push(m) } });
+  assert.ok(
+    messages.some((m) => m.startsWith('resumed at epoch 1')),
+    messages.join('\n'),
+  );
+  assertSameCheckpoint(straight, killed);
+  const fresh = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  killFirst(fresh);
+  await trainDvbprJob(ds, images, { out: fresh, config: { ...cfg, epochs: 2 }, resume: false, callbacks: {} });
+  assertSameCheckpoint(straight, fresh);
+  images.dispose();
+});
+
+test('a checkpoint state outside the bounds its writer keeps is a CorruptFileError naming the file, field and value; --resume of a finished run without its checkpoint is refused (issues 34.7, 34.8)', async () => {
+  const ds = plantedDataset();
+  const images = imagesTensor(ds);
+  const cfg = { ...dvbprPreset('tiny', 16), epochs: 1 };
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  await trainDvbprJob(ds, images, { out: dir, config: cfg, resume: false, callbacks: {} });
+  const path = join(dir, 'checkpoint.json');
+  const good = readFileSync(path, 'utf8');
+  const edits: [string, (s: Record<string, unknown>) => void, RegExp][] = [
+    ['epoch −5', (s) => (s.epoch = -5), /checkpoint field 'epoch' is -5/],
+    ['epoch 1.5', (s) => (s.epoch = 1.5), /checkpoint field 'epoch' is 1\.5/],
+    ['a negative sampler state', (s) => ((s.sampler as number[])[0] = -3), /checkpoint field 'sampler\.0' is -3/],
+    ['a string adam step', (s) => (s.adamStep = '7'), /checkpoint field 'adamStep' is "7"/],
+  ];
+  for (const [what, edit, message] of edits) {
+    const state = JSON.parse(good) as Record<string, unknown>;
+    edit(state);
+    writeFileSync(path, JSON.stringify(state));
+    await assert.rejects(
+      trainDvbprJob(ds, images, { out: dir, config: { ...cfg, epochs: 2 }, resume: true, callbacks: {} }),
+      (e: Error) => e instanceof CorruptFileError && e.message.includes(path) && message.test(e.message),
+      what,
+    );
+  }
+  writeFileSync(path, good);
+  const manifest = readFileSync(join(dir, 'manifest.json'), 'utf8');
+  rmSync(path);
+  rmSync(join(dir, 'checkpoint.safetensors'));
+  await assert.rejects(
+    trainDvbprJob(ds, images, { out: dir, config: { ...cfg, epochs: 2 }, resume: true, callbacks: {} }),
+    (e: Error) => e instanceof BadInputError && /finished run has no checkpoint\.safetensors/.test(e.message),
+  );
+  assert.equal(readFileSync(join(dir, 'manifest.json'), 'utf8'), manifest, 'the finished run is untouched');
   images.dispose();
 });

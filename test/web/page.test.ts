@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildServer } from '../../src/server/app.js';
@@ -9,6 +8,12 @@ import { loadGanRun } from '../../src/store/gan-run.js';
 import { CatalogueStore } from '../../src/store/catalogue-db.js';
 import { loadRun } from '../../src/store/run.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
+import { makeShop, tempDir } from '../helpers/fixtures.js';
+import { runIngest } from '../../src/app/ingest.js';
+import { createProgress } from '../../src/app/progress.js';
+import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
+import { dvbprPreset } from '../../src/config/dvbpr.js';
+import { loadDataset } from '../../src/data/dataset.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -76,6 +81,79 @@ test(
       const shot = join(dir, 'web-page.png');
       await p.screenshot({ path: shot, fullPage: true });
       assert.ok(statSync(shot).size > 1000);
+    } finally {
+      await browser.close();
+      await app.close();
+      store.close();
+    }
+  },
+);
+
+const HOSTILE = '<img src=x onerror=window.__pwned=1>';
+
+test(
+  'the web page renders ids and categories from a hostile dataset as text, under a Content-Security-Policy (issue 34.1)',
+  { skip: !existsSync(CHROMIUM) && 'chromium is not installed (.ci/run installs it)' },
+  async () => {
+    const { chromium } = await import('playwright-core');
+    // a shop whose item ids, shopper ids and a category carry markup
+    const shop = await makeShop(12, 6, 5);
+    const mark = (id: string) => `${HOSTILE}${id}`;
+    const items = readFileSync(join(shop.dir, 'items.csv'), 'utf8').trim().split('\n');
+    writeFileSync(
+      join(shop.dir, 'items.csv'),
+      [items[0], ...items.slice(1).map((r) => r.replace(/^([^,]+),/, (_, id: string) => `${mark(id)},`).replace(/,tops$/, `,${HOSTILE}tops`))].join('\n') +
+        '\n',
+    );
+    const inter = readFileSync(join(shop.dir, 'interactions.csv'), 'utf8').trim().split('\n');
+    writeFileSync(
+      join(shop.dir, 'interactions.csv'),
+      [
+        inter[0],
+        ...inter
+          .slice(1)
+          .map((r) => r.split(','))
+          .map(([u, i, t]) => `${mark(u!)},${mark(i!)},${t}`),
+      ].join('\n') + '\n',
+    );
+    const root = tempDir('atelier-hostile-');
+    await runIngest('folder', shop.dir, { out: join(root, 'data'), imageSize: 16, minCategoryCount: 1 }, createProgress({ quiet: true }));
+    const ds = loadDataset(join(root, 'data'));
+    const images = imagesTensor(ds);
+    const run = join(root, 'run');
+    await trainDvbprJob(ds, images, { out: run, config: { ...dvbprPreset('tiny', 16), epochs: 1 }, resume: false, callbacks: {} });
+    images.dispose();
+    const page = readFileSync(new URL('../../web/index.html', import.meta.url), 'utf8');
+    const store = CatalogueStore.open(run);
+    const app = await buildServer({ run: loadRun(run), store, designsDir: join(root, 'served'), page });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    try {
+      const res = await fetch(address);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/, 'the page runs only its own script');
+      assert.doesNotMatch(csp, /unsafe-inline/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('x-frame-options'), 'DENY');
+      const p = await browser.newPage();
+      await p.goto(address);
+      await p.waitForSelector('#recs .card');
+      await p.waitForSelector('#purchases .card');
+      assert.equal(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'no script ran from the data');
+      assert.equal(await p.$$eval('img[src="x"]', (is) => is.length), 0, 'no markup from the data reached the page');
+      const purchases = await p.$eval('#purchases', (d) => d.textContent ?? '');
+      assert.ok(purchases.includes(HOSTILE), `the ids read as the text they are: ${purchases.slice(0, 200)}`);
+      const options = await p.$$eval('#user option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+      assert.ok(options.length > 0 && options.every((o) => o.startsWith(HOSTILE)), 'shopper ids are option values, as text');
+      const cats = await p.$$eval('#newcat option', (os) => os.map((o) => o.textContent ?? ''));
+      assert.ok(cats.includes(`${HOSTILE}tops`), cats.join(' | '));
+      // the improve button carries its item id as data, not as markup in an attribute
+      const recIds = await p.$$eval('#recs button.improve', (bs) => bs.length);
+      assert.ok(recIds > 0);
     } finally {
       await browser.close();
       await app.close();
