@@ -86,7 +86,7 @@ def main():
     p.add_argument('--image-size', type=int, default=16)
     p.add_argument('--jpeg-bytes', type=int, default=0, help='pad every JPEG to about this many bytes')
     p.add_argument('--seed', type=int, default=1)
-    p.add_argument('--bad', choices=['none', 'productid', 'image', 'opcode'], default='none')
+    p.add_argument('--bad', choices=['none', 'productid', 'image', 'opcode', 'dup-asin', 'empty-asin', 'esc-asin', 'nan-c', 'zero-c', 'long-c'], default='none')
     a = p.parse_args()
 
     rng = random.Random(a.seed)
@@ -113,6 +113,18 @@ def main():
         if a.with_c:
             it['c'] = np.eye(6, dtype=np.float64)[i % 6]
         items.append(it)
+    if a.bad == 'dup-asin':
+        items[7]['asin'] = items[3]['asin']
+    if a.bad == 'empty-asin':
+        items[5]['asin'] = ''
+    if a.bad == 'esc-asin':
+        items[4]['asin'] = 'B\x1b[31mred\x00'
+    if a.bad == 'nan-c':
+        items[2]['c'] = np.full(6, np.nan)
+    if a.bad == 'zero-c':
+        items[2]['c'] = np.zeros(6)
+    if a.bad == 'long-c':
+        items[2]['c'] = np.eye(1000, dtype=np.float64)[3]
     if a.bad == 'opcode':
         Python2Pickler.bad_opcode_for = items[2]['title']
     item = items if a.item_container == 'list' else {i: it for i, it in enumerate(items)}

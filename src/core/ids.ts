@@ -46,3 +46,17 @@ export class IdMap {
     return this.ids.slice();
   }
 }
+
+/** The longest id a dataset or an upload may use (H&M's customer ids are 64 characters). */
+export const MAX_ID_LENGTH = 256;
+
+/**
+ * Why a raw id may not be used, or null. An id is shown in pages, reports, logs and terminals, so
+ * it must be printable: no control characters (NUL, ESC, newlines), not empty, not huge.
+ */
+export function idProblem(id: string): string | null {
+  if (id === '') return 'empty';
+  if (id.length > MAX_ID_LENGTH) return `longer than ${MAX_ID_LENGTH} characters`;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(id)) return 'holds a control character';
+  return null;
+}

@@ -10,6 +10,9 @@ import { parse } from 'csv-parse';
 import { BadInputError } from '../core/errors.js';
 import type { Problems } from './problems.js';
 
+/** The longest row read, in characters (csv-parse's max_record_size). */
+export const MAX_CSV_ROW = 65_536;
+
 export interface CsvRow {
   record: Record<string, string>;
   line: number;
@@ -42,6 +45,9 @@ export async function* readCsv(path: string, o: CsvOptions): AsyncGenerator<CsvR
         return cols;
       },
       info: true,
+      // a row of a shop's table is a few hundred characters; a huge field (a 50 MiB category)
+      // would be carried into every file the dataset writes
+      max_record_size: MAX_CSV_ROW,
       skip_empty_lines: true,
       skip_records_with_error: skip,
       on_skip: skip
@@ -82,7 +88,9 @@ export async function* readCsv(path: string, o: CsvOptions): AsyncGenerator<CsvR
             err.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' ||
             err.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH'
           ? 'row has the wrong number of fields (cut in the middle of a row?)'
-          : `unreadable CSV (${err.code ?? 'error'})`;
+          : err.code === 'CSV_MAX_RECORD_SIZE'
+            ? `row longer than ${MAX_CSV_ROW} characters`
+            : `unreadable CSV (${err.code ?? 'error'})`;
     o.problems.report({ file: path, line: err.lines, reason, value: err.message });
     // skip mode: nothing after an unclosed quote can be trusted; the rest of the file is dropped,
     // but the row read before the bad one is whole

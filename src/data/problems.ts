@@ -21,9 +21,12 @@ export class Problems {
   constructor(readonly onBad: OnBad) {}
 
   /** Records a problem; throws in 'fail' mode. */
-  report(p: Problem): void {
+  report(problem: Problem): void {
+    // a value is kept and shown as a short, printable excerpt: a 10 MiB field or an ESC from a
+    // hostile file reaches neither a terminal nor the manifest whole
+    const p = problem.value === undefined ? problem : { ...problem, value: excerpt(problem.value) };
     if (this.onBad === 'fail') {
-      throw new BadInputError(`${p.reason}${p.value !== undefined ? `: '${truncate(p.value)}'` : ''}`, { file: p.file, line: p.line });
+      throw new BadInputError(`${p.reason}${p.value !== undefined ? `: '${p.value}'` : ''}`, { file: p.file, line: p.line });
     }
     this.counts[p.reason] = (this.counts[p.reason] ?? 0) + 1;
     this.list.push(p);
@@ -39,6 +42,8 @@ export class Problems {
   }
 }
 
-function truncate(s: string): string {
-  return s.length > 120 ? s.slice(0, 117) + '...' : s;
+/** At most 120 characters of `s`, its control characters written as \uXXXX. */
+export function excerpt(s: string): string {
+  const cut = s.length > 120 ? s.slice(0, 117) + '...' : s;
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

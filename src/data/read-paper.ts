@@ -8,11 +8,12 @@
  */
 import { closeSync, existsSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import { BadInputError } from '../core/errors.js';
+import { idProblem } from '../core/ids.js';
 import type { RawDataset, SplitPairs, StagedSource } from './dataset.js';
 import { hashFile } from './hash-file.js';
 import { contentKey, fitImage, type CacheResult, type Fit } from './images.js';
 import { bytesOf, ndarrayValues, PyBytes, PyNdarray, readNpyHeader, unpickle } from './pickle.js';
-import type { Problems } from './problems.js';
+import { excerpt, type Problems } from './problems.js';
 
 export interface PaperOptions {
   imageSize: number;
@@ -41,13 +42,27 @@ function text(v: unknown, file: string): string | null {
   return null;
 }
 
-/** The category index of a 'c' one-hot (an ndarray or a list), or null. */
-function categoryOf(c: unknown, file: string): { index: number; width: number } | null {
+/** More categories than a one-hot 'c' of the released files has (Amazon Fashion: 6): a longer 'c' is not one. */
+export const MAX_PAPER_CATEGORIES = 64;
+
+/**
+ * The category index of a 'c' one-hot (an ndarray or a list), or null when it names none (empty,
+ * or no entry above 0). Entries must be finite numbers from 0, and there are at most
+ * MAX_PAPER_CATEGORIES of them.
+ */
+function categoryOf(c: unknown, file: string, where: string): { index: number; width: number } | null {
   const values = c instanceof PyNdarray ? ndarrayValues(c, file) : Array.isArray(c) ? c : null;
   if (!values || !values.length) return null;
-  let best = 0;
-  for (let k = 1; k < values.length; k++) if (Number(values[k]) > Number(values[best])) best = k;
-  return { index: best, width: values.length };
+  if (values.length > MAX_PAPER_CATEGORIES)
+    throw new BadInputError(`${where}['c'] has ${values.length} entries: not a one-hot of at most ${MAX_PAPER_CATEGORIES} categories`, { file });
+  let best = -1;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new BadInputError(`${where}['c'][${k}] is ${excerpt(String(v))}: a one-hot holds finite numbers from 0`, { file });
+    if (v > 0 && (best < 0 || v > (values[best] as number))) best = k;
+  }
+  return best < 0 ? null : { index: best, width: values.length };
 }
 
 interface ItemInfo {
@@ -92,7 +107,7 @@ async function readPaper(file: string, imagesPath: string, o: PaperOptions): Pro
     info.count++;
     maxIndex = Math.max(maxIndex, index);
     info.asin[index] = text(item.get('asin'), file);
-    const c = item.has('c') ? categoryOf(item.get('c'), file) : null;
+    const c = item.has('c') ? categoryOf(item.get('c'), file, `Item[${index}]`) : null;
     info.category[index] = c ? c.index : null;
     if (c) info.width = Math.max(info.width, c.width);
     const imgs = item.get('imgs');
@@ -161,9 +176,10 @@ async function readPaper(file: string, imagesPath: string, o: PaperOptions): Pro
     const c = info.category[i];
     return width ? (c === null || c === undefined ? null : `c${c}`) : 'all';
   });
+  const itemIds = itemIdsOf(info.asin, numItems, file);
   return {
     source: { kind: 'paper', path: file, fileHashes: { [file.split('/').pop()!]: await hash } },
-    itemIds: Array.from({ length: numItems }, (_, i) => info.asin[i] ?? String(i)),
+    itemIds,
     sources: [],
     sourceNames: Array.from({ length: numItems }, (_, i) => `${file} Item[${i}]`),
     categoryRaw,
@@ -173,6 +189,29 @@ async function readPaper(file: string, imagesPath: string, o: PaperOptions): Pro
     fixedSplit: { userIds, train: train!, valid: valid!, test: test!, rows },
     fixedCategories: width ? Array.from({ length: width }, (_, k) => `c${k}`) : ['all'],
   };
+}
+
+/**
+ * Each item's id: its 'asin', or its index where it has none. An asin must be a usable id (not
+ * empty, no control characters) and name one item only: the catalogue keys items by id, so a
+ * duplicate would otherwise surface only when training commits, as a database error.
+ */
+function itemIdsOf(asin: (string | null)[], numItems: number, file: string): string[] {
+  const ids = Array.from({ length: numItems }, (_, i) => asin[i] ?? String(i));
+  const first = new Map<string, number>();
+  for (let i = 0; i < numItems; i++) {
+    const id = ids[i]!;
+    const bad = idProblem(id);
+    if (bad) throw new BadInputError(`Item[${i}]['asin'] ${bad}: '${excerpt(id)}'`, { file });
+    const j = first.get(id);
+    if (j !== undefined)
+      throw new BadInputError(
+        `Item[${j}] and Item[${i}] have the same id '${excerpt(id)}'${asin[j] === null || asin[i] === null ? " (an item without 'asin' is named by its index)" : ''}: every item needs its own asin`,
+        { file },
+      );
+    first.set(id, i);
+  }
+  return ids;
 }
 
 /** A user's id: the reviewerID of their reviews when every user has a distinct one, else the user index. */
@@ -188,7 +227,8 @@ function userIdsOf(parts: unknown[], numUsers: number, file: string): string[] {
     }
   }
   const distinct = new Set(ids);
-  return distinct.size === numUsers && !distinct.has(null) ? (ids as string[]) : ids.map((_, u) => String(u));
+  const usable = distinct.size === numUsers && ids.every((id) => id !== null && idProblem(id) === null);
+  return usable ? (ids as string[]) : ids.map((_, u) => String(u));
 }
 
 /** One split's (user, item) rows in the file's order, every productid checked against [0, itemnum). */

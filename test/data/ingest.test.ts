@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../../src/core/errors.js';
 import { runIngest } from '../../src/app/ingest.js';
@@ -314,4 +314,54 @@ test('latest.i32 of an older dataset ([users] × 2: training, all) reads with th
   assert.deepEqual([...read.all], [...now.all]);
   writeFileSync(join(out, 'latest.i32'), new Uint8Array(new Int32Array(users * 3 + 1).buffer));
   assert.throws(() => loadDataset(out), new RegExp(`latest\\.i32: ${users * 3 + 1} values for ${users} users \\(want ${users * 3}\\)`));
+});
+
+test("a re-ingest replaces only a dataset's own files: a folder holding a user's notes or a run is refused and left whole; a linked --out stays a link (issues 34.4, 34.17)", async () => {
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  writeFileSync(join(out, 'notes.txt'), 'my notes');
+  mkdirSync(join(out, 'run'));
+  writeFileSync(join(out, 'run', 'manifest.json'), '{}');
+  const manifest = readFileSync(join(out, 'manifest.json'), 'utf8');
+  await assert.rejects(
+    runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet),
+    (e: Error) => e instanceof BadInputError && e.message.includes(out) && /not the dataset's \(notes\.txt, run\)/.test(e.message),
+  );
+  assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'my notes');
+  assert.ok(existsSync(join(out, 'run', 'manifest.json')));
+  assert.equal(readFileSync(join(out, 'manifest.json'), 'utf8'), manifest);
+  // --out a link to a dataset folder: the folder it names is replaced, the link kept
+  const real = join(tempDir(), 'real');
+  await runIngest('folder', shop.dir, { out: real, imageSize: 16, minCategoryCount: 1 }, quiet);
+  const link = join(tempDir(), 'link');
+  symlinkSync(real, link);
+  await runIngest('folder', shop.dir, { out: link, imageSize: 24, minCategoryCount: 1 }, quiet);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+  assert.equal(loadDataset(real).manifest.imageSize, 24, 'the dataset it names was replaced');
+});
+
+test('bad input: an id with a control character, an overlong row and a huge value are refused with a short, printable excerpt; skipped, they are counted (issues 34.15, 34.18)', async () => {
+  const shop = await makeShop();
+  const inter = join(shop.dir, 'interactions.csv');
+  const good = readFileSync(inter, 'utf8');
+  writeFileSync(inter, good + 'u1\u001b[2J\u0000,0101,7\n');
+  await assert.rejects(
+    runIngest('folder', shop.dir, { out: join(tempDir(), 'data'), imageSize: 16, minCategoryCount: 1 }, quiet),
+    (e: Error) =>
+      e instanceof BadInputError && e.message.includes(`${inter}:`) && e.message.includes("user_id holds a control character: 'u1\\u001b[2J\\u0000'"),
+  );
+  const items = join(shop.dir, 'items.csv');
+  writeFileSync(inter, good);
+  const huge = 'x'.repeat(200_000);
+  appendFileSync(items, `9999,img/0100.png,${huge}\n`);
+  await assert.rejects(
+    runIngest('folder', shop.dir, { out: join(tempDir(), 'data'), imageSize: 16, minCategoryCount: 1 }, quiet),
+    (e: Error) => e instanceof BadInputError && e.message.includes(`${items}:`) && /row longer than 65536 characters/.test(e.message) && e.message.length < 600,
+  );
+  const out = join(tempDir(), 'data');
+  const m = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1, onBad: 'skip' }, quiet);
+  assert.equal(loadDataset(out).itemIds.length, 12, 'the overlong row is left out');
+  assert.ok(statSync(join(out, 'manifest.json')).size < 50_000, 'the manifest does not carry the huge field');
+  assert.ok(m.problems.total >= 1);
 });

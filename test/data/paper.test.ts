@@ -146,3 +146,16 @@ test('ingest paper: an undecodable photo names the item; with --on-bad skip the 
   );
   assertPixels(ds, (k) => (k >= bad ? k + 1 : k));
 });
+
+test('ingest paper refuses a duplicate, empty or unprintable asin and a NaN or overlong c, naming the item; an all-zero c is no category (issues 34.5, 34.15)', async () => {
+  await refused(makePaperNpy({ withC: true, bad: 'dup-asin' }), /Item\[3\] and Item\[7\] have the same id 'B00000003'/);
+  await refused(makePaperNpy({ withC: true, bad: 'empty-asin' }), /Item\[5\]\['asin'\] empty/);
+  await refused(makePaperNpy({ withC: true, bad: 'esc-asin' }), /Item\[4\]\['asin'\] holds a control character: 'B\\u001b\[31mred\\u0000'/);
+  await refused(makePaperNpy({ withC: true, bad: 'nan-c' }), /Item\[2\]\['c'\]\[0\] is NaN/);
+  await refused(makePaperNpy({ withC: true, bad: 'long-c' }), /Item\[2\]\['c'\] has 1000 entries/);
+  const out = join(tempDir(), 'data');
+  await runIngest('paper', makePaperNpy({ withC: true, bad: 'zero-c' }), { out, imageSize: 16 }, quiet);
+  const ds = loadDataset(out);
+  assert.equal(ds.categories[ds.itemCategory[2]!], 'unknown', 'an all-zero c names no category (before: c0, the first)');
+  assert.equal(ds.categories[ds.itemCategory[8]!], 'c2', 'the one-hots beside it keep theirs');
+});

@@ -114,7 +114,14 @@ export function python(args: string[], input?: string): string {
 
 /** A file in the layout of the authors' released .npy files, written by scripts/paper-fixture.py. */
 export function makePaperNpy(
-  o: { withC?: boolean; container?: 'list' | 'dict'; users?: number; items?: number; bad?: 'productid' | 'image' | 'opcode'; jpegBytes?: number } = {},
+  o: {
+    withC?: boolean;
+    container?: 'list' | 'dict';
+    users?: number;
+    items?: number;
+    bad?: 'productid' | 'image' | 'opcode' | 'dup-asin' | 'empty-asin' | 'esc-asin' | 'nan-c' | 'zero-c' | 'long-c';
+    jpegBytes?: number;
+  } = {},
 ): string {
   const path = join(tempDir('atelier-npy-'), 'fixture.npy');
   const args = [
