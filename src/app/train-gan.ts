@@ -14,7 +14,7 @@ import { loadDataset, type Dataset } from '../data/dataset.js';
 import { concat, ganQuality, generate, realFeatures } from '../eval/gan-quality.js';
 import { ConditionalGan, ganState, loadGanState } from '../models/gan.js';
 import { GAN_FORMAT, type GanManifest } from '../store/gan-run.js';
-import { withRunOutput } from '../store/run-commit.js';
+import { checkResumedSettings, withRunOutput } from '../store/run-commit.js';
 import { versions } from '../store/versions.js';
 import { Generator, noGrad, randn, saveSafetensors, type Tensor } from '../torch/index.js';
 import { trainGan } from '../train/gan.js';
@@ -39,6 +39,7 @@ export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o
 }
 
 async function ganJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
+  if (o.resume) checkResumedSettings(o.out, cfg, ['epochs']);
   if (cfg.imageSize !== ds.imageSize)
     throw new BadInputError(
       `--preset ${cfg.preset} draws ${cfg.imageSize} px images; the dataset has ${ds.imageSize} px (ingest with --image-size ${cfg.imageSize})`,

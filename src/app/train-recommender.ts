@@ -15,7 +15,7 @@ import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { CategoryAffinity, PopularityBlend, ProductAffinity, type PriorWeights } from '../models/blend.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
-import { assertKeepsUploads, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
+import { assertKeepsUploads, checkResumedSettings, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
 import { RUN_FORMAT, type DvbprRunManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
@@ -291,6 +291,8 @@ export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOpti
 
 async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
   const cfg = o.config;
+  if (o.resume && o.like) throw new BadInputError('--like sets the settings of a new run; --resume continues a run with its own: give one');
+  if (o.resume) checkResumedSettings(o.out, cfg, ['epochs', 'earlyStopping']);
   // nothing held out (withoutHeldOut): no validation, the last epoch's weights are the model
   const heldOut = ds.valid.user.length > 0;
   const manifest: DvbprRunManifest = {

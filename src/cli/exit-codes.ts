@@ -28,13 +28,20 @@ function systemError(err: unknown): NodeJS.ErrnoException | null {
   return e instanceof Error && typeof e.code === 'string' && USER_SYSTEM_ERRORS.has(e.code) ? e : null;
 }
 
+/** libtorch refusing an allocation: sizes the user asked for (a huge --k or --batch), not a bug. */
+const isAllocationFailure = (err: unknown) =>
+  err instanceof AtelierError && err.code === 'TORCH_ERROR' && /can't allocate memory|out of memory|not enough memory|bad_alloc/i.test(err.message);
+
 export function exitCodeOf(err: unknown): number {
+  if (isAllocationFailure(err)) return 2;
   if (err instanceof AtelierError) return EXIT[err.code];
   return systemError(err) ? 2 : 1;
 }
 
 /** What the user reads: the message (a stack trace only for what is a bug). */
 export function messageOf(err: unknown): string {
+  if (isAllocationFailure(err))
+    return `${(err as Error).message.split('\n')[0]}: the sizes asked for need more memory than this machine gives: lower --k, --batch or the image size`;
   if (err instanceof AtelierError) return err.message;
   const sys = systemError(err);
   if (sys) return sys.code === 'EADDRINUSE' ? `${sys.message}: the port is in use (choose another with --port)` : sys.message;

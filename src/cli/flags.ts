@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
+import { isDecimal } from '../config/parse.js';
 import { BadInputError } from '../core/errors.js';
 import { parseDevice, useDevice, usePrecision } from '../torch/index.js';
 
@@ -24,7 +25,7 @@ function flag<T>(check: (v: unknown) => T | undefined, message: (v: unknown) => 
 export const intIn = (name: string, min: number, max: number) =>
   flag(
     (v) => {
-      const x = Number(v);
+      const x = isDecimal(v) ? Number(v) : typeof v === 'number' ? v : NaN;
       return Number.isInteger(x) && x >= min && x <= max ? x : undefined;
     },
     (v) => `--${name} must be an integer in ${min}..${max}, ${got(v)}`,

@@ -1,7 +1,7 @@
 /** `atelier index`: an approximate top-K index (LanceDB IVF-FLAT, IVF-HNSW-SQ or IVF-PQ) over a DVBPR run's item embeddings. */
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { parseConfig } from '../config/parse.js';
+import { decimal, parseConfig } from '../config/parse.js';
 import { indexRunFolder } from '../app/index-run.js';
 import { createProgress } from '../app/progress.js';
 import { LANCE_INDEX_KINDS, type LanceIndexKind } from '../store/lance-index.js';
@@ -10,10 +10,10 @@ const indexFlags = z
   .object({
     run: z.string(),
     kind: z.enum(LANCE_INDEX_KINDS as [LanceIndexKind, ...LanceIndexKind[]]).default('ivf-flat'),
-    partitions: z.coerce.number().int().min(1).optional(),
-    subVectors: z.coerce.number().int().min(1).optional(),
-    m: z.coerce.number().int().min(2).max(256).optional(),
-    efConstruction: z.coerce.number().int().min(10).optional(),
+    partitions: decimal(z.number().int().min(1)).optional(),
+    subVectors: decimal(z.number().int().min(1)).optional(),
+    m: decimal(z.number().int().min(2).max(256)).optional(),
+    efConstruction: decimal(z.number().int().min(10)).optional(),
   })
   .strict();
 

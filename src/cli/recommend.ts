@@ -1,16 +1,16 @@
 /** `atelier recommend`: top-K items for shoppers, exact inner product over the whole catalogue, cold items included. */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { recommendFor } from '../app/evaluate.js';
-import { parseConfig } from '../config/parse.js';
+import { decimal, isDecimal, parseConfig } from '../config/parse.js';
 import { BadInputError } from '../core/errors.js';
+import { readUserFile } from '../core/fs.js';
 import { COLD_THRESHOLD } from '../core/auc.js';
 import { out } from './flags.js';
 
 const kFlag = z.unknown().transform((v, ctx) => {
   if (v === 'all') return Infinity;
-  const k = Number(v);
+  const k = isDecimal(v) ? Number(v) : NaN;
   if (Number.isInteger(k) && k >= 1) return k;
   ctx.addIssue({ code: 'custom', message: `--k must be a positive integer or 'all', got '${String(v)}'` });
   return z.NEVER;
@@ -25,10 +25,10 @@ const recommendFlags = z
     category: z.string().optional(),
     coldOnly: z.boolean().default(false),
     excludeBought: z.boolean().default(false),
-    popularityPrior: z.coerce.number().min(0).max(100).optional(),
-    recencyPrior: z.coerce.number().min(0).max(100).optional(),
-    categoryPrior: z.coerce.number().min(0).max(100).optional(),
-    productPrior: z.coerce.number().min(0).max(100).optional(),
+    popularityPrior: decimal(z.number().min(0).max(100)).optional(),
+    recencyPrior: decimal(z.number().min(0).max(100)).optional(),
+    categoryPrior: decimal(z.number().min(0).max(100)).optional(),
+    productPrior: decimal(z.number().min(0).max(100)).optional(),
     json: z.boolean().default(false),
   })
   .strict()
@@ -37,8 +37,9 @@ const recommendFlags = z
 function idsFrom(file: string): string[] {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readUserFile(file).toString('utf8');
   } catch (e) {
+    if (e instanceof BadInputError) throw e;
     throw new BadInputError(`cannot read: ${(e as Error).message}`, { file });
   }
   const ids = text

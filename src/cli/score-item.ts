@@ -1,5 +1,6 @@
 /** `atelier score-item`: a new item from its photo alone: which shoppers would like it most. */
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '../core/fs.js';
+import { MAX_IMAGE_BYTES } from '../data/images.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../config/parse.js';
@@ -21,8 +22,9 @@ export function registerScoreItem(program: Command): void {
       const f = parseConfig(scoreFlags, takeDevice(opts));
       let photo: Buffer;
       try {
-        photo = readFileSync(f.image);
+        photo = readUserFile(f.image, MAX_IMAGE_BYTES);
       } catch (e) {
+        if (e instanceof BadInputError) throw e;
         throw new BadInputError(`cannot read: ${(e as Error).message}`, { file: f.image });
       }
       const run = loadRun(f.run);

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { BASELINES, trainBaselines, type BaselineKind } from '../app/train-recommender.js';
-import { parseConfig } from '../config/parse.js';
+import { decimal, parseConfig } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
 
@@ -11,11 +11,11 @@ const baselineFlags = z
     data: z.string(),
     out: z.string(),
     preset: z.enum(['tiny', 'default', 'paper']).default('default'),
-    epochs: z.coerce.number().positive().default(20),
-    factors: z.coerce.number().int().positive().default(20),
-    lambda: z.coerce.number().min(0).default(0.01),
-    lr: z.coerce.number().positive().default(1e-3),
-    seed: z.coerce.number().int().min(0).default(1),
+    epochs: decimal(z.number().int().positive()).default(20),
+    factors: decimal(z.number().int().positive()).default(20),
+    lambda: decimal(z.number().min(0)).default(0.01),
+    lr: decimal(z.number().positive()).default(1e-3),
+    seed: decimal(z.number().int().min(0)).default(1),
     only: z
       .string()
       .transform((s) => s.split(',').map((x) => x.trim()))

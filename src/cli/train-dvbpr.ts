@@ -8,8 +8,8 @@ import { rendezvousFromEnv } from '../torch/index.js';
 import { commandLine } from './argv.js';
 import { launchWorkers } from './launch.js';
 import { readManifest, type DvbprRunManifest } from '../store/run.js';
-import { dvbprPreset, dvbprSchema, type DvbprConfig } from '../config/dvbpr.js';
-import { parseConfig } from '../config/parse.js';
+import { dvbprPreset, dvbprSchema, MAX_K, type DvbprConfig } from '../config/dvbpr.js';
+import { decimal, parseConfig } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
 
@@ -18,30 +18,30 @@ const dvbprFlags = z
     data: z.string(),
     out: z.string(),
     preset: z.enum(['tiny', 'default', 'paper']).default('default'),
-    epochs: z.coerce.number().positive().optional(),
-    lr: z.coerce.number().positive().optional(),
-    batch: z.coerce.number().int().positive().optional(),
-    k: z.coerce.number().int().positive().optional(),
-    dropout: z.coerce.number().min(0).max(0.95).optional(),
-    lambdaPhi: z.coerce.number().min(0).optional(),
-    lambdaTheta: z.coerce.number().min(0).optional(),
+    epochs: decimal(z.number().int().positive()).optional(),
+    lr: decimal(z.number().positive()).optional(),
+    batch: decimal(z.number().int().positive()).optional(),
+    k: decimal(z.number().int().positive().max(MAX_K)).optional(),
+    dropout: decimal(z.number().min(0).max(0.95)).optional(),
+    lambdaPhi: decimal(z.number().min(0)).optional(),
+    lambdaTheta: decimal(z.number().min(0)).optional(),
     init: z.enum(['scratch', 'classifier']).optional(),
-    classifierEpochs: z.coerce.number().positive().optional(),
-    earlyStopping: z.coerce.number().int().min(0).optional(),
-    averageEpochs: z.coerce.number().min(0).optional(),
-    microBatches: z.coerce.number().int().min(1).optional(),
-    augmentShift: z.coerce.number().int().min(0).optional(),
+    classifierEpochs: decimal(z.number().int().positive()).optional(),
+    earlyStopping: decimal(z.number().int().min(0)).optional(),
+    averageEpochs: decimal(z.number().min(0)).optional(),
+    microBatches: decimal(z.number().int().min(1)).optional(),
+    augmentShift: decimal(z.number().int().min(0)).optional(),
     augmentFlip: z.boolean().optional(),
-    augmentScale: z.coerce.number().min(0).lt(0.5).optional(),
-    augmentNoise: z.coerce.number().min(0).max(1).optional(),
+    augmentScale: decimal(z.number().min(0).lt(0.5)).optional(),
+    augmentNoise: decimal(z.number().min(0).max(1)).optional(),
     conservative: z.string().min(1).optional(),
-    conservativeWeight: z.coerce.number().positive().optional(),
-    conservativeSteps: z.coerce.number().int().min(1).max(100).optional(),
+    conservativeWeight: decimal(z.number().positive()).optional(),
+    conservativeSteps: decimal(z.number().int().min(1).max(100)).optional(),
     classifierAttributes: z.enum(['all', 'category']).optional(),
     split: z.enum(['dataset', 'none']).default('dataset'),
     like: z.string().optional(),
-    nproc: z.coerce.number().int().min(1).max(64).optional(),
-    seed: z.coerce.number().int().min(0).optional(),
+    nproc: decimal(z.number().int().min(1).max(64)).optional(),
+    seed: decimal(z.number().int().min(0)).optional(),
     resume: z.boolean().default(false),
     json: z.boolean().default(false),
   })

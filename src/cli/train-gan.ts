@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { trainGanFromData } from '../app/train-gan.js';
 import { ganPreset, ganSchema, type GanConfig } from '../config/gan.js';
-import { parseConfig } from '../config/parse.js';
+import { decimal, parseConfig } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
 
@@ -12,20 +12,20 @@ const ganFlags = z
     data: z.string(),
     out: z.string(),
     preset: z.enum(['tiny', 'default', 'paper']).default('default'),
-    epochs: z.coerce.number().positive().optional(),
-    batch: z.coerce.number().int().positive().optional(),
-    lr: z.coerce.number().positive().optional(),
-    lrD: z.coerce.number().positive().optional(),
-    emaSteps: z.coerce.number().min(0).optional(),
-    categoryPower: z.coerce.number().min(0).max(1).optional(),
+    epochs: decimal(z.number().positive()).optional(),
+    batch: decimal(z.number().int().positive()).optional(),
+    lr: decimal(z.number().positive()).optional(),
+    lrD: decimal(z.number().positive()).optional(),
+    emaSteps: decimal(z.number().min(0)).optional(),
+    categoryPower: decimal(z.number().min(0).max(1)).optional(),
     projection: z.boolean().optional(),
-    mismatch: z.coerce.number().min(0).optional(),
-    minCategoryItems: z.coerce.number().int().min(1).optional(),
-    snapshots: z.coerce.number().int().min(1).optional(),
-    seed: z.coerce.number().int().min(0).optional(),
+    mismatch: decimal(z.number().min(0)).optional(),
+    minCategoryItems: decimal(z.number().int().min(1)).optional(),
+    snapshots: decimal(z.number().int().min(1)).optional(),
+    seed: decimal(z.number().int().min(0)).optional(),
     resume: z.boolean().default(false),
-    classifierEpochs: z.coerce.number().positive().optional(),
-    qualitySamples: z.coerce.number().int().min(10).default(200),
+    classifierEpochs: decimal(z.number().positive()).optional(),
+    qualitySamples: decimal(z.number().int().min(10)).default(200),
     json: z.boolean().default(false),
   })
   .strict();

@@ -11,6 +11,9 @@ export const convSpec = z
   .object({ out: z.number().int().positive(), kernel: z.number().int().positive(), stride: z.number().int().positive(), pool: z.boolean().default(false) })
   .strict();
 
+/** The largest embedding a run may have (`--k`): the paper's K is 50. */
+export const MAX_K = 4096;
+
 export const encoderSchema = z
   .object({
     inputSize: z.number().int().min(8),
@@ -18,7 +21,8 @@ export const encoderSchema = z
     /** hidden dense layers (fc6, fc7 of CNN-F), each with dropout */
     hidden: z.array(z.number().int().positive()),
     dropout: z.number().min(0).max(0.95),
-    k: z.number().int().positive(),
+    /** at most 4,096: the paper's K is 50 (its code 100); a larger K only costs memory */
+    k: z.number().int().positive().max(MAX_K),
   })
   .strict();
 
@@ -32,10 +36,10 @@ export const dvbprSchema = z
     lambdaTheta: z.number().min(0),
     lr: z.number().positive(),
     batch: z.number().int().positive(),
-    epochs: z.number().positive(),
+    epochs: z.number().int().positive(),
     /** 'scratch' (the paper) or 'classifier' (encoder first trained on the catalogue's categories) */
     init: z.enum(['scratch', 'classifier']),
-    classifierEpochs: z.number().positive(),
+    classifierEpochs: z.number().int().positive(),
     /** --init classifier: learn every item attribute the dataset has (one head each), or the category alone */
     classifierAttributes: z.enum(['all', 'category']).default('all'),
     earlyStopping: z.number().int().min(0),

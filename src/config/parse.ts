@@ -1,5 +1,5 @@
 /** Parses config at the edge; a zod failure becomes a BadInputError naming the flag and the value. */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { BadInputError } from '../core/errors.js';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -17,3 +17,15 @@ export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, where 
   }
   throw new BadInputError(`${where} --${kebab(key)}: ${issue.message}${value !== undefined ? ` (got '${String(value)}')` : ''}`);
 }
+
+/** A number as a person writes it in decimal: an optional sign, digits, a fraction, an exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** Whether `v` is a decimal number's text (hex '0x10', binary, '', ' ', 'Infinity' are not). */
+export const isDecimal = (v: unknown): v is string => typeof v === 'string' && DECIMAL.test(v);
+
+/**
+ * A number from a flag or a query string: decimal text only (JavaScript's Number() reads '0x10' as
+ * 16 and '' as 0), then the schema's own bounds. Every edge parses numbers through this one rule.
+ */
+export const decimal = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (isDecimal(v) ? Number(v) : v), schema);

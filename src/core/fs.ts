@@ -1,4 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  type Stats,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { BadInputError } from './errors.js';
 import { dirname, join, basename } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -24,11 +38,66 @@ export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** SHA-256 of a file's first `bytes` bytes (all of it by default), read in 8 MiB pieces. */
+export function sha256File(path: string, bytes?: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const end = bytes ?? fstatSync(fd).size;
+    const h = createHash('sha256');
+    const buf = Buffer.allocUnsafe(8 << 20);
+    for (let at = 0; at < end;) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      at += n;
+    }
+    return h.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The largest JSON or list file a command reads whole (a manifest, a list of shoppers). */
+export const MAX_READ_BYTES = 256 << 20;
+
+/**
+ * Reads a file a user named, whole, with the rule shop images follow: a regular file (not a
+ * device such as /dev/zero, a FIFO that would block forever, or a folder) of at most `maxBytes`.
+ * The file is opened without blocking and checked on the descriptor, so a FIFO swapped in after
+ * the check is still refused. A BadInputError names the file and what it is.
+ */
+export function readUserFile(path: string, maxBytes = MAX_READ_BYTES): Buffer {
+  if (!existsSync(path)) throw new BadInputError('file not found', { file: path });
+  const kind = (st: Stats) =>
+    st.isFile()
+      ? null
+      : st.isDirectory()
+        ? 'a folder'
+        : st.isFIFO()
+          ? 'a pipe (FIFO)'
+          : st.isCharacterDevice() || st.isBlockDevice()
+            ? 'a device'
+            : 'not a regular file';
+  const before = kind(statSync(path));
+  if (before) throw new BadInputError(`${before}, not a regular file: refusing to read it`, { file: path });
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    const now = kind(st);
+    if (now) throw new BadInputError(`${now}, not a regular file: refusing to read it`, { file: path });
+    if (st.size > maxBytes) throw new BadInputError(`${st.size} bytes, more than the ${maxBytes} this reads`, { file: path });
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a JSON file; a missing or unreadable file is a BadInputError naming it (and `hint`). */
 export function readJsonFile<T>(path: string, hint: string): T {
   if (!existsSync(path)) throw new BadInputError(`missing file (${hint})`, { file: path });
+  const bytes = readUserFile(path);
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    return JSON.parse(bytes.toString('utf8')) as T;
   } catch (e) {
     throw new BadInputError(`unreadable JSON: ${(e as Error).message}`, { file: path });
   }

@@ -19,7 +19,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BadInputError, InUseError } from '../core/errors.js';
+import { BadInputError, CorruptFileError, InUseError } from '../core/errors.js';
 import { latestPurchases, productIndex, type Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
 
@@ -275,6 +275,11 @@ export class CatalogueStore {
     return Number(this.meta('embedding_rows') ?? 0);
   }
 
+  /** Sets a meta value (the commit's integrity record). */
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  }
+
   /** Marks the embedding matrix as written for every item (after training). */
   setEmbeddingRows(n: number): void {
     this.db.prepare("UPDATE meta SET value = ? WHERE key = 'embedding_rows'").run(String(n));
@@ -442,6 +447,31 @@ export class CatalogueStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** SQLite's codes for a file that is not the catalogue it claims: a damaged page, a missing table or column, an unreadable file. */
+const DAMAGED = /^SQLITE_(CORRUPT|NOTADB|ERROR|IOERR|FORMAT|RANGE|MISMATCH)/;
+
+/**
+ * Every read and write of an open catalogue reports a damaged file as a CorruptFileError naming it
+ * (exit 2, and the server's log), never as a database stack trace. Constraint failures (a duplicate
+ * id) and a busy database stay what they are: their callers answer them.
+ */
+for (const name of Object.getOwnPropertyNames(CatalogueStore.prototype) as (keyof CatalogueStore)[]) {
+  const method = CatalogueStore.prototype[name] as unknown;
+  if (name === ('constructor' as keyof CatalogueStore) || name === 'close' || typeof method !== 'function') continue;
+  Object.defineProperty(CatalogueStore.prototype, name, {
+    value: function (this: CatalogueStore, ...args: unknown[]) {
+      try {
+        return (method as (...a: unknown[]) => unknown).apply(this, args);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (e instanceof Database.SqliteError && typeof code === 'string' && DAMAGED.test(code))
+          throw new CorruptFileError(`damaged catalogue (${code}): ${e.message}; restore the run folder from a copy, or train it again`, this.path);
+        throw e;
+      }
+    },
+  });
 }
 
 interface DesignRow {

@@ -39,13 +39,42 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * The lock's owner, or null when there is no lock file. A lock file is written whole (a link of a
+ * finished file), so one that cannot be read as an owner (garbage, empty, a folder, pid 0 or −1,
+ * which process.kill reads as a process group) was not written by Atelier: a BadInputError naming
+ * the file and saying how to clear it, never a refusal that lasts forever.
+ */
 function readOwner(path: string): LockOwner | null {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
-  } catch {
-    return null;
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw unreadableLock(path, code === 'EISDIR' ? 'it is a folder' : `it cannot be read (${code ?? (e as Error).message})`);
   }
+  let o: Partial<LockOwner> | null = null;
+  try {
+    o = JSON.parse(text) as Partial<LockOwner>;
+  } catch {
+    throw unreadableLock(path, text.trim() === '' ? 'it is empty' : 'it is not the JSON a lock holds');
+  }
+  if (
+    !o ||
+    typeof o !== 'object' ||
+    !Number.isSafeInteger(o.pid) ||
+    o.pid! <= 0 ||
+    typeof o.host !== 'string' ||
+    typeof o.command !== 'string' ||
+    typeof o.since !== 'string'
+  )
+    throw unreadableLock(path, `it does not name an owner (pid, host, command, since): ${JSON.stringify(o).slice(0, 80)}`);
+  return o as LockOwner;
 }
+
+const unreadableLock = (path: string, why: string) =>
+  new BadInputError(`unreadable lock file: ${why}. If no Atelier command is using this folder, remove it (rm -r '${path}') and try again`, { file: path });
 
 /** The current owner of `dir`'s lock, if a live process holds it. */
 export function lockOwner(dir: string): LockOwner | null {
@@ -69,7 +98,7 @@ export function lockFolder(dir: string, command: string, o: { create?: boolean }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const owner = readOwner(path);
-        const stale = owner !== null && owner.host === hostname() && owner.pid !== process.pid && !alive(owner.pid);
+        const stale = owner === null || (owner.host === hostname() && owner.pid !== process.pid && !alive(owner.pid));
         if (stale && attempt === 0) {
           rmSync(path, { force: true }); // its owner is dead: take it over
           continue;
@@ -95,7 +124,12 @@ function releasePath(path: string): void {
   const mine = held.get(path);
   if (!mine) return;
   held.delete(path);
-  const owner = existsSync(path) ? readOwner(path) : null;
+  let owner: LockOwner | null = null;
+  try {
+    owner = existsSync(path) ? readOwner(path) : null;
+  } catch {
+    owner = null; // not ours any more: left for its maker
+  }
   if (owner && owner.pid === mine.pid && owner.since === mine.since) rmSync(path, { force: true });
 }
 

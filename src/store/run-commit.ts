@@ -10,11 +10,11 @@
  * folder is always either the old run or the new one. Nothing of the old run is removed before the
  * commit point: a training that fails or is killed leaves the run as it was.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
-import { writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
+import { sha256File, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import type { Dataset } from '../data/dataset.js';
 import { noGrad, saveSafetensors, type Tensor } from '../torch/index.js';
 import { CATALOGUE_FILE, catalogueSourceOf, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb } from './catalogue-db.js';
@@ -70,6 +70,42 @@ export function checkRunOutput(dir: string, kinds: readonly string[]): void {
   );
 }
 
+/**
+ * `--resume` continues a run with the settings it has: a flag that would change one (another
+ * --lr, --seed, --like's settings) is refused, naming each setting with both values, rather than
+ * written into the manifest over what the checkpoint was trained with. `free` names the settings a
+ * resume may change (the epoch count, to train on).
+ */
+export function checkResumedSettings(dir: string, config: object, free: readonly string[]): void {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return;
+  let old: unknown;
+  try {
+    old = (JSON.parse(readFileSync(path, 'utf8')) as { config?: unknown }).config;
+  } catch {
+    return; // an unreadable manifest is reported by the run's own checks
+  }
+  if (!old || typeof old !== 'object') return;
+  const leaves = (o: unknown, at = ''): Map<string, string> => {
+    const m = new Map<string, string>();
+    if (o && typeof o === 'object' && !Array.isArray(o))
+      for (const [k, v] of Object.entries(o)) for (const [kk, vv] of leaves(v, at ? `${at}.${k}` : k)) m.set(kk, vv);
+    else m.set(at, JSON.stringify(o) ?? 'absent');
+    return m;
+  };
+  const was = leaves(old);
+  const now = leaves(config);
+  const differ = [...new Set([...was.keys(), ...now.keys()])].filter((k) => !free.includes(k) && (was.get(k) ?? 'absent') !== (now.get(k) ?? 'absent'));
+  if (differ.length)
+    throw new BadInputError(
+      `--resume continues the run with its own settings; given ${differ
+        .slice(0, 4)
+        .map((k) => `${k} ${now.get(k) ?? 'absent'} (the run's: ${was.get(k) ?? 'absent'})`)
+        .join(', ')}${differ.length > 4 ? `, … ${differ.length} in all` : ''}: drop those flags, or train into a new folder`,
+      { file: dir },
+    );
+}
+
 /** How many items were uploaded to the run in `dir` after its training (0 without a catalogue). */
 export function uploadedItemCount(dir: string): number {
   if (!existsSync(join(dir, CATALOGUE_FILE))) return 0;
@@ -97,14 +133,20 @@ const uploadsWouldBeLost = (dir: string, n: number, kind: string) =>
 
 /** Takes the lock of a training's output folder (made if missing) and checks that it may be written (checkRunOutput). */
 export function lockRunOutput(dir: string, command: string, kinds: readonly string[]): FolderLock {
+  const made = !existsSync(dir);
   const lock = lockFolder(dir, command, { create: true });
+  // a folder this command made and left empty (a training that failed before writing) is removed with the lock
+  const release = () => {
+    lock.release();
+    if (made && existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+  };
   try {
     checkRunOutput(dir, kinds);
   } catch (e) {
-    lock.release();
+    release();
     throw e;
   }
-  return lock;
+  return { dir, release };
 }
 
 /** Runs a training holding its output folder's lock (lockRunOutput), released however it ends. */
@@ -114,6 +156,34 @@ export async function withRunOutput<T>(dir: string, command: string, kinds: read
     return await fn();
   } finally {
     lock.release();
+  }
+}
+
+/** The catalogue's meta key of the commit's integrity record. */
+export const INTEGRITY_KEY = 'integrity';
+
+/**
+ * What a commit wrote, to be checked on load: the run's kind (a manifest edited to another kind
+ * is caught) and the SHA-256 and length of its weights and embedding files (a flipped byte is
+ * caught rather than moving every ranking). The embeddings' record covers the rows written at the
+ * commit: uploads append rows after them.
+ */
+export interface IntegrityRecord {
+  kind: string;
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+function recordIntegrity(stage: string, kind: string, files: string[]): void {
+  const record: IntegrityRecord = { kind, files: {} };
+  for (const f of files.filter((n) => n !== CATALOGUE_FILE)) {
+    const path = join(stage, f);
+    record.files[f] = { bytes: statSync(path).size, sha256: sha256File(path) };
+  }
+  const store = CatalogueStore.open(stage);
+  try {
+    store.setMeta(INTEGRITY_KEY, JSON.stringify(record));
+  } finally {
+    store.close();
   }
 }
 
@@ -195,6 +265,7 @@ export function commitRun(dir: string, a: RunArtifacts): void {
     noGrad(() => saveSafetensors(join(stage, 'weights.safetensors'), a.weights!.tensors, a.weights!.metadata));
     files.push('weights.safetensors');
   }
+  recordIntegrity(stage, m.kind, files);
   writeJsonAtomic(join(stage, 'manifest.json'), m);
   files.push('manifest.json'); // moved last: a finished manifest names a finished run
   faultPoint('run-commit:staged');

@@ -10,13 +10,13 @@
  *   uploads/              photos of items added after training (POST /items)
  *   checkpoint.*          the last epoch's training state, for --resume
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BadInputError, CorruptFileError, NotFoundError } from '../core/errors.js';
-import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
+import { readJsonFile, sha256File, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import { CATALOGUE_FILE, catalogueSourceOf, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb, type Catalogue } from './catalogue-db.js';
-import { recoverRunFolder } from './run-commit.js';
+import { INTEGRITY_KEY, recoverRunFolder, type IntegrityRecord } from './run-commit.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
 import { dvbprSchema } from '../config/dvbpr.js';
@@ -293,6 +293,38 @@ function finiteWeights(path: string): Map<string, Tensor> {
   return tensors;
 }
 
+/**
+ * Checks a run against what its commit recorded (runs committed before the record have none):
+ * the manifest's kind, and each weights or embeddings file's SHA-256 over the bytes the commit
+ * wrote. A mismatch is a CorruptFileError naming the file. Cost: one read of those files (about
+ * 0.4 GB of embeddings at a million items with K = 100: bench/results/integrity.md).
+ */
+function checkIntegrity(dir: string, kind: string, raw: string): void {
+  let rec: IntegrityRecord;
+  try {
+    rec = JSON.parse(raw) as IntegrityRecord;
+    if (typeof rec.kind !== 'string' || !rec.files || typeof rec.files !== 'object') throw new Error('not an integrity record');
+  } catch (e) {
+    throw new CorruptFileError(`the catalogue's integrity record is unreadable: ${(e as Error).message}`, join(dir, CATALOGUE_FILE));
+  }
+  if (rec.kind !== kind)
+    throw new CorruptFileError(
+      `kind '${kind}', but this run was committed as a '${rec.kind}' run: the manifest was edited; restore its kind`,
+      join(dir, 'manifest.json'),
+    );
+  for (const [file, want] of Object.entries(rec.files)) {
+    const path = join(dir, file);
+    if (!existsSync(path)) throw new CorruptFileError('missing: the run was committed with it', path);
+    const size = statSync(path).size;
+    if (size < want.bytes) throw new CorruptFileError(`${size} bytes, but ${want.bytes} were committed: the file was cut`, path);
+    if (sha256File(path, want.bytes) !== want.sha256)
+      throw new CorruptFileError(
+        'its checksum differs from the one recorded when the run was committed: the file changed (a damaged disk or copy?); restore the run folder or train it again',
+        path,
+      );
+  }
+}
+
 /** Loads a run folder as a Recommender, without the training data. */
 export function loadRun(dir: string): LoadedRun {
   recoverRunFolder(dir); // a training killed while it replaced the run: finish it, or leave the old run whole
@@ -300,12 +332,15 @@ export function loadRun(dir: string): LoadedRun {
   const store = CatalogueStore.open(dir, { readonly: true });
   let catalogue: Catalogue;
   let embeddingRows: number;
+  let integrity: string | undefined;
   try {
     catalogue = store.read();
     embeddingRows = store.embeddingRows();
+    integrity = store.meta(INTEGRITY_KEY);
   } finally {
     store.close();
   }
+  if (integrity !== undefined) checkIntegrity(dir, manifest.kind, integrity);
   const nU = catalogue.userIds.length;
   const nI = catalogue.itemIds.length;
   const weights = () => finiteWeights(join(dir, 'weights.safetensors'));

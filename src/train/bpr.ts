@@ -167,7 +167,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   const opt = new Adam(params, { lr: o.lr });
   const sampler = new TripletSampler(o.train, o.numUsers, o.numItems, o.seed);
   const stepsPerEpoch = Math.max(1, Math.round(o.train.user.length / o.batch));
-  const fullEpochs = Math.ceil(o.epochs);
+  const fullEpochs = o.epochs;
   let st: LoopState = { epoch: 0, adamStep: 0, sampler: sampler.getState(), bestAuc: -Infinity, bestEpoch: 0, sinceBest: 0, history: [] };
   let best = new Map<string, Tensor>();
   const averaging = (o.averageEpochs ?? 0) > 0;
@@ -196,7 +196,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   }
 
   for (let epoch = st.epoch + 1; epoch <= fullEpochs; epoch++) {
-    const steps = epoch === fullEpochs && o.epochs % 1 ? Math.max(1, Math.round((o.epochs % 1) * stepsPerEpoch)) : stepsPerEpoch;
+    const steps = stepsPerEpoch;
     const t0 = performance.now();
     let lossSum = 0;
     for (let s = 1; s <= steps; s++) {

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
-import { BadInputError } from '../../src/core/errors.js';
+import { BadInputError, CorruptFileError } from '../../src/core/errors.js';
 import { loadDataset } from '../../src/data/dataset.js';
 import { appendItem, CatalogueStore } from '../../src/store/catalogue-db.js';
 import { loadRun, purchasesOf, readCatalogue, readManifest, RUN_FORMAT, writeCatalogue, type RunManifest } from '../../src/store/run.js';
@@ -221,4 +221,30 @@ test('a writer killed inside a transaction (a hot journal) leaves a catalogue th
   w.setEmbeddingRows(2);
   w.close();
   assert.equal(readCatalogue(dir).itemIds.length, ds.itemIds.length);
+});
+
+test('a catalogue with a damaged page or a missing table is a CorruptFileError naming the file, not a database stack trace (issue 34.11)', async () => {
+  const ds = await dataset();
+  const dropped = tempDir();
+  writeCatalogue(dropped, ds, manifest);
+  const db = new Database(join(dropped, 'catalogue.sqlite'));
+  db.pragma('foreign_keys = OFF');
+  db.exec('DROP TABLE items');
+  db.close();
+  assert.throws(
+    () => readCatalogue(dropped),
+    (e: Error) => e instanceof CorruptFileError && e.message.startsWith(join(dropped, 'catalogue.sqlite')) && /no such table: items/.test(e.message),
+  );
+  const torn = tempDir();
+  writeCatalogue(torn, ds, manifest);
+  const path = join(torn, 'catalogue.sqlite');
+  const bytes = readFileSync(path);
+  const page = 4096;
+  assert.ok(bytes.length > 3 * page, `${bytes.length} bytes`);
+  bytes.fill(0xa5, page + 100, bytes.length); // every page after the first: its b-tree pages garbage
+  writeFileSync(path, bytes);
+  assert.throws(
+    () => readCatalogue(torn),
+    (e: Error) => (e instanceof CorruptFileError || e instanceof BadInputError) && e.message.startsWith(path),
+  );
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InUseError, BadInputError } from '../../src/core/errors.js';
@@ -42,4 +42,25 @@ test("a dead process's lock is stale and taken over; a missing folder is refused
   assert.ok(!existsSync(missing));
   lockFolder(missing, 'train dvbpr', { create: true }).release();
   assert.ok(existsSync(missing));
+});
+
+test('an unreadable lock file (garbage, empty, a folder, pid −1 or 0) is a BadInputError naming it and how to clear it, not "in use" for ever (issue 34.13)', () => {
+  const cases: [string, (path: string) => void][] = [
+    ['garbage', (p) => writeFileSync(p, 'not json')],
+    ['empty', (p) => writeFileSync(p, '')],
+    ['a folder', (p) => mkdirSync(p)],
+    ['pid −1', (p) => writeFileSync(p, JSON.stringify({ pid: -1, host: hostname(), command: 'x', since: 'now' }))],
+    ['pid 0', (p) => writeFileSync(p, JSON.stringify({ pid: 0, host: hostname(), command: 'x', since: 'now' }))],
+  ];
+  for (const [what, make] of cases) {
+    const dir = tempDir();
+    const path = join(dir, LOCK_FILE);
+    make(path);
+    assert.throws(
+      () => lockFolder(dir, 'test'),
+      (e: Error) => e instanceof BadInputError && e.message.startsWith(`${path}: unreadable lock file`) && e.message.includes(`rm -r '${path}'`),
+      what,
+    );
+    assert.throws(() => lockOwner(dir), BadInputError, what);
+  }
 });

@@ -1,5 +1,6 @@
 /** Manifests are read back through their schemas: a field out of shape is an error naming the file and the field. */
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,9 +54,44 @@ test("a GAN manifest: the config is the GAN schema's, Infinity written as null r
   );
 });
 
+/** A copy of `dir` without its commit's integrity record (as a run committed before the record was kept). */
+function withoutIntegrity(dir: string): string {
+  const copy = edited(dir, () => {});
+  const db = new Database(join(copy, 'catalogue.sqlite'));
+  db.prepare("DELETE FROM meta WHERE key = 'integrity'").run();
+  db.close();
+  return copy;
+}
+
+test('a flipped byte in the weights or the embeddings, or a manifest edited to another kind, is refused at load naming the file (issues 34.12, 34.19)', async () => {
+  const { run } = await ctx;
+  for (const file of ['weights.safetensors', 'item-embeddings.f32']) {
+    const copy = edited(run, () => {});
+    const path = join(copy, file);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 3]! ^= 0x01; // one bit of the last value: finite still, and it moves scores
+    writeFileSync(path, bytes);
+    assert.throws(
+      () => loadRun(copy),
+      (e: unknown) => e instanceof CorruptFileError && e.message.startsWith(`${path}: its checksum differs`),
+      file,
+    );
+  }
+  const popularity = edited(run, (m) => (m.kind = 'popularity'));
+  assert.throws(
+    () => loadRun(popularity),
+    (e: unknown) => e instanceof CorruptFileError && e.message.includes("kind 'popularity', but this run was committed as a 'dvbpr' run"),
+  );
+  // rows appended after the commit (uploads) are not part of the record
+  const grown = edited(run, () => {});
+  const path = join(grown, 'item-embeddings.f32');
+  writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.alloc(64)]));
+  assert.equal(loadRun(grown).manifest.kind, 'dvbpr');
+});
+
 test('a run whose weights or embeddings hold NaN is refused at load, naming the file and the tensor', async () => {
   const { run } = await ctx;
-  const nanWeights = edited(run, () => {});
+  const nanWeights = withoutIntegrity(run);
   const w = loadSafetensors(join(nanWeights, 'weights.safetensors'));
   const theta = w.tensors.get('theta')!;
   const values = theta.data();
@@ -65,7 +101,7 @@ test('a run whose weights or embeddings hold NaN is refused at load, naming the 
     () => loadRun(nanWeights),
     (e: unknown) => e instanceof CorruptFileError && /weights\.safetensors: tensor 'theta' holds NaN at 3/.test(e.message),
   );
-  const nanEmbeddings = edited(run, () => {});
+  const nanEmbeddings = withoutIntegrity(run);
   const path = join(nanEmbeddings, 'item-embeddings.f32');
   const e = new Float32Array(new Uint8Array(readFileSync(path)).buffer);
   e[0] = Infinity;

@@ -1,6 +1,7 @@
 /** Shoppers: the list, one shopper's purchases, recommendations, and the designs kept for them. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { decimal } from '../../config/parse.js';
 import { recommendIndexed } from '../../store/lance-index.js';
 import { RecommendBatcher } from '../../store/recommend.js';
 import { purchasesOf, userIndexOf } from '../../store/run.js';
@@ -10,20 +11,20 @@ import { runPrior } from '../../app/evaluate.js';
 
 const recQuery = z
   .object({
-    k: z.coerce.number().int().min(1).max(1000).default(10),
+    k: decimal(z.number().int().min(1).max(1000)).default(10),
     category: z.string().min(1).optional(),
     coldOnly: z.enum(['true', 'false', '1', '0']).optional(),
     /** α of the popularity prior (default: the run's, chosen on validation; 0: the model alone) */
-    prior: z.coerce.number().min(0).max(100).optional(),
+    prior: decimal(z.number().min(0).max(100)).optional(),
     /** β of the recency prior (default: the run's; 0: off) */
-    recency: z.coerce.number().min(0).max(100).optional(),
+    recency: decimal(z.number().min(0).max(100)).optional(),
     /** γ of the category prior (default: the run's; 0: off) */
-    affinity: z.coerce.number().min(0).max(100).optional(),
+    affinity: decimal(z.number().min(0).max(100)).optional(),
     /** δ of the product prior (default: the run's; 0: off) */
-    product: z.coerce.number().min(0).max(100).optional(),
+    product: decimal(z.number().min(0).max(100)).optional(),
   })
   .strict();
-const usersQuery = z.object({ limit: z.coerce.number().int().min(1).max(10000).default(100), offset: z.coerce.number().int().min(0).default(0) }).strict();
+const usersQuery = z.object({ limit: decimal(z.number().int().min(1).max(10000)).default(100), offset: decimal(z.number().int().min(0)).default(0) }).strict();
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 
