@@ -31,6 +31,7 @@ import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
 import { recommend } from '../store/recommend.js';
 import { categoryIndexOf, thetaOf, userIndexOf, type LoadedRun } from '../store/run.js';
+import { assertNotArtifactFolder } from '../store/run-commit.js';
 import { grid, writePng } from './figures.js';
 
 export interface ShopperDesign {
@@ -343,6 +344,7 @@ export function designSettingsOf(r: DesignRequestSettings) {
 
 /** `atelier design`: design-XX.png, figure.png and scores.json in `out`; returns the summary. */
 export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequest, out: string) {
+  assertNotArtifactFolder(out, 'design'); // before the search, not after it
   const d = designForShopper(run, g, r);
   mkdirSync(out, { recursive: true });
   const gs = d.design.imageSize;
@@ -371,6 +373,7 @@ export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequ
 
 /** `atelier improve`: original/reconstruction/improved.png, figure.png and trajectory.json in `out`. */
 export async function improveToFolder(run: LoadedRun, g: LoadedGan, r: ImproveRequest, out: string) {
+  assertNotArtifactFolder(out, 'improve');
   const imp = improveForShopper(run, g, r);
   mkdirSync(out, { recursive: true });
   const gs = imp.imageSize;

@@ -15,7 +15,15 @@ import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { CategoryAffinity, PopularityBlend, ProductAffinity, type PriorWeights } from '../models/blend.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
-import { assertKeepsUploads, checkResumedSettings, commitRun, lockRunOutput, withRunOutput } from '../store/run-commit.js';
+import {
+  assertKeepsUploads,
+  assertNotArtifactFolder,
+  assertUploadsFit,
+  checkResumedSettings,
+  commitRun,
+  lockRunOutput,
+  withRunOutput,
+} from '../store/run-commit.js';
 import { RUN_FORMAT, type DvbprRunManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
 import { trainClassifier } from '../train/classifier.js';
@@ -293,6 +301,7 @@ async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promis
   const cfg = o.config;
   if (o.resume && o.like) throw new BadInputError('--like sets the settings of a new run; --resume continues a run with its own: give one');
   if (o.resume) checkResumedSettings(o.out, cfg, ['epochs', 'earlyStopping']);
+  if (!o.group || o.group.rank === 0) assertUploadsFit(o.out, ds.imageSize);
   // nothing held out (withoutHeldOut): no validation, the last epoch's weights are the model
   const heldOut = ds.valid.user.length > 0;
   const manifest: DvbprRunManifest = {
@@ -581,6 +590,7 @@ export interface BaselineOptions {
 
 /** `atelier train baselines`: random, popularity, BPR-MF and VBPR, one run folder each under `out`. */
 export async function trainBaselines(dataDir: string, f: BaselineOptions, progress: Progress): Promise<RunManifest[]> {
+  assertNotArtifactFolder(f.out, 'train baselines');
   const ds = loadDataset(dataDir);
   const want = new Set(f.only);
   const out: RunManifest[] = [];

@@ -5,6 +5,7 @@
  * only when it fails. The first worker to fail stops the others, and its exit code is the command's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../core/port.js';
@@ -17,6 +18,21 @@ export function withoutNproc(args: string[]): string[] {
     else if (!args[k]!.startsWith('--nproc=')) out.push(args[k]!);
   }
   return out;
+}
+
+/** How long a worker asked to stop may take before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
+/** Whether the process is stopped (state T or t in /proc/<pid>/stat; false where /proc is absent). */
+function isStopped(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
 }
 
 export async function launchWorkers(n: number, args: string[]): Promise<number> {
@@ -53,18 +69,34 @@ export async function launchWorkers(n: number, args: string[]): Promise<number> 
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => workers.forEach((w) => w.kill(signal)));
   let first: { rank: number; code: number } | null = null;
+  const stopped: number[] = [];
+  let hardStop: NodeJS.Timeout | undefined;
   await Promise.all(
     exits.map((p) =>
       p.then((r) => {
         if (r.code !== 0 && !first) {
           first = r;
-          workers.forEach((w, k) => k !== r.rank && w.exitCode === null && w.kill('SIGTERM'));
+          const others = workers.filter((w, k) => k !== r.rank && w.exitCode === null && w.signalCode === null);
+          // a rank stopped (SIGSTOP, a debugger) holds a collective until the group's timeout; it
+          // would never act on SIGTERM, so it is named, continued to receive it, and killed if it
+          // has not gone within a grace period
+          workers.forEach((w, k) => others.includes(w) && isStopped(w.pid) && stopped.push(k));
+          for (const w of others) {
+            w.kill('SIGTERM');
+            w.kill('SIGCONT');
+          }
+          hardStop = setTimeout(() => others.forEach((w) => w.exitCode === null && w.signalCode === null && w.kill('SIGKILL')), STOP_GRACE_MS);
         }
       }),
     ),
   );
+  clearTimeout(hardStop);
   const failed = first as { rank: number; code: number } | null;
   if (!failed) return 0;
+  if (stopped.length)
+    process.stderr.write(
+      `atelier: rank ${stopped.join(', rank ')} of ${n} was stopped (not running) when rank ${failed.rank} gave up waiting for it in a collective; it was ended\n`,
+    );
   if (failed.rank !== 0 && tails[failed.rank]!.length)
     process.stderr.write(`atelier: rank ${failed.rank} of ${n} failed (exit ${failed.code}):\n${tails[failed.rank]!.join('').trimEnd()}\n`);
   else process.stderr.write(`atelier: rank ${failed.rank} of ${n} failed (exit ${failed.code}); the other workers were stopped\n`);

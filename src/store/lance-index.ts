@@ -247,11 +247,28 @@ export class LanceIndex {
   static async open(dir: string): Promise<LanceIndex> {
     const path = join(dir, LANCE_DIR);
     if (!existsSync(path)) throw new BadInputError(`no LanceDB index (build it with: atelier index --run ${dir})`, { file: path });
-    const db = await lancedb.connect(path);
-    const table = await db.openTable(TABLE);
-    const schema = await table.schema();
-    const meta = readMeta(path, () => (schema.fields.find((f) => f.name === 'vector')!.type as InstanceType<typeof FixedSizeList>).listSize);
-    return new LanceIndex(path, db, table, meta, await table.countRows());
+    const damaged = (e: unknown) =>
+      e instanceof CorruptFileError || e instanceof BadInputError
+        ? e
+        : new CorruptFileError(`a damaged LanceDB index (${(e as Error).message.split('\n')[0]}): rebuild it with atelier index --run ${dir}`, path);
+    let db: lancedb.Connection | undefined;
+    try {
+      db = await lancedb.connect(path);
+      const table = await db.openTable(TABLE);
+      const schema = await table.schema();
+      const vector = schema.fields.find((f) => f.name === 'vector');
+      if (!vector) throw new Error("its table has no 'vector' column");
+      const meta = readMeta(path, () => (vector.type as InstanceType<typeof FixedSizeList>).listSize);
+      const index = new LanceIndex(path, db, table, meta, await table.countRows());
+      // one search at start-up: an index whose files are damaged fails here, naming itself, rather
+      // than passing a health check and answering every recommendation with a 500
+      const dim = (vector.type as InstanceType<typeof FixedSizeList>).listSize - (meta.bound !== undefined ? 1 : 0);
+      await index.search(new Float32Array(dim), { k: 1 });
+      return index;
+    } catch (e) {
+      db?.close();
+      throw damaged(e);
+    }
   }
 
   /** what was built (an index without atelier-index.json is the IVF-PQ of before) */

@@ -106,6 +106,18 @@ export function checkResumedSettings(dir: string, config: object, free: readonly
     );
 }
 
+/**
+ * Refuses an output folder that is a run or a dataset (it holds their manifest.json, catalogue or
+ * checkpoint): a command whose outputs are its own files (design, improve, a folder of baseline
+ * runs) never writes them into a folder another command owns.
+ */
+export function assertNotArtifactFolder(dir: string, command: string): void {
+  if (!existsSync(dir)) return;
+  const owned = ['manifest.json', CATALOGUE_FILE, 'checkpoint.safetensors', 'checkpoint.json', 'images.u8'].find((f) => existsSync(join(dir, f)));
+  if (owned)
+    throw new BadInputError(`--out is a run or dataset folder (it holds ${owned}): ${command} writes files of its own; name another folder`, { file: dir });
+}
+
 /** How many items were uploaded to the run in `dir` after its training (0 without a catalogue). */
 export function uploadedItemCount(dir: string): number {
   if (!existsSync(join(dir, CATALOGUE_FILE))) return 0;
@@ -121,6 +133,30 @@ export function uploadedItemCount(dir: string): number {
 export function assertKeepsUploads(dir: string, kind: string): void {
   const n = uploadedItemCount(dir);
   if (n > 0) throw uploadsWouldBeLost(dir, n, kind);
+}
+
+/**
+ * Refuses, before any training, to retrain at another image size into a folder holding uploads:
+ * their photos are kept fitted at the size they were served at, and another encoder size would
+ * embed (and the server show) them at the wrong size.
+ */
+export function assertUploadsFit(dir: string, imageSize: number): void {
+  if (!existsSync(join(dir, CATALOGUE_FILE))) return;
+  const store = CatalogueStore.open(dir, { readonly: true });
+  let uploads: ReturnType<CatalogueStore['uploadedItems']>;
+  try {
+    uploads = store.uploadedItems();
+  } finally {
+    store.close();
+  }
+  const wrong = uploads.filter((u) => u.pixels.length !== imageSize * imageSize * 3);
+  if (wrong.length) {
+    const size = Math.round(Math.sqrt(wrong[0]!.pixels.length / 3));
+    throw new BadInputError(
+      `holds ${wrong.length} item(s) uploaded to the served run at ${size} px (first '${wrong[0]!.itemId}'); this dataset is ${imageSize} px, so they would be embedded and shown at the wrong size: retrain at ${size} px, or into another folder`,
+      { file: dir },
+    );
+  }
 }
 
 const uploadsWouldBeLost = (dir: string, n: number, kind: string) =>
@@ -228,6 +264,7 @@ export function commitRun(dir: string, a: RunArtifacts): void {
   const ds = a.dataset;
   const m = a.manifest;
   if (uploads.length && !a.embeddings) throw uploadsWouldBeLost(dir, uploads.length, m.kind);
+  assertUploadsFit(dir, ds.imageSize);
   // an uploaded item that the new dataset has itself (ingested since) is the dataset's
   const inDataset = new Set(ds.itemIds);
   const carried = uploads.filter((u) => !inDataset.has(u.itemId));

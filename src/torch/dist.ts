@@ -53,8 +53,22 @@ export function rendezvousFromEnv(env: NodeJS.ProcessEnv = process.env): Rendezv
 
 let current: ProcessGroup | null = null;
 
+/**
+ * The group's timeout: every rendezvous and collective waits at most this long for the other ranks
+ * (a dead rank fails them at once; a stopped or hung one at the timeout). ATELIER_DIST_TIMEOUT_MS
+ * sets it (default 60 s, at least 1 s).
+ */
+export function groupTimeoutMs(): number {
+  const raw = process.env.ATELIER_DIST_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return 60_000;
+  const ms = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1000)
+    throw new InvalidArgumentError(`ATELIER_DIST_TIMEOUT_MS must be a whole number of milliseconds from 1000, got '${raw}'`);
+  return ms;
+}
+
 /** Joins the group (blocks until every rank has come, or the timeout). */
-export function initProcessGroup(r: Rendezvous, timeoutMs = 60_000): ProcessGroup {
+export function initProcessGroup(r: Rendezvous, timeoutMs = groupTimeoutMs()): ProcessGroup {
   if (!distributedAvailable())
     throw new AtelierError('DISTRIBUTED', 'this addon was built without c10d/Gloo: install libgloo-dev (scripts/setup.sh) and run `npm run build:native`');
   if (current) throw new InvalidArgumentError('a process group exists already in this process');

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
@@ -32,7 +32,11 @@ interface Exit {
   ms: number;
 }
 
-function cli(args: string[], env: Record<string, string> = {}, onErr?: (text: string) => void): { done: Promise<Exit>; kill: (s: NodeJS.Signals) => void } {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  onErr?: (text: string) => void,
+): { done: Promise<Exit>; kill: (s: NodeJS.Signals) => void; pid: number } {
   const t0 = Date.now();
   const child = spawn(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -46,6 +50,7 @@ function cli(args: string[], env: Record<string, string> = {}, onErr?: (text: st
   return {
     done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, err, ms: Date.now() - t0 }))),
     kill: (s) => child.kill(s),
+    pid: child.pid!,
   };
 }
 
@@ -161,3 +166,54 @@ test('a killed rank makes the other exit non-zero within the timeout, naming the
   assert.match(r0.err, /rank 0 of 2: (all-reduce|broadcast|barrier) failed \(another rank stopped\?\)/);
   assert.ok(r0.ms < 60_000, `rank 0 took ${r0.ms} ms to stop`);
 });
+
+/** The pid of the worker of `launcher` (a `--nproc` run) with RANK=`rank`, or undefined. */
+function workerPid(launcher: number, rank: number): number | undefined {
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== launcher) continue;
+      if (readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`RANK=${rank}`)) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+test(
+  '--nproc 2 with one rank stopped (SIGSTOP), not dead: the job ends non-zero within the collective timeout, naming the stopped rank (issue 34.6)',
+  { skip },
+  async () => {
+    await ready;
+    let stoppedPid: number | undefined;
+    const run = cli(
+      ['train', 'dvbpr', '--data', data, '--out', join(root, 'stopped'), ...TRAIN, '--epochs', '100000', '--nproc', '2'],
+      { ATELIER_DIST_TIMEOUT_MS: '3000' },
+      (text) => {
+        if (stoppedPid === undefined && text.includes('"event":"progress"')) {
+          stoppedPid = workerPid(run.pid, 1);
+          if (stoppedPid !== undefined) process.kill(stoppedPid, 'SIGSTOP');
+        }
+      },
+    );
+    const watchdog = setTimeout(() => {
+      if (stoppedPid !== undefined) process.kill(stoppedPid, 'SIGKILL');
+      run.kill('SIGKILL');
+    }, 90_000);
+    const r = await run.done;
+    clearTimeout(watchdog);
+    assert.ok(stoppedPid !== undefined, 'rank 1 was found and stopped');
+    assert.notEqual(r.code, 0, r.err.slice(-2000));
+    assert.match(r.err, /rank 1 of 2 was stopped \(not running\) when rank 0 gave up waiting for it/);
+    assert.ok(r.ms < 45_000, `the job took ${r.ms} ms to end`);
+    let gone = false;
+    try {
+      process.kill(stoppedPid!, 0);
+    } catch {
+      gone = true;
+    }
+    assert.ok(gone, 'the stopped rank was ended, not left behind');
+  },
+);

@@ -157,3 +157,26 @@ test('a model that cannot embed photos is refused before it trains into a folder
   assert.equal(createdAt(dir), before);
   await assertUploadsServed(dir, uploads);
 });
+
+test('a retrain at another image size into a served run with uploads is refused before it trains, naming the sizes (issue 34.9)', async () => {
+  const { ds } = await base;
+  const { dir, uploads } = await servedWithUploads();
+  const before = createdAt(dir);
+  const images = imagesTensor(ds);
+  const bigger = { ...ds, imageSize: 24 }; // the same shop ingested at 24 px
+  await assert.rejects(
+    () =>
+      trainDvbprJob(bigger, images, {
+        out: dir,
+        config: { ...retrainConfig, encoder: { ...retrainConfig.encoder, inputSize: 24 } },
+        resume: false,
+        callbacks: {},
+      }),
+    (e: unknown) =>
+      e instanceof BadInputError &&
+      /holds 2 item\(s\) uploaded to the served run at 16 px \(first 'kept-red'\); this dataset is 24 px/.test((e as Error).message),
+  );
+  images.dispose();
+  assert.equal(createdAt(dir), before);
+  await assertUploadsServed(dir, uploads);
+});

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { CorruptFileError } from '../../src/core/errors.js';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
@@ -180,4 +180,22 @@ test('an index built before atelier-index.json existed opens as the IVF-PQ it is
   await assert.rejects(LanceIndex.open(dir), (e: Error) => e instanceof CorruptFileError && e.message.includes('atelier-index.json'));
   writeFileSync(join(dir, 'lance', 'atelier-index.json'), '{"kind": "annoy", "k": 8}');
   await assert.rejects(LanceIndex.open(dir), /kind is 'annoy'/);
+});
+
+test('a damaged index is refused when it opens (a CorruptFileError naming it), not at every search (issue 34.16)', async () => {
+  const K = 8;
+  const { e, category, cold } = clustered(500, K, 5);
+  const dir = tempDir('atelier-lance-damaged-');
+  await buildLanceIndex(dir, e, K, category, cold, { minRowsForIndex: 0, partitions: 4 });
+  (await LanceIndex.open(dir)).close();
+  const files = (readdirSync(join(dir, 'lance'), { recursive: true }) as string[]).filter(
+    (f) => f.endsWith('.lance') && statSync(join(dir, 'lance', f)).isFile(),
+  );
+  assert.ok(files.length > 0, 'the index has data files');
+  for (const f of files) {
+    const path = join(dir, 'lance', f);
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length / 2))); // cut, as a failed copy leaves it
+  }
+  await assert.rejects(LanceIndex.open(dir), (err: unknown) => err instanceof CorruptFileError && (err as Error).message.startsWith(join(dir, 'lance')));
 });

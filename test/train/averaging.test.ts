@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
@@ -99,6 +99,12 @@ test('resume with weight averaging gives the same weights and averages as an uni
   // resuming an unaveraged run with averaging on is refused, not silently restarted
   const noAvg = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
   await trainDvbprJob(ds, images, { out: noAvg, config: { ...base, averageEpochs: 0, epochs: 1 }, resume: false, callbacks: {} });
+  await assert.rejects(
+    trainDvbprJob(ds, images, { out: noAvg, config: { ...base, epochs: 2 }, resume: true, callbacks: {} }),
+    /--resume continues the run with its own settings; given averageEpochs 1 \(the run's: 0\)/,
+  );
+  // a run interrupted before its first commit has no manifest to compare with: its checkpoint says so
+  rmSync(join(noAvg, 'manifest.json'));
   await assert.rejects(trainDvbprJob(ds, images, { out: noAvg, config: { ...base, epochs: 2 }, resume: true, callbacks: {} }), /without weight averaging/);
   images.dispose();
 });
