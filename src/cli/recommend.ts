@@ -1,6 +1,7 @@
 /** `atelier recommend`: top-K items for shoppers, exact inner product over the whole catalogue, cold items included. */
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { priorWeight } from '../config/dvbpr.js';
 import { recommendFor } from '../app/evaluate.js';
 import { decimal, isDecimal, parseConfig } from '../config/parse.js';
 import { BadInputError } from '../core/errors.js';
@@ -25,10 +26,10 @@ const recommendFlags = z
     category: z.string().optional(),
     coldOnly: z.boolean().default(false),
     excludeBought: z.boolean().default(false),
-    popularityPrior: decimal(z.number().min(0).max(100)).optional(),
-    recencyPrior: decimal(z.number().min(0).max(100)).optional(),
-    categoryPrior: decimal(z.number().min(0).max(100)).optional(),
-    productPrior: decimal(z.number().min(0).max(100)).optional(),
+    popularityPrior: decimal(priorWeight).optional(),
+    recencyPrior: decimal(priorWeight).optional(),
+    categoryPrior: decimal(priorWeight).optional(),
+    productPrior: decimal(priorWeight).optional(),
     json: z.boolean().default(false),
   })
   .strict()

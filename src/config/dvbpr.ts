@@ -11,6 +11,12 @@ export const convSpec = z
   .object({ out: z.number().int().positive(), kernel: z.number().int().positive(), stride: z.number().int().positive(), pool: z.boolean().default(false) })
   .strict();
 
+/** The largest weight of a ranking prior (α, β, γ, δ), wherever it is read: a flag, a query, a manifest. */
+export const MAX_PRIOR_WEIGHT = 100;
+
+/** A ranking prior's weight. */
+export const priorWeight = z.number().min(0).max(MAX_PRIOR_WEIGHT);
+
 /** The largest embedding a run may have (`--k`): the paper's K is 50. */
 export const MAX_K = 4096;
 

@@ -19,7 +19,7 @@ import { CATALOGUE_FILE, catalogueSourceOf, CatalogueStore, EMBEDDINGS_FILE, wri
 import { INTEGRITY_KEY, recoverRunFolder, type IntegrityRecord } from './run-commit.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
-import { dvbprSchema } from '../config/dvbpr.js';
+import { dvbprSchema, MAX_K, priorWeight } from '../config/dvbpr.js';
 import { Dvbpr, DvbprScorer } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
@@ -46,22 +46,22 @@ const rankingSchema = z.object({
 });
 
 const runMetrics = z.object({
-  bestEpoch: z.number().optional(),
+  bestEpoch: z.number().int().min(0).optional(),
   valid: rankingSchema.optional(),
   test: rankingSchema.optional(),
   /** DVBPR: the priors chosen on validation AUC (models/blend.ts, app/train-recommender.ts choosePrior), what recommendations use by default */
   popularityPrior: z
     .object({
-      alpha: z.number().min(0),
+      alpha: priorWeight,
       /** β of the recency prior (absent in runs made before it: 0) */
-      beta: z.number().min(0).optional(),
+      beta: priorWeight.optional(),
       /** γ of the category prior (absent in runs made before it: 0) */
-      gamma: z.number().min(0).optional(),
+      gamma: priorWeight.optional(),
       /** δ of the product prior (absent in runs made before it: 0) */
-      delta: z.number().min(0).optional(),
+      delta: priorWeight.optional(),
       /** validation AUC of each γ (and δ: absent before the product prior, 0) */
-      gammaGrid: z.array(z.object({ gamma: z.number(), delta: z.number().optional(), auc: jsonNumber })).optional(),
-      grid: z.array(z.object({ alpha: z.number(), beta: z.number().optional(), recallAt50: jsonNumber, auc: jsonNumber })).optional(),
+      gammaGrid: z.array(z.object({ gamma: priorWeight, delta: priorWeight.optional(), auc: jsonNumber })).optional(),
+      grid: z.array(z.object({ alpha: priorWeight, beta: priorWeight.optional(), recallAt50: jsonNumber, auc: jsonNumber })).optional(),
       categoryTest: rankingSchema.optional(),
       test: rankingSchema.optional(),
     })
@@ -108,7 +108,7 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
     ...common,
     kind: z.literal('dvbpr'),
     config: dvbprSchema,
-    embeddings: z.object({ file: z.string(), count: z.number().int(), k: z.number().int() }).optional(),
+    embeddings: z.object({ file: z.string(), count: z.number().int().min(0), k: z.number().int().min(1).max(MAX_K) }).optional(),
     /** what it trained on: the dataset's train split, or (`--split none`, a shop's serving model) every purchase */
     training: z
       .object({
@@ -121,11 +121,11 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
             run: z.string(),
             name: z.string(),
             dataHash: z.string(),
-            bestEpoch: z.number(),
-            popularityPrior: z.number().optional(),
-            recencyPrior: z.number().optional(),
-            categoryPrior: z.number().optional(),
-            productPrior: z.number().optional(),
+            bestEpoch: z.number().int().min(0),
+            popularityPrior: priorWeight.optional(),
+            recencyPrior: priorWeight.optional(),
+            categoryPrior: priorWeight.optional(),
+            productPrior: priorWeight.optional(),
           })
           .optional(),
         /** data-parallel processes (c10d), when more than one */

@@ -34,6 +34,23 @@ test('a DVBPR run manifest is typed by its kind; a bad field is a CorruptFileErr
     () => readManifest(bad),
     (e: unknown) => e instanceof CorruptFileError && /manifest\.json: config\.encoder\.k: /.test(e.message),
   );
+  // a value read from a run file passes the bounds of the flag that wrote it (issue 34.7)
+  for (const [what, change, field] of [
+    ['a prior of 1e308', (x: Record<string, any>) => (x.metrics.popularityPrior.beta = 1e308), /metrics\.popularityPrior\.beta/],
+    ['a negative best epoch', (x: Record<string, any>) => (x.metrics.bestEpoch = -5), /metrics\.bestEpoch/],
+    ['a fractional best epoch', (x: Record<string, any>) => (x.metrics.bestEpoch = 1.5), /metrics\.bestEpoch/],
+    ['an embedding of a million dimensions', (x: Record<string, any>) => (x.config.encoder.k = 1e6), /config\.encoder\.k/],
+  ] as const) {
+    const out = edited(run, (x) => {
+      x.metrics.popularityPrior ??= { alpha: 0 };
+      change(x);
+    });
+    assert.throws(
+      () => readManifest(out),
+      (e: unknown) => e instanceof CorruptFileError && field.test((e as Error).message),
+      what,
+    );
+  }
   const unknownKind = edited(run, (x) => (x.kind = 'transformer'));
   assert.throws(
     () => readManifest(unknownKind),

@@ -1,6 +1,7 @@
 /** Shoppers: the list, one shopper's purchases, recommendations, and the designs kept for them. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { priorWeight } from '../../config/dvbpr.js';
 import { decimal } from '../../config/parse.js';
 import { recommendIndexed } from '../../store/lance-index.js';
 import { RecommendBatcher } from '../../store/recommend.js';
@@ -15,13 +16,13 @@ const recQuery = z
     category: z.string().min(1).optional(),
     coldOnly: z.enum(['true', 'false', '1', '0']).optional(),
     /** α of the popularity prior (default: the run's, chosen on validation; 0: the model alone) */
-    prior: decimal(z.number().min(0).max(100)).optional(),
+    prior: decimal(priorWeight).optional(),
     /** β of the recency prior (default: the run's; 0: off) */
-    recency: decimal(z.number().min(0).max(100)).optional(),
+    recency: decimal(priorWeight).optional(),
     /** γ of the category prior (default: the run's; 0: off) */
-    affinity: decimal(z.number().min(0).max(100)).optional(),
+    affinity: decimal(priorWeight).optional(),
     /** δ of the product prior (default: the run's; 0: off) */
-    product: decimal(z.number().min(0).max(100)).optional(),
+    product: decimal(priorWeight).optional(),
   })
   .strict();
 const usersQuery = z.object({ limit: decimal(z.number().int().min(1).max(10000)).default(100), offset: decimal(z.number().int().min(0)).default(0) }).strict();
