@@ -1,4 +1,4 @@
-/** `atelier design`: new items for one shopper (method.md §5) → images, the paper's figure, scores.json. */
+/** `atelier design`: new items for one shopper (docs/method.md §5) → images, the paper's figure, scores.json. */
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { designToFolder } from '../app/designs.js';
@@ -12,7 +12,7 @@ const where = z.object({ run: z.string(), gan: z.string(), user: z.string(), cat
 
 export function registerDesign(program: Command): void {
   deviceOptions(program.command('design'))
-    .description("new items for one shopper: preference maximisation in the GAN's latent space (method.md §5)")
+    .description("new items for one shopper: preference maximisation in the GAN's latent space (docs/method.md §5)")
     .requiredOption('--run <run>', 'DVBPR run folder')
     .requiredOption('--gan <gan>', 'GAN run folder')
     .requiredOption('--user <id>', 'shopper id')

@@ -112,7 +112,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
 
 export function registerTrainDvbpr(train: Command): void {
   deviceOptions(train.command('dvbpr'), { precision: true })
-    .description('DVBPR: a CNN trained from pixels jointly with the shoppers (method.md §1)')
+    .description('DVBPR: a CNN trained from pixels jointly with the shoppers (docs/method.md §1)')
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <run>', 'run folder to write')
     .addOption(new Option('--preset <name>', 'network and schedule').choices(['tiny', 'default', 'paper']).default('default'))

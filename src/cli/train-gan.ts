@@ -41,7 +41,7 @@ export function ganConfigFrom(f: GanFlags, imageSize: number): GanConfig {
 
 export function registerTrainGan(train: Command): void {
   deviceOptions(train.command('gan'), { precision: true })
-    .description("conditional LSGAN over the dataset's categories (method.md §4), with quality per snapshot")
+    .description("conditional LSGAN over the dataset's categories (docs/method.md §4), with quality per snapshot")
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <gan>', 'GAN run folder to write')
     .addOption(new Option('--preset <name>', 'network and schedule').choices(['tiny', 'default', 'paper']).default('default'))
