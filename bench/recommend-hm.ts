@@ -41,7 +41,7 @@ import { AttributeClassifier, loadClassifier } from '../src/models/classifier.js
 import { DvbprScorer, embedImages } from '../src/models/dvbpr.js';
 import type { Recommender } from '../src/models/recommender.js';
 import type { RunManifest } from '../src/store/run.js';
-import { engineInfo, loadSafetensors, noGrad, saveSafetensors, type Tensor } from '../src/torch/index.js';
+import { engineInfo, loadSafetensors, noGrad, saveSafetensors, type Tensor, type PixelRows } from '../src/torch/index.js';
 
 type Protocol = 'paper' | 'temporal';
 type Progress = ReturnType<typeof createProgress>;
@@ -392,7 +392,7 @@ function popularityPrior(ds: Dataset, scorer: Recommender, of: string): { blend:
  */
 async function refit(
   ds: Dataset,
-  images: Tensor,
+  images: PixelRows,
   work: string,
   chosen: Chosen,
   priors: { alpha: number; beta?: number; gamma?: number; delta?: number },
@@ -425,7 +425,7 @@ function evaluatedOnly(ds: Dataset): Dataset {
 }
 
 /** The category classifier (VBPR's features, the category start), trained once per work folder and kept there. */
-function cachedCategoryClassifier(work: string, ds: Dataset, images: Tensor, cfg: DvbprConfig, progress: Progress): ClassifierJobResult {
+function cachedCategoryClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: Progress): ClassifierJobResult {
   const weights = join(work, 'classifier.safetensors');
   const info = join(work, 'classifier.json');
   const meta = cachedMeta<{ classes: string[]; heldOutAccuracy: number }>(info, ds, cfg);
@@ -437,7 +437,7 @@ function cachedCategoryClassifier(work: string, ds: Dataset, images: Tensor, cfg
 }
 
 /** The multi-attribute classifier (the attribute start), likewise. */
-function cachedAttributeClassifier(work: string, ds: Dataset, images: Tensor, cfg: DvbprConfig, progress: Progress): AttributeJobResult {
+function cachedAttributeClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: Progress): AttributeJobResult {
   const weights = join(work, 'attributes-classifier.safetensors');
   const info = join(work, 'attributes-classifier.json');
   const meta = cachedMeta<Omit<AttributeJobResult, 'classifier'>>(info, ds, cfg);

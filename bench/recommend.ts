@@ -30,7 +30,7 @@ import { evaluateRanking } from '../src/eval/ranking.js';
 import { Rng } from '../src/core/rng.js';
 import type { RunManifest } from '../src/store/run.js';
 import { loadClassifier } from '../src/models/classifier.js';
-import { engineInfo, noGrad, saveSafetensors, type Tensor } from '../src/torch/index.js';
+import { engineInfo, noGrad, saveSafetensors, type Tensor, type PixelRows } from '../src/torch/index.js';
 
 export const GRID = {
   'bpr-mf': { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 30 },
@@ -220,7 +220,7 @@ export async function recommendBench(args: string[]): Promise<void> {
  * folder and kept there (classifier.safetensors + classifier.json), so a resumed bench uses the
  * same one instead of spending minutes retraining it.
  */
-function cachedClassifier(work: string, ds: Dataset, images: Tensor, cfg: DvbprConfig, progress: ReturnType<typeof createProgress>): ClassifierJobResult {
+function cachedClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: ReturnType<typeof createProgress>): ClassifierJobResult {
   const weights = join(work, 'classifier.safetensors');
   const info = join(work, 'classifier.json');
   if (existsSync(weights) && existsSync(info)) {
@@ -246,7 +246,7 @@ export function knownFeaturesCeiling(ds: Dataset): { auc: number; coldAuc: numbe
   const m = ds.simulation!;
   const n = ds.itemIds.length;
   const d = m.dims;
-  const f = hiddenFeatures(m, ds.images, n);
+  const f = hiddenFeatures(m, ds.images.all(), n);
   // scores are the simulation's own s(u, i) = w_uᵀ f_i, with the learned taste vectors in place of the true ones
   const ranking = (theta: Float64Array, split: 'valid' | 'test') => {
     const learned = { ...m, taste: Array.from(theta) };

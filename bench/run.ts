@@ -11,6 +11,8 @@
  *   garment-knn  1-NN class accuracy in the simulated utility's garment space → garment-knn.json
  *   paper      `ingest paper` on a generated 1 GB file in the authors' layout: peak RSS → paper-ingest.json
  *   scale      DVBPR steps/s in one and two c10d/Gloo processes, the all-reduce's share → scale.json / .md
+ *   full-size  the main job on shops of 1%, 10% and 100% of the Kaggle H&M download's size, every
+ *              stage's time and peak RSS → full-size.json / .md
  *   train-speed  `atelier train dvbpr` with the default preset on H&M, fresh: minutes to its best
  *              validation epoch, the classifier included → train-speed.json / .md
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
@@ -33,6 +35,7 @@ const benches: Record<string, () => Promise<void>> = {
   paper: async () => (await import('./paper-ingest.js')).paperIngestBench(process.argv.slice(3)),
   scale: async () => (await import('./scale.js')).scaleBench(),
   'train-speed': async () => (await import('./train-speed.js')).trainSpeedBench(),
+  'full-size': async () => (await import('./full-size.js')).fullSizeBench(process.argv.slice(3)),
 };
 if (!which || !benches[which]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);

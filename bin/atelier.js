@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `atelier` command: runs src/cli/main.ts in a node started with what the engine needs
-// (tsx's loader for the TypeScript sources, --single-threaded-gc, MALLOC_ARENA_MAX=1: see README,
-// Engine), passing every argument, the exit code and termination signals through.
+// (tsx's loader for the TypeScript sources, --single-threaded-gc, MALLOC_ARENA_MAX=1: see
+// docs/engine.md), passing every argument, the exit code and termination signals through.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

@@ -19,7 +19,7 @@ import { versions } from '../store/versions.js';
 import { judgedDesignStudy, methodOfSettings, type JudgedStudy } from './design-judged.js';
 import { designPreset } from '../config/design.js';
 import { GarmentUtility } from '../eval/utility.js';
-import type { Tensor } from '../torch/index.js';
+import type { PixelRows, Tensor } from '../torch/index.js';
 import { designForShopper, designRequest, improveToFolder, writeFigure } from './designs.js';
 import { runIngest } from './ingest.js';
 import { trainCallbacks, type Progress } from './progress.js';
@@ -197,7 +197,7 @@ const demoDvbprConfig = ({ f, hm }: Demo, ds: Dataset) => {
 };
 
 /** 2. the recommenders: random, popularity, BPR-MF, VBPR, DVBPR from scratch and classifier-initialised (finished runs are kept). */
-async function demoRecommenders(demo: Demo, ds: Dataset, images: Tensor, classifier: () => Promise<ClassifierJobResult>): Promise<void> {
+async function demoRecommenders(demo: Demo, ds: Dataset, images: PixelRows, classifier: () => Promise<ClassifierJobResult>): Promise<void> {
   const { f, p, runs, stage, progress } = demo;
   for (const kind of ['random', 'popularity'] as const) if (!finished(join(runs, kind))) await stage(kind, () => simpleJob(ds, kind, join(runs, kind), f.seed));
   const factor = { factors: 20, visualFactors: 20, lambda: 0.01, lambdaE: 0.01, lr: 1e-3, epochs: p.factorEpochs, batch: 128, seed: f.seed, resume: true };
@@ -233,7 +233,7 @@ async function demoRecommenders(demo: Demo, ds: Dataset, images: Tensor, classif
 async function demoGan(
   { f, p, out, stage, progress }: Demo,
   ds: Dataset,
-  images: Tensor,
+  images: PixelRows,
   classifier: () => Promise<ClassifierJobResult>,
 ): Promise<GanManifest> {
   const ganDir = join(out, 'gan');

@@ -202,7 +202,7 @@ function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble
   const items = [...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci);
   const per = ds.imageSize * ds.imageSize * 3;
   const realU8 = new Uint8Array(Math.min(items.length, 300) * per);
-  items.slice(0, 300).forEach((i, r) => realU8.set(ds.images.subarray(i * per, (i + 1) * per), r * per));
+  items.slice(0, 300).forEach((i, r) => realU8.set(ds.images.row(i), r * per));
   const realFeatures = ganClassifierFeatures(g, realU8, Math.min(items.length, 300), ds.imageSize);
   const ganIndex = g.manifest.categories.indexOf(c);
   // the samples: 256 codes z ~ N(0, I), the GAN's own prior, no steps
@@ -301,7 +301,7 @@ function judgePair(
       .slice(0, o.n);
     while (top.length < o.n) top.push(top[top.length % Math.max(1, top.length)]!);
     const u8 = new Uint8Array(o.n * per);
-    top.forEach((r, a) => u8.set(ds.images.subarray(ctx.items[r]! * per, (ctx.items[r]! + 1) * per), a * per));
+    top.forEach((r, a) => u8.set(ds.images.row(ctx.items[r]!), a * per));
     const p = projectMany(models, resizeU8(u8, o.n, ds.imageSize, gsz), {
       category: ctx.ganIndex,
       steps: method.fromBestReal.projectSteps,
@@ -564,7 +564,7 @@ export function judgedImproveStudy(
     const theta = thetaOf(run, pair.userId);
     const byProxy = ctx.items.map((_, r) => r).sort((a, b) => dot(ctx.proxyEmb, b, theta, 0, k) - dot(ctx.proxyEmb, a, theta, 0, k));
     const item = ctx.items[byProxy[byProxy.length >> 1]!]!;
-    const original = resizeU8(ds.images.subarray(item * per, (item + 1) * per), 1, ds.imageSize, gs);
+    const original = resizeU8(ds.images.row(item), 1, ds.imageSize, gs);
     const r = improveItem(designModels(run, g), improveOptions(original, ctx.ganIndex, theta, { steps: o.steps, seed: o.seed + 100_000 + x }));
     const three = new Uint8Array(3 * gs * gs * 3);
     three.set(original, 0);

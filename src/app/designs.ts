@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs.js';
 import { designPreset, type DesignRequestSettings } from '../config/design.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
-import { readImageCache } from '../data/images.js';
+import { ImageCache } from '../data/images.js';
 import { improveItem, type ImproveOptions, type ImproveResult } from '../design/improve.js';
 import {
   maximisePreference,
@@ -46,15 +46,15 @@ export interface ShopperDesign {
   designImagesAtDatasetSize: Uint8Array;
 }
 
-let imageCache: { path: string; images: Uint8Array } | null = null;
+let imageCache: ImageCache | null = null;
 
-/** The images of the run's dataset, uint8 [N₀, S, S, 3] (kept after the first read); items added later are not in it. */
-export function catalogueImages(run: LoadedRun): { images: Uint8Array; size: number } {
+/** The image cache of the run's dataset, [N₀, S, S, 3], read by rows; items added later are not in it. */
+export function catalogueImages(run: LoadedRun): { images: ImageCache; size: number } {
   const path = join(run.manifest.dataset.path, 'images.u8');
   if (!existsSync(path))
     throw new BadInputError(`the run's dataset images are not at ${path} (the dataset folder moved?)`, { file: join(run.dir, 'manifest.json') });
-  if (!imageCache || imageCache.path !== path) imageCache = { path, images: readImageCache(path, run.manifest.dataset.items, run.manifest.dataset.imageSize) };
-  return { images: imageCache.images, size: run.manifest.dataset.imageSize };
+  if (!imageCache || imageCache.path !== path) imageCache = ImageCache.open(path, run.manifest.dataset.items, run.manifest.dataset.imageSize);
+  return { images: imageCache, size: run.manifest.dataset.imageSize };
 }
 
 const greyCache = new WeakMap<LoadedRun, { items: number; grey: boolean }>();
@@ -89,9 +89,7 @@ export function designModels(run: LoadedRun, g: LoadedGan): DesignModels {
 export function itemPixels(run: LoadedRun, i: number): Uint8Array {
   const added = run.catalogue.addedPixels.get(i);
   if (added) return added;
-  const { images, size } = catalogueImages(run);
-  const per = size * size * 3;
-  return images.subarray(i * per, (i + 1) * per);
+  return catalogueImages(run).images.row(i);
 }
 
 /** Φ of uint8 images [n, S, S, 3] of any size S (e.g. the GAN's), resized to Φ's input in the graph: [n, K]. */

@@ -16,7 +16,7 @@ import { ConditionalGan, ganState, loadGanState } from '../models/gan.js';
 import { GAN_FORMAT, type GanManifest } from '../store/gan-run.js';
 import { checkResumedSettings, withRunOutput } from '../store/run-commit.js';
 import { versions } from '../store/versions.js';
-import { Generator, noGrad, randn, saveSafetensors, type Tensor } from '../torch/index.js';
+import { Generator, noGrad, randn, saveSafetensors, type Tensor, type PixelRows } from '../torch/index.js';
 import { trainGan } from '../train/gan.js';
 import { grid, writePng } from './figures.js';
 import { trainCallbacks, type Progress } from './progress.js';
@@ -34,11 +34,11 @@ export interface GanJobOptions {
   classifier?: ClassifierJobResult;
 }
 
-export async function trainGanJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
+export async function trainGanJob(ds: Dataset, images: PixelRows, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
   return withRunOutput(o.out, 'train gan', ['gan'], () => ganJob(ds, images, cfg, o));
 }
 
-async function ganJob(ds: Dataset, images: Tensor, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
+async function ganJob(ds: Dataset, images: PixelRows, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
   if (o.resume) checkResumedSettings(o.out, cfg, ['epochs']);
   if (cfg.imageSize !== ds.imageSize)
     throw new BadInputError(

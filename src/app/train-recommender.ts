@@ -3,9 +3,10 @@
  * run folder. Used by `atelier train dvbpr|baselines`, the demo, the benches and the tests.
  */
 import { join } from 'node:path';
-import { BadInputError } from '../core/errors.js';
+import { BadInputError, InvalidArgumentError } from '../core/errors.js';
 import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
 import { historyPairs, latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
+import type { ImageCache } from '../data/images.js';
 import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
 import { AttributeClassifier, Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
@@ -31,12 +32,55 @@ import type { TrainCallbacks } from '../train/events.js';
 import { dvbprLoss, factorLoss, type ConservativeTerm } from '../train/losses.js';
 import { loadGanRun } from '../store/gan-run.js';
 import { augmenter, augments } from '../train/augment.js';
-import { Generator as TorchGenerator, initProcessGroup, keep, rendezvousFromEnv, tensor, type ProcessGroup, type Tensor } from '../torch/index.js';
+import {
+  Generator as TorchGenerator,
+  initProcessGroup,
+  keep,
+  rendezvousFromEnv,
+  tensor,
+  type ProcessGroup,
+  type Tensor,
+  type PixelRows,
+} from '../torch/index.js';
 import { trainCallbacks, type Progress } from './progress.js';
 
-/** The catalogue as a uint8 tensor [N, S, S, 3], kept for the whole job. */
-export function imagesTensor(ds: Dataset): Tensor {
-  return keep(tensor(ds.images, [ds.itemIds.length, ds.imageSize, ds.imageSize, 3]));
+/**
+ * The most bytes of pixels a job holds on its device at once (ATELIER_RESIDENT_IMAGES_MB, default
+ * 4,096 MiB): a larger catalogue is read from its image cache a batch at a time.
+ */
+export function residentImageBytes(): number {
+  const raw = process.env.ATELIER_RESIDENT_IMAGES_MB;
+  if (raw === undefined || raw === '') return 4096 * 2 ** 20;
+  if (!/^\d+$/.test(raw)) throw new BadInputError(`ATELIER_RESIDENT_IMAGES_MB must be a whole number of MiB, got '${raw}'`);
+  return Number(raw) * 2 ** 20;
+}
+
+/**
+ * The catalogue's pixels for a job [N, S, S, 3]: one uint8 tensor kept for the whole job when it
+ * fits residentImageBytes(), otherwise rows read from the image cache for each batch (a cache of
+ * any size: the paper's 224 px over a real shop's catalogue).
+ */
+export function imagesTensor(ds: Dataset): PixelRows {
+  if (ds.images.byteLength <= residentImageBytes()) return keep(tensor(ds.images.all(), [ds.itemIds.length, ds.imageSize, ds.imageSize, 3]));
+  return new CacheRows(ds.images);
+}
+
+/** Rows of an image cache as tensors, read from disk per call (positioned reads; the OS's page cache does the rest). */
+class CacheRows implements PixelRows {
+  readonly shape: readonly number[];
+  constructor(private readonly cache: ImageCache) {
+    this.shape = [cache.count, cache.size, cache.size, 3];
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    if (dim !== 0) throw new InvalidArgumentError(`image rows are selected along dim 0, not ${dim}`);
+    const rows = Array.from(index.data<'int64'>(), Number);
+    return tensor(this.cache.rows(rows), [rows.length, this.cache.size, this.cache.size, 3]);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    if (dim !== 0) throw new InvalidArgumentError(`image rows are taken along dim 0, not ${dim}`);
+    return tensor(this.cache.range(start, length), [length, this.cache.size, this.cache.size, 3]);
+  }
+  dispose(): void {}
 }
 
 export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'): RankingResult {
@@ -190,7 +234,7 @@ export interface ClassifierJobResult {
   heldOutPerClass?: number[];
 }
 
-export function trainCategoryClassifier(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult {
+export function trainCategoryClassifier(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult {
   const { labels, classes } = categoryLabels(ds);
   const clf = new Classifier(cfg.encoder, Math.max(classes.length, 1), cfg.seed + 100);
   const r = trainClassifier(clf, { images, labels }, { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb });
@@ -206,7 +250,7 @@ export interface AttributeJobResult {
   attributes: { name: string; classes: number; heldOutAccuracy: number }[];
 }
 
-export function trainAttributeClassifier(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: TrainCallbacks): AttributeJobResult {
+export function trainAttributeClassifier(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): AttributeJobResult {
   const attrs = ds.attributes;
   const clf = new AttributeClassifier(
     cfg.encoder,
@@ -231,7 +275,7 @@ export function trainAttributeClassifier(ds: Dataset, images: Tensor, cfg: Dvbpr
  * its category and the config asks for them; otherwise (Fashion-MNIST, the paper's data) the
  * category classifier, the one the GAN and VBPR use too.
  */
-export function encoderStart(ds: Dataset, images: Tensor, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult | AttributeJobResult {
+export function encoderStart(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult | AttributeJobResult {
   return cfg.classifierAttributes === 'all' && ds.attributes.length > 1
     ? trainAttributeClassifier(ds, images, cfg, cb)
     : trainCategoryClassifier(ds, images, cfg, cb);
@@ -291,13 +335,13 @@ export interface DvbprJobOptions {
   classifier?: ClassifierJobResult | AttributeJobResult;
 }
 
-export async function trainDvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
+export async function trainDvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
   // the other ranks read the run folder (to resume) but never lock or write it
   if (o.group && o.group.rank !== 0) return dvbprJob(ds, images, o);
   return withRunOutput(o.out, 'train dvbpr', RUN_KINDS, () => dvbprJob(ds, images, o));
 }
 
-async function dvbprJob(ds: Dataset, images: Tensor, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
+async function dvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
   const cfg = o.config;
   if (o.resume && o.like) throw new BadInputError('--like sets the settings of a new run; --resume continues a run with its own: give one');
   if (o.resume) checkResumedSettings(o.out, cfg, ['epochs', 'earlyStopping']);
@@ -429,7 +473,11 @@ function conservativeTerm(ds: Dataset, c: NonNullable<DvbprConfig['conservative'
       file: join(c.gan, 'manifest.json'),
     });
   let grey = true;
-  for (let p = 0; p < ds.images.length && grey; p += 3) grey = ds.images[p] === ds.images[p + 1] && ds.images[p] === ds.images[p + 2];
+  // row by row, stopping at the first coloured pixel (a colour catalogue stops at once)
+  for (let i = 0; i < ds.images.count && grey; i++) {
+    const px = ds.images.row(i);
+    for (let p = 0; p < px.length && grey; p += 3) grey = px[p] === px[p + 1] && px[p] === px[p + 2];
+  }
   return {
     gan: g.gan,
     ganCategory: Int32Array.from(ds.itemCategory, (k) => ganIdx[k]!),
@@ -525,7 +573,7 @@ export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: strin
 }
 
 /** VBPR's off-the-shelf features: the category classifier's embedding of every item. */
-export function classifierFeatures(clf: Classifier, images: Tensor): { data: Float32Array; dim: number } {
+export function classifierFeatures(clf: Classifier, images: PixelRows): { data: Float32Array; dim: number } {
   return { data: embedImages(clf.encoder, images), dim: clf.encoderConfig.k };
 }
 

@@ -38,7 +38,7 @@ import { BadInputError, CorruptFileError, InvalidArgumentError } from '../core/e
 import { Rng } from '../core/rng.js';
 import { readJsonFile } from '../core/fs.js';
 import type { IdMap } from '../core/ids.js';
-import { buildImageCache, readImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
+import { buildImageCache, ImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
 import { ATTRIBUTES_FILE, attributeOf, datasetAttributes, type Attribute, type RawAttribute } from './attributes.js';
 import { splitInteractions, type SplitKind } from './split.js';
@@ -167,8 +167,8 @@ export interface Dataset {
   valid: SplitPairs;
   test: SplitPairs;
   imageSize: number;
-  /** uint8 [N, S, S, 3] */
-  images: Uint8Array;
+  /** the image cache [N, S, S, 3], read by rows (ImageCache: any size) */
+  images: ImageCache;
   /** 100 sampled negatives per test row (−1 = none), aligned with `test` */
   sampledNegatives: Int32Array;
   simulation?: SimulationModel;
@@ -403,34 +403,69 @@ function dropFailedImages(
   };
 }
 
-/** The log's rows as distinct (user, item) pairs, each with its first time; rows of dropped items are counted as problems. */
-function distinctPairs(
+/**
+ * The log's rows as distinct (user, item) pairs in the order each pair first appears, each with its
+ * earliest time; rows of dropped items are counted as problems. Typed arrays and native sorts only:
+ * a hash map of pairs holds at most 2^24 entries (the whole Kaggle H&M download has 27 million
+ * distinct pairs). The rows are grouped by user (a counting sort), each user's rows sorted by
+ * (item, row) so a pair's rows are adjacent with its first row leading, and the pairs' first rows
+ * sorted back into log order. Memory: about 20 bytes a row.
+ */
+export function distinctPairs(
   log: InteractionLog,
   keepItem: Int32Array | null,
   numItems: number,
   problems: Problems,
 ): { user: Int32Array; item: Int32Array; time: Float64Array } {
-  const firstTime = new Map<number, number>();
-  const order: number[] = [];
+  const n = log.user.length;
+  const numUsers = log.users.size;
+  const itemOf = new Int32Array(n);
+  const start = new Int32Array(numUsers + 1);
   let droppedRows = 0;
-  for (let r = 0; r < log.user.length; r++) {
+  for (let r = 0; r < n; r++) {
     const item = keepItem ? keepItem[log.item[r]!]! : log.item[r]!;
-    if (item < 0) {
-      droppedRows++;
-      continue;
-    }
-    const key = log.user[r]! * numItems + item;
-    const t = firstTime.get(key);
-    if (t === undefined) {
-      firstTime.set(key, log.time[r]!);
-      order.push(key);
-    } else if (log.time[r]! < t) firstTime.set(key, log.time[r]!);
+    itemOf[r] = item;
+    if (item < 0) droppedRows++;
+    else start[log.user[r]! + 1]!++;
   }
   if (droppedRows) problems.counts['interaction of a left-out item'] = droppedRows;
+  for (let u = 0; u < numUsers; u++) start[u + 1]! += start[u]!;
+  const byUser = new Int32Array(n - droppedRows); // row indices, grouped by user, in log order within each
+  const cursor = start.slice(0, numUsers);
+  for (let r = 0; r < n; r++) if (itemOf[r]! >= 0) byUser[cursor[log.user[r]!]!++] = r;
+  // (item, row) as one exactly representable number where it fits; a comparator otherwise
+  const packed = numItems * n < Number.MAX_SAFE_INTEGER;
+  let longest = 0;
+  for (let u = 0; u < numUsers; u++) longest = Math.max(longest, start[u + 1]! - start[u]!);
+  const keys = new Float64Array(packed ? longest : 0);
+  const firstRows = new Int32Array(n - droppedRows);
+  const earliest = new Float64Array(n); // at a pair's first row: its earliest time
+  let pairs = 0;
+  for (let u = 0; u < numUsers; u++) {
+    const a = start[u]!;
+    const len = start[u + 1]! - a;
+    if (len === 0) continue;
+    const seg = byUser.subarray(a, a + len);
+    if (packed) {
+      for (let k = 0; k < len; k++) keys[k] = itemOf[seg[k]!]! * n + seg[k]!;
+      const sorted = keys.subarray(0, len).sort();
+      for (let k = 0; k < len; k++) seg[k] = sorted[k]! % n;
+    } else seg.sort((x, y) => itemOf[x]! - itemOf[y]! || x - y);
+    for (let k = 0; k < len;) {
+      const first = seg[k]!;
+      let t = log.time[first]!;
+      let q = k + 1;
+      for (; q < len && itemOf[seg[q]!] === itemOf[first]; q++) t = Math.min(t, log.time[seg[q]!]!);
+      firstRows[pairs++] = first;
+      earliest[first] = t;
+      k = q;
+    }
+  }
+  const order = firstRows.subarray(0, pairs).sort();
   return {
-    user: Int32Array.from(order, (k) => Math.floor(k / numItems)),
-    item: Int32Array.from(order, (k) => k % numItems),
-    time: Float64Array.from(order, (k) => firstTime.get(k)!),
+    user: Int32Array.from(order, (r) => log.user[r]!),
+    item: Int32Array.from(order, (r) => itemOf[r]!),
+    time: Float64Array.from(order, (r) => earliest[r]!),
   };
 }
 
@@ -632,7 +667,7 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   if (numItems === 0) throw new BadInputError('no item with a usable image', { file: raw.source.path });
   // read back only when the interactions are made from the pixels (a 224-px cache of a large catalogue does not fit in memory)
   let pixels: Uint8Array | null = null;
-  const images = () => (pixels ??= readImageCache(cachePath, numItems, o.imageSize));
+  const images = () => (pixels ??= ImageCache.open(cachePath, numItems, o.imageSize).all());
 
   // 3–4. interactions → distinct pairs → split (or the source's own), the kept users renumbered densely
   const split = splitOf(raw, images, keepItem, numItems, o);
@@ -798,7 +833,7 @@ export function loadDataset(dir: string): Dataset {
     valid: readSplit(join(d, 'valid.i32')),
     test: readSplit(join(d, 'test.i32')),
     imageSize: manifest.imageSize,
-    images: readImageCache(join(d, 'images.u8'), items.ids.length, manifest.imageSize),
+    images: ImageCache.open(join(d, 'images.u8'), items.ids.length, manifest.imageSize),
     sampledNegatives: readInt32(join(d, 'sampled-negatives.i32')),
     ...readLatest(join(d, LATEST_FILE), users.ids.length),
     ...(existsSync(simPath) ? { simulation: readJson<SimulationModel>(simPath) } : {}),

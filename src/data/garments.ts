@@ -97,7 +97,7 @@ export function garmentSet(ds: Dataset): GarmentSet {
       const g = all[s + j]!;
       const item = byId.get(g.id);
       if (item !== undefined) {
-        u8.set(ds.images.subarray(item * per, (item + 1) * per), j * per);
+        u8.set(ds.images.row(item), j * per);
         shopIndex[item] = s + j;
         inShop[s + j] = 1;
       } else scaleGarment(g.pixels, size, u8, j * per);
@@ -122,7 +122,7 @@ export function garmentImages(ds: Dataset, set: GarmentSet, indices: number[]): 
   const out = new Uint8Array(indices.length * per);
   indices.forEach((j, r) => {
     const item = itemOf.get(j);
-    if (item !== undefined) out.set(ds.images.subarray(item * per, (item + 1) * per), r * per);
+    if (item !== undefined) out.set(ds.images.row(item), r * per);
     else scaleGarment(all[j]!.pixels, size, out, r * per);
   });
   return out;

@@ -3,6 +3,7 @@
  * with one file read. Rebuilds reuse every row whose source bytes, size and fit are unchanged.
  */
 import { BadInputError, CorruptFileError } from '../core/errors.js';
+import { constants } from 'node:buffer';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
@@ -133,12 +134,108 @@ export async function buildImageCache(
   return { keys, reused, decoded, failed };
 }
 
-/** Reads the whole cache with one read. */
-export function readImageCache(path: string, count: number, size: number): Uint8Array {
-  const buf = readFileSync(path);
-  const expected = count * size * size * 3;
-  if (buf.byteLength !== expected) {
-    throw new CorruptFileError(`${buf.byteLength} bytes, expected ${count} images of ${size}x${size}x3 (${expected} bytes)`, path);
+/** The most bytes of pixels held whole in memory (a typed array's bound is 4 GiB). */
+export const MAX_WHOLE_IMAGE_BYTES = Math.min(constants.MAX_LENGTH, 2 ** 32 - 1);
+
+/**
+ * The packed image cache (images.u8: row i = item i's S × S × 3 pixels), read by rows: a batch's
+ * rows with positioned reads, never the whole file, so a cache of any size serves training,
+ * evaluation and the server. `all()` holds it whole for what needs every pixel at once (small
+ * catalogues: the simulated shoppers, the design study), read in pieces (no 2 GiB file limit).
+ */
+export class ImageCache {
+  readonly rowBytes: number;
+
+  private constructor(
+    readonly path: string,
+    readonly count: number,
+    readonly size: number,
+    private whole: Uint8Array | null,
+  ) {
+    this.rowBytes = size * size * 3;
   }
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+
+  /** The cache file of `count` images of `size` px; a file of another length is a CorruptFileError naming it. */
+  static open(path: string, count: number, size: number): ImageCache {
+    const expected = count * size * size * 3;
+    const actual = existsSync(path) ? statSync(path).size : -1;
+    if (actual < 0) throw new CorruptFileError('missing image cache (is this a dataset folder?)', path);
+    if (actual !== expected) throw new CorruptFileError(`${actual} bytes, expected ${count} images of ${size}x${size}x3 (${expected} bytes)`, path);
+    return new ImageCache(path, count, size, null);
+  }
+
+  /** A cache over pixels already in memory (tests, data made on the fly). */
+  static ofPixels(pixels: Uint8Array, count: number, size: number): ImageCache {
+    if (pixels.length !== count * size * size * 3) throw new RangeError(`${pixels.length} bytes of pixels, expected ${count} × ${size}² × 3`);
+    return new ImageCache('(memory)', count, size, pixels);
+  }
+
+  /** The cache's size in bytes. */
+  get byteLength(): number {
+    return this.count * this.rowBytes;
+  }
+
+  /** Rows `indices` in that order, packed [n, S, S, 3]. Consecutive rows are read in one call. */
+  rows(indices: ArrayLike<number>, out = new Uint8Array(indices.length * this.rowBytes)): Uint8Array {
+    const rb = this.rowBytes;
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k]!;
+      if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`image row ${i} outside [0, ${this.count})`);
+    }
+    if (this.whole) {
+      for (let k = 0; k < indices.length; k++) out.set(this.whole.subarray(indices[k]! * rb, (indices[k]! + 1) * rb), k * rb);
+      return out;
+    }
+    const fd = openSync(this.path, 'r');
+    try {
+      for (let k = 0; k < indices.length;) {
+        let run = 1;
+        while (k + run < indices.length && indices[k + run] === indices[k]! + run) run++;
+        readFully(fd, out, k * rb, run * rb, indices[k]! * rb, this.path);
+        k += run;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return out;
+  }
+
+  /** Rows [start, start + n) packed. */
+  range(start: number, n: number): Uint8Array {
+    return this.rows(Int32Array.from({ length: n }, (_, k) => start + k));
+  }
+
+  /** Row `i`'s pixels [S, S, 3]. */
+  row(i: number): Uint8Array {
+    return this.rows([i]);
+  }
+
+  /** Every row at once [N, S, S, 3], read once and kept; a cache past what memory can hold whole is refused, naming it. */
+  all(): Uint8Array {
+    if (this.whole) return this.whole;
+    const bytes = this.byteLength;
+    if (bytes > MAX_WHOLE_IMAGE_BYTES)
+      throw new BadInputError(
+        `${bytes} bytes of pixels: too large to hold whole (at most ${MAX_WHOLE_IMAGE_BYTES}); this step needs every image at once, so run it on a smaller catalogue or a smaller --image-size`,
+        { file: this.path },
+      );
+    const out = new Uint8Array(bytes);
+    const fd = openSync(this.path, 'r');
+    try {
+      readFully(fd, out, 0, bytes, 0, this.path);
+    } finally {
+      closeSync(fd);
+    }
+    this.whole = out;
+    return out;
+  }
+}
+
+/** Reads `length` bytes at `position` into `out` at `offset`, in pieces of at most 1 GiB; a short file is a CorruptFileError. */
+function readFully(fd: number, out: Uint8Array, offset: number, length: number, position: number, path: string): void {
+  for (let done = 0; done < length;) {
+    const n = readSync(fd, out, offset + done, Math.min(length - done, 1 << 30), position + done);
+    if (n === 0) throw new CorruptFileError(`ends at byte ${position + done}, before the rows it should hold`, path);
+    done += n;
+  }
 }

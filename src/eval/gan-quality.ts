@@ -10,7 +10,7 @@
 import type { Classifier } from '../models/classifier.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { oneHot, type ConditionalGan } from '../models/gan.js';
-import { Generator, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { Generator, noGrad, randn, tensor, tidy, type Tensor, type PixelRows } from '../torch/index.js';
 
 /** mean [d] and covariance [d, d] of rows [n, d] (float64). */
 function moments(x: Tensor): { mu: Tensor; cov: Tensor } {
@@ -163,7 +163,7 @@ export function concat<A extends Float32Array | Uint8Array>(parts: A[]): A {
 }
 
 /** Real items' classifier features per GAN category (up to `max` each). */
-export function realFeatures(images: Tensor, clf: Classifier, itemCat: Int32Array, numCats: number, max: number): Float32Array[] {
+export function realFeatures(images: PixelRows, clf: Classifier, itemCat: Int32Array, numCats: number, max: number): Float32Array[] {
   return Array.from({ length: numCats }, (_, c) => {
     const items = Int32Array.from([...itemCat.keys()].filter((i) => itemCat[i] === c).slice(0, max));
     const parts: Float32Array[] = [];

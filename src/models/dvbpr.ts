@@ -4,7 +4,7 @@
  */
 import type { EncoderConfig } from '../config/dvbpr.js';
 import { InvalidArgumentError, ShapeError } from '../core/errors.js';
-import { cat, Generator, interpolate, keep, Module, noGrad, tidy, zeros, tensor, type Tensor } from '../torch/index.js';
+import { cat, Generator, interpolate, keep, Module, noGrad, tidy, zeros, tensor, type Tensor, type PixelRows } from '../torch/index.js';
 import { Encoder, toInput } from './encoder.js';
 import { checkUsers, type Recommender } from './recommender.js';
 
@@ -47,7 +47,7 @@ export function embedPixels(encoder: Encoder, u8: Uint8Array, n: number, size: n
   );
 }
 
-export function embedImages(encoder: Encoder, images: Tensor, batch = 256): Float32Array {
+export function embedImages(encoder: Encoder, images: PixelRows, batch = 256): Float32Array {
   const [n] = images.shape;
   const k = encoder.config.k;
   const out = new Float32Array(n! * k);

@@ -1,5 +1,6 @@
 /** The typed engine the rest of Atelier uses; the only door to native/. */
 export { Tensor, Generator, liveTensors, createdTensors, type DType, type Device, type Shape } from './tensor.js';
+export type { PixelRows } from './rows.js';
 export * from './ops.js';
 export { tidy, keep, unkeep, dispose, consume } from './tidy.js';
 export { Module } from './module.js';

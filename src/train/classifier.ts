@@ -5,7 +5,7 @@
  * losses add. Short (a few epochs), so it restarts rather than resumes.
  */
 import { Rng } from '../core/rng.js';
-import { Adam, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
+import { Adam, noGrad, tensor, tidy, type Tensor, type PixelRows } from '../torch/index.js';
 import type { TrainCallbacks } from './events.js';
 
 /** What the trainer needs of a classifier: one logit tensor [B, C_h] per head. */
@@ -18,7 +18,7 @@ export interface ClassifierModel {
 
 export interface ClassifierData {
   /** uint8 catalogue [N, S, S, 3] */
-  images: Tensor;
+  images: PixelRows;
   /** label per item, −1 = unlabelled (left out); one array per head for several */
   labels: Int32Array | Int32Array[];
 }
@@ -47,7 +47,7 @@ export function attributeLoss(logits: Tensor[], labels: Int32Array[]): Tensor {
 }
 
 /** One cross-entropy update on a batch of item indices; `labels[h]` aligned with `items`. */
-export function classifierStep(model: ClassifierModel, opt: Adam, images: Tensor, items: Int32Array, labels: Int32Array[]): number {
+export function classifierStep(model: ClassifierModel, opt: Adam, images: PixelRows, items: Int32Array, labels: Int32Array[]): number {
   return tidy(() => {
     opt.zeroGrad();
     const x = images.indexSelect(0, tensor(items, [items.length], 'int64'));
@@ -59,7 +59,7 @@ export function classifierStep(model: ClassifierModel, opt: Adam, images: Tensor
 }
 
 /** Predicted class of each of the given items under head `head` (the first: the category). */
-export function classifierPredictions(model: ClassifierModel, images: Tensor, items: Int32Array, batch = 256, head = 0): Int32Array {
+export function classifierPredictions(model: ClassifierModel, images: PixelRows, items: Int32Array, batch = 256, head = 0): Int32Array {
   const out = new Int32Array(items.length);
   model.eval();
   noGrad(() => {
@@ -81,7 +81,7 @@ export function classifierPredictions(model: ClassifierModel, images: Tensor, it
 }
 
 /** Accuracy (of the first head) on the given items. */
-export function classifierAccuracy(model: ClassifierModel, images: Tensor, items: Int32Array, labels: Int32Array, batch = 256): number {
+export function classifierAccuracy(model: ClassifierModel, images: PixelRows, items: Int32Array, labels: Int32Array, batch = 256): number {
   return accuracyOf(classifierPredictions(model, images, items, batch), labels);
 }
 

@@ -19,7 +19,7 @@ import { Rng, type RngState } from '../core/rng.js';
 import type { GanConfig } from '../config/gan.js';
 import { BadInputError, InvalidArgumentError } from '../core/errors.js';
 import { ganState, loadGanState, oneHot, type ConditionalGan } from '../models/gan.js';
-import { Adam, Generator, randn, tensor, tidy, type Tensor } from '../torch/index.js';
+import { Adam, Generator, randn, tensor, tidy, type Tensor, type PixelRows } from '../torch/index.js';
 import { averageInto, copyState, decayFor, disposeAll, snapshot as snapshotOf, withWeightsAsync } from './averaging.js';
 import { z } from 'zod';
 import { countSchema, resumeCheckpoint, rngStateSchema, saveCheckpoint } from './checkpoint.js';
@@ -30,7 +30,7 @@ export interface GanLoopOptions {
   dir: string;
   gan: ConditionalGan;
   /** uint8 catalogue [N, S, S, 3] */
-  images: Tensor;
+  images: PixelRows;
   /** GAN category per item, −1 = not used */
   itemCategory: Int32Array;
   /**

@@ -6,7 +6,7 @@ import type { Dvbpr } from '../models/dvbpr.js';
 import type { FactorModel } from '../models/mf.js';
 import { oneHot, type ConditionalGan } from '../models/gan.js';
 import type { Augmenter } from './augment.js';
-import { gradients, interpolate, randn, scalar, tensor, type Generator, type Tensor } from '../torch/index.js';
+import { gradients, interpolate, randn, scalar, tensor, type Generator, type Tensor, type PixelRows } from '../torch/index.js';
 
 const idx = (a: Int32Array) => tensor(a, [a.length], 'int64');
 
@@ -20,7 +20,7 @@ export function halfSquaredNorm(ws: Tensor[]): Tensor {
  * (softplus(−x) = −ln σ(x), numerically safe). `images` is the uint8 catalogue [N, S, S, 3];
  * `augment`, if given, transforms each batch's images before Φ sees them.
  */
-export function dvbprLoss(model: Dvbpr, images: Tensor, lambdaPhi: number, lambdaTheta: number, augment?: Augmenter, conservative?: ConservativeTerm) {
+export function dvbprLoss(model: Dvbpr, images: PixelRows, lambdaPhi: number, lambdaTheta: number, augment?: Augmenter, conservative?: ConservativeTerm) {
   // augmentation (training only): each image of the batch gets its own random shift
   const pick = (items: Int32Array) => (augment ? augment.apply(images.indexSelect(0, idx(items))) : images.indexSelect(0, idx(items)));
   // paramShare: the weight of λ_Φ's term on this rank (1/W of W data-parallel ranks: src/train/bpr.ts)

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { BadInputError } from '../../src/core/errors.js';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
-import { loadDataset } from '../../src/data/dataset.js';
+import { distinctPairs, loadDataset } from '../../src/data/dataset.js';
+import { Problems } from '../../src/data/problems.js';
+import { IdMap } from '../../src/core/ids.js';
+import { Rng } from '../../src/core/rng.js';
 import { HM_COLOURS, HM_PRODUCT_CODES, makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
 
 const quiet = createProgress({ quiet: true });
@@ -18,7 +21,7 @@ test('folder reader: ids stay strings, every kept user has one validation and on
   assert.equal(m.counts.items, 12);
   assert.equal(m.counts.users, 6);
   assert.deepEqual(ds.itemIds.slice(0, 2), ['0100', '0101']); // leading zeros kept
-  assert.equal(ds.images.length, 12 * 16 * 16 * 3);
+  assert.equal(ds.images.all().length, 12 * 16 * 16 * 3);
   assert.deepEqual(ds.categories.sort(), ['shoes', 'tops']);
   for (let u = 0; u < ds.userIds.length; u++) {
     const tr = ds.train.item.filter((_, x) => ds.train.user[x] === u);
@@ -229,7 +232,7 @@ test('fashion-mnist reader: simulated shoppers with an oracle AUC, deterministic
   assert.deepEqual([...a.ds.test.item], [...b.ds.test.item]);
   assert.notDeepEqual([...a.ds.train.item], [...c.ds.train.item]);
   // inverted: the background is white
-  assert.equal(a.ds.images[0], 255);
+  assert.equal(a.ds.images.all()[0], 255);
 });
 
 test('fashion-mnist reader: a wrong idx file names the file and the magic number', async () => {
@@ -364,4 +367,34 @@ test('bad input: an id with a control character, an overlong row and a huge valu
   assert.equal(loadDataset(out).itemIds.length, 12, 'the overlong row is left out');
   assert.ok(statSync(join(out, 'manifest.json')).size < 50_000, 'the manifest does not carry the huge field');
   assert.ok(m.problems.total >= 1);
+});
+
+test("distinct (user, item) pairs: first-appearance order and earliest time, as a map of pairs gives them, without a map's 2^24 limit (issue 35)", () => {
+  const rng = new Rng(3);
+  const n = 5000;
+  const users = new IdMap();
+  for (let u = 0; u < 40; u++) users.add(`u${u}`);
+  const log = {
+    users,
+    user: Int32Array.from({ length: n }, () => rng.int(40)),
+    item: Int32Array.from({ length: n }, () => rng.int(60)),
+    time: Float64Array.from({ length: n }, () => rng.int(1000)),
+  };
+  const keep = Int32Array.from({ length: 60 }, (_, i) => (i % 7 === 3 ? -1 : i - Math.floor((i + 3) / 7))); // every 7th item left out
+  const want = new Map<string, { user: number; item: number; time: number }>();
+  for (let r = 0; r < n; r++) {
+    const item = keep[log.item[r]!]!;
+    if (item < 0) continue;
+    const k = `${log.user[r]},${item}`;
+    const seen = want.get(k);
+    if (!seen) want.set(k, { user: log.user[r]!, item, time: log.time[r]! });
+    else seen.time = Math.min(seen.time, log.time[r]!);
+  }
+  const problems = new Problems('fail');
+  const got = distinctPairs(log, keep, 52, problems);
+  assert.deepEqual(
+    Array.from(got.user, (u, x) => ({ user: u, item: got.item[x]!, time: got.time[x]! })),
+    [...want.values()],
+  );
+  assert.ok(problems.counts['interaction of a left-out item']! > 0);
 });

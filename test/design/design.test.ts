@@ -261,7 +261,7 @@ test("improve's reconstruction is closer to the item than a random latent code's
   const p = projectToLatent(
     { gan: g.gan, encoder: r.dvbpr!.encoder },
     {
-      image: ds.images.subarray(item * 768, (item + 1) * 768),
+      image: ds.images.all().subarray(item * 768, (item + 1) * 768),
       category: g.manifest.categories.indexOf('tops'),
       starts: 4,
       steps: 40,

@@ -36,8 +36,8 @@ test('simulated utility: a real garment scores its hidden taste, sold or not; an
     const n = ds.itemIds.length;
     const per = 16 * 16 * 3;
     const users = Array.from({ length: n }, (_, i) => i % ds.userIds.length);
-    const u = judge.of(users, ds.images, n);
-    const feats = hiddenFeatures(sim, ds.images, n);
+    const u = judge.of(users, ds.images.all(), n);
+    const feats = hiddenFeatures(sim, ds.images.all(), n);
     for (let i = 0; i < n; i++) {
       const taste = hiddenScores(sim, users[i]!, feats.subarray(i * sim.dims, (i + 1) * sim.dims))[0]!;
       assert.ok(Math.abs(u.utility[i]! - taste) < 1e-9, `item ${i}: utility ${u.utility[i]} against hidden taste ${taste}`);
@@ -48,7 +48,7 @@ test('simulated utility: a real garment scores its hidden taste, sold or not; an
     // within its own category a garment is still itself; asked as another category it is far from every garment of that one
     const own3 = ds.categories[ds.itemCategory[3]!]!;
     const other = ds.categories.find((c) => c !== own3)!;
-    const img3 = ds.images.subarray(3 * per, 4 * per);
+    const img3 = ds.images.all().subarray(3 * per, 4 * per);
     const asOwn = judge.of([users[3]!], img3, 1, own3);
     assert.equal(asOwn.distance[0], 0);
     assert.equal(asOwn.utility[0], u.utility[3]);
@@ -92,7 +92,7 @@ test('garmentImages: a shop garment is its catalogue photo, any other is scaled 
     const per = 16 * 16 * 3;
     const all = Array.from({ length: set.count }, (_, j) => j);
     const u8 = garmentImages(ds, set, all);
-    set.shopIndex.forEach((j, item) => assert.deepEqual(u8.subarray(j * per, (j + 1) * per), ds.images.subarray(item * per, (item + 1) * per)));
+    set.shopIndex.forEach((j, item) => assert.deepEqual(u8.subarray(j * per, (j + 1) * per), ds.images.row(item)));
     const users = all.map((j) => j % ds.userIds.length);
     const u = utility.of(users, u8, set.count);
     const dims = ds.simulation!.dims;

@@ -5,6 +5,7 @@
  */
 import { Rng } from '../../src/core/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { ImageCache } from '../../src/data/images.js';
 
 export function plantedDataset(opts: { users?: number; items?: number; perUser?: number; seed?: number; size?: number } = {}): Dataset {
   const users = opts.users ?? 40;
@@ -54,7 +55,7 @@ export function plantedDataset(opts: { users?: number; items?: number; perUser?:
     valid: pack(va),
     test: pack(te),
     imageSize: size,
-    images,
+    images: ImageCache.ofPixels(images, items, size),
     sampledNegatives,
     attributes: [{ name: 'category', classes: ['left', 'right'], labels: Int32Array.from(side) }],
   };

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { trainDvbprJob } from '../../src/app/train-recommender.js';
 import type { DvbprConfig } from '../../src/config/dvbpr.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { loadSafetensors, type Tensor } from '../../src/torch/index.js';
+import { loadSafetensors, type PixelRows, type Tensor } from '../../src/torch/index.js';
 
 /** Trains `total` epochs in one go and again stopped after `cut` and resumed; returns both run folders. */
 export async function straightAndResumed(
   ds: Dataset,
-  images: Tensor,
+  images: PixelRows,
   config: DvbprConfig,
   cut: number,
   total: number,

@@ -118,7 +118,7 @@ test('a new item is scored from its photo alone, consistently with the stored em
   const sharp = (await import('sharp')).default;
   const run = loadRun((await get('dvbpr')).runDir);
   // item 0's own pixels as a PNG: its photo-only score must match its stored catalogue score
-  const png = await sharp(Buffer.from(ds.images.subarray(0, 16 * 16 * 3)), { raw: { width: 16, height: 16, channels: 3 } })
+  const png = await sharp(Buffer.from(ds.images.all().subarray(0, 16 * 16 * 3)), { raw: { width: 16, height: 16, channels: 3 } })
     .png()
     .toBuffer();
   const r = await scoreNewItem(run, png, 'item0.png');

@@ -15,7 +15,7 @@ test('per-class recall on a hand-made set of predictions', () => {
 
 test("the classifier's held-out recall per class averages, weighted by class, to its held-out accuracy", () => {
   const ds = plantedDataset({ items: 200 });
-  const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
+  const images = tidy(() => keep(tensor(ds.images.all(), [ds.itemIds.length, 16, 16, 3])));
   // labels: the bar's side, except every fifth item relabelled: no classifier gets them all right
   const labels = Int32Array.from(ds.itemIds, (_, i) => (i % 5 === 0 ? 2 : i % 2));
   const model = new Classifier(encoderPreset('tiny', 16), 3, 1);
@@ -57,7 +57,7 @@ test('the multi-attribute loss is the sum over heads of the mean cross-entropy o
 
 test('the attribute classifier trains every head, items unlabelled under one head still training the others (held-out accuracy per head)', () => {
   const ds = plantedDataset({ items: 200 });
-  const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
+  const images = tidy(() => keep(tensor(ds.images.all(), [ds.itemIds.length, 16, 16, 3])));
   // head 0: the bar's side; head 1: the same side, but unlabelled for every third item
   const side = Int32Array.from(ds.itemCategory);
   const partial = Int32Array.from(side, (s, i) => (i % 3 === 0 ? -1 : s));

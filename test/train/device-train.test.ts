@@ -25,7 +25,7 @@ async function run(device: typeof DEVICE, precision: Precision): Promise<{ losse
   usePrecision(precision);
   try {
     const cfg = { ...dvbprPreset('default', 32), lr: 1e-3, batch: 32, epochs: 6 };
-    const images = keep(tensor(ds.images, [ds.itemIds.length, 32, 32, 3]));
+    const images = keep(tensor(ds.images.all(), [ds.itemIds.length, 32, 32, 3]));
     const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
     const validAuc = () => {
       const s = new DvbprScorer(model.theta.data(), embedImages(model.encoder, images), cfg.encoder.k);

@@ -8,7 +8,11 @@ import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js'
 import { Dvbpr } from '../../src/models/dvbpr.js';
 import { toInput } from '../../src/models/encoder.js';
 import { dvbprLoss } from '../../src/train/losses.js';
-import { noGrad, tensor, tidy } from '../../src/torch/index.js';
+import { loadSafetensors, noGrad, Tensor, tensor, tidy } from '../../src/torch/index.js';
+import { runIngest } from '../../src/app/ingest.js';
+import { createProgress } from '../../src/app/progress.js';
+import { loadDataset } from '../../src/data/dataset.js';
+import { makeShop, tempDir } from '../helpers/fixtures.js';
 import { plantedDataset } from '../helpers/planted.js';
 import { assertSameCheckpoint, straightAndResumed } from '../helpers/resume.js';
 
@@ -143,4 +147,31 @@ test('the conservative term: weight · Σ softplus(θᵀΦ(x*) − θᵀΦ(X_i))
   assert.ok(model.theta.grad && model.theta.grad.abs().sum().item() > 0);
   assert.ok(gan.generator.parameters().every((p) => !p.grad));
   gan.dispose();
+});
+
+test('a catalogue larger than the resident bound trains from its image cache by rows, to the very weights of the resident run (issue 35)', async () => {
+  const shop = await makeShop(20, 8, 6);
+  const data = join(tempDir(), 'data');
+  await runIngest('folder', shop.dir, { out: data, imageSize: 16, minCategoryCount: 1 }, createProgress({ quiet: true }));
+  const ds = loadDataset(data);
+  const cfg = { ...dvbprPreset('tiny', 16), epochs: 2, init: 'classifier' as const };
+  const resident = imagesTensor(ds);
+  assert.ok(resident instanceof Tensor, 'a small catalogue is held on the device');
+  const a = join(tempDir(), 'resident');
+  await trainDvbprJob(ds, resident, { out: a, config: cfg, resume: false, callbacks: {} });
+  resident.dispose();
+  process.env.ATELIER_RESIDENT_IMAGES_MB = '0';
+  let rows: ReturnType<typeof imagesTensor>;
+  try {
+    rows = imagesTensor(ds);
+  } finally {
+    delete process.env.ATELIER_RESIDENT_IMAGES_MB;
+  }
+  assert.ok(!(rows instanceof Tensor), 'past the bound, rows are read from images.u8');
+  const b = join(tempDir(), 'rows');
+  await trainDvbprJob(ds, rows, { out: b, config: cfg, resume: false, callbacks: {} });
+  const wa = loadSafetensors(join(a, 'weights.safetensors')).tensors;
+  const wb = loadSafetensors(join(b, 'weights.safetensors')).tensors;
+  for (const [name, t] of wa) assert.deepEqual(Buffer.from(wb.get(name)!.data().buffer), Buffer.from(t.data().buffer), name);
+  assert.deepEqual(readFileSync(join(a, 'item-embeddings.f32')), readFileSync(join(b, 'item-embeddings.f32')));
 });

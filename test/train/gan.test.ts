@@ -62,7 +62,16 @@ test("the projection discriminator adds ⟨φ(x, c), E c⟩ to the paper's outpu
   proj.discriminator.train();
   const optD = new Adam(proj.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const optG = new Adam(proj.generator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
-  const real = tidy(() => keep(tensor(plantedDataset().images.subarray(0, 4 * 16 * 16 * 3), [4, 16, 16, 3])));
+  const real = tidy(() =>
+    keep(
+      tensor(
+        plantedDataset()
+          .images.all()
+          .subarray(0, 4 * 16 * 16 * 3),
+        [4, 16, 16, 3],
+      ),
+    ),
+  );
   const cond = keep(oneHot(cats, 3));
   const gen = new Generator(6);
   const embed0 = bytes([proj.discriminator.embed!.weight]);
@@ -107,7 +116,7 @@ test('wrong categories: never the own one, uniform over the others, refused with
 
 test('with the mismatch term, D learns to score real images lower under the wrong category', () => {
   const ds = plantedDataset({ items: 64 });
-  const real = tidy(() => keep(tensor(ds.images.subarray(0, 32 * 16 * 16 * 3), [32, 16, 16, 3])));
+  const real = tidy(() => keep(tensor(ds.images.all().subarray(0, 32 * 16 * 16 * 3), [32, 16, 16, 3])));
   const cats = ds.itemCategory.slice(0, 32);
   const cond = keep(oneHot(cats, 2));
   const wrongCond = keep(
@@ -139,7 +148,16 @@ test("a G step leaves D's weights and batch-norm statistics bit-identical, a D s
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const gen = new Generator(3);
-  const real = tidy(() => keep(tensor(plantedDataset().images.subarray(0, 4 * 16 * 16 * 3), [4, 16, 16, 3])));
+  const real = tidy(() =>
+    keep(
+      tensor(
+        plantedDataset()
+          .images.all()
+          .subarray(0, 4 * 16 * 16 * 3),
+        [4, 16, 16, 3],
+      ),
+    ),
+  );
   const cond = keep(oneHot(Int32Array.from([0, 1, 0, 1]), 2));
   const before = liveTensors();
   for (let i = 0; i < 3; i++) {
@@ -162,7 +180,16 @@ test("a G step leaves D's weights and batch-norm statistics bit-identical, a D s
 });
 
 test('the D step back-propagating its halves one at a time gives bit-identical weights to one joint backward', () => {
-  const real = tidy(() => keep(tensor(plantedDataset().images.subarray(0, 4 * 16 * 16 * 3), [4, 16, 16, 3])));
+  const real = tidy(() =>
+    keep(
+      tensor(
+        plantedDataset()
+          .images.all()
+          .subarray(0, 4 * 16 * 16 * 3),
+        [4, 16, 16, 3],
+      ),
+    ),
+  );
   const cond = keep(oneHot(Int32Array.from([0, 1, 0, 1]), 2));
   const wrongCond = keep(oneHot(Int32Array.from([1, 0, 1, 0]), 2));
   const trained = (step: typeof discriminatorStep, weight = 0) => {
@@ -215,7 +242,7 @@ async function run(
   lrD?: number,
   extra: Partial<GanConfig> = {},
 ) {
-  const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
+  const images = tidy(() => keep(tensor(ds.images.all(), [ds.itemIds.length, 16, 16, 3])));
   const gan = new ConditionalGan(cfg, ['left', 'right'], 5);
   const r = await trainGan({
     dir,
@@ -298,7 +325,7 @@ test("the generator's weight average: snapshots see the average of the raw gener
   // the GAN is built here, so that every step's generator can be watched
   const ds = plantedDataset({ items: 64 });
   const watch = async (emaSteps: number) => {
-    const images = tidy(() => keep(tensor(ds.images, [ds.itemIds.length, 16, 16, 3])));
+    const images = tidy(() => keep(tensor(ds.images.all(), [ds.itemIds.length, 16, 16, 3])));
     const gan = new ConditionalGan(cfg, ['left', 'right'], 5);
     const raw: number[][][] = [flat(gan.generator.stateDict())];
     const seen: number[][][] = [];

@@ -1,0 +1,267 @@
+/**
+ * `npm run bench -- full-size [--fraction 0.01,0.1,1]`: the main job on a shop of the Kaggle H&M
+ * download's size (bench/full-size-shop.ts writes one at each fraction of 1,371,980 customers,
+ * 105,542 articles and 31,788,324 purchases), every stage with its wall time and peak RSS:
+ *   ingest      `atelier ingest hm --image-size 64` (the bin, as a user runs it)
+ *   load        the dataset opened for training (splits, ids; the image cache by rows)
+ *   steps       STEPS DVBPR steps of the default preset from scratch (an epoch at full size is
+ *               250,000 steps: a GPU's job), seconds a step
+ *   embed       Φ of every article
+ *   evaluate    the test AUC and Recall of every evaluated shopper, full ranking
+ *   catalogue   the run committed: catalogue.sqlite with every purchase, weights, embeddings
+ *   serve       `atelier serve` start-up, then 200 recommendation requests: p50 / p99
+ *   recommend   `atelier recommend --users` for 10,000 shoppers, one process
+ * and writes bench/results/full-size.json and .md with how each grows with size. The shops, the
+ * datasets and the runs go under /tmp/atelier-full-size (ATELIER_FULL_SIZE_DIR). Run it with
+ * nothing else busy: the figures are wall-clock on this machine's 2 cores.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
+import { imagesTensor, rankingOn } from '../src/app/train-recommender.js';
+import { dvbprPreset } from '../src/config/dvbpr.js';
+import { loadDataset } from '../src/data/dataset.js';
+import { TripletSampler } from '../src/data/sampler.js';
+import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../src/models/dvbpr.js';
+import { EMBEDDINGS_FILE } from '../src/store/catalogue-db.js';
+import { commitRun } from '../src/store/run-commit.js';
+import { RUN_FORMAT, type DvbprRunManifest } from '../src/store/run.js';
+import { versions } from '../src/store/versions.js';
+import { bprStep } from '../src/train/bpr.js';
+import { dvbprLoss } from '../src/train/losses.js';
+import { Adam, Tensor } from '../src/torch/index.js';
+import { writeFullSizeShop, type ShopSizes } from './full-size-shop.js';
+
+const STEPS = Number(process.env.FULL_SIZE_STEPS ?? 20);
+const REQUESTS = 200;
+const RECOMMEND_USERS = 10_000;
+
+interface Stage {
+  seconds: number;
+  peakRssMb?: number;
+  [k: string]: unknown;
+}
+
+/** Runs a command under GNU time: its exit code, stderr, wall seconds and peak RSS (MB). */
+function timed(cmd: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string; seconds: number; peakRssMb: number }> {
+  return new Promise((done, fail) => {
+    const child = spawn('/usr/bin/time', ['-f', 'TIMED %e %M', ...cmd], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => (err = (err + c).slice(-200_000)));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      const m = /TIMED ([\d.]+) (\d+)\s*$/.exec(err);
+      done({ code: code ?? 1, err, seconds: m ? Number(m[1]) : NaN, peakRssMb: m ? Number(m[2]) / 1024 : NaN });
+    });
+  });
+}
+
+const bin = resolve('bin/atelier.js');
+const tsx = import.meta.resolve('tsx');
+const self = fileURLToPath(import.meta.url);
+
+/** The worker: the training-side stages in one process, each timed; prints one JSON line. */
+async function worker(data: string, run: string): Promise<void> {
+  const stages: Record<string, Stage> = {};
+  const rss = () => process.resourceUsage().maxRSS / 1024;
+  let t = performance.now();
+  const lap = (name: string, extra: Record<string, unknown> = {}) => {
+    const now = performance.now();
+    stages[name] = { seconds: (now - t) / 1000, peakRssMb: rss(), ...extra };
+    t = now;
+  };
+  const ds = loadDataset(data);
+  const images = imagesTensor(ds);
+  lap('load', { imagesResident: images instanceof Tensor });
+  const cfg = { ...dvbprPreset('default', ds.imageSize), init: 'scratch' as const, epochs: 1 };
+  const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
+  const opt = new Adam(model.trainableParameters(), { lr: cfg.lr });
+  const bpr = {
+    module: model,
+    loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta),
+    generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [],
+  };
+  const sampler = new TripletSampler(ds.train, ds.userIds.length, ds.itemIds.length, cfg.seed);
+  bprStep(bpr, opt, sampler.sample(cfg.batch)); // warm-up
+  t = performance.now();
+  for (let s = 0; s < STEPS; s++) bprStep(bpr, opt, sampler.sample(cfg.batch));
+  lap('steps', { steps: STEPS, batch: cfg.batch, secondsPerStep: (performance.now() - t) / 1000 / STEPS });
+  model.eval();
+  const e = embedImages(model.encoder, images);
+  lap('embed', { items: ds.itemIds.length });
+  const scorer = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
+  const test = rankingOn(ds, scorer, 'test');
+  scorer.dispose();
+  lap('evaluate', { users: test.users, auc: test.auc });
+  const manifest: DvbprRunManifest = {
+    format: RUN_FORMAT,
+    name: 'dvbpr-full-size-bench',
+    createdAt: new Date().toISOString(),
+    seed: cfg.seed,
+    dataset: { path: ds.dir, dataHash: ds.manifest.dataHash, imageSize: ds.imageSize, items: ds.itemIds.length, users: ds.userIds.length },
+    versions: versions(),
+    metrics: { test },
+    history: [],
+    kind: 'dvbpr',
+    config: cfg,
+    embeddings: { file: EMBEDDINGS_FILE, count: ds.itemIds.length, k: cfg.encoder.k },
+    training: { split: 'dataset', pairs: ds.train.user.length, users: new Set(ds.train.user).size },
+  };
+  rmSync(run, { recursive: true, force: true });
+  mkdirSync(run, { recursive: true });
+  commitRun(run, {
+    manifest,
+    dataset: ds,
+    weights: { tensors: model.stateDict(), metadata: { kind: 'dvbpr' } },
+    embeddings: { e, k: cfg.encoder.k, embed: (u8, n, size) => embedPixels(model.encoder, u8, n, size) },
+  });
+  lap('catalogue', { purchases: ds.train.user.length + ds.valid.user.length + ds.test.user.length });
+  process.stdout.write(JSON.stringify({ stages, users: ds.userIds.length, items: ds.itemIds.length }) + '\n');
+}
+
+/** `atelier serve` on the run: seconds until it serves, then REQUESTS recommendation requests one after another. */
+async function serveStage(run: string, users: string[]): Promise<Stage> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [bin, 'serve', '--run', run, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((done, fail) => {
+    let seen = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => {
+      seen += c;
+      const m = /serving on (\S+)/.exec(seen);
+      if (m) done(m[1]!);
+    });
+    child.on('exit', (code) => fail(new Error(`serve exited ${code}: ${seen.slice(-2000)}`)));
+  });
+  const startup = (performance.now() - t0) / 1000;
+  const ms: number[] = [];
+  for (let r = 0; r < REQUESTS; r++) {
+    const u = users[(r * 7919) % users.length]!;
+    const a = performance.now();
+    const res = await fetch(`${url.replace(/\/$/, '')}/users/${encodeURIComponent(u)}/recommendations?k=12`);
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`GET recommendations: ${res.status}`);
+    ms.push(performance.now() - a);
+  }
+  // the server is the bin's child process: the largest peak among the bin and its children
+  const pids = [child.pid!, ...readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+  const hwm = Math.max(...pids.map((p) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? NaN) / 1024));
+  child.kill('SIGTERM');
+  ms.sort((a, b) => a - b);
+  return { seconds: startup, peakRssMb: hwm, p50Ms: ms[Math.floor(ms.length * 0.5)], p99Ms: ms[Math.floor(ms.length * 0.99)], requests: REQUESTS };
+}
+
+interface SizeResult {
+  fraction: number;
+  sizes: ShopSizes;
+  users: number;
+  items: number;
+  stages: Record<string, Stage>;
+}
+
+export async function fullSizeBench(args: string[]): Promise<void> {
+  const at = args.indexOf('--fraction');
+  const fractions = (at >= 0 ? args[at + 1]! : '0.01,0.1,1').split(',').map(Number);
+  if (fractions.some((f) => !(f > 0 && f <= 1))) throw new Error(`--fraction takes numbers in (0, 1], got ${args[at + 1]}`);
+  const sample = resolve(process.env.ATELIER_HM ?? '../shared/data/hm');
+  const root = process.env.ATELIER_FULL_SIZE_DIR ?? '/tmp/atelier-full-size';
+  mkdirSync(root, { recursive: true });
+  const outJson = 'bench/results/full-size.json';
+  const results: SizeResult[] = existsSync(outJson) ? (JSON.parse(readFileSync(outJson, 'utf8')) as { sizes: SizeResult[] }).sizes : [];
+  for (const f of fractions) {
+    const shop = join(root, `shop-${f}`);
+    const data = join(root, `data-${f}`);
+    const run = join(root, `run-${f}`);
+    const stages: Record<string, Stage> = {};
+    let t = performance.now();
+    const sizes = writeFullSizeShop(sample, shop, f);
+    stages.generate = { seconds: (performance.now() - t) / 1000 };
+    console.error(`full-size ${f}: ${JSON.stringify(sizes)}, generated in ${stages.generate.seconds.toFixed(1)} s`);
+    rmSync(data, { recursive: true, force: true });
+    const ingest = await timed([process.execPath, bin, 'ingest', 'hm', shop, '--out', data, '--image-size', '64']);
+    if (ingest.code !== 0) {
+      stages.ingest = { seconds: ingest.seconds, peakRssMb: ingest.peakRssMb, failed: ingest.err.slice(-1500) };
+      results.push({ fraction: f, sizes, users: 0, items: 0, stages });
+      report(results);
+      console.error(`ingest failed:\n${ingest.err.slice(-1500)}`);
+      continue;
+    }
+    stages.ingest = { seconds: ingest.seconds, peakRssMb: ingest.peakRssMb };
+    console.error(`  ingest ${ingest.seconds} s, ${ingest.peakRssMb.toFixed(0)} MB`);
+    t = performance.now();
+    const w = await timed(['env', 'MALLOC_ARENA_MAX=1', process.execPath, '--single-threaded-gc', '--import', tsx, self, 'worker', data, run]);
+    if (w.code !== 0) throw new Error(`worker exited ${w.code}: ${w.err.slice(-3000)}`);
+    const worked = JSON.parse(readFileSync(join(run, '..', `worker-${f}.json`), 'utf8').trim() || '{}') as {
+      stages: Record<string, Stage>;
+      users: number;
+      items: number;
+    };
+    Object.assign(stages, worked.stages);
+    console.error(`  worker ${w.seconds} s, ${w.peakRssMb.toFixed(0)} MB: ${JSON.stringify(worked.stages)}`);
+    const ids = (JSON.parse(readFileSync(join(data, 'users.json'), 'utf8')) as { ids: string[] }).ids;
+    stages.serve = await serveStage(run, ids);
+    console.error(`  serve ${JSON.stringify(stages.serve)}`);
+    const list = join(root, `users-${f}.txt`);
+    writeFileSync(
+      list,
+      ids
+        .filter((_, i) => i % Math.max(1, Math.floor(ids.length / RECOMMEND_USERS)) === 0)
+        .slice(0, RECOMMEND_USERS)
+        .join('\n') + '\n',
+    );
+    const rec = await timed([process.execPath, bin, 'recommend', '--run', run, '--users', list, '--k', '12', '--json']);
+    if (rec.code !== 0) throw new Error(`recommend exited ${rec.code}: ${rec.err.slice(-2000)}`);
+    stages.recommend = { seconds: rec.seconds, peakRssMb: rec.peakRssMb, users: Math.min(RECOMMEND_USERS, ids.length) };
+    console.error(`  recommend ${rec.seconds} s`);
+    const kept = results.filter((r) => r.fraction !== f);
+    results.length = 0;
+    results.push(...kept, { fraction: f, sizes, users: worked.users, items: worked.items, stages });
+    report(results);
+  }
+}
+
+function report(results: SizeResult[]): void {
+  results.sort((a, b) => a.fraction - b.fraction);
+  const when = new Date().toISOString();
+  writeJsonAtomic('bench/results/full-size.json', { when, load: loadavg()[0], stepsMeasured: STEPS, sizes: results });
+  const names = ['generate', 'ingest', 'load', 'steps', 'embed', 'evaluate', 'catalogue', 'serve', 'recommend'];
+  const cell = (s: Stage | undefined) =>
+    !s
+      ? '–'
+      : `${s.seconds.toFixed(1)} s${s.peakRssMb !== undefined && Number.isFinite(s.peakRssMb) ? `, ${(s.peakRssMb / 1024).toFixed(2)} GB` : ''}${s.failed ? ' (failed)' : ''}`;
+  const rows = names.map((n) => `| ${n} | ${results.map((r) => cell(r.stages[n])).join(' | ')} |`);
+  const extra = results.map((r) => {
+    const s = r.stages;
+    return `- ${(100 * r.fraction).toFixed(0)}% (${r.sizes.customers.toLocaleString('en')} customers, ${r.sizes.articles.toLocaleString('en')} articles, ${r.sizes.purchases.toLocaleString('en')} purchases): ${s.steps ? `a DVBPR step ${((s.steps.secondsPerStep as number) * 1000).toFixed(0)} ms; ` : ''}${s.serve ? `recommendations p50 ${(s.serve.p50Ms as number).toFixed(1)} ms, p99 ${(s.serve.p99Ms as number).toFixed(1)} ms; ` : ''}${s.evaluate ? `${s.evaluate.users} shoppers evaluated` : ''}${s.ingest?.failed ? `; ingest failed: ${String(s.ingest.failed).split('\n').filter(Boolean).slice(-2).join(' ')}` : ''}`;
+  });
+  const md = `# The main job at the Kaggle H&M download's size
+
+\`npm run bench -- full-size --fraction ${results.map((r) => r.fraction).join(',')}\` (bench/full-size.ts) on shops generated in
+the H&M layout (bench/full-size-shop.ts: the shared sample's articles under new ids, photos hard-linked,
+purchases skewed), ${when}, load ${loadavg()[0]!.toFixed(2)} when written. Wall time and peak RSS of each
+stage (ingest, serve and recommend are the bin's processes; load … catalogue one worker process, its
+peak so far at each stage's end; serve: seconds to start, the server's peak RSS after ${REQUESTS} requests).
+
+| stage | ${results.map((r) => `${(100 * r.fraction).toFixed(0)}%`).join(' | ')} |
+|---|${results.map(() => '---:').join('|')}|
+${rows.join('\n')}
+
+${extra.join('\n')}
+`;
+  writeFileAtomic('bench/results/full-size.md', md);
+}
+
+if (process.argv[2] === 'worker') {
+  const [data, run] = process.argv.slice(3) as [string, string];
+  const out: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((c: string) => (out.push(String(c)), true)) as typeof process.stdout.write;
+  await worker(data, run);
+  process.stdout.write = write;
+  const f = run.slice(run.lastIndexOf('run-') + 4);
+  writeFileSync(join(run, '..', `worker-${f}.json`), out.join(''));
+}
