@@ -21,25 +21,57 @@ export interface HeldOutRank {
 
 /**
  * One held-out positive `i` of a score row against every other item j not in `excluded` (the
- * shopper's known items): the pairwise wins, the same over the items `cold` marks, and the rank,
- * in one pass over the row.
+ * shopper's known items, distinct): the pairwise wins, the same over the items `cold` marks, and
+ * the rank. One pass over the row counts every item but i; the few excluded items are then taken
+ * back out (a set lookup per item of a 100,000-item row was most of an evaluation's time). The
+ * counts are sums of 1 and ½, exact in any order.
  */
-export function rankHeldOut(row: ArrayLike<number>, i: number, excluded: { has(j: number): boolean }, cold?: Uint8Array): HeldOutRank {
+export function rankHeldOut(row: ArrayLike<number>, i: number, excluded: Iterable<number>, cold?: Uint8Array): HeldOutRank {
   const si = row[i]!;
-  const r: HeldOutRank = { wins: 0, pairs: 0, coldWins: 0, coldPairs: 0, above: 0 };
-  for (let j = 0; j < row.length; j++) {
-    if (j === i || excluded.has(j)) continue;
+  const n = row.length;
+  // counts below and equal to the held-out score (branch-free: the loop runs over every item)
+  let below = 0;
+  let equal = 0;
+  let coldBelow = 0;
+  let coldEqual = 0;
+  let coldPairs = 0;
+  if (cold)
+    for (let j = 0; j < n; j++) {
+      const sj = row[j]!;
+      const c = cold[j]!;
+      const b = +(sj < si);
+      const e = +(sj === si);
+      below += b;
+      equal += e;
+      coldBelow += b * c;
+      coldEqual += e * c;
+      coldPairs += c;
+    }
+  else
+    for (let j = 0; j < n; j++) {
+      const sj = row[j]!;
+      below += +(sj < si);
+      equal += +(sj === si);
+    }
+  let wins = below + equal / 2;
+  let coldWins = coldBelow + coldEqual / 2;
+  let above = n - below - equal;
+  let pairs = n;
+  // i itself was counted as a tie with itself
+  const back = (j: number) => {
     const sj = row[j]!;
     const w = si > sj ? 1 : si === sj ? 0.5 : 0;
-    r.wins += w;
-    r.pairs++;
-    if (sj > si) r.above++;
+    wins -= w;
+    pairs--;
+    if (sj > si) above--;
     if (cold && cold[j]) {
-      r.coldWins += w;
-      r.coldPairs++;
+      coldWins -= w;
+      coldPairs--;
     }
-  }
-  return r;
+  };
+  back(i);
+  for (const j of excluded) if (j !== i && j >= 0 && j < n) back(j);
+  return { wins, pairs, coldWins, coldPairs, above };
 }
 
 /** AUC of one score list: share of (positive, negative) pairs ranked correctly, ties count half. */

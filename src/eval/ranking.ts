@@ -50,14 +50,7 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
   const coldT = inp.coldThreshold ?? COLD_THRESHOLD;
   const per = inp.perUser ?? 100;
   const n = inp.numItems;
-  const seenBy = new Map<number, Set<number>>();
-  for (const p of inp.seen) {
-    for (let x = 0; x < p.user.length; x++) {
-      let s = seenBy.get(p.user[x]!);
-      if (!s) seenBy.set(p.user[x]!, (s = new Set()));
-      s.add(p.item[x]!);
-    }
-  }
+  const seenOf = knownItems(inp.seen);
   const cold = new Uint8Array(n);
   for (let i = 0; i < n; i++) cold[i] = inp.itemTrainCount[i]! < coldT ? 1 : 0;
   let aucSum = 0;
@@ -78,7 +71,7 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
       const x = s0 + r;
       const u = users[r]!;
       const i = inp.heldOut.item[x]!;
-      const seen = seenBy.get(u) ?? new Set<number>();
+      const seen = seenOf(u);
       const row = scores.subarray(r * n, (r + 1) * n);
       const si = row[i]!;
       assertFiniteRow(row, u);
@@ -121,6 +114,31 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
     users: rows,
     coldUsers,
   };
+}
+
+/**
+ * Each user's distinct known items, as a view of one packed array (offsets by user): a million
+ * shoppers' purchases in two typed arrays rather than a million sets.
+ */
+function knownItems(seen: HeldOut[]): (user: number) => Int32Array {
+  let users = 0;
+  for (const p of seen) for (let x = 0; x < p.user.length; x++) users = Math.max(users, p.user[x]! + 1);
+  const start = new Int32Array(users + 1);
+  for (const p of seen) for (let x = 0; x < p.user.length; x++) start[p.user[x]! + 1]!++;
+  for (let u = 0; u < users; u++) start[u + 1]! += start[u]!;
+  const items = new Int32Array(start[users]!);
+  const at = start.slice(0, users);
+  for (const p of seen) for (let x = 0; x < p.user.length; x++) items[at[p.user[x]!]!++] = p.item[x]!;
+  // sorted and without repeats within each user (an item in two splits counts once)
+  const end = new Int32Array(users);
+  for (let u = 0; u < users; u++) {
+    const seg = items.subarray(start[u]!, start[u + 1]!).sort();
+    let m = 0;
+    for (let k = 0; k < seg.length; k++) if (k === 0 || seg[k] !== seg[k - 1]) seg[m++] = seg[k]!;
+    end[u] = start[u]! + m;
+  }
+  const none = new Int32Array(0);
+  return (u) => (u < users ? items.subarray(start[u]!, end[u]!) : none);
 }
 
 /** A NaN would rank the held-out item first (no score is above it): refuse to measure such a model. */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aucFromScores } from '../../src/core/auc.js';
+import { aucFromScores, rankHeldOut } from '../../src/core/auc.js';
+import { Rng } from '../../src/core/rng.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { evaluateRanking } from '../../src/eval/ranking.js';
 
@@ -58,4 +59,25 @@ test('a non-finite score is an error, not a perfect recall (NaN would rank the h
       }),
     (e: unknown) => e instanceof InvalidArgumentError && /user 0's score of item 0 is NaN/.test(e.message),
   );
+});
+
+test('rankHeldOut (one pass over the row, the known items taken back out) equals the pairwise count over the allowed negatives, ties and cold included', () => {
+  const rng = new Rng(11);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 1 + rng.int(40);
+    const row = Float32Array.from({ length: n }, () => rng.int(6) / 2); // many ties
+    const i = rng.int(n);
+    const excluded = new Set(Array.from({ length: rng.int(n) }, () => rng.int(n)));
+    const cold = Uint8Array.from({ length: n }, () => rng.int(2));
+    const want = { wins: 0, pairs: 0, coldWins: 0, coldPairs: 0, above: 0 };
+    for (let j = 0; j < n; j++) {
+      if (j === i || excluded.has(j)) continue;
+      const w = row[i]! > row[j]! ? 1 : row[i] === row[j] ? 0.5 : 0;
+      want.wins += w;
+      want.pairs++;
+      if (row[j]! > row[i]!) want.above++;
+      if (cold[j]) ((want.coldWins += w), want.coldPairs++);
+    }
+    assert.deepEqual(rankHeldOut(row, i, excluded, cold), want, `trial ${trial}`);
+  }
 });
