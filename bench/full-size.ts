@@ -185,6 +185,14 @@ export async function fullSizeBench(args: string[]): Promise<void> {
     const shop = join(root, `shop-${f}`);
     const data = join(root, `data-${f}`);
     const run = join(root, `run-${f}`);
+    const saved = join(root, `stages-${f}.json`);
+    // --reuse: the shop, dataset and run of an earlier invocation at this fraction, and the figures it saved, are kept;
+    // the stages after them (serve, recommend) run again
+    if (args.includes('--reuse') && existsSync(saved) && existsSync(join(run, 'manifest.json'))) {
+      const before = JSON.parse(readFileSync(saved, 'utf8')) as { sizes: ShopSizes; users: number; items: number; stages: Record<string, Stage> };
+      await laterStages(f, before.sizes, before.users, before.items, { ...before.stages, reused: { seconds: 0, from: saved } }, data, run, root, results);
+      continue;
+    }
     const stages: Record<string, Stage> = {};
     let t = performance.now();
     const sizes = writeFullSizeShop(sample, shop, f);
@@ -211,6 +219,24 @@ export async function fullSizeBench(args: string[]): Promise<void> {
     };
     Object.assign(stages, worked.stages);
     console.error(`  worker ${w.seconds} s, ${w.peakRssMb.toFixed(0)} MB: ${JSON.stringify(worked.stages)}`);
+    writeJsonAtomic(saved, { sizes, users: worked.users, items: worked.items, stages });
+    await laterStages(f, sizes, worked.users, worked.items, stages, data, run, root, results);
+  }
+}
+
+/** serve and recommend on the run made at fraction f; the fraction's row of the results replaced. */
+async function laterStages(
+  f: number,
+  sizes: ShopSizes,
+  users: number,
+  items: number,
+  stages: Record<string, Stage>,
+  data: string,
+  run: string,
+  root: string,
+  results: SizeResult[],
+): Promise<void> {
+  {
     const ids = (JSON.parse(readFileSync(join(data, 'users.json'), 'utf8')) as { ids: string[] }).ids;
     stages.serve = await serveStage(run, ids);
     console.error(`  serve ${JSON.stringify(stages.serve)}`);
@@ -228,7 +254,7 @@ export async function fullSizeBench(args: string[]): Promise<void> {
     console.error(`  recommend ${rec.seconds} s`);
     const kept = results.filter((r) => r.fraction !== f);
     results.length = 0;
-    results.push(...kept, { fraction: f, sizes, users: worked.users, items: worked.items, stages });
+    results.push(...kept, { fraction: f, sizes, users, items, stages });
     report(results);
   }
 }
@@ -245,8 +271,20 @@ function report(results: SizeResult[]): void {
   const rows = names.map((n) => `| ${n} | ${results.map((r) => cell(r.stages[n])).join(' | ')} |`);
   const extra = results.map((r) => {
     const s = r.stages;
-    return `- ${(100 * r.fraction).toFixed(0)}% (${r.sizes.customers.toLocaleString('en')} customers, ${r.sizes.articles.toLocaleString('en')} articles, ${r.sizes.purchases.toLocaleString('en')} purchases): ${s.steps ? `a DVBPR step ${((s.steps.secondsPerStep as number) * 1000).toFixed(0)} ms; ` : ''}${s.serve ? `recommendations p50 ${(s.serve.p50Ms as number).toFixed(1)} ms, p99 ${(s.serve.p99Ms as number).toFixed(1)} ms; ` : ''}${s.evaluate ? (s.evaluate.users === s.evaluate.of ? `every one of ${s.evaluate.users} evaluated shoppers` : `evaluation timed on ${s.evaluate.users} of ${s.evaluate.of} evaluated shoppers (every ${Math.round((s.evaluate.of as number) / (s.evaluate.users as number))}th) and scaled to all`) : ''}${s.ingest?.failed ? `; ingest failed: ${String(s.ingest.failed).split('\n').filter(Boolean).slice(-2).join(' ')}` : ''}`;
+    return `- ${(100 * r.fraction).toFixed(0)}% (${r.sizes.customers.toLocaleString('en')} customers, ${r.sizes.articles.toLocaleString('en')} articles, ${r.sizes.purchases.toLocaleString('en')} purchases): ${s.steps ? `a DVBPR step ${((s.steps.secondsPerStep as number) * 1000).toFixed(0)} ms; ` : ''}${s.serve ? `recommendations p50 ${(s.serve.p50Ms as number).toFixed(1)} ms, p99 ${(s.serve.p99Ms as number).toFixed(1)} ms; ` : ''}${s.evaluate ? (s.evaluate.of === undefined || s.evaluate.users === s.evaluate.of ? `every one of ${s.evaluate.users} evaluated shoppers` : `evaluation timed on ${s.evaluate.users} of ${s.evaluate.of} evaluated shoppers (every ${Math.round((s.evaluate.of as number) / (s.evaluate.users as number))}th) and scaled to all`) : ''}${s.ingest?.failed ? `; ingest failed: ${String(s.ingest.failed).split('\n').filter(Boolean).slice(-2).join(' ')}` : ''}`;
   });
+  // how each stage grows: the ratio of its time from one fraction to the next (×10 the shop each step, when run at 1%, 10%, 100%)
+  const growth = names.map((n) => {
+    const ratios = results.slice(1).map((r, k) => {
+      const a = results[k]!.stages[n]?.seconds;
+      const b = r.stages[n]?.seconds;
+      return a && b ? `×${(b / a).toFixed(1)}` : '–';
+    });
+    return `| ${n} | ${ratios.join(' | ')} |`;
+  });
+  const steps = results
+    .slice(1)
+    .map((r, k) => `${(100 * results[k]!.fraction).toFixed(0)}% → ${(100 * r.fraction).toFixed(0)}% (×${(r.fraction / results[k]!.fraction).toFixed(0)})`);
   const md = `# The main job at the Kaggle H&M download's size
 
 \`npm run bench -- full-size --fraction ${results.map((r) => r.fraction).join(',')}\` (bench/full-size.ts) on shops generated in
@@ -260,6 +298,12 @@ peak so far at each stage's end; serve: seconds to start, the server's peak RSS 
 ${rows.join('\n')}
 
 ${extra.join('\n')}
+
+How each stage's time grows with the shop (customers, articles and purchases all scaled together):
+
+| stage | ${steps.join(' | ')} |
+|---|${steps.map(() => '---:').join('|')}|
+${growth.join('\n')}
 `;
   writeFileAtomic('bench/results/full-size.md', md);
 }

@@ -310,12 +310,17 @@ export class CatalogueStore {
     });
     const userIds = this.db.prepare('SELECT user_id FROM users ORDER BY idx').pluck().all() as string[];
     const purchaseOffsets = new Int32Array(userIds.length + 1);
-    const rows = this.db.prepare('SELECT user, item FROM purchases ORDER BY user, item').raw().all() as [number, number][];
-    const purchaseItems = new Int32Array(rows.length);
-    rows.forEach(([u, i], x) => {
+    // streamed into typed arrays: the whole Kaggle download's 29 million purchases as row arrays
+    // would not fit in the JavaScript heap
+    const total = this.db.prepare('SELECT count(*) FROM purchases').pluck().get() as number;
+    const purchaseItems = new Int32Array(total);
+    let x = 0;
+    for (const [u, i] of this.db.prepare('SELECT user, item FROM purchases ORDER BY user, item').raw().iterate() as IterableIterator<[number, number]>) {
+      if (!(u >= 0 && u < userIds.length) || x >= total)
+        throw new BadInputError(`purchase of user index ${u}, outside 0..${userIds.length - 1}`, { file: this.path });
       purchaseOffsets[u + 1]!++;
-      purchaseItems[x] = i;
-    });
+      purchaseItems[x++] = i;
+    }
     for (let u = 0; u < userIds.length; u++) purchaseOffsets[u + 1]! += purchaseOffsets[u]!;
     return {
       itemIds,
