@@ -62,16 +62,7 @@ test("the projection discriminator adds ⟨φ(x, c), E c⟩ to the paper's outpu
   proj.discriminator.train();
   const optD = new Adam(proj.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const optG = new Adam(proj.generator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
-  const real = tidy(() =>
-    keep(
-      tensor(
-        plantedDataset()
-          .images.all()
-          .subarray(0, 4 * 16 * 16 * 3),
-        [4, 16, 16, 3],
-      ),
-    ),
-  );
+  const real = tidy(() => keep(tensor(plantedDataset().images.range(0, 4), [4, 16, 16, 3])));
   const cond = keep(oneHot(cats, 3));
   const gen = new Generator(6);
   const embed0 = bytes([proj.discriminator.embed!.weight]);
@@ -148,16 +139,7 @@ test("a G step leaves D's weights and batch-norm statistics bit-identical, a D s
   const optD = new Adam(gan.discriminator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const optG = new Adam(gan.generator.trainableParameters(), { lr: 1e-2, beta1: 0.5, beta2: 0.99 });
   const gen = new Generator(3);
-  const real = tidy(() =>
-    keep(
-      tensor(
-        plantedDataset()
-          .images.all()
-          .subarray(0, 4 * 16 * 16 * 3),
-        [4, 16, 16, 3],
-      ),
-    ),
-  );
+  const real = tidy(() => keep(tensor(plantedDataset().images.range(0, 4), [4, 16, 16, 3])));
   const cond = keep(oneHot(Int32Array.from([0, 1, 0, 1]), 2));
   const before = liveTensors();
   for (let i = 0; i < 3; i++) {
@@ -180,16 +162,7 @@ test("a G step leaves D's weights and batch-norm statistics bit-identical, a D s
 });
 
 test('the D step back-propagating its halves one at a time gives bit-identical weights to one joint backward', () => {
-  const real = tidy(() =>
-    keep(
-      tensor(
-        plantedDataset()
-          .images.all()
-          .subarray(0, 4 * 16 * 16 * 3),
-        [4, 16, 16, 3],
-      ),
-    ),
-  );
+  const real = tidy(() => keep(tensor(plantedDataset().images.range(0, 4), [4, 16, 16, 3])));
   const cond = keep(oneHot(Int32Array.from([0, 1, 0, 1]), 2));
   const wrongCond = keep(oneHot(Int32Array.from([1, 0, 1, 0]), 2));
   const trained = (step: typeof discriminatorStep, weight = 0) => {
