@@ -12,6 +12,7 @@ import { loadSafetensors, noGrad, Tensor, tensor, tidy } from '../../src/torch/i
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
 import { loadDataset } from '../../src/data/dataset.js';
+import { ImageCache } from '../../src/data/images.js';
 import { makeShop, tempDir } from '../helpers/fixtures.js';
 import { plantedDataset } from '../helpers/planted.js';
 import { assertSameCheckpoint, straightAndResumed } from '../helpers/resume.js';
@@ -161,15 +162,22 @@ test('a catalogue larger than the resident bound trains from its image cache by 
   await trainDvbprJob(ds, resident, { out: a, config: cfg, resume: false, callbacks: {} });
   resident.dispose();
   process.env.ATELIER_RESIDENT_IMAGES_MB = '0';
+  const fromDisk = loadDataset(data); // its own image cache, not yet read
   let rows: ReturnType<typeof imagesTensor>;
   try {
-    rows = imagesTensor(ds);
+    rows = imagesTensor(fromDisk);
   } finally {
     delete process.env.ATELIER_RESIDENT_IMAGES_MB;
   }
   assert.ok(!(rows instanceof Tensor), 'past the bound, rows are read from images.u8');
   const b = join(tempDir(), 'rows');
-  await trainDvbprJob(ds, rows, { out: b, config: cfg, resume: false, callbacks: {} });
+  const hold = ImageCache.holdWholeBelow;
+  ImageCache.holdWholeBelow = 0; // every batch a positioned read of images.u8, as a large cache is read
+  try {
+    await trainDvbprJob(fromDisk, rows, { out: b, config: cfg, resume: false, callbacks: {} });
+  } finally {
+    ImageCache.holdWholeBelow = hold;
+  }
   const wa = loadSafetensors(join(a, 'weights.safetensors')).tensors;
   const wb = loadSafetensors(join(b, 'weights.safetensors')).tensors;
   for (const [name, t] of wa) assert.deepEqual(Buffer.from(wb.get(name)!.data().buffer), Buffer.from(t.data().buffer), name);
