@@ -54,7 +54,8 @@ const targets: Target[] = [
   {
     name: 'H&M',
     data: join(work, 'hm', 'data'),
-    ingest: () => runIngest('hm', process.env.HM_DATA ?? '../shared/data/hm', { out: join(work, 'hm', 'data'), imageSize: 64 }, progress),
+    ingest: () =>
+      runIngest('hm', process.env.HM_DATA ?? process.env.ATELIER_HM ?? '../shared/data/hm', { out: join(work, 'hm', 'data'), imageSize: 64 }, progress),
     ganEpochs: Number(process.env.GAN_EPOCHS_HM ?? 30),
     ganSnapshots: Number(process.env.GAN_EPOCHS_HM ?? 30),
     mismatch: 1,

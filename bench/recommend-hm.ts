@@ -124,7 +124,7 @@ function argOf(args: string[], name: string): string | undefined {
 }
 
 export async function recommendHmBench(args: string[]): Promise<void> {
-  const src = argOf(args, '--data') ?? '../shared/data/hm';
+  const src = argOf(args, '--data') ?? process.env.ATELIER_HM ?? '../shared/data/hm';
   const protocols = (argOf(args, '--protocol')?.split(',') ?? ['paper', 'temporal']) as Protocol[];
   const only = argOf(args, '--variants')?.split(',');
   const work = process.env.BENCH_WORK ?? '/tmp/atelier-bench-recommend';

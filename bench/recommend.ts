@@ -61,7 +61,7 @@ export async function recommendBench(args: string[]): Promise<void> {
     ? FASHION_MNIST_DEFAULT
     : args[args.indexOf('--data') + 1] && args.includes('--data')
       ? args[args.indexOf('--data') + 1]!
-      : '../shared/data/hm';
+      : (process.env.ATELIER_HM ?? '../shared/data/hm');
   const work = process.env.BENCH_WORK ?? (simulated ? `/tmp/atelier-bench-recommend-sim${population}` : '/tmp/atelier-bench-recommend');
   const settings = simulated ? GRID_SIMULATED : GRID;
   const outName = simulated ? `recommend-simulated${population}` : 'recommend';
