@@ -66,7 +66,7 @@ const bin = resolve('bin/atelier.js');
 const tsx = import.meta.resolve('tsx');
 const self = fileURLToPath(import.meta.url);
 
-/** The worker: the training-side stages in one process, each timed; prints one JSON line. */
+/** The worker: the training-side stages in one process, each timed; writes worker-<fraction>.json beside the run. */
 async function worker(data: string, run: string): Promise<void> {
   const stages: Record<string, Stage> = {};
   const rss = () => process.resourceUsage().maxRSS / 1024;
@@ -129,7 +129,8 @@ async function worker(data: string, run: string): Promise<void> {
     embeddings: { e, k: cfg.encoder.k, embed: (u8, n, size) => embedPixels(model.encoder, u8, n, size) },
   });
   lap('catalogue', { purchases: ds.train.user.length + ds.valid.user.length + ds.test.user.length });
-  process.stdout.write(JSON.stringify({ stages, users: ds.userIds.length, items: ds.itemIds.length }) + '\n');
+  const f = run.slice(run.lastIndexOf('run-') + 4);
+  writeFileSync(join(run, '..', `worker-${f}.json`), JSON.stringify({ stages, users: ds.userIds.length, items: ds.itemIds.length }));
 }
 
 /** `atelier serve` on the run: seconds until it serves, then REQUESTS recommendation requests one after another. */
@@ -310,11 +311,5 @@ ${growth.join('\n')}
 
 if (process.argv[2] === 'worker') {
   const [data, run] = process.argv.slice(3) as [string, string];
-  const out: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((c: string) => (out.push(String(c)), true)) as typeof process.stdout.write;
   await worker(data, run);
-  process.stdout.write = write;
-  const f = run.slice(run.lastIndexOf('run-') + 4);
-  writeFileSync(join(run, '..', `worker-${f}.json`), out.join(''));
 }

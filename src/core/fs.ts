@@ -10,7 +10,6 @@ import {
   readSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { BadInputError } from './errors.js';
@@ -63,8 +62,9 @@ export const MAX_READ_BYTES = 256 << 20;
 /**
  * Reads a file a user named, whole, with the rule shop images follow: a regular file (not a
  * device such as /dev/zero, a FIFO that would block forever, or a folder) of at most `maxBytes`.
- * The file is opened without blocking and checked on the descriptor, so a FIFO swapped in after
- * the check is still refused. A BadInputError names the file and what it is.
+ * The file is opened without blocking (a FIFO's open does not wait for a writer) and checked on
+ * the descriptor, so nothing swapped in between a check and the read gets through. A
+ * BadInputError names the file and what it is.
  */
 export function readUserFile(path: string, maxBytes = MAX_READ_BYTES): Buffer {
   if (!existsSync(path)) throw new BadInputError('file not found', { file: path });
@@ -78,8 +78,6 @@ export function readUserFile(path: string, maxBytes = MAX_READ_BYTES): Buffer {
           : st.isCharacterDevice() || st.isBlockDevice()
             ? 'a device'
             : 'not a regular file';
-  const before = kind(statSync(path));
-  if (before) throw new BadInputError(`${before}, not a regular file: refusing to read it`, { file: path });
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);

@@ -60,3 +60,9 @@ export function idProblem(id: string): string | null {
   if (/[\u0000-\u001f\u007f-\u009f]/.test(id)) return 'holds a control character';
   return null;
 }
+
+/** Why `id`, read from the column `field` of a row, may not be used (the reason a bad row is reported under), or null. */
+export function idRowProblem(field: string, id: string): string | null {
+  const bad = idProblem(id);
+  return bad === null ? null : bad === 'empty' ? `empty ${field}` : `${field} ${bad}`;
+}

@@ -9,7 +9,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, sep } from 'node:path';
 import { BadInputError } from '../core/errors.js';
-import { IdMap, idProblem } from '../core/ids.js';
+import { IdMap, idRowProblem } from '../core/ids.js';
 import { readCsv } from './csv.js';
 import type { InteractionLog, RawDataset } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
@@ -56,9 +56,9 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
   const catRequired = o.categoryColumn !== 'category';
   for await (const { record, line } of readCsv(itemsPath, { required: ['item_id', 'image', ...(catRequired ? [o.categoryColumn] : [])], problems })) {
     const id = record.item_id!.trim();
-    const bad = idProblem(id);
+    const bad = idRowProblem('item_id', id);
     if (bad) {
-      problems.report({ file: itemsPath, line, reason: bad === 'empty' ? 'empty item_id' : `item_id ${bad}`, value: id });
+      problems.report({ file: itemsPath, line, reason: bad, value: id });
       continue;
     }
     if (index.has(id)) {
@@ -110,9 +110,9 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
       continue;
     }
     const uid = record.user_id!.trim();
-    const bad = idProblem(uid);
+    const bad = idRowProblem('user_id', uid);
     if (bad) {
-      problems.report({ file: interPath, line, reason: bad === 'empty' ? 'empty user_id' : `user_id ${bad}`, value: uid });
+      problems.report({ file: interPath, line, reason: bad, value: uid });
       continue;
     }
     let t = row;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
-import { IdMap, idProblem } from '../core/ids.js';
+import { IdMap, idRowProblem } from '../core/ids.js';
 import { readCsv } from './csv.js';
 import type { InteractionLog, RawDataset } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
@@ -125,9 +125,9 @@ async function readTransactions(
       continue;
     }
     const cid = record.customer_id!.trim();
-    const bad = idProblem(cid);
+    const bad = idRowProblem('customer_id', cid);
     if (bad) {
-      problems.report({ file: txPath, line, reason: bad === 'empty' ? 'empty customer_id' : `customer_id ${bad}`, value: cid });
+      problems.report({ file: txPath, line, reason: bad, value: cid });
       continue;
     }
     user.push(users.add(cid));

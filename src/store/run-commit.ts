@@ -17,6 +17,7 @@ import { faultPoint } from '../core/fault.js';
 import { sha256File, writeFileAtomic, writeJsonAtomic } from '../core/fs.js';
 import type { Dataset } from '../data/dataset.js';
 import { noGrad, saveSafetensors, type Tensor } from '../torch/index.js';
+import { CHECKPOINT_STATE, CHECKPOINT_TENSORS } from '../train/checkpoint.js';
 import { CATALOGUE_FILE, catalogueSourceOf, CatalogueStore, EMBEDDINGS_FILE, writeCatalogueDb } from './catalogue-db.js';
 import { LOCK_FILE, lockFolder, type FolderLock } from './lock.js';
 import type { RunManifest } from './run.js';
@@ -63,7 +64,7 @@ export function checkRunOutput(dir: string, kinds: readonly string[]): void {
   }
   // a training of ours, interrupted before its first commit (the tensors file alone: killed
   // between the two files of its first checkpoint)
-  if (existsSync(join(dir, 'checkpoint.json')) || existsSync(join(dir, 'checkpoint.safetensors'))) return;
+  if (existsSync(join(dir, CHECKPOINT_STATE)) || existsSync(join(dir, CHECKPOINT_TENSORS))) return;
   throw new BadInputError(
     `--out exists and is not a run folder (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): refusing to write into it; name a new folder`,
     { file: dir },
@@ -113,7 +114,7 @@ export function checkResumedSettings(dir: string, config: object, free: readonly
  */
 export function assertNotArtifactFolder(dir: string, command: string): void {
   if (!existsSync(dir)) return;
-  const owned = ['manifest.json', CATALOGUE_FILE, 'checkpoint.safetensors', 'checkpoint.json', 'images.u8'].find((f) => existsSync(join(dir, f)));
+  const owned = ['manifest.json', CATALOGUE_FILE, CHECKPOINT_TENSORS, CHECKPOINT_STATE, 'images.u8'].find((f) => existsSync(join(dir, f)));
   if (owned)
     throw new BadInputError(`--out is a run or dataset folder (it holds ${owned}): ${command} writes files of its own; name another folder`, { file: dir });
 }
@@ -143,12 +144,14 @@ export function assertKeepsUploads(dir: string, kind: string): void {
 export function assertUploadsFit(dir: string, imageSize: number): void {
   if (!existsSync(join(dir, CATALOGUE_FILE))) return;
   const store = CatalogueStore.open(dir, { readonly: true });
-  let uploads: ReturnType<CatalogueStore['uploadedItems']>;
   try {
-    uploads = store.uploadedItems();
+    checkUploadSizes(dir, store.uploadedItems(), imageSize);
   } finally {
     store.close();
   }
+}
+
+function checkUploadSizes(dir: string, uploads: ReturnType<CatalogueStore['uploadedItems']>, imageSize: number): void {
   const wrong = uploads.filter((u) => u.pixels.length !== imageSize * imageSize * 3);
   if (wrong.length) {
     const size = Math.round(Math.sqrt(wrong[0]!.pixels.length / 3));
@@ -264,7 +267,7 @@ export function commitRun(dir: string, a: RunArtifacts): void {
   const ds = a.dataset;
   const m = a.manifest;
   if (uploads.length && !a.embeddings) throw uploadsWouldBeLost(dir, uploads.length, m.kind);
-  assertUploadsFit(dir, ds.imageSize);
+  checkUploadSizes(dir, uploads, ds.imageSize);
   // an uploaded item that the new dataset has itself (ingested since) is the dataset's
   const inDataset = new Set(ds.itemIds);
   const carried = uploads.filter((u) => !inDataset.has(u.itemId));
