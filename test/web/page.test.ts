@@ -154,6 +154,8 @@ test(
       // the improve button carries its item id as data, not as markup in an attribute
       const recIds = await p.$$eval('#recs button.improve', (bs) => bs.length);
       assert.ok(recIds > 0);
+      mkdirSync(join('test', 'artifacts'), { recursive: true });
+      await p.screenshot({ path: join('test', 'artifacts', 'web-page-hostile.png'), fullPage: true });
     } finally {
       await browser.close();
       await app.close();
