@@ -17,13 +17,6 @@ import {
   imagesTensor,
   rankingOn,
   simpleJob,
-  choosePrior,
-  PRIOR_ALPHAS,
-  PRIOR_BETAS,
-  PRIOR_DELTAS,
-  PRIOR_GAMMAS,
-  priorContext,
-  withPrior,
   withoutHeldOut,
   trainAttributeClassifier,
   trainCategoryClassifier,
@@ -35,6 +28,8 @@ import {
 import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
+import { choosePolicy, evaluationHistory, withPolicy } from '../src/app/ranking.js';
+import { itemsOf, registeredPriors } from '../src/models/ranking/index.js';
 import type { RankingResult } from '../src/eval/ranking.js';
 import { rankHeldOut } from '../src/core/auc.js';
 import { AttributeClassifier, loadClassifier } from '../src/models/classifier.js';
@@ -105,7 +100,8 @@ interface ProtocolResult {
   rows: Row[];
   /** `earlier`: kept from an earlier invocation on the same data (withEarlierVariants) */
   variants: (Row & { name: string; label: string; bestEpoch: number; minutes: number; classifier?: unknown; earlier?: boolean })[];
-  blend?: Row & { alpha: number; beta?: number; gamma?: number; delta?: number; of: string; gammaGrid?: { gamma: number; delta?: number; auc: number }[] };
+  /** the chosen DVBPR ranked by the policy it chose (app/ranking.ts choosePolicy); results written before policies hold α…δ in `chosen` */
+  blend?: Row & { of: string; policy?: Record<string, number>; chosenOn?: string; ablation?: { without: string; test: RankingResult }[] };
   /** held-out items that share a product with the shopper's history then (the product prior's reach), of the evaluated shoppers */
   siblings?: { valid: number; test: number; users: number };
   /** the priors' α and β chosen on validation Recall@50 instead of AUC */
@@ -140,10 +136,7 @@ export async function recommendHmBench(args: string[]): Promise<void> {
       writeJsonAtomic(jsonPath, {
         protocols: results,
         common: DVBPR_COMMON,
-        alphas: PRIOR_ALPHAS,
-        betas: PRIOR_BETAS,
-        gammas: PRIOR_GAMMAS,
-        deltas: PRIOR_DELTAS,
+        priors: registeredPriors().map((p) => ({ name: p.name, summary: p.summary, grid: p.grid })),
         engine: engineInfo(),
         command: 'npm run bench -- recommend',
       });
@@ -284,14 +277,14 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
       test: c.test,
       valid: c.valid,
     });
-    const priors = popularityPrior(ds, chosen.scorer(), c.label);
+    const priors = rankingPolicy(ds, chosen.scorer(), c.label);
     out.blend = priors.blend;
-    out.category = priors.category;
-    out.byRecall = priors.byRecall;
-    out.knownCategories = knownCategoryAuc(ds, chosen.scorer(), priors.blend.gamma ?? 0);
+    delete out.category;
+    delete out.byRecall;
+    out.knownCategories = knownCategoryAuc(ds, chosen.scorer(), priors.blend.policy?.category ?? 0);
     out.siblings = siblingShare(ds);
     flush();
-    out.refit = await refit(ds, images, work, chosen, priors.blend, progress);
+    out.refit = await refit(ds, images, work, chosen, priors.blend.policy ?? {}, progress);
     flush();
   }
   images.dispose();
@@ -324,66 +317,52 @@ function knownCategoryAuc(ds: Dataset, scorer: Recommender, gamma: number): NonN
     users: plain.users,
     items: known.reduce((a, b) => a + b, 0),
     auc: plain.auc,
-    withCategoryPrior: gamma ? aucOf(withPrior(ds, scorer, { alpha: 0, gamma }, 'test')).auc : plain.auc,
+    withCategoryPrior: gamma ? aucOf(withPolicy(ds, scorer, { category: gamma }, 'test')).auc : plain.auc,
     trainShare: ds.train.item.reduce((a, i) => a + known[i]!, 0) / ds.train.item.length,
   };
 }
 
 /** The share of evaluated shoppers whose held-out item shares a product with their history then (what the product prior can lift). */
 function siblingShare(ds: Dataset): ProtocolResult['siblings'] {
-  if (!ds.itemProduct) return undefined;
+  const ip = ds.itemProduct;
+  if (!ip) return undefined;
   const share = (split: 'valid' | 'test') => {
-    const p = priorContext(ds, split).products!;
+    const known = evaluationHistory(ds, split).known;
     const held = ds[split];
     let n = 0;
     held.user.forEach((u, x) => {
-      if (p.rowFor(u)[held.item[x]!]! > 0) n++;
+      const q = ip[held.item[x]!]!;
+      if (q >= 0 && itemsOf(known, u).some((j) => ip[j] === q)) n++;
     });
     return n / held.user.length;
   };
   return { valid: share('valid'), test: share('test'), users: ds.test.user.length };
 }
 
-/**
- * The chosen DVBPR with the priors as every DVBPR run chooses them (choosePrior: γ × δ, then α × β,
- * on validation AUC), and for comparison α × β chosen on validation Recall@50 instead (the
- * criterion before the product prior).
- */
-function popularityPrior(ds: Dataset, scorer: Recommender, of: string): { blend: NonNullable<ProtocolResult['blend']>; category: Row; byRecall: Row } {
-  const p = choosePrior(ds, scorer);
-  const topR50 = Math.max(...p.grid.map((g) => g.recallAt50));
-  const r50 = p.grid.find((g) => g.recallAt50 === topR50)!;
-  const r50p = { alpha: r50.alpha, beta: r50.beta, gamma: p.gamma, delta: p.delta };
+/** The chosen DVBPR with the ranking policy every DVBPR run chooses (choosePolicy: coordinate ascent on validation AUC), its search and its ablation. */
+function rankingPolicy(ds: Dataset, scorer: Recommender, of: string): { blend: NonNullable<ProtocolResult['blend']> } {
+  const p = choosePolicy(ds, scorer);
   return {
-    byRecall: {
-      method: `DVBPR + priors with α, β chosen on validation Recall@50 instead (α = ${r50.alpha}, β = ${r50.beta}, γ = ${p.gamma}, δ = ${p.delta})`,
-      chosen: r50p,
-      grid: [],
-      test: rankingOn(ds, withPrior(ds, scorer, r50p, 'test'), 'test'),
-      valid: rankingOn(ds, withPrior(ds, scorer, r50p, 'valid'), 'valid'),
-    },
-    category: {
-      method: `DVBPR + category and product priors (γ = ${p.gamma}, δ = ${p.delta})`,
-      chosen: { gamma: p.gamma, delta: p.delta },
-      grid: p.gammaGrid.map((g) => ({ params: { gamma: g.gamma, delta: g.delta }, validAuc: g.auc })),
-      test: p.categoryTest,
-      valid: p.validation.category,
-    },
     blend: {
-      method: `DVBPR + priors (α = ${p.alpha}, β = ${p.beta}, γ = ${p.gamma}, δ = ${p.delta})`,
-      chosen: { alpha: p.alpha, beta: p.beta, gamma: p.gamma, delta: p.delta },
-      grid: p.grid.map((g) => ({ params: { alpha: g.alpha, beta: g.beta }, validAuc: g.auc, validRecallAt50: g.recallAt50 })),
+      method: `DVBPR + ranking policy ${policyText(p.policy)}`,
+      chosen: p.policy,
+      grid: p.cells.map((c) => ({ params: c.policy, validAuc: c.score })),
       test: p.test,
-      valid: p.validation.priors,
-      alpha: p.alpha,
-      beta: p.beta,
-      gamma: p.gamma,
-      delta: p.delta,
-      gammaGrid: p.gammaGrid,
+      valid: p.validation,
+      policy: p.policy,
+      chosenOn: p.chosenOn,
+      ablation: p.ablation,
       of,
     },
   };
 }
+
+const policyText = (p: Record<string, number>) =>
+  Object.keys(p).length
+    ? `(${Object.entries(p)
+        .map(([k, w]) => `${k} ${w}`)
+        .join(', ')})`
+    : '(no priors)';
 
 /**
  * The chosen DVBPR trained again on the training and validation purchases (test items still held
@@ -395,7 +374,7 @@ async function refit(
   images: PixelRows,
   work: string,
   chosen: Chosen,
-  priors: { alpha: number; beta?: number; gamma?: number; delta?: number },
+  policy: Record<string, number>,
   progress: Progress,
 ): Promise<NonNullable<ProtocolResult['refit']>> {
   const t0 = Date.now();
@@ -413,8 +392,12 @@ async function refit(
     chosen.cfg.encoder.k,
   );
   model.dispose();
-  const p = { alpha: priors.alpha, beta: priors.beta ?? 0, gamma: priors.gamma ?? 0, delta: priors.delta ?? 0 };
-  return { epochs, minutes: (Date.now() - t0) / 60000, alone: rankingOn(ds, scorer, 'test'), priors: rankingOn(ds, withPrior(ds, scorer, p, 'test'), 'test') };
+  return {
+    epochs,
+    minutes: (Date.now() - t0) / 60000,
+    alone: rankingOn(ds, scorer, 'test'),
+    priors: rankingOn(ds, withPolicy(ds, scorer, policy, 'test'), 'test'),
+  };
 }
 
 /** The dataset with the purchases of shoppers who have no held-out item taken out of training (evaluation unchanged). */
@@ -480,7 +463,7 @@ function refitRows(r: ProtocolResult): TableRow[] {
   return [
     { method: 'DVBPR refit on training + validation purchases', chosen: { epochs }, test: alone },
     {
-      method: `the refit + priors (α = ${b.alpha}, β = ${b.beta ?? 0}, γ = ${b.gamma ?? 0}, δ = ${b.delta ?? 0})`,
+      method: `the refit + ranking policy ${b.policy ? policyText(b.policy) : JSON.stringify(b.chosen)}`,
       chosen: { epochs, ...b.chosen },
       test: priors,
     },
@@ -491,11 +474,11 @@ type TableRow = Pick<Row, 'method' | 'chosen' | 'test'>;
 
 function table(rows: TableRow[]): string[] {
   return [
-    '| method | AUC (all items) | AUC (cold items) | sampled AUC | Recall@10 | Recall@50 | NDCG@10 | chosen on validation |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    '| method | AUC (all items) | AUC (cold items) | sampled AUC | Recall@10 | Recall@12 | MAP@12 | Recall@50 | NDCG@10 | chosen on validation |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.method} | ${f4(r.test.auc)} | ${f4(r.test.coldAuc)} | ${f4(r.test.sampledAuc)} | ${f4(r.test.recallAtK)} | ${f4(r.test.recallAt50)} | ${f4(r.test.ndcgAtK)} | ${JSON.stringify(r.chosen)} |`,
+        `| ${r.method} | ${f4(r.test.auc)} | ${f4(r.test.coldAuc)} | ${f4(r.test.sampledAuc)} | ${f4(r.test.recallAtK)} | ${f4(r.test.recallAt12)} | ${f4(r.test.mapAt12)} | ${f4(r.test.recallAt50)} | ${f4(r.test.ndcgAtK)} | ${JSON.stringify(r.chosen)} |`,
     ),
   ];
 }
@@ -506,7 +489,11 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
     '',
     `Dataset: ${src}. Full AUC over every item the shopper never bought; cold AUC over shoppers whose held-out item has < 5 training purchases, negatives also such items; sampled AUC against 100 fixed negatives; Recall@K and NDCG@10 over the full ranking (one held-out item per shopper). Every shopper is trained; those with fewer than 5 distinct purchases have no held-out item and are not evaluated.`,
     '',
-    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The priors (src/models/blend.ts): each shopper's DVBPR scores standardised, plus α·log(1 + training purchases of the item) (popularity) and β·cos(Φ(x_i), Φ(x_last)) with the shopper's latest known purchase (recency) and γ·log((n_u,c + ½) / (n_u + ½C)) with the shopper's known purchases in the item's category (category: H&M's product group, \"unknown\" for an article without metadata) and δ·log(1 + n_u,p(i)) with the shopper's known purchases of the item's product (product: H&M's product_code, one garment in its colours; from the article id when metadata is missing): γ ∈ {${PRIOR_GAMMAS.join(', ')}} × δ ∈ {${PRIOR_DELTAS.join(', ')}} chosen first on validation AUC, then α ∈ {${PRIOR_ALPHAS.join(', ')}} × β ∈ {${PRIOR_BETAS.join(', ')}} also on validation AUC (the first on a tie, δ then γ, β then α ascending; the row chosen on validation Recall@50 instead is the criterion before the product prior). Known, as in sequential recommendation's leave-one-out protocol: every purchase but the one predicted and, for a validation item, the test item — the training purchases for a validation item; those and the validation item for a test item (on the temporal split, the purchase just before it; the model itself never trains on it).`,
+    `DVBPR variants share lr ${DVBPR_COMMON.lr}, weight averaging over ${DVBPR_COMMON.averageEpochs} epochs (what the previous grid chose for both starts), up to ${DVBPR_COMMON.epochs} epochs validated every ${DVBPR_COMMON.evalEvery}, stopping after ${DVBPR_COMMON.earlyStopping} validations without gain; the DVBPR row is the variant with the best validation AUC. BPR-MF and VBPR: 20 factors, lr 1e-3, ${BASELINE_EPOCHS} epochs, λ ∈ {${BASELINE_LAMBDAS.join(', ')}} chosen on validation AUC. The ranking policy (src/models/ranking, docs/method.md §4): each shopper's DVBPR scores standardised, plus a weight times each prior's term — ${registeredPriors()
+      .map((p) => `${p.name} (${p.summary}; weights ${p.grid.join(', ')})`)
+      .join(
+        '; ',
+      )} — chosen by coordinate ascent on validation AUC from no priors (a weight kept only when it beats the best so far). On the temporal split validation holds out each shopper's purchase before the test one: the policy is chosen on the next purchase. MAP@12 and Recall@12 are the H&M competition's metric with one held-out item per shopper (AP@12 = 1/rank within the first 12). Known, as in sequential recommendation's leave-one-out protocol: every purchase but the one predicted and, for a validation item, the test item — the training purchases for a validation item; those and the validation item for a test item (on the temporal split, the purchase just before it; the model itself never trains on it).`,
     '',
   ];
   for (const protocol of ['paper', 'temporal'] as const) {
@@ -544,18 +531,6 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
       '',
       ...(r.blend
         ? [
-            ...(r.blend.gammaGrid
-              ? [
-                  `Category (γ) and product (δ) priors on ${r.blend.of}: validation AUC for each γ (columns) and δ (rows).`,
-                  '',
-                  `| δ \\ γ | ${PRIOR_GAMMAS.join(' | ')} |`,
-                  `|---|${PRIOR_GAMMAS.map(() => '---:').join('|')}|`,
-                  ...[...new Set(r.blend.gammaGrid.map((g) => g.delta ?? 0))].map(
-                    (d) => `| ${d} | ${PRIOR_GAMMAS.map((g) => f4(r.blend!.gammaGrid!.find((x) => x.gamma === g && (x.delta ?? 0) === d)?.auc)).join(' | ')} |`,
-                  ),
-                  '',
-                ]
-              : []),
             ...(r.siblings
               ? [
                   `The product prior's reach: ${(100 * r.siblings.valid).toFixed(1)}% of the validation items and ${(100 * r.siblings.test).toFixed(1)}% of the test items (${r.siblings.users} shoppers) share a product with something the shopper bought before (the same garment in another colour); for the others it is 0.`,
@@ -564,21 +539,29 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
               : []),
             ...(r.knownCategories
               ? [
-                  `Within the ${r.knownCategories.items} items of a known category (of ${r.dataset.items}; ${(100 * r.knownCategories.trainShare).toFixed(0)}% of the training purchases; held-out items and negatives both; ${r.knownCategories.users} test shoppers): test AUC ${f4(r.knownCategories.auc)}${r.blend!.gamma ? ` without the category prior, ${f4(r.knownCategories.withCategoryPrior)} with it (the rest of its gain over the whole catalogue comes from ranking articles with and without metadata against each other)` : ' (the category prior is off here)'}.`,
+                  `Within the ${r.knownCategories.items} items of a known category (of ${r.dataset.items}; ${(100 * r.knownCategories.trainShare).toFixed(0)}% of the training purchases; held-out items and negatives both; ${r.knownCategories.users} test shoppers): test AUC ${f4(r.knownCategories.auc)}${(r.blend!.policy?.category ?? (r.blend!.chosen as { gamma?: number }).gamma) ? ` without the category prior, ${f4(r.knownCategories.withCategoryPrior)} with it (the rest of its gain over the whole catalogue comes from ranking articles with and without metadata against each other)` : ' (the category prior is off here)'}.`,
                   '',
                 ]
               : []),
-            `Priors on ${r.blend.of} (with γ = ${r.blend.gamma ?? 0}, δ = ${r.blend.delta ?? 0}): validation AUC (Recall@50) for each α (columns) and β (rows).`,
+            ...(r.blend.ablation?.length
+              ? [
+                  `What each prior of the policy adds on ${r.blend.of}: the test figures without it (the others kept).`,
+                  '',
+                  ...table([
+                    { method: 'the policy', chosen: r.blend.chosen, test: r.blend.test },
+                    ...r.blend.ablation.map((x) => ({ method: `without ${x.without}`, chosen: {}, test: x.test })),
+                  ]),
+                  '',
+                ]
+              : []),
+            `The policy search on ${r.blend.of}: ${r.blend.grid.length} policies measured on validation AUC; the best ten:`,
             '',
-            `| β \\ α | ${PRIOR_ALPHAS.join(' | ')} |`,
-            `|---|${PRIOR_ALPHAS.map(() => '---:').join('|')}|`,
-            ...[...new Set(r.blend.grid.map((g) => Number(g.params.beta ?? 0)))].map(
-              (b) =>
-                `| ${b} | ${PRIOR_ALPHAS.map((a) => {
-                  const g = r.blend!.grid.find((x) => Number(x.params.beta ?? 0) === b && x.params.alpha === a);
-                  return g ? `${f4(g.validAuc)} (${f4(g.validRecallAt50)})` : '–';
-                }).join(' | ')} |`,
-            ),
+            '| policy | validation AUC |',
+            '|---|---:|',
+            ...[...r.blend.grid]
+              .sort((x, y) => y.validAuc - x.validAuc)
+              .slice(0, 10)
+              .map((g) => `| ${policyText(g.params as Record<string, number>)} | ${f4(g.validAuc)} |`),
             '',
           ]
         : []),

@@ -22,6 +22,7 @@ export async function topkBench(): Promise<void> {
     addedPixels: new Map(),
     imageFit: 'letterbox',
     latestPurchase: new Int32Array(U).fill(-1),
+    latestBasket: { offsets: new Int32Array(U + 1), items: new Int32Array(0) },
     itemProduct: new Int32Array(N).fill(-1),
     products: [],
     itemIds,

@@ -4,8 +4,9 @@ import { BadInputError } from '../core/errors.js';
 import { loadDataset } from '../data/dataset.js';
 import type { EvalRow } from '../eval/table.js';
 import { recommend, type Recommendation } from '../store/recommend.js';
-import { loadRun, type LoadedRun } from '../store/run.js';
-import { rankingOn } from './train-recommender.js';
+import { loadRun, runPolicy, type LoadedRun } from '../store/run.js';
+import { checkPolicy, type RankingPolicy } from '../models/ranking/index.js';
+import { rankingOn } from './evaluation.js';
 
 export function evaluateRuns(dataDir: string, runs: string[]): { rows: EvalRow[]; oracle?: { auc: number; coldAuc: number } } {
   const ds = loadDataset(dataDir);
@@ -40,31 +41,22 @@ export interface RecommendOptions {
   category?: string;
   coldOnly?: boolean;
   excludeBought?: boolean;
-  /** α of the popularity prior; absent: the one the run chose on validation (0 when it has none) */
-  prior?: number;
-  /** β of the recency prior; absent: the run's, as α */
-  recency?: number;
-  /** γ of the category prior; absent: the run's, as α */
-  affinity?: number;
-  /** δ of the product prior; absent: the run's, as α */
-  product?: number;
+  /** prior weights by name over the run's policy (0: that prior off) */
+  priors?: Record<string, number>;
+  /** false: the model's own order, no priors */
+  usePolicy?: boolean;
 }
 
-/** The priors a run's recommendations use by default: chosen on validation (metrics.popularityPrior: α, β of the recency prior, γ of the category prior, δ of the product prior), else none. */
-export function runPrior(run: LoadedRun): { alpha: number; beta: number; gamma: number; delta: number } {
-  const p = run.manifest.metrics.popularityPrior;
-  return { alpha: p?.alpha ?? 0, beta: p?.beta ?? 0, gamma: p?.gamma ?? 0, delta: p?.delta ?? 0 };
+/** The policy a request ranks by: the run's, with the weights it names changed; none when it asks for the model alone. */
+export function requestPolicy(run: LoadedRun, priors: Record<string, number> = {}, usePolicy = true): RankingPolicy {
+  const policy = { ...(usePolicy ? runPolicy(run.manifest) : {}), ...priors };
+  checkPolicy(policy);
+  return policy;
 }
 
 /** Top-K for each shopper of `userIds` from one load of the run. */
 export function recommendFor(runDir: string, userIds: string[], o: RecommendOptions): Recommendation[] {
   const run = loadRun(runDir);
-  const p = runPrior(run);
-  return recommend(run.recommender, run.catalogue, userIds, {
-    ...o,
-    prior: o.prior ?? p.alpha,
-    recency: o.recency ?? p.beta,
-    affinity: o.affinity ?? p.gamma,
-    product: o.product ?? p.delta,
-  });
+  const { priors, usePolicy, ...rest } = o;
+  return recommend(run.recommender, run.catalogue, userIds, { ...rest, policy: requestPolicy(run, priors, usePolicy) });
 }

@@ -5,15 +5,16 @@
 import { join } from 'node:path';
 import { BadInputError, InvalidArgumentError } from '../core/errors.js';
 import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
-import { historyPairs, latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
+import { historyPairs, latestBaskets, latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
 import type { ImageCache } from '../data/images.js';
-import { evaluateRanking, type RankingResult } from '../eval/ranking.js';
 import { AttributeClassifier, Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
-import { CategoryAffinity, PopularityBlend, ProductAffinity, type PriorWeights } from '../models/blend.js';
+import { choosePolicy } from './ranking.js';
+import { rankingOn } from './evaluation.js';
+import type { RankingPolicy } from '../models/ranking/index.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
 import {
@@ -81,126 +82,6 @@ class CacheRows implements PixelRows {
     return tensor(this.cache.range(start, length), [length, this.cache.size, this.cache.size, 3]);
   }
   dispose(): void {}
-}
-
-export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'): RankingResult {
-  return evaluateRanking({
-    numItems: ds.itemIds.length,
-    scoreUsers: (u) => rec.scoreUsers(u),
-    heldOut: split === 'test' ? ds.test : ds.valid,
-    // for validation the test item is unknown to the model but still not a negative: leave it out
-    seen: [ds.train, ds.valid, ds.test],
-    itemTrainCount: ds.itemTrainCount,
-    ...(split === 'test' ? { sampledNegatives: ds.sampledNegatives, perUser: 100 } : {}),
-  });
-}
-
-/** The popularity prior's grid (models/blend.ts; α = 0: the model's own order). */
-export const PRIOR_ALPHAS = [0, 0.25, 0.5, 1, 2, 4];
-/** The recency prior's grid (β = 0: off): β·cos(e_i, e_latest) beside standardised scores. */
-export const PRIOR_BETAS = [0, 1, 3, 10, 30];
-/** The category prior's grid (γ = 0: off): γ·log of the shopper's smoothed share of purchases in the item's category. */
-export const PRIOR_GAMMAS = [0, 0.1, 0.3, 1];
-/** The product prior's grid (δ = 0: off): δ·log(1 + the shopper's purchases of the item's product); a dataset without products has δ = 0 only. */
-export const PRIOR_DELTAS = [0, 1, 3, 10];
-
-/**
- * What the priors read from a dataset when the held-out items of `split` are predicted: the
- * shopper's history then, i.e. every purchase but the one predicted and, for a validation item,
- * the test item (the leave-one-out protocol of sequential recommendation). A validation item's
- * history is the training pairs; a test item's is the training pairs and the validation item (on
- * the temporal split the purchase just before it). Its latest purchase (recency prior) and its
- * category shares (category prior), its purchases per product (product prior, when the dataset
- * has products); the popularity prior counts the training pairs throughout.
- */
-export interface PriorContext {
-  latest: Int32Array;
-  affinity: CategoryAffinity;
-  products?: ProductAffinity;
-}
-
-export function priorContext(ds: Dataset, split: 'valid' | 'test'): PriorContext {
-  const history = split === 'valid' ? 'train' : 'known';
-  const pairs = historyPairs(ds, history);
-  return {
-    latest: latestPurchases(ds, history),
-    affinity: new CategoryAffinity(pairs, ds.itemCategory, ds.userIds.length, ds.categories.length),
-    ...(ds.itemProduct ? { products: new ProductAffinity(pairs, ds.itemProduct, ds.userIds.length) } : {}),
-  };
-}
-
-/**
- * The model blended with the priors, for evaluation on the held-out items of `split` (their
- * history: priorContext; `ctx`, when the caller evaluates many priors on one dataset).
- */
-export function withPrior(ds: Dataset, rec: Recommender, p: PriorWeights, split: 'valid' | 'test', ctx?: PriorContext): Recommender {
-  if (!p.alpha && !p.beta && !p.gamma && !p.delta) return rec;
-  const c = ctx ?? priorContext(ds, split);
-  return new PopularityBlend(rec, ds.itemTrainCount, p, { latest: c.latest, affinity: c.affinity, ...(c.products ? { products: c.products } : {}) });
-}
-
-/**
- * The priors, in two steps on validation shoppers, each by validation AUC (the order over the
- * whole catalogue, which the top of the list is the head of): γ and δ (the category and product
- * priors, what the shopper's own purchases say of the item) over PRIOR_GAMMAS × PRIOR_DELTAS (δ = 0
- * alone for a dataset without products); then, with those, α (popularity) and β (recency: for a
- * model with item embeddings) over PRIOR_ALPHAS × PRIOR_BETAS. The first on a tie in the grids'
- * order (δ then γ, β then α, ascending), so none when a prior adds nothing. Recall@50 is recorded
- * beside each cell of the second grid. (Before the product prior the second step read Recall@50,
- * which then needed a large α and cost AUC; bench/results/recommend.md has both.) The grids and the
- * test figures with the priors chosen: what `recommend` and the API use by default for this run.
- */
-export function choosePrior(ds: Dataset, rec: Recommender): PriorChoice {
-  const ctx = priorContext(ds, 'valid');
-  const testCtx = priorContext(ds, 'test');
-  const gammaGrid: PriorChoice['gammaGrid'] = [];
-  let bestOrder: { gamma: number; delta: number; r: RankingResult } | null = null;
-  for (const delta of ctx.products ? PRIOR_DELTAS : [0]) {
-    for (const gamma of PRIOR_GAMMAS) {
-      const r = rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma, delta }, 'valid', ctx), 'valid');
-      gammaGrid.push({ gamma, delta, auc: r.auc });
-      if (!bestOrder || r.auc > bestOrder.r.auc) bestOrder = { gamma, delta, r };
-    }
-  }
-  const { gamma, delta } = bestOrder!;
-  const grid: PriorChoice['grid'] = [];
-  let best: { p: PriorWeights; r: RankingResult } | null = null;
-  for (const beta of rec.similarTo ? PRIOR_BETAS : [0]) {
-    for (const alpha of PRIOR_ALPHAS) {
-      const r = rankingOn(ds, withPrior(ds, rec, { alpha, beta, gamma, delta }, 'valid', ctx), 'valid');
-      grid.push({ alpha, beta, recallAt50: r.recallAt50!, auc: r.auc });
-      if (!best || r.auc > best.r.auc) best = { p: { alpha, beta, gamma, delta }, r };
-    }
-  }
-  const { alpha, beta } = best!.p;
-  return {
-    alpha,
-    beta: beta ?? 0,
-    gamma,
-    delta,
-    gammaGrid,
-    grid,
-    categoryTest: rankingOn(ds, withPrior(ds, rec, { alpha: 0, gamma, delta }, 'test', testCtx), 'test'),
-    test: rankingOn(ds, withPrior(ds, rec, best!.p, 'test', testCtx), 'test'),
-    validation: { category: bestOrder!.r, priors: best!.r },
-  };
-}
-
-export interface PriorChoice {
-  alpha: number;
-  beta: number;
-  gamma: number;
-  delta: number;
-  /** validation AUC of each γ × δ (α = β = 0) */
-  gammaGrid: { gamma: number; delta: number; auc: number }[];
-  /** validation AUC (the choice) and Recall@50 of each α × β at the chosen γ and δ */
-  grid: { alpha: number; beta: number; recallAt50: number; auc: number }[];
-  /** the test figures of the model with the category and product priors alone (its order over the whole catalogue) */
-  categoryTest: RankingResult;
-  /** the test figures of the model with the chosen priors */
-  test: RankingResult;
-  /** the validation figures the choice read: with the chosen γ alone, and with all the chosen priors (not recorded in a manifest) */
-  validation: { category: RankingResult; priors: RankingResult };
 }
 
 /** The kinds a run folder can hold: training replaces one of them, and nothing else. */
@@ -302,9 +183,20 @@ export function withoutHeldOut(ds: Dataset, keepTest = false): Dataset {
   const none = { user: new Int32Array(0), item: new Int32Array(0) };
   // every purchase trains: the latest training purchase is the latest of all (of all but the test item)
   const latest = latestPurchases(ds, keepTest ? 'known' : 'all');
+  const basket = latestBaskets(ds, keepTest ? 'known' : 'all');
   const kept = keepTest ? { test: ds.test, sampledNegatives: ds.sampledNegatives } : { test: none, sampledNegatives: new Int32Array(0) };
-  return { ...ds, train, valid: none, ...kept, itemTrainCount, latest: { train: latest, known: latest, all: latestPurchases(ds, 'all') } };
+  return {
+    ...ds,
+    train,
+    valid: none,
+    ...kept,
+    itemTrainCount,
+    latest: { train: latest, known: latest, all: latestPurchases(ds, 'all') },
+    baskets: { train: basket, known: basket, all: latestBaskets(ds, 'all') },
+  };
 }
+
+export { rankingOn } from './evaluation.js';
 
 /** An evaluated run whose settings a `--split none` run took, as its manifest records it. */
 export interface LikeRun {
@@ -312,14 +204,8 @@ export interface LikeRun {
   name: string;
   dataHash: string;
   bestEpoch: number;
-  /** the α of the popularity prior it chose on validation */
-  popularityPrior?: number;
-  /** the β of the recency prior it chose on validation */
-  recencyPrior?: number;
-  /** the γ of the category prior it chose on validation */
-  categoryPrior?: number;
-  /** the δ of the product prior it chose on validation */
-  productPrior?: number;
+  /** the ranking policy it chose on validation (models/ranking) */
+  ranking?: RankingPolicy;
 }
 
 export interface DvbprJobOptions {
@@ -426,25 +312,17 @@ async function dvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Pro
   const e = embedImages(model.encoder, images);
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
   manifest.embeddings = { file: EMBEDDINGS_FILE, count: ds.itemIds.length, k: cfg.encoder.k };
-  // the popularity prior for the top of the list: chosen on validation, or the evaluated run's (--like)
-  const prior = heldOut ? choosePrior(ds, final) : undefined;
+  // the ranking policy for the top of the list: chosen on validation, or the evaluated run's (--like)
+  const policy = heldOut ? choosePolicy(ds, final) : undefined;
   manifest.metrics = {
     ...manifest.metrics,
     bestEpoch: result.bestEpoch,
     ...(heldOut ? { valid: rankingOn(ds, final, 'valid'), test: rankingOn(ds, final, 'test') } : {}),
-    ...(prior
-      ? { popularityPrior: (({ validation: _v, ...recorded }) => recorded)(prior) }
-      : o.like?.popularityPrior !== undefined
-        ? {
-            popularityPrior: {
-              alpha: o.like.popularityPrior,
-              ...(o.like.recencyPrior ? { beta: o.like.recencyPrior } : {}),
-              ...(o.like.categoryPrior ? { gamma: o.like.categoryPrior } : {}),
-              ...(o.like.productPrior ? { delta: o.like.productPrior } : {}),
-            },
-          }
-        : {}),
   };
+  if (policy) {
+    const { validation: _v, ...recorded } = policy;
+    manifest.ranking = recorded;
+  } else if (o.like?.ranking) manifest.ranking = { policy: { ...o.like.ranking }, chosenOn: 'like' };
   final.dispose();
   manifest.history = result.history;
   manifest.finishedAt = new Date().toISOString();

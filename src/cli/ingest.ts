@@ -25,7 +25,12 @@ const common = (c: Command) =>
     .requiredOption('--out <data>', 'prepared dataset folder to write')
     .option('--image-size <px>', 'square image size', '64')
     .addOption(new Option('--fit <mode>', 'letterbox on white, or centre crop').choices(['letterbox', 'crop']).default('letterbox'))
-    .addOption(new Option('--split <kind>', 'paper (random leave-one-out) or temporal').choices(['paper', 'temporal']).default('paper'))
+    .addOption(
+      new Option(
+        '--split <kind>',
+        "temporal (each shopper's latest purchases held out; the default for dated purchases) or paper (a random one; the default without dates)",
+      ).choices(['paper', 'temporal']),
+    )
     .option('--min-user-items <n>', 'shoppers with fewer distinct items are trained on but not evaluated (no held-out item)', '5')
     .option('--k-core <k>', 'k-core filtering before the split')
     .option('--min-category-count <n>', 'categories with fewer items fold into "other"', '50')

@@ -7,7 +7,7 @@ import { AtelierError, BadInputError, InvalidArgumentError } from '../core/error
 import { rendezvousFromEnv } from '../torch/index.js';
 import { commandLine } from './argv.js';
 import { launchWorkers } from './launch.js';
-import { readManifest, type DvbprRunManifest } from '../store/run.js';
+import { readManifest, runPolicy, type DvbprRunManifest } from '../store/run.js';
 import { dvbprPreset, dvbprSchema, MAX_K, type DvbprConfig } from '../config/dvbpr.js';
 import { decimal, parseConfig } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
@@ -91,10 +91,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
   if (m.kind !== 'dvbpr') throw new BadInputError(`--like needs a DVBPR run; kind is "${m.kind}"`, { file: path });
   if (!m.metrics.valid || !m.metrics.bestEpoch)
     throw new BadInputError('--like needs a run evaluated on held-out purchases (its best epoch chosen on them); metrics.valid is absent', { file: path });
-  const prior = m.metrics.popularityPrior?.alpha;
-  const recency = m.metrics.popularityPrior?.beta;
-  const category = m.metrics.popularityPrior?.gamma;
-  const product = m.metrics.popularityPrior?.delta;
+  const ranking = runPolicy(m);
   return {
     manifest: m,
     record: {
@@ -102,10 +99,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
       name: m.name,
       dataHash: m.dataset.dataHash,
       bestEpoch: m.metrics.bestEpoch,
-      ...(prior !== undefined ? { popularityPrior: prior } : {}),
-      ...(recency ? { recencyPrior: recency } : {}),
-      ...(category ? { categoryPrior: category } : {}),
-      ...(product ? { productPrior: product } : {}),
+      ranking: { ...ranking },
     },
   };
 }

@@ -6,7 +6,8 @@ export const ingestSchema = z
     out: z.string().min(1),
     imageSize: z.coerce.number().int().min(8).max(512).default(64),
     fit: z.enum(['letterbox', 'crop']).default('letterbox'),
-    split: z.enum(['paper', 'temporal']).default('paper'),
+    /** absent: temporal for a log with purchase times, paper otherwise */
+    split: z.enum(['paper', 'temporal']).optional(),
     minUserItems: z.coerce.number().int().min(3).default(5),
     kCore: z.coerce.number().int().min(1).optional(),
     minCategoryCount: z.coerce.number().int().min(1).default(50),

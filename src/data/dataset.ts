@@ -5,6 +5,9 @@
  *   items.json      item ids (strings as the source writes them), category index, training count
  *   users.json      user ids of the kept users (dense index = position)
  *   train.i32 valid.i32 test.i32   [users..., items...] of each split (int32, little-endian)
+ *   baskets.i32     the same three histories' latest baskets (every item of the latest purchase
+ *                   time), each [users + 1] offsets then items (absent in older datasets: the
+ *                   latest purchase alone)
  *   latest.i32      [users] × 3: each user's latest training purchase, latest of all but the test
  *                   pair, latest of all (−1: none; [users] × 2 in datasets ingested before the
  *                   second, which then reads as the first; absent in older ones: latestPurchases
@@ -41,7 +44,7 @@ import type { IdMap } from '../core/ids.js';
 import { buildImageCache, ImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
 import { ATTRIBUTES_FILE, attributeOf, datasetAttributes, type Attribute, type RawAttribute } from './attributes.js';
-import { splitInteractions, type SplitKind } from './split.js';
+import { packBaskets, splitInteractions, type Baskets, type SplitKind } from './split.js';
 import { hiddenFeatures, hiddenScores, type SimulationModel } from './simulate.js';
 
 export const DATASET_FORMAT = 1;
@@ -78,11 +81,13 @@ export interface RawDataset {
   attributes?: RawAttribute[];
   /**
    * each item's product (null: none): items of one product are one garment in other colours or
-   * sizes (H&M's product_code; a folder shop's `product` column), for the product prior (models/blend.ts)
+   * sizes (H&M's product_code; a folder shop's `product` column), for the product prior (models/ranking)
    */
   products?: (string | null)[];
   /** counts of things left out that are not errors (e.g. articles without a photo) */
   leftOut: Record<string, number>;
+  /** the interactions carry purchase times (not row order): the default split is then temporal */
+  timed?: boolean;
   /** interactions, possibly made from the fitted images (simulated shoppers); not needed with a fixed split */
   interactions?: (images: Uint8Array, size: number) => { log: InteractionLog; simulation?: SimulationModel };
   /** the photo cache, when the reader wrote it itself as it read (a staged source) instead of listing `sources` */
@@ -104,7 +109,8 @@ export interface StagedSource {
 export interface PrepareOptions {
   imageSize: number;
   fit: Fit;
-  split: SplitKind;
+  /** absent: temporal when the source has purchase times (RawDataset.timed), else paper */
+  split?: SplitKind;
   minUserItems: number;
   kCore?: number;
   minCategoryCount: number;
@@ -182,13 +188,25 @@ export interface Dataset {
    * all but the test pair (`known`: the history when the test item is predicted) and of all (latest.i32)
    */
   latest?: { train: Int32Array; known: Int32Array; all: Int32Array };
+  /** each user's latest basket in the same histories (baskets.i32) */
+  baskets?: { train: Baskets; known: Baskets; all: Baskets };
+}
+
+/**
+ * Each user's latest basket: every item first bought at their latest purchase time in the history
+ * (on H&M a day's purchases). From baskets.i32, else the latest purchase alone.
+ */
+export function latestBaskets(ds: Dataset, of: History): Baskets {
+  if (ds.baskets) return ds.baskets[of];
+  const latest = latestPurchases(ds, of);
+  return packBaskets(Array.from(latest, (i) => (i >= 0 ? [i] : [])));
 }
 
 /**
  * Each user's latest purchase among the training pairs (`train`: the history when a validation
  * item is predicted), among all but the test pair (`known`: the history when the test item is
  * predicted) or among all their pairs (`all`: what a shop serves from): what the recency prior
- * (models/blend.ts) compares items with. From latest.i32 when the dataset
+ * (models/ranking) compares items with. From latest.i32 when the dataset
  * has it; else the last pair in split order (training pairs keep their order of appearance, which
  * is time order for a log written by date, as H&M's is; a fixed split has no times).
  */
@@ -278,6 +296,7 @@ export const DATASET_FILES: ReadonlySet<string> = new Set([
   'valid.i32',
   'test.i32',
   'latest.i32',
+  'baskets.i32',
   'sampled-negatives.i32',
   'simulation.json',
   ATTRIBUTES_FILE,
@@ -480,6 +499,7 @@ function renumberUsers(
   valid: SplitPairs;
   test: SplitPairs;
   latest: { train: Int32Array; known: Int32Array; all: Int32Array };
+  baskets: { train: Baskets; known: Baskets; all: Baskets };
 } {
   const userNew = new Int32Array(log.users.size).fill(-1);
   const userIds: string[] = [];
@@ -495,6 +515,7 @@ function renumberUsers(
   }
   const remap = (p: SplitPairs): SplitPairs => ({ user: Int32Array.from(p.user, (u) => userNew[u]!), item: p.item });
   const latest = (l: Int32Array) => Int32Array.from(userOld, (u) => l[u]!);
+  const basket = (b: Baskets) => packBaskets(userOld.map((u) => b.items.subarray(b.offsets[u]!, b.offsets[u + 1]!)));
   return {
     userIds,
     userOld,
@@ -502,6 +523,7 @@ function renumberUsers(
     valid: remap(split.valid),
     test: remap(split.test),
     latest: { train: latest(split.latest.train), known: latest(split.latest.known), all: latest(split.latest.all) },
+    baskets: { train: basket(split.baskets.train), known: basket(split.baskets.known), all: basket(split.baskets.all) },
   };
 }
 
@@ -594,7 +616,7 @@ function dataHashOf(raw: RawDataset, keys: string[], o: PrepareOptions): string 
 }
 
 /** The interactions as distinct pairs, split (by the source, or here), the kept users numbered densely. */
-function splitOf(raw: RawDataset, images: () => Uint8Array, keepItem: Int32Array | null, numItems: number, o: PrepareOptions) {
+function splitOf(raw: RawDataset, images: () => Uint8Array, keepItem: Int32Array | null, numItems: number, o: PrepareOptions & { split: SplitKind }) {
   if (raw.fixedSplit) return keptSplit(raw.fixedSplit, keepItem, numItems, o.problems);
   if (!raw.interactions) throw new InvalidArgumentError('a raw dataset needs interactions or a fixed split');
   const { log, simulation } = raw.interactions(images(), o.imageSize);
@@ -652,11 +674,13 @@ function keptSplit(f: FixedSplit, keepItem: Int32Array | null, numItems: number,
   };
 }
 
-async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: string, o: PrepareOptions): Promise<Manifest> {
-  const progress = o.onProgress ?? (() => {});
+async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: string, opts: PrepareOptions): Promise<Manifest> {
+  const progress = opts.onProgress ?? (() => {});
   // 1. images, reusing rows of the previous dataset whose source bytes are unchanged (a staged source writes them as it reads)
   const cachePath = join(tmp, 'images.u8');
   const raw = 'stage' in input ? await input.stage(cachePath) : input;
+  // no split asked for: a log with purchase times is split by time (each shopper's next purchase held out), one without as the paper does
+  const o: PrepareOptions & { split: SplitKind } = { ...opts, split: opts.split ?? (raw.timed ? 'temporal' : 'paper') };
   const cache =
     raw.prebuiltImages ?? (await buildImageCache(raw.sources, o.imageSize, o.fit, cachePath, previousImages(out, o.fit), (d, t) => progress('images', d, t)));
   for (const f of cache.failed) o.problems.report({ file: raw.sourceNames[f.index]!, reason: f.reason ?? 'undecodable image', value: f.error });
@@ -710,6 +734,16 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
     l.set(split.latest.known, userIds.length);
     l.set(split.latest.all, userIds.length * 2);
     writeFileSync(join(tmp, LATEST_FILE), new Uint8Array(l.buffer));
+  }
+  if ('baskets' in split) {
+    const b = split.baskets;
+    const parts = [b.train.offsets, b.train.items, b.known.offsets, b.known.items, b.all.offsets, b.all.items];
+    const a = new Int32Array(3 + parts.reduce((n, x) => n + x.length, 0));
+    // header: the item counts of the three histories
+    a.set([b.train.items.length, b.known.items.length, b.all.items.length], 0);
+    let o = 3;
+    for (const x of parts) (a.set(x, o), (o += x.length));
+    writeFileSync(join(tmp, BASKETS_FILE), new Uint8Array(a.buffer));
   }
   writeFileSync(join(tmp, 'sampled-negatives.i32'), new Uint8Array(negatives.buffer));
   writeFileSync(join(tmp, 'images.json'), JSON.stringify({ size: o.imageSize, fit: o.fit, keys }));
@@ -767,6 +801,28 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
 }
 
 const LATEST_FILE = 'latest.i32';
+const BASKETS_FILE = 'baskets.i32';
+
+function readBaskets(path: string, users: number, numItems: number): { baskets?: { train: Baskets; known: Baskets; all: Baskets } } {
+  if (!existsSync(path)) return {};
+  const a = readInt32(path);
+  const bad = (why: string) => new CorruptFileError(why, path);
+  if (a.length < 3) throw bad(`${a.length} values, not a baskets file`);
+  let o = 3;
+  const one = (n: number): Baskets => {
+    if (!(n >= 0) || o + users + 1 + n > a.length) throw bad(`a history of ${n} items does not fit ${a.length} values`);
+    const offsets = a.subarray(o, o + users + 1);
+    const items = a.subarray(o + users + 1, o + users + 1 + n);
+    o += users + 1 + n;
+    if (offsets[0] !== 0 || offsets[users] !== n) throw bad(`offsets run ${offsets[0]}..${offsets[users]}, not 0..${n}`);
+    for (let u = 0; u < users; u++) if (offsets[u + 1]! < offsets[u]!) throw bad(`offsets of user ${u} decrease`);
+    for (const i of items) if (!(i >= 0 && i < numItems)) throw bad(`item index ${i} outside 0..${numItems - 1}`);
+    return { offsets, items };
+  };
+  const baskets = { train: one(a[0]!), known: one(a[1]!), all: one(a[2]!) };
+  if (o !== a.length) throw bad(`${a.length - o} values after the three histories`);
+  return { baskets };
+}
 
 /** The manifest's product counts: products, items with one, and those sharing theirs with another item. */
 function productCounts(products: (string | null)[]): NonNullable<Manifest['products']> {
@@ -836,6 +892,7 @@ export function loadDataset(dir: string): Dataset {
     images: ImageCache.open(join(d, 'images.u8'), items.ids.length, manifest.imageSize),
     sampledNegatives: readInt32(join(d, 'sampled-negatives.i32')),
     ...readLatest(join(d, LATEST_FILE), users.ids.length),
+    ...readBaskets(join(d, BASKETS_FILE), users.ids.length, items.ids.length),
     ...(existsSync(simPath) ? { simulation: readJson<SimulationModel>(simPath) } : {}),
   };
 }

@@ -101,6 +101,7 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
   const item = new GrowableInt32();
   const time = new GrowableFloat64();
   let row = 0;
+  let timedRows = 0;
   for await (const { record, line } of readCsv(interPath, { required: ['user_id', 'item_id'], problems })) {
     row++;
     const iid = record.item_id!.trim();
@@ -123,6 +124,7 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
         problems.report({ file: interPath, line, reason: 'bad timestamp', value: ts });
         continue;
       }
+      timedRows++;
     }
     user.push(users.add(uid));
     item.push(i);
@@ -130,6 +132,8 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
   }
   const log: InteractionLog = { users, user: user.toArray(), item: item.toArray(), time: time.toArray() };
   return {
+    // every row dated: the default split is by time
+    timed: timedRows > 0 && timedRows === user.length,
     source: { kind: 'folder', path: folder, fileHashes: { 'items.csv': await hashFile(itemsPath), 'interactions.csv': await hashFile(interPath) } },
     itemIds,
     sources,

@@ -187,6 +187,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     log.time[k++] = timeArr[r]!;
   }
   return {
+    timed: true,
     source: {
       kind: 'hm',
       path: folder,

@@ -33,9 +33,50 @@ export interface Split {
    * each user's latest purchase by first purchase time (ties: the later in the input), among the
    * training pairs, among all but the test pair (`known`: what is known when the test item is
    * predicted; on the temporal split the validation item) and among all of theirs; −1 for a user
-   * with none (the recency prior, models/blend.ts)
+   * with none (the recency prior, models/ranking)
    */
   latest: { train: Int32Array; known: Int32Array; all: Int32Array };
+  /**
+   * each user's latest basket in the same three histories: every item whose first purchase time is
+   * the latest (the day's purchases when times are days; the latest item alone when the source has
+   * no times and a row's order stands for one) — the basket and co-purchase priors (models/ranking)
+   */
+  baskets: { train: Baskets; known: Baskets; all: Baskets };
+}
+
+/** Items per user, packed: user u's are items[offsets[u] .. offsets[u + 1]). */
+export interface Baskets {
+  offsets: Int32Array;
+  items: Int32Array;
+}
+
+/** Packs per-user item lists. */
+export function packBaskets(lists: ArrayLike<number>[]): Baskets {
+  const offsets = new Int32Array(lists.length + 1);
+  for (let u = 0; u < lists.length; u++) offsets[u + 1] = offsets[u]! + lists[u]!.length;
+  const items = new Int32Array(offsets[lists.length]!);
+  for (let u = 0; u < lists.length; u++) items.set(lists[u]!, offsets[u]!);
+  return { offsets, items };
+}
+
+/** Each user's distinct items of the given pairs, sorted, packed (users 0..numUsers − 1). */
+export function packPairs(pairs: { user: Int32Array; item: Int32Array }[], numUsers: number): Baskets {
+  const offsets = new Int32Array(numUsers + 1);
+  for (const p of pairs) for (const u of p.user) offsets[u + 1]!++;
+  for (let u = 0; u < numUsers; u++) offsets[u + 1]! += offsets[u]!;
+  const items = new Int32Array(offsets[numUsers]!);
+  const at = offsets.slice(0, numUsers);
+  for (const p of pairs) for (let x = 0; x < p.user.length; x++) items[at[p.user[x]!]!++] = p.item[x]!;
+  // sorted, repeats dropped, compacted
+  const out = new Int32Array(items.length);
+  const start = new Int32Array(numUsers + 1);
+  let m = 0;
+  for (let u = 0; u < numUsers; u++) {
+    const seg = items.subarray(offsets[u]!, offsets[u + 1]!).sort();
+    for (let k = 0; k < seg.length; k++) if (k === 0 || seg[k] !== seg[k - 1]) out[m++] = seg[k]!;
+    start[u + 1] = m;
+  }
+  return { offsets: start, items: out.slice(0, m) };
 }
 
 export interface SplitOptions {
@@ -78,15 +119,28 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
   const latestKnown = new Int32Array(numUsers).fill(-1);
   const latestAll = new Int32Array(numUsers).fill(-1);
   const latestIn = (xs: number[]): number => xs.reduce((b, x) => (b < 0 || p.time[x]! >= p.time[b]! ? x : b), -1);
+  const none: number[] = [];
+  const basketTrain: number[][] = new Array(numUsers).fill(none);
+  const basketKnown: number[][] = new Array(numUsers).fill(none);
+  const basketAll: number[][] = new Array(numUsers).fill(none);
+  // the items first bought at the latest time among xs, in input order
+  const basketIn = (xs: number[]): number[] => {
+    if (!xs.length) return none;
+    let t = -Infinity;
+    for (const x of xs) t = Math.max(t, p.time[x]!);
+    return xs.filter((x) => p.time[x] === t).map((x) => p.item[x]!);
+  };
   for (let u = 0; u < numUsers; u++) {
     const xs = byUser[u]!;
     if (xs.length === 0) continue;
     keptUsers++;
     latestAll[u] = p.item[latestIn(xs)]!;
+    basketAll[u] = basketIn(xs);
     if (xs.length < o.minUserItems || xs.length < 3) {
       for (const x of xs) (tr[0].push(p.user[x]!), tr[1].push(p.item[x]!));
       latestTrain[u] = latestAll[u]!;
       latestKnown[u] = latestAll[u]!;
+      basketTrain[u] = basketKnown[u] = basketAll[u]!;
       continue;
     }
     evaluatedUsers++;
@@ -109,8 +163,12 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
       dst[0].push(p.user[x]!);
       dst[1].push(p.item[x]!);
     }
-    latestTrain[u] = p.item[latestIn(xs.filter((x) => x !== testX && x !== validX))]!;
-    latestKnown[u] = p.item[latestIn(xs.filter((x) => x !== testX))]!;
+    const trainXs = xs.filter((x) => x !== testX && x !== validX);
+    const knownXs = xs.filter((x) => x !== testX);
+    latestTrain[u] = p.item[latestIn(trainXs)]!;
+    latestKnown[u] = p.item[latestIn(knownXs)]!;
+    basketTrain[u] = basketIn(trainXs);
+    basketKnown[u] = basketIn(knownXs);
   }
   const itemTrainCount = new Int32Array(numItems);
   for (const i of tr[1]) itemTrainCount[i]!++;
@@ -123,5 +181,6 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
     evaluatedUsers,
     itemTrainCount,
     latest: { train: latestTrain, known: latestKnown, all: latestAll },
+    baskets: { train: packBaskets(basketTrain), known: packBaskets(basketKnown), all: packBaskets(basketAll) },
   };
 }

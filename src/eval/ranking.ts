@@ -5,7 +5,9 @@
  *  - coldAuc: users whose held-out item is cold (fewer than COLD_THRESHOLD training interactions),
  *    negatives also cold items;
  *  - recall@K / NDCG@K / HR@K on the full ranking (one held-out item: recall = hit rate), and
- *    recall@50 beside them (a shop's page of results).
+ *    recall@50 beside them (a shop's page of results);
+ *  - recall@12 and MAP@12, the H&M competition's metric: with one held-out item a shopper's AP@12
+ *    is 1/(rank) when the item ranks within the first 12, else 0.
  * Every AUC here is core/auc.ts's pairwise count.
  */
 import { COLD_THRESHOLD, rankHeldOut } from '../core/auc.js';
@@ -41,6 +43,9 @@ export interface RankingResult {
   k: number;
   /** recall@50 (absent in runs measured before it was) */
   recallAt50?: number;
+  /** recall@12 and MAP@12 (absent in runs measured before them) */
+  recallAt12?: number;
+  mapAt12?: number;
   users: number;
   coldUsers: number;
 }
@@ -60,6 +65,8 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
   let coldUsers = 0;
   let recall = 0;
   let recall50 = 0;
+  let recall12 = 0;
+  let ap12 = 0;
   let ndcg = 0;
   const rows = inp.heldOut.user.length;
   const batch = inp.batch ?? 256;
@@ -82,6 +89,10 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
         coldUsers++;
       }
       if (rank.above < 50) recall50 += 1;
+      if (rank.above < 12) {
+        recall12 += 1;
+        ap12 += 1 / (rank.above + 1);
+      }
       if (rank.above < k) {
         recall += 1;
         ndcg += 1 / Math.log2(rank.above + 2);
@@ -111,6 +122,8 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
     ndcgAtK: rows ? ndcg / rows : NaN,
     k,
     recallAt50: rows ? recall50 / rows : NaN,
+    recallAt12: rows ? recall12 / rows : NaN,
+    mapAt12: rows ? ap12 / rows : NaN,
     users: rows,
     coldUsers,
   };

@@ -70,6 +70,7 @@ export class DvbprScorer implements Recommender {
   readonly kind = 'dvbpr' as const;
   readonly numUsers: number;
   numItems: number;
+  readonly embeddingDim: number;
   private eT: Tensor; // Eᵀ [K, N], contiguous for the product
   private readonly thetaT: Tensor; // θ [U, K]
 
@@ -79,6 +80,7 @@ export class DvbprScorer implements Recommender {
     readonly k: number,
   ) {
     this.numUsers = theta.length / k;
+    this.embeddingDim = k;
     this.numItems = embeddings.length / k;
     this.eT = keep(tidy(() => tensor(embeddings, [this.numItems, k]).transpose(0, 1).contiguous()));
     this.thetaT = keep(tensor(theta, [this.numUsers, k]));

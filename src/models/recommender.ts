@@ -14,9 +14,12 @@ export interface Recommender {
   scoreUsers(users: Int32Array): Float32Array;
   /**
    * Models with item embeddings: cos(e_i, e_j) of every item i to each of the given items j,
-   * row-major [items.length, numItems] (the recency prior, models/blend.ts).
+   * row-major [items.length, numItems] (the recency and basket priors, models/ranking).
    */
   similarTo?(items: Int32Array): Float32Array;
+  /** Models with item embeddings: their dimension, and the embeddings of the given items [rows, K]. */
+  readonly embeddingDim?: number;
+  embeddingsOf?(rows: Int32Array): Float32Array;
 }
 
 export function checkUsers(users: Int32Array, numUsers: number): void {

@@ -8,6 +8,8 @@
  *   users       idx (= row of θ), user_id
  *   purchases   user, item (train + valid + test: what each shopper is known to have bought)
  *   latest_purchases, item_products   user → latest item (recency prior); item → product (product prior)
+ *   latest_baskets  user, item: every item of the user's latest purchase time (basket and co-purchase
+ *                   priors; a catalogue written before it reads the latest purchase alone)
  *   runs        dir, kind, name, created_at, manifest (JSON)
  *   designs     id, user_id, kind, category, item_id, created_at, result (JSON)
  *
@@ -20,7 +22,8 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError, CorruptFileError, InUseError } from '../core/errors.js';
-import { latestPurchases, productIndex, type Dataset } from '../data/dataset.js';
+import { latestBaskets, latestPurchases, productIndex, type Dataset } from '../data/dataset.js';
+import { packBaskets, type Baskets } from '../data/split.js';
 import type { Fit } from '../data/images.js';
 
 export const CATALOGUE_FILE = 'catalogue.sqlite';
@@ -49,6 +52,7 @@ CREATE TABLE purchases (
 ) WITHOUT ROWID;
 CREATE TABLE latest_purchases (user INTEGER PRIMARY KEY REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx));
 CREATE TABLE item_products (item INTEGER PRIMARY KEY REFERENCES items(idx), product TEXT NOT NULL);
+CREATE TABLE latest_baskets (user INTEGER NOT NULL REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx), PRIMARY KEY (user, item)) WITHOUT ROWID;
 CREATE TABLE runs (dir TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, manifest TEXT NOT NULL);
 CREATE TABLE designs (
   id TEXT PRIMARY KEY,
@@ -75,16 +79,25 @@ export interface CatalogueSource {
   imageFit: Fit;
   /** (user, item) pairs known to be bought */
   purchases: { user: Int32Array; item: Int32Array }[];
-  /** each user's latest known purchase (−1: none), for the recency prior (models/blend.ts) */
+  /** each user's latest known purchase (−1: none), for the recency prior (models/ranking) */
   latest?: Int32Array;
-  /** each item's product (−1: none) and the products' names, for the product prior (models/blend.ts) */
+  /** each user's latest basket (every item of their latest purchase time) */
+  baskets?: Baskets;
+  /** each item's product (−1: none) and the products' names, for the product prior (models/ranking) */
   itemProduct?: Int32Array;
   products?: string[];
 }
 
 /** What a run's catalogue is made of: the dataset's items, shoppers and every known purchase. */
 export function catalogueSourceOf(ds: Dataset): CatalogueSource {
-  return { ...ds, imagesFrom: ds.dir, imageFit: ds.manifest.fit, purchases: [ds.train, ds.valid, ds.test], latest: latestPurchases(ds, 'all') };
+  return {
+    ...ds,
+    imagesFrom: ds.dir,
+    imageFit: ds.manifest.fit,
+    purchases: [ds.train, ds.valid, ds.test],
+    latest: latestPurchases(ds, 'all'),
+    baskets: latestBaskets(ds, 'all'),
+  };
 }
 
 /** The catalogue in memory, as the recommenders and the server use it. */
@@ -105,6 +118,8 @@ export interface Catalogue {
   imageFit: Fit;
   /** each user's latest known purchase (item index, −1: none): what the recency prior compares items with */
   latestPurchase: Int32Array;
+  /** each user's latest basket (items of their latest purchase time; the latest purchase alone in a catalogue written before baskets were) */
+  latestBasket: Baskets;
   /** each item's product (dense index, −1: none; every item in a catalogue written before products were): the product prior's key */
   itemProduct: Int32Array;
   /** the product of each dense index */
@@ -185,6 +200,10 @@ export function writeCatalogueDb(
       for (const pairs of src.purchases) for (let x = 0; x < pairs.user.length; x++) p.run(pairs.user[x]!, pairs.item[x]!);
       const l = db.prepare('INSERT INTO latest_purchases (user, item) VALUES (?, ?)');
       src.latest?.forEach((i, u) => i >= 0 && l.run(u, i));
+      const b = db.prepare('INSERT OR IGNORE INTO latest_baskets (user, item) VALUES (?, ?)');
+      if (src.baskets)
+        for (let u = 0; u + 1 < src.baskets.offsets.length; u++)
+          for (let x = src.baskets.offsets[u]!; x < src.baskets.offsets[u + 1]!; x++) b.run(u, src.baskets.items[x]!);
       const ip = db.prepare('INSERT INTO item_products (item, product) VALUES (?, ?)');
       if (src.itemProduct && src.products) src.itemProduct.forEach((q, i) => q >= 0 && ip.run(i, src.products![q]!));
       db.prepare('INSERT INTO runs (dir, kind, name, created_at, manifest) VALUES (?, ?, ?, ?, ?)').run(
@@ -322,6 +341,7 @@ export class CatalogueStore {
       purchaseItems[x++] = i;
     }
     for (let u = 0; u < userIds.length; u++) purchaseOffsets[u + 1]! += purchaseOffsets[u]!;
+    const latestPurchase = this.latestPurchases(userIds.length);
     return {
       itemIds,
       userIds,
@@ -334,7 +354,8 @@ export class CatalogueStore {
       userIndex: new Map(userIds.map((id, i) => [id, i])),
       addedPixels,
       imageFit: (this.meta('image_fit') ?? 'letterbox') as Fit,
-      latestPurchase: this.latestPurchases(userIds.length),
+      latestPurchase,
+      latestBasket: this.latestBaskets(latestPurchase, items.length),
       ...this.itemProducts(items.length),
     };
   }
@@ -364,6 +385,26 @@ export class CatalogueStore {
       out[u] = i;
     }
     return out;
+  }
+
+  /** Each user's latest basket (the latest purchase alone in a catalogue written before the table was). */
+  private latestBaskets(latest: Int32Array, items: number): Baskets {
+    const users = latest.length;
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'latest_baskets'").pluck().get();
+    if (!has) return packBaskets(Array.from(latest, (i) => (i >= 0 ? [i] : [])));
+    // ordered by user: offsets by counting, items in one pass (no array per shopper)
+    const total = this.db.prepare('SELECT count(*) FROM latest_baskets').pluck().get() as number;
+    const offsets = new Int32Array(users + 1);
+    const out = new Int32Array(total);
+    let x = 0;
+    for (const [u, i] of this.db.prepare('SELECT user, item FROM latest_baskets ORDER BY user, item').raw().iterate() as IterableIterator<[number, number]>) {
+      if (!(u >= 0 && u < users) || x >= total) throw new BadInputError(`latest basket of user index ${u}, outside 0..${users - 1}`, { file: this.path });
+      if (!(i >= 0 && i < items)) throw new BadInputError(`latest basket item index ${i}, outside 0..${items - 1}`, { file: this.path });
+      offsets[u + 1]!++;
+      out[x++] = i;
+    }
+    for (let u = 0; u < users; u++) offsets[u + 1]! += offsets[u]!;
+    return { offsets, items: out };
   }
 
   /** Items added after training (uploads): their row, id, category name, photo, fitted pixels and when. */

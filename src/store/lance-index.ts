@@ -16,7 +16,9 @@ import { BadInputError, CorruptFileError } from '../core/errors.js';
 import { writeJsonAtomic } from '../core/fs.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 import { COLD_THRESHOLD } from '../core/auc.js';
-import type { Recommendation } from './recommend.js';
+import { servedTerms, topKWhere, type Recommendation } from './recommend.js';
+import { activeWeights, applyPolicy, type RankingPolicy } from '../models/ranking/index.js';
+import type { Recommender } from '../models/recommender.js';
 import { categoryIndexOf, readEmbeddings, thetaOf, type LoadedRun } from './run.js';
 
 // LanceDB is CommonJS and checks `instanceof arrow.Table`: take Arrow from the same (CommonJS) module
@@ -356,19 +358,85 @@ export async function recommendIndexed(
   ix: LanceIndex,
   run: LoadedRun,
   userId: string,
-  o: { k: number; category?: string; coldOnly?: boolean; nprobes?: number },
+  o: { k: number; category?: string; coldOnly?: boolean; nprobes?: number; policy?: RankingPolicy },
 ): Promise<Recommendation> {
   const c = run.catalogue;
   const category = o.category === undefined ? undefined : categoryIndexOf(c, o.category);
   const theta = thetaOf(run, userId);
-  const hits = await ix.search(theta, { k: o.k, category, coldOnly: o.coldOnly, nprobes: o.nprobes });
-  return {
-    userId,
-    items: hits.map((h) => ({
-      itemId: c.itemIds[h.index]!,
-      score: h.score,
-      cold: c.itemTrainCount[h.index]! < COLD_THRESHOLD,
-      category: c.categories[c.itemCategory[h.index]!]!,
-    })),
-  };
+  const item = (index: number, score: number) => ({
+    itemId: c.itemIds[index]!,
+    score,
+    cold: c.itemTrainCount[index]! < COLD_THRESHOLD,
+    category: c.categories[c.itemCategory[index]!]!,
+  });
+  const active = o.policy ? activeWeights(o.policy) : [];
+  if (!active.length) {
+    const hits = await ix.search(theta, { k: o.k, category, coldOnly: o.coldOnly, nprobes: o.nprobes });
+    return { userId, items: hits.map((h) => item(h.index, h.score)) };
+  }
+  // the policy over candidates: the index's best by the model (ten times k, at least 200) and the
+  // items each prior lifts (a bought product's colours, the basket's co-purchases, the best sellers)
+  const rec = run.recommender;
+  const u = c.userIndex.get(userId)!;
+  const terms = servedTerms(c, rec);
+  const hits = await ix.search(theta, { k: Math.min(c.itemIds.length, Math.max(10 * o.k, 200)), category, coldOnly: o.coldOnly, nprobes: o.nprobes });
+  const pool = new Set(hits.map((h) => h.index));
+  const admits = (i: number) => (category === undefined || c.itemCategory[i] === category) && (!o.coldOnly || c.itemTrainCount[i]! < COLD_THRESHOLD);
+  for (const [name] of active) {
+    const more = terms.term(name).candidates?.(u);
+    if (more) for (let x = 0; x < more.length; x++) if (admits(more[x]!)) pool.add(more[x]!);
+  }
+  const items = Int32Array.from(pool);
+  const k = rec.embeddingDim!;
+  const e = rec.embeddingsOf!(items);
+  const row = new Float32Array(items.length);
+  for (let r = 0; r < items.length; r++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += theta[j]! * e[r * k + j]!;
+    row[r] = s;
+  }
+  applyPolicy(terms, o.policy!, u, row, items, scoreStats(rec, theta));
+  const top = topKWhere(row, o.k, () => true);
+  return { userId, items: top.map((r) => item(items[r]!, row[r]!)) };
+}
+
+/**
+ * The mean and standard deviation of θᵀe_i over the whole catalogue without scoring it: θᵀē and
+ * √(θᵀΣθ), ē and Σ the embeddings' mean and covariance (once per model and catalogue size), so the
+ * policy standardises the index's candidates as the exact path standardises every item.
+ */
+const moments = new WeakMap<Recommender, { n: number; mean: Float64Array; cov: Float64Array }>();
+export function scoreStats(rec: Recommender, theta: Float32Array): { mean: number; sd: number } {
+  const k = rec.embeddingDim!;
+  let m = moments.get(rec);
+  if (!m || m.n !== rec.numItems) {
+    const n = rec.numItems;
+    const mean = new Float64Array(k);
+    const cov = new Float64Array(k * k);
+    const step = 4096;
+    for (let s = 0; s < n; s += step) {
+      const rows = Int32Array.from({ length: Math.min(step, n - s) }, (_, x) => s + x);
+      const e = rec.embeddingsOf!(rows);
+      for (let r = 0; r < rows.length; r++) for (let a = 0; a < k; a++) mean[a]! += e[r * k + a]!;
+    }
+    for (let a = 0; a < k; a++) mean[a]! /= n;
+    for (let s = 0; s < n; s += step) {
+      const rows = Int32Array.from({ length: Math.min(step, n - s) }, (_, x) => s + x);
+      const e = rec.embeddingsOf!(rows);
+      for (let r = 0; r < rows.length; r++)
+        for (let a = 0; a < k; a++) {
+          const da = e[r * k + a]! - mean[a]!;
+          for (let b = a; b < k; b++) cov[a * k + b]! += da * (e[r * k + b]! - mean[b]!);
+        }
+    }
+    for (let a = 0; a < k; a++) for (let b = a; b < k; b++) cov[b * k + a] = cov[a * k + b]! /= n;
+    moments.set(rec, (m = { n, mean, cov }));
+  }
+  let mu = 0;
+  let v = 0;
+  for (let a = 0; a < k; a++) {
+    mu += theta[a]! * m.mean[a]!;
+    for (let b = 0; b < k; b++) v += theta[a]! * m.cov[a * k + b]! * theta[b]!;
+  }
+  return { mean: mu, sd: Math.sqrt(Math.max(v, 0)) || 1 };
 }

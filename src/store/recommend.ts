@@ -4,7 +4,7 @@
  */
 import { categoryIndexOf, purchasesOf, userIndexOf, type Catalogue } from './run.js';
 import type { Recommender } from '../models/recommender.js';
-import { blendRow, CategoryAffinity, ProductAffinity, recentSimilarity } from '../models/blend.js';
+import { activeWeights, applyPolicy, checkPolicy, PolicyTerms, type RankingPolicy, type ShopHistory } from '../models/ranking/index.js';
 
 /** An item with fewer training purchases than this is cold (method.md section 3). */
 import { COLD_THRESHOLD } from '../core/auc.js';
@@ -15,27 +15,8 @@ export interface RecommendOptions {
   coldOnly?: boolean;
   excludeBought?: boolean;
   coldThreshold?: number;
-  /**
-   * α of the popularity prior (models/blend.ts): the shopper's scores standardised plus
-   * α·log(1 + training purchases of the item); 0 or absent: the model's own order
-   */
-  prior?: number;
-  /**
-   * β of the recency prior (models/blend.ts): plus β·cos(e_i, e_latest) with the shopper's latest
-   * known purchase (a model with item embeddings; a shopper with none gets no term); 0 or absent: off
-   */
-  recency?: number;
-  /**
-   * γ of the category prior (models/blend.ts): plus γ·log of the shopper's smoothed share of
-   * known purchases in the item's category; 0 or absent: off
-   */
-  affinity?: number;
-  /**
-   * δ of the product prior (models/blend.ts): plus δ·log(1 + the shopper's known purchases of the
-   * item's product), the same garment in another colour; 0 or absent: off (and no term for an item
-   * without a product)
-   */
-  product?: number;
+  /** the ranking policy (models/ranking): prior weights by name; absent or empty: the model's own order */
+  policy?: RankingPolicy;
 }
 
 export interface Recommendation {
@@ -45,6 +26,7 @@ export interface Recommendation {
 
 export function recommend(rec: Recommender, cat: Catalogue, userIds: string[], o: RecommendOptions): Recommendation[] {
   const filter = itemFilter(cat, o);
+  if (o.policy) checkPolicy(o.policy);
   const users = Int32Array.from(userIds, (id) => userIndexOf(cat, id));
   const n = cat.itemIds.length;
   const out: Recommendation[] = [];
@@ -63,38 +45,39 @@ function itemFilter(cat: Catalogue, o: RecommendOptions): { catIdx: number; cold
   return { catIdx, coldT: o.coldThreshold ?? COLD_THRESHOLD };
 }
 
-/** log(1 + c) of the catalogue's purchase counts, once per counts array rather than per request (an upload replaces the array). */
-const logCounts = new WeakMap<Int32Array, Float32Array>();
-function logCountsOf(counts: Int32Array): Float32Array {
-  let l = logCounts.get(counts);
-  if (!l || l.length !== counts.length) logCounts.set(counts, (l = Float32Array.from(counts, (c) => Math.log1p(c))));
-  return l;
+/**
+ * What the priors read of a served catalogue: every known purchase, the latest baskets, the items'
+ * facts as they are now (an upload replaces the arrays, so they are read through the catalogue).
+ */
+export function catalogueHistory(cat: Catalogue): ShopHistory {
+  const known = { offsets: cat.purchaseOffsets, items: cat.purchaseItems };
+  return {
+    numUsers: cat.userIds.length,
+    known,
+    basket: cat.latestBasket,
+    latest: cat.latestPurchase,
+    counted: known,
+    get itemCategory() {
+      return cat.itemCategory;
+    },
+    numCategories: cat.categories.length,
+    get itemProduct() {
+      return cat.itemProduct;
+    },
+    get itemTrainCount() {
+      return cat.itemTrainCount;
+    },
+  };
 }
 
-/** The catalogue's known purchases as (user, item) pairs, once per catalogue (its purchases do not change while served). */
-const pairsOf = new WeakMap<Int32Array, { user: Int32Array; item: Int32Array }>();
-function purchasePairs(cat: Catalogue): { user: Int32Array; item: Int32Array } {
-  let p = pairsOf.get(cat.purchaseItems);
-  if (!p) {
-    const user = new Int32Array(cat.purchaseItems.length);
-    for (let u = 0; u < cat.userIds.length; u++) user.fill(u, cat.purchaseOffsets[u]!, cat.purchaseOffsets[u + 1]!);
-    pairsOf.set(cat.purchaseItems, (p = { user, item: cat.purchaseItems }));
-  }
-  return p;
-}
-
-/** The shoppers' category shares and purchases per product from the catalogue's known purchases, once per catalogue. */
-const affinities = new WeakMap<Int32Array, CategoryAffinity>();
-const productAffinities = new WeakMap<Int32Array, ProductAffinity>();
-function affinityOf(cat: Catalogue): CategoryAffinity {
-  let a = affinities.get(cat.purchaseItems);
-  if (!a) affinities.set(cat.purchaseItems, (a = new CategoryAffinity([purchasePairs(cat)], cat.itemCategory, cat.userIds.length, cat.categories.length)));
-  return a;
-}
-function productAffinityOf(cat: Catalogue): ProductAffinity {
-  let a = productAffinities.get(cat.purchaseItems);
-  if (!a) productAffinities.set(cat.purchaseItems, (a = new ProductAffinity([purchasePairs(cat)], cat.itemProduct, cat.userIds.length)));
-  return a;
+/** The prepared terms of a catalogue and model, once per pair (its purchases do not change while served). */
+const termsOf = new WeakMap<Catalogue, WeakMap<Recommender, PolicyTerms>>();
+export function servedTerms(cat: Catalogue, rec: Recommender): PolicyTerms {
+  let m = termsOf.get(cat);
+  if (!m) termsOf.set(cat, (m = new WeakMap()));
+  let t = m.get(rec);
+  if (!t) m.set(rec, (t = new PolicyTerms(catalogueHistory(cat), rec)));
+  return t;
 }
 
 /** One shopper's top-K from their score row over every item, with the filters. */
@@ -109,23 +92,9 @@ function selectTop(
 ): Recommendation {
   const { catIdx, coldT } = f;
   let row = modelRow;
-  const latest = cat.latestPurchase[u] ?? -1;
-  const beta = o.recency && latest >= 0 && rec.similarTo ? o.recency : 0;
-  const gamma = o.affinity ?? 0;
-  const delta = o.product ?? 0;
-  if (o.prior || beta || gamma || delta) {
+  if (o.policy && activeWeights(o.policy).length) {
     row = Float32Array.from(modelRow);
-    blendRow(
-      row,
-      logCountsOf(cat.itemTrainCount),
-      o.prior ?? 0,
-      beta ? recentSimilarity(rec, Int32Array.of(u), cat.latestPurchase) : undefined,
-      beta,
-      gamma ? affinityOf(cat).rowFor(u, cat.itemCategory) : undefined,
-      gamma,
-      delta ? productAffinityOf(cat).rowFor(u, cat.itemProduct) : undefined,
-      delta,
-    );
+    applyPolicy(servedTerms(cat, rec), o.policy, u, row);
   }
   const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;
   const keep = (i: number) => !((catIdx >= 0 && cat.itemCategory[i] !== catIdx) || (o.coldOnly && cat.itemTrainCount[i]! >= coldT) || bought?.has(i));
@@ -175,6 +144,7 @@ export class RecommendBatcher {
     try {
       u = userIndexOf(this.cat, userId);
       filter = itemFilter(this.cat, o);
+      if (o.policy) checkPolicy(o.policy);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -21,6 +21,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Fit } from '../data/images.js';
 import { dvbprSchema, MAX_K, priorWeight } from '../config/dvbpr.js';
 import { Dvbpr, DvbprScorer } from '../models/dvbpr.js';
+import { policySchema, type RankingPolicy } from '../models/ranking/index.js';
 import { FactorModel } from '../models/mf.js';
 import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
@@ -41,6 +42,8 @@ const rankingSchema = z.object({
   ndcgAtK: jsonNumber,
   k: z.number(),
   recallAt50: jsonNumber.optional(),
+  recallAt12: jsonNumber.optional(),
+  mapAt12: jsonNumber.optional(),
   users: z.number(),
   coldUsers: z.number(),
 });
@@ -49,7 +52,7 @@ const runMetrics = z.object({
   bestEpoch: z.number().int().min(0).optional(),
   valid: rankingSchema.optional(),
   test: rankingSchema.optional(),
-  /** DVBPR: the priors chosen on validation AUC (models/blend.ts, app/train-recommender.ts choosePrior), what recommendations use by default */
+  /** DVBPR runs made before ranking policies: the four priors' weights (α popularity, β recency, γ category, δ product), read as a policy (runPolicy) */
   popularityPrior: z
     .object({
       alpha: priorWeight,
@@ -89,6 +92,18 @@ const common = {
   versions: z.record(z.string(), z.string()),
   metrics: runMetrics,
   history: z.array(epochRecord),
+  /** the ranking policy recommendations use by default (models/ranking; app/ranking.ts choosePolicy) */
+  ranking: z
+    .object({
+      policy: policySchema,
+      /** what validation held out (`like`: taken from the run --like named) */
+      chosenOn: z.enum(['next purchase', 'random purchase', 'like']),
+      metric: z.literal('auc').optional(),
+      cells: z.array(z.object({ policy: policySchema, score: jsonNumber })).optional(),
+      test: rankingSchema.optional(),
+      ablation: z.array(z.object({ without: z.string(), test: rankingSchema })).optional(),
+    })
+    .optional(),
 };
 
 export const factorRunConfig = z.object({
@@ -122,6 +137,8 @@ export const runManifestSchema = z.discriminatedUnion('kind', [
             name: z.string(),
             dataHash: z.string(),
             bestEpoch: z.number().int().min(0),
+            ranking: policySchema.optional(),
+            /** runs made before ranking policies */
             popularityPrior: priorWeight.optional(),
             recencyPrior: priorWeight.optional(),
             categoryPrior: priorWeight.optional(),
@@ -270,6 +287,31 @@ export function appendEmbedding(dir: string, index: number, e: Float32Array): vo
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The ranking policy a run's recommendations use by default: the one it chose (manifest.ranking),
+ * or a run made before policies, its four priors by their names; none for other kinds.
+ */
+export function runPolicy(m: RunManifest): RankingPolicy {
+  if (m.ranking) return m.ranking.policy;
+  const p = m.metrics.popularityPrior;
+  if (p) {
+    const legacy: Record<string, number> = { popularity: p.alpha, recency: p.beta ?? 0, category: p.gamma ?? 0, product: p.delta ?? 0 };
+    return Object.fromEntries(Object.entries(legacy).filter(([, w]) => w > 0));
+  }
+  const like = m.kind === 'dvbpr' ? m.training?.like : undefined;
+  if (like?.ranking) return like.ranking;
+  if (like?.popularityPrior !== undefined) {
+    const legacy: Record<string, number> = {
+      popularity: like.popularityPrior,
+      recency: like.recencyPrior ?? 0,
+      category: like.categoryPrior ?? 0,
+      product: like.productPrior ?? 0,
+    };
+    return Object.fromEntries(Object.entries(legacy).filter(([, w]) => w > 0));
+  }
+  return {};
 }
 
 export interface LoadedRun {

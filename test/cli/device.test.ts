@@ -19,7 +19,7 @@ const root = tempDir('atelier-cli-device-');
 const data = join(root, 'data');
 const ready = (async () => {
   const shop = await makeShop(24, 16, 8);
-  await runIngest('folder', shop.dir, { out: data, imageSize: 16, minCategoryCount: 1 }, createProgress({ quiet: true }));
+  await runIngest('folder', shop.dir, { out: data, imageSize: 16, minCategoryCount: 1, split: 'paper' }, createProgress({ quiet: true }));
 })();
 const TRAIN = ['--preset', 'tiny', '--dropout', '0', '--batch', '32', '--lr', '0.01', '--epochs', '6'];
 

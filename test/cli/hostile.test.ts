@@ -34,7 +34,7 @@ test('numbers are decimal and whole where counted: hex, an empty value and --epo
   const data = join(root, 'data');
   for (const [args, flag] of [
     [['recommend', '--run', run, '--user', 'u1', '--k', '0x3'], "--k must be a positive integer or 'all', got '0x3'"],
-    [['recommend', '--run', run, '--user', 'u1', '--recency-prior', '0x10'], "--recency-prior: .*got '0x10'"],
+    [['recommend', '--run', run, '--user', 'u1', '--prior-recency', '0x10'], "--prior-recency: .*got '0x10'"],
     [['train', 'dvbpr', '--data', data, '--out', join(tempDir(), 'r'), '--preset', 'tiny', '--epochs', '0x10'], "--epochs: .*got '0x10'"],
     [['train', 'dvbpr', '--data', data, '--out', join(tempDir(), 'r'), '--preset', 'tiny', '--epochs', '1.5'], "--epochs: .*got '1.5'"],
     [['train', 'dvbpr', '--data', data, '--out', join(tempDir(), 'r'), '--preset', 'tiny', '--lr', ''], "--lr: .*got ''"],

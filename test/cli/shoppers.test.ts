@@ -36,38 +36,31 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   assert.deepEqual(m.training, { split: 'dataset', pairs: ds.train.user.length, users: 9 });
   assert.equal(m.metrics.test.users, 8, 'the shopper below the threshold is not evaluated');
 
-  // the priors were chosen on validation AUC over their grids (γ × δ, then α × β, Recall@50 recorded beside); recommendations use them unless told otherwise
-  type G = { alpha: number; beta: number; recallAt50: number; auc: number };
-  const grid = m.metrics.popularityPrior.grid as G[];
-  assert.deepEqual([...new Set(grid.map((g) => g.alpha))], [0, 0.25, 0.5, 1, 2, 4]);
-  assert.deepEqual([...new Set(grid.map((g) => g.beta))], [0, 1, 3, 10, 30]);
-  // γ and δ first, on validation AUC; the α × β grid at those
-  const gammas = m.metrics.popularityPrior.gammaGrid as { gamma: number; delta: number; auc: number }[];
-  assert.deepEqual(
-    gammas.map((g) => [g.delta, g.gamma]),
-    [0, 1, 3, 10].flatMap((d) => [0, 0.1, 0.3, 1].map((g) => [d, g])),
+  // the ranking policy was chosen on validation AUC by coordinate ascent over the priors' grids; recommendations use it unless told otherwise
+  const cells = m.ranking.cells as { policy: Record<string, number>; score: number }[];
+  assert.deepEqual(cells[0]!.policy, {}, 'the search starts from the model alone');
+  const bestCell = Math.max(...cells.map((c) => c.score));
+  assert.deepEqual(cells.find((c) => c.score === bestCell)!.policy, m.ranking.policy, 'the policy is the first cell with the best validation AUC');
+  assert.equal(m.ranking.chosenOn, ds.manifest.options.split === 'temporal' ? 'next purchase' : 'random purchase');
+  assert.ok(
+    cells.some((c) => c.policy.product !== undefined),
+    'the shop names products: the product prior was tried',
   );
-  const bestAuc = Math.max(...gammas.map((g) => g.auc));
-  const bestOrder = gammas.find((g) => g.auc === bestAuc)!;
-  assert.deepEqual([bestOrder.gamma, bestOrder.delta], [m.metrics.popularityPrior.gamma, m.metrics.popularityPrior.delta]);
-  assert.ok(grid.every((g) => g.recallAt50 >= 0 && g.recallAt50 <= 1));
-  const bestGrid = Math.max(...grid.map((g) => g.auc));
-  const first = grid.find((g) => g.auc === bestGrid)!;
-  assert.deepEqual([first.alpha, first.beta], [m.metrics.popularityPrior.alpha, m.metrics.popularityPrior.beta]);
-  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 0, recency: 0, affinity: 0, product: 0 });
+  assert.equal(m.ranking.ablation.length, Object.keys(m.ranking.policy).length, 'one ablation row per chosen prior');
+  const [plain] = recommendFor(run, [ds.userIds[0]!], { k: 16, usePolicy: false });
   const scores = plain!.items.map((i) => i.score);
   assert.deepEqual(
     scores,
     [...scores].sort((a, b) => b - a),
     'α = 0: the model order',
   );
-  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, prior: 100, recency: 0, affinity: 0, product: 0 });
+  const [strong] = recommendFor(run, [ds.userIds[0]!], { k: 16, usePolicy: false, priors: { popularity: 100 } });
   const bought = (id: string) => ds.itemTrainCount[ds.itemIds.indexOf(id)]!;
   assert.ok(bought(strong!.items[0]!.itemId) >= Math.max(...ds.itemTrainCount), 'a huge α puts the best seller first');
 
   // the recency prior: standardised model scores plus β·cos with the shopper's latest purchase (0105 for 'few', by time), by hand from the run's embeddings
-  const [recent] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 10, affinity: 0, product: 0, excludeBought: true });
-  const [model] = recommendFor(run, ['few'], { k: Infinity, prior: 0, recency: 0, affinity: 0, product: 0 });
+  const [recent] = recommendFor(run, ['few'], { k: 3, usePolicy: false, priors: { recency: 10 }, excludeBought: true });
+  const [model] = recommendFor(run, ['few'], { k: Infinity, usePolicy: false });
   const eBytes = readFileSync(join(run, 'item-embeddings.f32'));
   const e = new Float32Array(eBytes.buffer.slice(eBytes.byteOffset, eBytes.byteOffset + eBytes.byteLength));
   const k = m.embeddings.k as number;
@@ -94,14 +87,14 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
   recent!.items.forEach((it, n) => assert.ok(Math.abs(it.score - hand[n]![1]) < 1e-4, `${it.itemId}: ${it.score} vs ${hand[n]![1]}`));
 
   // a huge γ: the shopper's own categories first (by the catalogue's known purchases)
-  const [byCategory] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 0, affinity: 100, product: 0, excludeBought: true });
+  const [byCategory] = recommendFor(run, ['few'], { k: 3, usePolicy: false, priors: { category: 100 }, excludeBought: true });
   const catOf = (id: string) => ds.categories[ds.itemCategory[ds.itemIds.indexOf(id)]!]!;
   const fewCats = ['0100', '0103', '0105'].map(catOf);
   const top = fewCats.sort((a, b) => fewCats.filter((c) => c === b).length - fewCats.filter((c) => c === a).length)[0]!;
   for (const it of byCategory!.items) assert.equal(it.category, top, `${it.itemId} is not of the shopper's most bought category ${top}`);
 
   // a huge δ: the other colours of what the shopper bought (0100, 0103, 0105 → 0108, 0111, 0113) first
-  const [byProduct] = recommendFor(run, ['few'], { k: 3, prior: 0, recency: 0, affinity: 0, product: 100, excludeBought: true });
+  const [byProduct] = recommendFor(run, ['few'], { k: 3, usePolicy: false, priors: { product: 100 }, excludeBought: true });
   assert.deepEqual(new Set(byProduct!.items.map((i) => i.itemId)), new Set(['0108', '0111', '0113']));
 
   const [rec] = recommendFor(run, ['few'], { k: 5, excludeBought: true });
@@ -122,15 +115,9 @@ test('a shopper with three purchases is trained and gets recommendations; --spli
     name: m.name,
     dataHash: m.dataset.dataHash,
     bestEpoch: m.metrics.bestEpoch,
-    popularityPrior: m.metrics.popularityPrior.alpha,
-    ...(m.metrics.popularityPrior.beta ? { recencyPrior: m.metrics.popularityPrior.beta } : {}),
-    ...(m.metrics.popularityPrior.gamma ? { categoryPrior: m.metrics.popularityPrior.gamma } : {}),
-    ...(m.metrics.popularityPrior.delta ? { productPrior: m.metrics.popularityPrior.delta } : {}),
+    ranking: m.ranking.policy,
   });
-  assert.equal(s.metrics.popularityPrior.alpha, m.metrics.popularityPrior.alpha, 'the serving model recommends with the prior the evaluated run chose');
-  assert.equal(s.metrics.popularityPrior.beta ?? 0, m.metrics.popularityPrior.beta);
-  assert.equal(s.metrics.popularityPrior.gamma ?? 0, m.metrics.popularityPrior.gamma);
-  assert.equal(s.metrics.popularityPrior.delta ?? 0, m.metrics.popularityPrior.delta);
+  assert.deepEqual(s.ranking, { policy: m.ranking.policy, chosenOn: 'like' }, 'the serving model recommends with the policy the evaluated run chose');
   assert.deepEqual({ ...s.config, epochs: 0, earlyStopping: 0 }, { ...m.config, epochs: 0, earlyStopping: 0 });
   assert.equal(s.config.epochs, m.metrics.bestEpoch);
   assert.equal(s.history.length, m.metrics.bestEpoch);

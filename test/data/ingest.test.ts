@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BadInputError } from '../../src/core/errors.js';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
-import { distinctPairs, loadDataset } from '../../src/data/dataset.js';
+import { distinctPairs, latestBaskets, loadDataset } from '../../src/data/dataset.js';
 import { Problems } from '../../src/data/problems.js';
 import { IdMap } from '../../src/core/ids.js';
 import { Rng } from '../../src/core/rng.js';
@@ -397,4 +397,36 @@ test("distinct (user, item) pairs: first-appearance order and earliest time, as 
     [...want.values()],
   );
   assert.ok(problems.counts['interaction of a left-out item']! > 0);
+});
+
+test("dated purchases are split by time unless told otherwise; each shopper's latest basket is every item of their latest purchase time, in each history", async () => {
+  const shop = await makeShop();
+  // every shopper buys their six items on three days: two on day 1, two on day 2, two on day 3
+  const rows = ['user_id,item_id,timestamp'];
+  shop.users.forEach((u, n) => [0, 1, 2, 3, 4, 5].forEach((k) => rows.push(`${u},${shop.items[(n + k * 2) % 12]},2024-01-0${1 + Math.floor(k / 2)}`)));
+  writeFileSync(join(shop.dir, 'interactions.csv'), rows.join('\n') + '\n');
+  const out = join(tempDir(), 'data');
+  const m = await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  assert.equal(m.options.split, 'temporal', 'dated purchases: the temporal split by default');
+  const ds = loadDataset(out);
+  assert.ok(ds.baskets, 'baskets.i32 written and read');
+  const of = (h: 'train' | 'known' | 'all', u: number) =>
+    [...latestBaskets(ds, h).items.subarray(latestBaskets(ds, h).offsets[u]!, latestBaskets(ds, h).offsets[u + 1]!)].map((i) => ds.itemIds[i]).sort();
+  for (let u = 0; u < ds.userIds.length; u++) {
+    const n = Number(ds.userIds[u]!.slice(1));
+    const itemAt = (k: number) => shop.items[(n + k * 2) % 12]!;
+    // test: k = 5 (the last row of day 3); validation: k = 4 (day 3 too); training ends with day 2
+    assert.equal(ds.itemIds[ds.test.item[Array.from(ds.test.user).indexOf(u)]!], itemAt(5));
+    assert.deepEqual(of('all', u), [itemAt(4), itemAt(5)].sort());
+    assert.deepEqual(of('known', u), [itemAt(4)]);
+    assert.deepEqual(of('train', u), [itemAt(2), itemAt(3)].sort());
+  }
+  // the same purchases without dates: the paper split, and a basket is the latest row alone
+  writeFileSync(join(shop.dir, 'interactions.csv'), rows.map((r) => r.split(',').slice(0, 2).join(',')).join('\n') + '\n');
+  const out2 = join(tempDir(), 'data');
+  const m2 = await runIngest('folder', shop.dir, { out: out2, imageSize: 16, minCategoryCount: 1 }, quiet);
+  assert.equal(m2.options.split, 'paper');
+  const ds2 = loadDataset(out2);
+  const all = latestBaskets(ds2, 'all');
+  for (let u = 0; u < ds2.userIds.length; u++) assert.deepEqual([...all.items.subarray(all.offsets[u]!, all.offsets[u + 1]!)], [ds2.latest!.all[u]!]);
 });

@@ -61,7 +61,7 @@ test('POST /items: the new item is embedded, recommendable at once, and still th
   const fan = added.topShoppers[0];
   // the shopper who likes it most sees it among every cold top, with the score the upload reported
   // the model's own scores: no priors (the run may have chosen some on validation)
-  const rec = (await app.inject(`/users/${fan.userId}/recommendations?k=1000&category=tops&coldOnly=true&prior=0&recency=0&affinity=0&product=0`)).json();
+  const rec = (await app.inject(`/users/${fan.userId}/recommendations?k=1000&category=tops&coldOnly=true&prior=0`)).json();
   const hit = rec.items.find((it: { itemId: string }) => it.itemId === 'fresh-top');
   assert.ok(hit, 'the new item is recommendable');
   assert.ok(Math.abs(hit.score - fan.score) < 1e-4);
@@ -242,9 +242,9 @@ test('POST /items with a product: the other colour of what a shopper bought is l
   assert.equal(r.statusCode, 201, r.body);
   const i = run.catalogue.itemIndex.get('line-1-blue')!;
   assert.equal(run.catalogue.itemProduct[i], run.catalogue.itemProduct[bought]);
-  const top = (q: string) => app.inject(`/users/${u}/recommendations?k=1&coldOnly=true&prior=0&recency=0&affinity=0&${q}`).then((x) => x.json());
-  assert.equal((await top('product=100')).items[0].itemId, 'line-1-blue');
-  assert.equal((await top('product=100')).product, 100);
+  const top = (q: string) => app.inject(`/users/${u}/recommendations?k=1&coldOnly=true&prior=0&${q}`).then((x) => x.json());
+  assert.equal((await top('prior-product=100')).items[0].itemId, 'line-1-blue');
+  assert.deepEqual((await top('prior-product=100')).policy, { product: 100 });
   await app.close();
   const again = loadRun(dir);
   const j = again.catalogue.itemIndex.get('line-1-blue')!;

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { buildServer } from '../../src/server/app.js';
 import { CatalogueStore } from '../../src/store/catalogue-db.js';
 import { indexRun, LanceIndex } from '../../src/store/lance-index.js';
-import { loadRun } from '../../src/store/run.js';
+import { loadRun, runPolicy } from '../../src/store/run.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
@@ -22,18 +22,26 @@ test('serve --index lance: recommendations through the index, and an uploaded it
   const store = CatalogueStore.open(dir);
   const app = await buildServer({ run, store, index, designsDir: join(dir, 'served') });
   const u = t.ds.userIds[0]!;
-  const viaIndex = (await app.inject(`/users/${u}/recommendations?k=5&category=tops`)).json();
-  assert.equal(viaIndex.index, 'lance');
-  const exact = (
-    await buildServer({ run, designsDir: join(dir, 'served') }).then((a) =>
-      a.inject(`/users/${u}/recommendations?k=5&category=tops&prior=0&recency=0&affinity=0`),
-    )
-  ).json(); // the index ranks by the model alone
-  assert.deepEqual(
-    viaIndex.items.map((i: { itemId: string }) => i.itemId),
-    exact.items.map((i: { itemId: string }) => i.itemId),
-  );
-  viaIndex.items.forEach((it: { score: number }, r: number) => assert.ok(Math.abs(it.score - exact.items[r].score) < 1e-4));
+  const exactApp = await buildServer({ run, designsDir: join(dir, 'served') });
+  // the model alone, and a ranking policy (the index nominates, the policy ranks): the index's answer is the exact one
+  for (const q of ['prior=0', 'prior=1&prior-popularity=2&prior-category=0.3&prior-recency=3']) {
+    const viaIndex = (await app.inject(`/users/${u}/recommendations?k=5&category=tops&${q}`)).json();
+    assert.equal(viaIndex.index, 'lance');
+    const exact = (await exactApp.inject(`/users/${u}/recommendations?k=5&category=tops&${q}`)).json();
+    assert.deepEqual(viaIndex.policy, exact.policy);
+    assert.deepEqual(
+      viaIndex.items.map((i: { itemId: string }) => i.itemId),
+      exact.items.map((i: { itemId: string }) => i.itemId),
+      q,
+    );
+    viaIndex.items.forEach((it: { score: number }, r: number) =>
+      assert.ok(Math.abs(it.score - exact.items[r].score) < 1e-4, `${q}: ${it.score} vs ${exact.items[r].score}`),
+    );
+  }
+  const withPolicy = await app.inject(`/users/${u}/recommendations?k=5&prior=1`);
+  assert.equal(withPolicy.statusCode, 200, withPolicy.body);
+  assert.deepEqual(withPolicy.json().policy, runPolicy(run.manifest), "the run's policy by default");
+  await exactApp.close();
   assert.equal((await app.inject(`/users/${u}/recommendations?category=capes`)).statusCode, 404);
   // an upload goes into the index too
   const boundary = 'b0undary';

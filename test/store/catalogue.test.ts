@@ -76,7 +76,7 @@ test("the catalogue keeps each item's product; recommend's product prior lifts t
   const bought = new Set(purchasesOf(c, u));
   const siblings = new Set([...Array(c.itemIds.length).keys()].filter((i) => !bought.has(i) && [...bought].some((b) => c.itemProduct[b] === c.itemProduct[i])));
   assert.ok(siblings.size > 0 && siblings.size < c.itemIds.length - bought.size, `${siblings.size} siblings`);
-  const [r] = recommend(flat, c, [c.userIds[u]!], { k: siblings.size, excludeBought: true, product: 1 });
+  const [r] = recommend(flat, c, [c.userIds[u]!], { k: siblings.size, excludeBought: true, policy: { product: 1 } });
   assert.deepEqual(new Set(r!.items.map((it) => c.itemIndex.get(it.itemId)!)), siblings);
   assert.ok(r!.items.every((it) => Math.abs(it.score - Math.log(2)) < 1e-6));
   const [off] = recommend(flat, c, [c.userIds[u]!], { k: 3, excludeBought: true });

@@ -37,6 +37,12 @@ test('a DVBPR run manifest is typed by its kind; a bad field is a CorruptFileErr
   // a value read from a run file passes the bounds of the flag that wrote it (issue 34.7)
   for (const [what, change, field] of [
     ['a prior of 1e308', (x: Record<string, any>) => (x.metrics.popularityPrior.beta = 1e308), /metrics\.popularityPrior\.beta/],
+    [
+      'a policy weight of 1e308',
+      (x: Record<string, any>) => (x.ranking = { policy: { recency: 1e308 }, chosenOn: 'next purchase' }),
+      /ranking\.policy\.recency/,
+    ],
+    ['a policy naming no prior', (x: Record<string, any>) => (x.ranking = { policy: { fame: 1 }, chosenOn: 'next purchase' }), /no prior named 'fame'/],
     ['a negative best epoch', (x: Record<string, any>) => (x.metrics.bestEpoch = -5), /metrics\.bestEpoch/],
     ['a fractional best epoch', (x: Record<string, any>) => (x.metrics.bestEpoch = 1.5), /metrics\.bestEpoch/],
     ['an embedding of a million dimensions', (x: Record<string, any>) => (x.config.encoder.k = 1e6), /config\.encoder\.k/],
