@@ -8,8 +8,27 @@ import { loadRun, runPolicy, type LoadedRun } from '../store/run.js';
 import { checkPolicy, type RankingPolicy } from '../models/ranking/index.js';
 import { rankingOn } from './evaluation.js';
 
-export function evaluateRuns(dataDir: string, runs: string[]): { rows: EvalRow[]; oracle?: { auc: number; coldAuc: number } } {
-  const ds = loadDataset(dataDir);
+/**
+ * Every run's test figures on the dataset; `sampleUsers`: on that many test shoppers only, spread
+ * evenly over the test split (the same ones for every run), a quick figure labelled a sample.
+ */
+export function evaluateRuns(
+  dataDir: string,
+  runs: string[],
+  o: { sampleUsers?: number } = {},
+): { rows: EvalRow[]; oracle?: { auc: number; coldAuc: number }; sample?: { users: number; of: number } } {
+  const full = loadDataset(dataDir);
+  const of = full.test.user.length;
+  const take = o.sampleUsers !== undefined && o.sampleUsers < of ? o.sampleUsers : of;
+  const pick = Int32Array.from({ length: take }, (_, k) => Math.floor((k * of) / take));
+  const ds =
+    take < of
+      ? {
+          ...full,
+          test: { user: pick.map((x) => full.test.user[x]!), item: pick.map((x) => full.test.item[x]!) },
+          sampledNegatives: Int32Array.from({ length: take * 100 }, (_, y) => full.sampledNegatives[pick[Math.floor(y / 100)]! * 100 + (y % 100)]!),
+        }
+      : full;
   const rows = runs.map((dir) => {
     const run = loadRun(dir);
     if (run.manifest.dataset.dataHash !== ds.manifest.dataHash) {
@@ -29,11 +48,17 @@ export function evaluateRuns(dataDir: string, runs: string[]): { rows: EvalRow[]
       coldAuc: r.coldAuc,
       recallAt10: r.recallAtK,
       ndcgAt10: r.ndcgAtK,
+      recallAt12: r.recallAt12!,
+      mapAt12: r.mapAt12!,
       users: r.users,
       coldUsers: r.coldUsers,
     };
   });
-  return { rows, ...(ds.manifest.oracle ? { oracle: { auc: ds.manifest.oracle.testAuc, coldAuc: ds.manifest.oracle.coldTestAuc } } : {}) };
+  return {
+    rows,
+    ...(ds.manifest.oracle && take === of ? { oracle: { auc: ds.manifest.oracle.testAuc, coldAuc: ds.manifest.oracle.coldTestAuc } } : {}),
+    ...(take < of ? { sample: { users: take, of } } : {}),
+  };
 }
 
 export interface RecommendOptions {

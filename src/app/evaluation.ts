@@ -7,6 +7,7 @@ export function rankingOn(ds: Dataset, rec: Recommender, split: 'valid' | 'test'
   return evaluateRanking({
     numItems: ds.itemIds.length,
     scoreUsers: (u) => rec.scoreUsers(u),
+    ...(rec.scoreTensor ? { scoreTensor: (u: Int32Array) => rec.scoreTensor!(u) } : {}),
     heldOut: split === 'test' ? ds.test : ds.valid,
     // for validation the test item is unknown to the model but still not a negative: leave it out
     seen: [ds.train, ds.valid, ds.test],

@@ -2,13 +2,19 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { evaluateRuns } from '../app/evaluate.js';
-import { parseConfig } from '../config/parse.js';
+import { decimal, parseConfig } from '../config/parse.js';
 import { writeFileAtomic } from '../core/fs.js';
 import { markdownTable } from '../eval/table.js';
 import { out } from './flags.js';
 
 const evaluateFlags = z
-  .object({ data: z.string(), runs: z.array(z.string()).min(1), markdown: z.string().optional(), json: z.boolean().default(false) })
+  .object({
+    data: z.string(),
+    runs: z.array(z.string()).min(1),
+    sampleUsers: decimal(z.number().int().min(1)).optional(),
+    markdown: z.string().optional(),
+    json: z.boolean().default(false),
+  })
   .strict();
 
 export function registerEvaluate(program: Command): void {
@@ -17,13 +23,18 @@ export function registerEvaluate(program: Command): void {
     .description('AUC (full, sampled-100), cold AUC, Recall/NDCG@10 on the test split; the paper-shaped table')
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--runs <run...>', 'run folders')
+    .option('--sample-users <n>', 'a quick figure on n test shoppers spread over the split, labelled a sample')
     .option('--markdown <file>', 'write the table as Markdown')
     .option('--json', 'print {"rows": [...]} as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(evaluateFlags, opts);
-      const r = evaluateRuns(f.data, f.runs);
-      const table = markdownTable(r.rows, r.oracle);
+      const r = evaluateRuns(f.data, f.runs, f.sampleUsers !== undefined ? { sampleUsers: f.sampleUsers } : {});
+      const table = markdownTable(r.rows, r.oracle, r.sample);
       if (f.markdown) writeFileAtomic(f.markdown, table);
-      out(f.json, { rows: r.rows.map(({ run: _run, ...row }) => row), ...(r.oracle ? { oracle: r.oracle } : {}) }, () => table.trimEnd());
+      out(
+        f.json,
+        { rows: r.rows.map(({ run: _run, ...row }) => row), ...(r.oracle ? { oracle: r.oracle } : {}), ...(r.sample ? { sample: r.sample } : {}) },
+        () => table.trimEnd(),
+      );
     });
 }

@@ -96,6 +96,12 @@ export class DvbprScorer implements Recommender {
     ); // [U', N]
   }
 
+  /** The same scores as a tensor [users.length, N], for evaluation in libtorch (the caller disposes it). */
+  scoreTensor(users: Int32Array): Tensor {
+    checkUsers(users, this.numUsers);
+    return tidy(() => this.thetaT.indexSelect(0, tensor(users, [users.length], 'int64')).matmul(this.eT));
+  }
+
   /** The embeddings Φ(x_i) [rows, K] of the given items (row indices). */
   embeddingsOf(rows: Int32Array): Float32Array {
     for (const r of rows) if (!(r >= 0 && r < this.numItems)) throw new InvalidArgumentError(`item row ${r} out of range 0..${this.numItems - 1}`);

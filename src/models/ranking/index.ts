@@ -1,3 +1,3 @@
-/** Ranking policies and their priors: one home (docs/method.md §4). */
+/** Ranking policies and their priors: one home (docs/method.md §7). */
 export * from './prior.js';
 export * from './policy.js';

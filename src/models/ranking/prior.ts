@@ -1,6 +1,6 @@
 /**
  * A ranking prior: one term added, with a weight, to a shopper's standardised model scores
- * (docs/method.md §4). Each prior is one file of this folder that registers itself; a policy
+ * (docs/method.md §7). Each prior is one file of this folder that registers itself; a policy
  * (policy.ts) names the weights, and one function applies it for evaluation and for serving, over
  * the whole catalogue or over an index's candidates.
  */
