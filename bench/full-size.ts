@@ -30,12 +30,13 @@ import { EMBEDDINGS_FILE } from '../src/store/catalogue-db.js';
 import { commitRun } from '../src/store/run-commit.js';
 import { RUN_FORMAT, type DvbprRunManifest } from '../src/store/run.js';
 import { versions } from '../src/store/versions.js';
-import { bprStep } from '../src/train/bpr.js';
+import { batchRows, bprStep } from '../src/train/bpr.js';
 import { dvbprLoss } from '../src/train/losses.js';
-import { Adam, Tensor } from '../src/torch/index.js';
+import { Adam, RowAdam, Tensor } from '../src/torch/index.js';
 import { writeFullSizeShop, type ShopSizes } from './full-size-shop.js';
 
 const STEPS = Number(process.env.FULL_SIZE_STEPS ?? 20);
+const DENSE_STEPS = Math.max(3, Math.round(STEPS / 4));
 const REQUESTS = 200;
 const RECOMMEND_USERS = 10_000;
 /** shoppers evaluated at most; a larger shop's evaluation is timed on an even sample and scaled */
@@ -81,17 +82,34 @@ async function worker(data: string, run: string): Promise<void> {
   lap('load', { imagesResident: images instanceof Tensor });
   const cfg = { ...dvbprPreset('default', ds.imageSize), init: 'scratch' as const, epochs: 1 };
   const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
-  const opt = new Adam(model.trainableParameters(), { lr: cfg.lr });
   const bpr = {
     module: model,
     loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta),
+    rows: model.rowTable(),
     generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [],
   };
   const sampler = new TripletSampler(ds.train, ds.userIds.length, ds.itemIds.length, cfg.seed);
-  bprStep(bpr, opt, sampler.sample(cfg.batch)); // warm-up
+  // dense Adam over every parameter (θ's every row each step), a few steps for comparison
+  const dense = new Adam(model.trainableParameters(), { lr: cfg.lr });
+  bprStep(bpr, dense, sampler.sample(cfg.batch)); // warm-up
   t = performance.now();
-  for (let s = 0; s < STEPS; s++) bprStep(bpr, opt, sampler.sample(cfg.batch));
-  lap('steps', { steps: STEPS, batch: cfg.batch, secondsPerStep: (performance.now() - t) / 1000 / STEPS });
+  for (let s = 0; s < DENSE_STEPS; s++) bprStep(bpr, dense, sampler.sample(cfg.batch));
+  const denseSecondsPerStep = (performance.now() - t) / 1000 / DENSE_STEPS;
+  dense.dispose();
+  // what training does: dense Adam for Φ, lazy Adam for the batch's rows of θ
+  const opt = new Adam(
+    model.trainableParameters().filter((p) => p !== model.theta),
+    { lr: cfg.lr },
+  );
+  const rowOpt = new RowAdam(model.theta, cfg.lr);
+  const lazyStep = () => {
+    const b = sampler.sample(cfg.batch);
+    return bprStep(bpr, opt, b, undefined, 1, { opt: rowOpt, rows: batchRows(b) });
+  };
+  lazyStep(); // warm-up
+  t = performance.now();
+  for (let s = 0; s < STEPS; s++) lazyStep();
+  lap('steps', { steps: STEPS, batch: cfg.batch, secondsPerStep: (performance.now() - t) / 1000 / STEPS, denseSecondsPerStep, denseSteps: DENSE_STEPS });
   model.eval();
   const e = embedImages(model.encoder, images);
   lap('embed', { items: ds.itemIds.length });
@@ -196,20 +214,28 @@ export async function fullSizeBench(args: string[]): Promise<void> {
     }
     const stages: Record<string, Stage> = {};
     let t = performance.now();
-    const sizes = writeFullSizeShop(sample, shop, f);
-    stages.generate = { seconds: (performance.now() - t) / 1000 };
-    console.error(`full-size ${f}: ${JSON.stringify(sizes)}, generated in ${stages.generate.seconds.toFixed(1)} s`);
-    rmSync(data, { recursive: true, force: true });
-    const ingest = await timed([process.execPath, bin, 'ingest', 'hm', shop, '--out', data, '--image-size', '64']);
-    if (ingest.code !== 0) {
-      stages.ingest = { seconds: ingest.seconds, peakRssMb: ingest.peakRssMb, failed: ingest.err.slice(-1500) };
-      results.push({ fraction: f, sizes, users: 0, items: 0, stages });
-      report(results);
-      console.error(`ingest failed:\n${ingest.err.slice(-1500)}`);
-      continue;
+    // --reuse-data: the shop and dataset of an earlier invocation kept (their figures too); the worker's stages and the later ones run again
+    const reuseData = args.includes('--reuse-data') && existsSync(saved) && existsSync(join(data, 'manifest.json'));
+    const before = reuseData ? (JSON.parse(readFileSync(saved, 'utf8')) as { sizes: ShopSizes; stages: Record<string, Stage> }) : null;
+    const sizes = before ? before.sizes : writeFullSizeShop(sample, shop, f);
+    if (before) {
+      stages.generate = before.stages.generate!;
+      stages.ingest = { ...before.stages.ingest!, reused: saved };
+    } else {
+      stages.generate = { seconds: (performance.now() - t) / 1000 };
+      console.error(`full-size ${f}: ${JSON.stringify(sizes)}, generated in ${stages.generate.seconds.toFixed(1)} s`);
+      rmSync(data, { recursive: true, force: true });
+      const ingest = await timed([process.execPath, bin, 'ingest', 'hm', shop, '--out', data, '--image-size', '64']);
+      if (ingest.code !== 0) {
+        stages.ingest = { seconds: ingest.seconds, peakRssMb: ingest.peakRssMb, failed: ingest.err.slice(-1500) };
+        results.push({ fraction: f, sizes, users: 0, items: 0, stages });
+        report(results);
+        console.error(`ingest failed:\n${ingest.err.slice(-1500)}`);
+        continue;
+      }
+      stages.ingest = { seconds: ingest.seconds, peakRssMb: ingest.peakRssMb };
+      console.error(`  ingest ${ingest.seconds} s, ${ingest.peakRssMb.toFixed(0)} MB`);
     }
-    stages.ingest = { seconds: ingest.seconds, peakRssMb: ingest.peakRssMb };
-    console.error(`  ingest ${ingest.seconds} s, ${ingest.peakRssMb.toFixed(0)} MB`);
     t = performance.now();
     const w = await timed(['env', 'MALLOC_ARENA_MAX=1', process.execPath, '--single-threaded-gc', '--import', tsx, self, 'worker', data, run]);
     if (w.code !== 0) throw new Error(`worker exited ${w.code}: ${w.err.slice(-3000)}`);
@@ -272,7 +298,7 @@ function report(results: SizeResult[]): void {
   const rows = names.map((n) => `| ${n} | ${results.map((r) => cell(r.stages[n])).join(' | ')} |`);
   const extra = results.map((r) => {
     const s = r.stages;
-    return `- ${(100 * r.fraction).toFixed(0)}% (${r.sizes.customers.toLocaleString('en')} customers, ${r.sizes.articles.toLocaleString('en')} articles, ${r.sizes.purchases.toLocaleString('en')} purchases): ${s.steps ? `a DVBPR step ${((s.steps.secondsPerStep as number) * 1000).toFixed(0)} ms; ` : ''}${s.serve ? `recommendations p50 ${(s.serve.p50Ms as number).toFixed(1)} ms, p99 ${(s.serve.p99Ms as number).toFixed(1)} ms; ` : ''}${s.evaluate ? (s.evaluate.of === undefined || s.evaluate.users === s.evaluate.of ? `every one of ${s.evaluate.users} evaluated shoppers` : `evaluation timed on ${s.evaluate.users} of ${s.evaluate.of} evaluated shoppers (every ${Math.round((s.evaluate.of as number) / (s.evaluate.users as number))}th) and scaled to all`) : ''}${s.ingest?.failed ? `; ingest failed: ${String(s.ingest.failed).split('\n').filter(Boolean).slice(-2).join(' ')}` : ''}`;
+    return `- ${(100 * r.fraction).toFixed(0)}% (${r.sizes.customers.toLocaleString('en')} customers, ${r.sizes.articles.toLocaleString('en')} articles, ${r.sizes.purchases.toLocaleString('en')} purchases): ${s.steps ? `a DVBPR step ${((s.steps.secondsPerStep as number) * 1000).toFixed(0)} ms${s.steps.denseSecondsPerStep ? ` (lazy Adam for θ; dense Adam over every row of θ: ${((s.steps.denseSecondsPerStep as number) * 1000).toFixed(0)} ms)` : ''}; ` : ''}${s.serve ? `recommendations p50 ${(s.serve.p50Ms as number).toFixed(1)} ms, p99 ${(s.serve.p99Ms as number).toFixed(1)} ms; ` : ''}${s.evaluate ? (s.evaluate.of === undefined || s.evaluate.users === s.evaluate.of ? `every one of ${s.evaluate.users} evaluated shoppers` : `evaluation timed on ${s.evaluate.users} of ${s.evaluate.of} evaluated shoppers (every ${Math.round((s.evaluate.of as number) / (s.evaluate.users as number))}th) and scaled to all`) : ''}${s.ingest?.failed ? `; ingest failed: ${String(s.ingest.failed).split('\n').filter(Boolean).slice(-2).join(' ')}` : ''}`;
   });
   // how each stage grows: the ratio of its time from one fraction to the next (×10 the shop each step, when run at 1%, 10%, 100%)
   const growth = names.map((n) => {

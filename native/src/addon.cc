@@ -328,6 +328,12 @@ ATL_FN(Zero_) {
   T(info[0]).zero_();
   return info.Env().Undefined();
 }
+// indexCopy_(dst, dim, index, src): dst's rows at `index` (distinct) replaced by src's, in place
+ATL_FN(IndexCopy_) {
+  at::NoGradGuard ng;
+  T(info[0]).index_copy_(info[1].As<Napi::Number>().Int64Value(), T(info[2]), T(info[3]));
+  return info.Env().Undefined();
+}
 
 // adamStep(params, expAvg, expAvgSq, step, lr, beta1, beta2, eps, weightDecay, decoupled)
 // The update of torch.optim.Adam (decoupled=false: L2 added to the gradient) and of AdamW
@@ -504,6 +510,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ATL_EXPORT(SetGradEnabled);
   ATL_EXPORT(IsGradEnabled);
   ATL_EXPORT(Copy_);
+  ATL_EXPORT(IndexCopy_);
   ATL_EXPORT(Zero_);
   ATL_EXPORT(AdamStep);
   ATL_EXPORT(SetNumThreads);

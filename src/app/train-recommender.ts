@@ -267,6 +267,8 @@ async function dvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Pro
     {
       module: model,
       loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta, augment, conservative),
+      // θ's rows by lazy Adam: a step costs the same whatever the number of shoppers
+      rows: model.rowTable(),
       generators: [
         ...(model.encoder.dropoutGen ? [model.encoder.dropoutGen] : []),
         ...(augment ? [augment.generator] : []),

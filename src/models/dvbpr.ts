@@ -23,13 +23,41 @@ export class Dvbpr extends Module {
     this.theta = this.registerParameter('theta', zeros([numUsers, encoderConfig.k]).uniform_(0, 0.01, gen)); // [U, K]
   }
 
+  /** While a training step runs with lazy row updates (train/bpr.ts): its rows of θ as a leaf [R, K] and each user's place there. */
+  private stepRows: { leaf: Tensor; place: Map<number, number> } | null = null;
+
+  /**
+   * Binds a step's rows of θ (`rows`, distinct user indices, and `leaf`, their values as a leaf
+   * tensor): the loss then reads and differentiates the leaf, not θ. null unbinds.
+   */
+  bindRows(leaf: Tensor | null, rows: Int32Array | null = null): void {
+    this.stepRows = leaf && rows ? { leaf, place: new Map(Array.from(rows, (u, r) => [u, r])) } : null;
+  }
+
+  /** θ as a table of rows the BPR loop trains lazily (train/bpr.ts BprModel.rows). */
+  rowTable(): { param: Tensor; bind(leaf: Tensor | null, rows: Int32Array | null): void } {
+    return { param: this.theta, bind: (leaf, rows) => this.bindRows(leaf, rows) };
+  }
+
+  /** θ_u of a batch's users [B, K]: from the bound step rows when there are. */
+  userVectors(users: Tensor): Tensor {
+    const b = this.stepRows;
+    if (!b) return this.theta.indexSelect(0, users);
+    const at = Array.from(users.data<'int64'>(), (u) => {
+      const r = b.place.get(Number(u));
+      if (r === undefined) throw new InvalidArgumentError(`user ${u} is not among the step's bound rows`);
+      return r;
+    });
+    return b.leaf.indexSelect(0, tensor(Int32Array.from(at), [at.length], 'int64'));
+  }
+
   /** x(u,i) − x(u,j) for a batch of triplets, from uint8 images [B, S, S, 3] of i and j. */
   preferenceDiff(users: Tensor, posImages: Tensor, negImages: Tensor): { diff: Tensor; thetaU: Tensor; phiPos: Tensor } {
     const [b] = users.shape;
     const phi = this.encoder.forward(toInput(cat([posImages, negImages], 0))); // one pass over 2B images: [2B, K]
     const phiPos = phi.narrow(0, 0, b!); // Φ(X_i) [B, K]
     const phiNeg = phi.narrow(0, b!, b!); // Φ(X_j) [B, K]
-    const thetaU = this.theta.indexSelect(0, users); // θ_u [B, K]
+    const thetaU = this.userVectors(users); // θ_u [B, K]
     const diff = thetaU.mul(phiPos.sub(phiNeg)).sum(1); // x(u,i) − x(u,j) [B]
     return { diff, thetaU, phiPos };
   }

@@ -6,7 +6,7 @@ export { tidy, keep, unkeep, dispose, consume } from './tidy.js';
 export { Module } from './module.js';
 export { Conv2d, ConvTranspose2d, BatchNorm2d, Linear, Dropout, type WeightInit, type LayerInit } from './layers.js';
 export { glorotUniform, normalInit, uniformInit, fans } from './init.js';
-export { Adam, type AdamOptions } from './adam.js';
+export { Adam, RowAdam, type AdamOptions } from './adam.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export { setNumThreads, getNumThreads, engineInfo } from './native.js';
 export { currentDevice, currentPrecision, gpuCount, parseDevice, synchronize, useDevice, usePrecision, type DeviceRequest, type Precision } from './device.js';

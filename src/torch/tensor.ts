@@ -343,6 +343,21 @@ export class Tensor implements Disposable {
     n.Zero_!(this.handle);
     return this;
   }
+  /** Replaces the slices at `index` (int64, distinct) along dim by src's, in place, outside autograd. */
+  indexCopy_(dim: number, index: Tensor, src: Tensor): this {
+    try {
+      n.IndexCopy_!(this.handle, dim, index.handle, src.handle);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (err.code === 'TORCH_ERROR')
+        throw new ShapeError(
+          `indexCopy_: ${err.message} (shapes [${this.shape.join(', ')}], index [${index.shape.join(', ')}], src [${src.shape.join(', ')}])`,
+          [this.shape as number[], src.shape as number[]],
+        );
+      rethrow(e);
+    }
+    return this;
+  }
   uniform_(low: number, high: number, gen?: Generator): this {
     n.Uniform_!(this.handle, low, high, gen?.handle ?? null);
     return this;

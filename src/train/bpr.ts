@@ -22,8 +22,8 @@ import { BadInputError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
-import { Adam, tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
-import { averageInto, copyState, decayFor, disposeAll, snapshot, withWeights } from './averaging.js';
+import { Adam, noGrad, RowAdam, tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
+import { averageInto, copyState, decayFor, disposeAll, LazyRowAverage, snapshot, withWeights } from './averaging.js';
 import { z } from 'zod';
 import { countSchema, resumeCheckpoint, rngStateSchema, saveCheckpoint } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
@@ -37,6 +37,20 @@ export interface BprModel {
   loss(t: Triplets, paramShare?: number): { total: Tensor; bpr: Tensor };
   /** generators whose state must survive a resume (dropout) */
   generators: Generator[];
+  /**
+   * a table of per-user rows (DVBPR's θ) trained by lazy row updates (RowAdam): each step reads,
+   * differentiates and updates only its batch's rows, so a step costs the same at a thousand
+   * shoppers or a million. Absent: every parameter takes dense Adam.
+   */
+  rows?: { param: Tensor; bind(leaf: Tensor | null, rows: Int32Array | null): void };
+}
+
+/** The distinct users of a batch, ascending: the rows a lazy step touches (the same on every rank, from the global batch). */
+export function batchRows(t: Triplets): Int32Array {
+  const u = Int32Array.from(t.user).sort();
+  let m = 0;
+  for (let k = 0; k < u.length; k++) if (k === 0 || u[k] !== u[k - 1]) u[m++] = u[k]!;
+  return u.slice(0, m);
 }
 
 export interface BprLoopOptions {
@@ -129,7 +143,25 @@ export function shardOf(t: Triplets, rank: number, size: number): Triplets {
  * With `microBatches` m > 1 the batch goes through forward and backward in m parts, the gradients
  * accumulating (the same step in less memory; with m = W it adds the very numbers W ranks add).
  */
-export function bprStep(model: BprModel, opt: Adam, t: Triplets, group?: ProcessGroup, microBatches = 1): number {
+export function bprStep(model: BprModel, opt: Adam, t: Triplets, group?: ProcessGroup, microBatches = 1, lazy?: { opt: RowAdam; rows: Int32Array }): number {
+  if (!lazy) return denseStep(model, opt, t, group, microBatches);
+  const bound = model.rows!;
+  return tidy(() => {
+    const rowsT = tensor(lazy.rows, [lazy.rows.length], 'int64');
+    const leaf = noGrad(() => bound.param.indexSelect(0, rowsT)).requiresGrad_(true);
+    bound.bind(leaf, lazy.rows);
+    try {
+      const total = denseStep(model, opt, t, group, microBatches, leaf);
+      lazy.opt.step(rowsT, leaf.grad!);
+      return total;
+    } finally {
+      bound.bind(null, null);
+    }
+  });
+}
+
+/** The step over the dense parameters (and, with `leaf`, the batch rows' gradient summed over the ranks beside theirs). */
+function denseStep(model: BprModel, opt: Adam, t: Triplets, group: ProcessGroup | undefined, microBatches: number, leaf?: Tensor): number {
   return tidy(() => {
     opt.zeroGrad();
     // the batch's W-th share of the parameter terms on each rank, split again over the micro-batches
@@ -145,26 +177,31 @@ export function bprStep(model: BprModel, opt: Adam, t: Triplets, group?: Process
       opt.step();
       return total;
     }
-    const params = model.module.trainableParameters();
+    const params = opt.params;
     const grads = params.map((p, k) => {
       const g = p.grad;
       if (!g) throw new Error(`data-parallel step: parameter ${k} got no gradient on rank ${group.rank}`);
       return g;
     });
     const loss = tensor(Float32Array.from([total]), [1]);
-    group.allReduce([...grads, loss], 'sum');
+    // only the batch's rows of a lazy table travel
+    group.allReduce([...grads, ...(leaf ? [leaf.grad!] : []), loss], 'sum');
     opt.step();
     return loss.item();
   });
 }
 
 export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprResult> {
-  const params = model.module.trainableParameters();
+  const lazyParam = model.rows?.param;
+  // a table of rows trained lazily is not among dense Adam's parameters
+  const params = model.module.trainableParameters().filter((p) => p !== lazyParam);
   const group = o.group;
   const lead = !group || group.rank === 0; // validates and writes the checkpoints
   // every rank starts from rank 0's weights (they agree already when built from one seed)
-  group?.broadcast(params, 0);
+  group?.broadcast(model.module.trainableParameters(), 0);
   const opt = new Adam(params, { lr: o.lr });
+  const rowOpt = lazyParam ? new RowAdam(lazyParam, o.lr) : null;
+  const lazyKey = lazyParam ? [...model.module.stateDict()].find(([, t]) => t === lazyParam)?.[0] : undefined;
   const sampler = new TripletSampler(o.train, o.numUsers, o.numItems, o.seed);
   const stepsPerEpoch = Math.max(1, Math.round(o.train.user.length / o.batch));
   const fullEpochs = o.epochs;
@@ -179,7 +216,12 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     st = ck.state;
     const weights = new Map([...ck.tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v]));
     model.module.loadStateDict(weights, `${o.dir}/checkpoint.safetensors`);
+    if (rowOpt && !ck.tensors.has('rowadam.exp_avg'))
+      throw new BadInputError(
+        `${o.dir}/checkpoint.safetensors was written by an earlier Atelier (Adam moments for every user row): it cannot be resumed by this one; train the run again without --resume`,
+      );
     opt.loadStateDict({ step: st.adamStep, tensors: new Map([...ck.tensors].filter(([k]) => k.startsWith('adam.')).map(([k, v]) => [k.slice(5), v])) });
+    rowOpt?.loadStateDict({ step: st.adamStep, tensors: new Map([...ck.tensors].filter(([k]) => k.startsWith('rowadam.')).map(([k, v]) => [k.slice(8), v])) });
     model.generators.forEach((g, i) => g.setState(ck.tensors.get(`gen.${i}`)!));
     best = new Map([...ck.tensors].filter(([k]) => k.startsWith('best.')).map(([k, v]) => [k.slice(5), v]));
     if (averaging) {
@@ -195,14 +237,19 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
     o.callbacks.onMessage?.(`resumed at epoch ${st.epoch}` + (st.bestEpoch ? ` (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})` : ''));
   }
 
+  // the lazy table's average (the checkpoint's averages are whole: flushed at every epoch's end)
+  const lazyAvg = averaging && lazyParam && lazyKey ? new LazyRowAverage(avg.get(lazyKey)!, lazyParam, decay, st.adamStep) : null;
   for (let epoch = st.epoch + 1; epoch <= fullEpochs; epoch++) {
     const steps = stepsPerEpoch;
     const t0 = performance.now();
     let lossSum = 0;
     for (let s = 1; s <= steps; s++) {
       const batch = sampler.sample(o.batch);
-      const loss = bprStep(model, opt, group ? shardOf(batch, group.rank, group.size) : batch, group, o.microBatches ?? 1);
-      if (averaging) averageInto(avg, model.module, decay);
+      const lazy = rowOpt ? { opt: rowOpt, rows: batchRows(batch) } : undefined;
+      lazyAvg?.beforeStep(lazy!.rows, opt.stepCount + 1);
+      const loss = bprStep(model, opt, group ? shardOf(batch, group.rank, group.size) : batch, group, o.microBatches ?? 1, lazy);
+      if (averaging) averageInto(avg, model.module, decay, lazyAvg ? lazyKey : undefined);
+      lazyAvg?.afterStep(lazy!.rows, opt.stepCount);
       lossSum += loss;
       const secs = (performance.now() - t0) / 1000;
       o.callbacks.onStep?.({
@@ -217,6 +264,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
       });
       if (s % 8 === 0) await new Promise((r) => setImmediate(r)); // let signals and I/O through
     }
+    lazyAvg?.flush(opt.stepCount);
     const seconds = (performance.now() - t0) / 1000;
     const validate = o.validate;
     const evaluate = validate !== undefined && (epoch % o.evalEvery === 0 || epoch === fullEpochs);
@@ -240,6 +288,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
         const tensors = new Map<string, Tensor>();
         for (const [k, v] of model.module.stateDict()) tensors.set(`model.${k}`, v);
         for (const [k, v] of opt.stateDict().tensors) tensors.set(`adam.${k}`, v);
+        if (rowOpt) for (const [k, v] of rowOpt.stateDict().tensors) tensors.set(`rowadam.${k}`, v);
         model.generators.forEach((g, i) => tensors.set(`gen.${i}`, g.getState()));
         for (const [k, v] of best) tensors.set(`best.${k}`, v);
         for (const [k, v] of avg) tensors.set(`avg.${k}`, v);
@@ -254,5 +303,6 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   if (best.size) model.module.loadStateDict(best, 'best weights');
   disposeAll(avg);
   opt.dispose();
+  rowOpt?.dispose();
   return { bestAuc: st.bestAuc, bestEpoch: st.bestEpoch, history: st.history, best };
 }

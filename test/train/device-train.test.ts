@@ -43,7 +43,12 @@ async function run(device: typeof DEVICE, precision: Precision): Promise<{ losse
     };
     const { epochs, batch, lr, seed } = cfg;
     const r = await trainBpr(
-      { module: model, loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta), generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [] },
+      {
+        module: model,
+        loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta),
+        rows: model.rowTable(),
+        generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [],
+      },
       {
         dir: mkdtempSync(join(tmpdir(), 'atelier-device-train-')),
         ...{ epochs, batch, lr, seed },
