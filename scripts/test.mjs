@@ -12,7 +12,25 @@ function walk(dir) {
   });
 }
 
-const filters = process.argv.slice(2);
+// --unit: the inner loop's tier, the files that train nothing larger than a hand-made batch and
+// start no process (about a minute here); `npm test` runs every file
+const UNIT = [
+  'test/eval/',
+  'test/models/ranking.test.ts',
+  'test/data/sampler.test.ts',
+  'test/data/pickle.test.ts',
+  'test/torch/gradients.test.ts',
+  'test/torch/engine.test.ts',
+  'test/train/lazy-rows.test.ts',
+  'test/train/averaging.test.ts',
+  'test/train/augment.test.ts',
+  'test/store/lock.test.ts',
+  'test/store/manifests.test.ts',
+  'test/cli/flags.test.ts',
+  'test/cli/priors.test.ts',
+];
+const args = process.argv.slice(2);
+const filters = args.includes('--unit') ? UNIT : args;
 const files = walk('test')
   .sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));

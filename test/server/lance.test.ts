@@ -41,6 +41,12 @@ test('serve --index lance: recommendations through the index, and an uploaded it
   const withPolicy = await app.inject(`/users/${u}/recommendations?k=5&prior=1`);
   assert.equal(withPolicy.statusCode, 200, withPolicy.body);
   assert.deepEqual(withPolicy.json().policy, runPolicy(run.manifest), "the run's policy by default");
+  // a prior this shop cannot have (it names no products) is the client's error, on both paths
+  for (const a of [app, exactApp]) {
+    const r = await a.inject(`/users/${u}/recommendations?prior-product=1`);
+    assert.equal(r.statusCode, 400, r.body);
+    assert.match(r.json().error.message, /prior product: not available/);
+  }
   await exactApp.close();
   assert.equal((await app.inject(`/users/${u}/recommendations?category=capes`)).statusCode, 404);
   // an upload goes into the index too

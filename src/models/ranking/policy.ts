@@ -6,7 +6,7 @@
  * candidate set whose catalogue-wide mean and deviation the caller knows (the index path).
  */
 import { z } from 'zod';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { BadInputError, InvalidArgumentError } from '../../core/errors.js';
 import { MAX_PRIOR_WEIGHT, priorWeight } from '../../config/dvbpr.js';
 import type { Recommender } from '../recommender.js';
 import { priorNamed, registeredPriors, type PriorTerm, type ShopHistory } from './prior.js';
