@@ -34,7 +34,7 @@ import type { GarmentUtility } from '../eval/utility.js';
 import { toInput } from '../models/encoder.js';
 import { oneHot } from '../models/gan.js';
 import type { LoadedGan } from '../store/gan-run.js';
-import { categoryIndexOf, thetaOf, type LoadedRun } from '../store/run.js';
+import { categoryIndexOf, dvbprOf, thetaOf, type LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { improveItem, projectMany } from '../design/improve.js';
 import type { DesignRequestSettings } from '../config/design.js';
@@ -207,7 +207,7 @@ function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble
   const ganIndex = g.manifest.categories.indexOf(c);
   // the samples: 256 codes z ~ N(0, I), the GAN's own prior, no steps
   const s0 = maximisePreference(designModels(run, g), {
-    theta: new Float32Array(run.dvbpr!.encoderConfig.k),
+    theta: new Float32Array(dvbprOf(run).encoderConfig.k),
     category: ganIndex,
     n: 256,
     steps: 0,
@@ -271,9 +271,9 @@ function judgePair(
   o: JudgedStudyOptions,
   seed: number,
 ): PairCurve {
-  const k = run.dvbpr!.encoderConfig.k;
+  const k = dvbprOf(run).encoderConfig.k;
   const theta = thetaOf(run, pair.userId);
-  const kj = judge.dvbpr!.encoderConfig.k;
+  const kj = dvbprOf(judge).encoderConfig.k;
   const thetaJ = thetaOf(judge, pair.userId);
   const nItems = ctx.items.length;
   const bestRealProxy = Math.max(...Array.from({ length: nItems }, (_, r) => dot(ctx.proxyEmb, r, theta, 0, k)));
@@ -283,11 +283,11 @@ function judgePair(
   if (method.ensemble) {
     const member = (r: LoadedRun, emb: Float32Array) => {
       const th = thetaOf(r, pair.userId);
-      const kk = r.dvbpr!.encoderConfig.k;
+      const kk = dvbprOf(r).encoderConfig.k;
       const sc = Array.from({ length: nItems }, (_, i) => dot(emb, i, th, 0, kk));
       const mu = mean(sc);
       const sd = Math.sqrt(mean(sc.map((x) => (x - mu) ** 2))) || 1;
-      return { encoder: r.dvbpr!.encoder, theta: th, center: mu, scale: sd };
+      return { encoder: dvbprOf(r).encoder, theta: th, center: mu, scale: sd };
     };
     ens = { combine: method.ensemble, members: [member(run, ctx.proxyEmb), ...ensemble.map((r, m) => member(r, ctx.ensembleEmb[m]!))] };
   }
@@ -341,7 +341,7 @@ function judgePair(
   const shownU8 = new Uint8Array(steps * per);
   res.stepImages!.forEach((imgs, s) => shownU8.set(imgs.subarray(shown[s]! * per, (shown[s]! + 1) * per), s * per));
   const ej = embedWithRun(judge, shownU8, steps, gs);
-  const allJ = judge.dvbpr!.theta.data();
+  const allJ = dvbprOf(judge).theta.data();
   const U = allJ.length / kj;
   const judgeScore = Array.from({ length: steps }, (_, s) => dot(ej, s, thetaJ, 0, kj));
   const judgeRankPct = judgeScore.map((own, s) => {
@@ -553,8 +553,8 @@ export function judgedImproveStudy(
   const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, [], g, c, o.seed)).get(c)!;
   const gs = g.manifest.config.imageSize;
   const per = ds.imageSize * ds.imageSize * 3;
-  const k = run.dvbpr!.encoderConfig.k;
-  const kj = judge.dvbpr!.encoderConfig.k;
+  const k = dvbprOf(run).encoderConfig.k;
+  const kj = dvbprOf(judge).encoderConfig.k;
   const rows: { proxy: number[]; judge: number[]; utility: number[] | null; inRange: boolean[]; change: number }[] = [];
   // the first 8 pairs' original, reconstruction and improved image, for a figure
   const shown = Math.min(8, test.length);
@@ -653,8 +653,8 @@ export function garmentCeilingStudy(
   const t0 = performance.now();
   const { test } = pairsOf(ds, run, judge, g, o);
   const set = utility.set;
-  const k = run.dvbpr!.encoderConfig.k;
-  const kj = judge.dvbpr!.encoderConfig.k;
+  const k = dvbprOf(run).encoderConfig.k;
+  const kj = dvbprOf(judge).encoderConfig.k;
   const byCategory = new Map<
     string,
     { index: number[]; proxyEmb: Float32Array; judgeEmb: Float32Array; items: number[]; itemProxy: Float32Array; itemJudge: Float32Array }

@@ -30,7 +30,7 @@ import { DvbprScorer, embedPixels } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
 import { recommend } from '../store/recommend.js';
-import { categoryIndexOf, thetaOf, userIndexOf, type LoadedRun } from '../store/run.js';
+import { categoryIndexOf, dvbprOf, thetaOf, userIndexOf, type LoadedRun } from '../store/run.js';
 import { assertNotArtifactFolder } from '../store/run-commit.js';
 import { grid, writePng } from './figures.js';
 
@@ -80,9 +80,7 @@ export function catalogueIsGrey(run: LoadedRun): boolean {
 
 /** G, D and Φ for designing in this run's catalogue (grey designs for a grey catalogue). */
 export function designModels(run: LoadedRun, g: LoadedGan): DesignModels {
-  if (!run.dvbpr)
-    throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
-  return { gan: g.gan, encoder: run.dvbpr.encoder, grey: catalogueIsGrey(run) };
+  return { gan: g.gan, encoder: dvbprOf(run).encoder, grey: catalogueIsGrey(run) };
 }
 
 /** One catalogue item's image, uint8 [S, S, 3] at the dataset's size: from the dataset, or the upload's fitted pixels. */
@@ -94,7 +92,7 @@ export function itemPixels(run: LoadedRun, i: number): Uint8Array {
 
 /** Φ of uint8 images [n, S, S, 3] of any size S (e.g. the GAN's), resized to Φ's input in the graph: [n, K]. */
 export function embedWithRun(run: LoadedRun, u8: Uint8Array, n: number, size: number): Float32Array {
-  return embedPixels(run.dvbpr!.encoder, u8, n, size);
+  return embedPixels(dvbprOf(run).encoder, u8, n, size);
 }
 
 /** Resize uint8 images [n, s, s, 3] to [n, t, t, 3] (bilinear). */
@@ -169,7 +167,7 @@ export function scoresOf(run: LoadedRun, theta: Float32Array, u8: Uint8Array, n:
 /** θ_u − θ̄ (θ̄ the mean over every shopper) [K]. */
 export function distinctiveThetaOf(run: LoadedRun, userId: string): Float32Array {
   const own = thetaOf(run, userId);
-  const all = run.dvbpr!.theta.data(); // [U, K]
+  const all = dvbprOf(run).theta.data(); // [U, K]
   const k = own.length;
   const u = all.length / k;
   const out = Float32Array.from(own);

@@ -314,13 +314,21 @@ export function runPolicy(m: RunManifest): RankingPolicy {
   return {};
 }
 
-export interface LoadedRun {
+interface LoadedRunBase {
   dir: string;
-  manifest: RunManifest;
   catalogue: Catalogue;
   recommender: Recommender;
-  /** DVBPR only: the full model (encoder for new images) */
-  dvbpr?: Dvbpr;
+}
+
+/** A run loaded for use: a DVBPR run carries its full model (the encoder embeds new images; θ is each shopper's taste), no other kind does. */
+export type LoadedRun =
+  (LoadedRunBase & { manifest: DvbprRunManifest; dvbpr: Dvbpr }) | (LoadedRunBase & { manifest: Exclude<RunManifest, { kind: 'dvbpr' }>; dvbpr?: undefined });
+
+/** The run's DVBPR model; any other kind is a BadInputError saying what `what` needs. */
+export function dvbprOf(run: LoadedRun, what = 'design'): Dvbpr {
+  if (!run.dvbpr)
+    throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: ${what} needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
+  return run.dvbpr;
 }
 
 /** A weights file's tensors; a NaN or infinite weight is a CorruptFileError naming the tensor. */
@@ -436,9 +444,8 @@ export function purchasesOf(c: Catalogue, u: number): Int32Array {
 
 /** The shopper's taste vector θ_u [K] of a DVBPR run. */
 export function thetaOf(run: LoadedRun, userId: string): Float32Array {
-  if (!run.dvbpr)
-    throw new BadInputError(`run kind '${run.manifest.kind}' has no image encoder: design needs a DVBPR run`, { file: join(run.dir, 'manifest.json') });
+  const model = dvbprOf(run);
   const u = userIndexOf(run.catalogue, userId);
-  const k = run.dvbpr.encoderConfig.k;
-  return tidy(() => run.dvbpr!.theta.narrow(0, u, 1).reshape([k]).data());
+  const k = model.encoderConfig.k;
+  return tidy(() => model.theta.narrow(0, u, 1).reshape([k]).data());
 }
