@@ -48,8 +48,9 @@ export class PolicyTerms {
     let t = this.terms.get(name);
     if (!t) {
       const p = priorNamed(name);
+      // a request or flag naming it is the user's to change: a 400 / exit 2, not a 500
       if (!p.available(this.history, this.rec))
-        throw new InvalidArgumentError(`prior ${name}: not available for this shop and a ${this.rec.kind} model (${p.summary})`);
+        throw new BadInputError(`prior ${name}: not available for this shop and a ${this.rec.kind} model (${p.summary})`);
       this.terms.set(name, (t = p.prepare(this.history, this.rec)));
     }
     return t;
