@@ -7,16 +7,26 @@ import { loadGanRun } from '../store/gan-run.js';
 import { loadRun } from '../store/run.js';
 import { designRequestSchema } from '../config/design.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
+import { addSettingsFlags, givenOptions, hideInHelp } from './settings.js';
+import { readSettingsFile } from '../config/file.js';
 
-const where = z.object({ run: z.string(), gan: z.string(), user: z.string(), category: z.string(), out: z.string(), json: z.boolean().default(false) });
+// required unless --print-config (which needs none of them)
+const where = z.object({
+  run: z.string({ error: '--run <run> is required' }),
+  gan: z.string({ error: '--gan <gan> is required' }),
+  user: z.string({ error: '--user <id> is required' }),
+  category: z.string({ error: '--category <c> is required' }),
+  out: z.string({ error: '--out <dir> is required' }),
+  json: z.boolean().default(false),
+});
 
 export function registerDesign(program: Command): void {
-  deviceOptions(program.command('design'))
+  const cmd = deviceOptions(program.command('design'))
     .description("new items for one shopper: preference maximisation in the GAN's latent space (docs/method.md §5)")
-    .requiredOption('--run <run>', 'DVBPR run folder')
-    .requiredOption('--gan <gan>', 'GAN run folder')
-    .requiredOption('--user <id>', 'shopper id')
-    .requiredOption('--category <c>', 'category')
+    .option('--run <run>', 'DVBPR run folder')
+    .option('--gan <gan>', 'GAN run folder')
+    .option('--user <id>', 'shopper id')
+    .option('--category <c>', 'category')
     .addOption(
       new Option(
         '--preset <name>',
@@ -44,18 +54,29 @@ export function registerDesign(program: Command): void {
     .option('--smooth <sigma>', "randomised smoothing: Φ's term averaged over noisy copies of the image, σ in [−1, 1] units (0 = off)")
     .option('--smooth-copies <n>', 'noisy copies for --smooth')
     .option('--taste <t>', "'own': maximise θ_uᵀΦ (the paper); 'distinctive': (θ_u − θ̄)ᵀΦ, what sets this shopper apart")
-    .requiredOption('--out <dir>', 'output folder: design-XX.png, figure.png, scores.json')
-    .option('--json', 'print the summary as JSON')
-    .action(async (opts: Record<string, unknown>) => {
-      const { run, gan, user, category, out: dir, json, ...rest } = takeDevice(opts);
-      const w = parseConfig(where, { run, gan, user, category, out: dir, json });
-      const settings = parseConfig(designRequestSchema, rest);
-      const s = await designToFolder(loadRun(w.run), loadGanRun(w.gan), { userId: w.user, category: w.category, ...settings }, w.out);
-      out(
-        w.json,
-        s,
-        () =>
-          `designs for ${s.userId} (${s.category}) → ${w.out}: best design ${Math.max(...s.designs.map((d) => d.score)).toFixed(3)} vs best real item ${s.bestReal[0]?.score.toFixed(3)}`,
-      );
-    });
+    .option('--out <dir>', 'output folder: design-XX.png, figure.png, scores.json')
+    .option('--json', 'print the summary as JSON');
+  addSettingsFlags(cmd);
+  // what a shop decides in --help; the search's knobs through --config (or as flags)
+  hideInHelp(cmd, ['--device', '--lr', '--eta', '--bound', '--init-scale', '--candidates', '--anchor', '--guard', '--smooth', '--smooth-copies', '--taste']);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const { run, gan, user, category, out: dir, json, config, printConfig, ...flags } = takeDevice(opts);
+    // the settings file's values, then the flags given on the line (not commander's defaults)
+    const given = givenOptions(cmd, flags);
+    const file = typeof config === 'string' ? readSettingsFile(config) : {};
+    const raw = { ...flags, ...file, ...given };
+    const settings = parseConfig(designRequestSchema, raw, typeof config === 'string' ? `setting (${config} or a flag)` : 'option');
+    if (printConfig) {
+      process.stdout.write(JSON.stringify(settings, null, 2) + '\n');
+      return;
+    }
+    const w = parseConfig(where, { run, gan, user, category, out: dir, json });
+    const s = await designToFolder(loadRun(w.run), loadGanRun(w.gan), { userId: w.user, category: w.category, ...settings }, w.out);
+    out(
+      w.json,
+      s,
+      () =>
+        `designs for ${s.userId} (${s.category}) → ${w.out}: best design ${Math.max(...s.designs.map((d) => d.score)).toFixed(3)} vs best real item ${s.bestReal[0]?.score.toFixed(3)}`,
+    );
+  });
 }

@@ -11,6 +11,9 @@ import { readManifest, runPolicy, type DvbprRunManifest } from '../store/run.js'
 import { dvbprPreset, dvbprSchema, MAX_K, type DvbprConfig } from '../config/dvbpr.js';
 import { decimal, parseConfig } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
+import { addSettingsFlags, hideInHelp } from './settings.js';
+import { readSettingsFile } from '../config/file.js';
+import { readDatasetManifest } from '../data/dataset.js';
 import { createProgress } from '../app/progress.js';
 
 const dvbprFlags = z
@@ -44,6 +47,8 @@ const dvbprFlags = z
     seed: decimal(z.number().int().min(0)).optional(),
     resume: z.boolean().default(false),
     json: z.boolean().default(false),
+    config: z.string().optional(),
+    printConfig: z.boolean().default(false),
   })
   .strict();
 
@@ -53,10 +58,25 @@ type DvbprFlags = z.infer<typeof dvbprFlags>;
  * The preset for the dataset's image size (or, with --like, the config of the run named and its
  * best epoch as the epoch count), with every flag given laid over it, validated.
  */
-export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json' | 'split'> & { json?: boolean }, imageSize: number, like?: DvbprRunManifest): DvbprConfig {
+export function dvbprConfigFrom(
+  flags: Omit<DvbprFlags, 'json' | 'split' | 'printConfig'> & { json?: boolean },
+  imageSize: number,
+  like?: DvbprRunManifest,
+  file?: Record<string, unknown>,
+): DvbprConfig {
   if (!flags.conservative && (flags.conservativeWeight !== undefined || flags.conservativeSteps !== undefined))
     throw new BadInputError('--conservative-weight and --conservative-steps need --conservative <gan-run>');
-  const base = like ? { ...like.config, epochs: like.metrics.bestEpoch!, earlyStopping: 0 } : dvbprPreset(flags.preset, imageSize);
+  const start = like
+    ? { ...like.config, epochs: like.metrics.bestEpoch!, earlyStopping: 0 }
+    : dvbprPreset((file?.preset as DvbprConfig['preset']) ?? flags.preset, imageSize);
+  // a settings file over the preset (its encoder and conservative settings merged key by key), the flags over both
+  const nested = (k: 'encoder' | 'conservative') => (file?.[k] && typeof file[k] === 'object' ? (file[k] as Record<string, unknown>) : undefined);
+  const base = {
+    ...start,
+    ...(file ?? {}),
+    encoder: { ...start.encoder, ...nested('encoder') },
+    ...(nested('conservative') ? { conservative: { ...(start.conservative ?? {}), ...nested('conservative') } } : {}),
+  } as DvbprConfig;
   const set = <K extends string, V>(key: K, v: V | undefined) => (v !== undefined ? { [key]: v } : {});
   const cfg = {
     ...base,
@@ -81,7 +101,7 @@ export function dvbprConfigFrom(flags: Omit<DvbprFlags, 'json' | 'split'> & { js
     ...set('classifierAttributes', flags.classifierAttributes),
     ...set('seed', flags.seed),
   };
-  return parseConfig(dvbprSchema, cfg, 'config');
+  return parseConfig(dvbprSchema, cfg, flags.config ? `setting (${flags.config} or a flag)` : 'config');
 }
 
 /** --like: an evaluated DVBPR run folder (its manifest read and checked). */
@@ -105,7 +125,7 @@ function likeRun(dir: string): { manifest: DvbprRunManifest; record: LikeRun } {
 }
 
 export function registerTrainDvbpr(train: Command): void {
-  deviceOptions(train.command('dvbpr'), { precision: true })
+  const cmd = deviceOptions(train.command('dvbpr'), { precision: true })
     .description('DVBPR: a CNN trained from pixels jointly with the shoppers (docs/method.md §1)')
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <run>', 'run folder to write')
@@ -147,29 +167,62 @@ export function registerTrainDvbpr(train: Command): void {
     .option('--like <run>', 'take the config and the best epoch (as --epochs) of this evaluated run folder; flags given still apply')
     .option('--seed <n>', 'seed')
     .option('--resume', "continue from the run folder's last checkpoint")
-    .option('--json', 'print the run manifest as JSON')
-    .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(dvbprFlags, takeDevice(opts));
-      if (f.nproc && f.nproc > 1) {
-        if (rendezvousFromEnv()) throw new InvalidArgumentError('--nproc starts its own workers: not inside a launcher that set WORLD_SIZE');
-        const code = await launchWorkers(f.nproc, commandLine());
-        if (code !== 0) throw new AtelierError('DISTRIBUTED', `train dvbpr --nproc ${f.nproc}: a worker failed (exit ${code})`);
-        return;
-      }
-      const follower = (rendezvousFromEnv()?.rank ?? 0) !== 0;
+    .option('--json', 'print the run manifest as JSON');
+  addSettingsFlags(cmd);
+  // everyday flags in --help; the rest (the network, the schedule, the studies' knobs) through --config or as flags
+  hideInHelp(cmd, [
+    '--precision',
+    '--lr',
+    '--batch',
+    '--k',
+    '--dropout',
+    '--lambda-phi',
+    '--lambda-theta',
+    '--init',
+    '--classifier-epochs',
+    '--classifier-attributes',
+    '--early-stopping',
+    '--average-epochs',
+    '--micro-batches',
+    '--augment-shift',
+    '--augment-flip',
+    '--augment-scale',
+    '--augment-noise',
+    '--conservative',
+    '--conservative-weight',
+    '--conservative-steps',
+    '--nproc',
+  ]);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const f = parseConfig(dvbprFlags, takeDevice(opts));
+    const file = f.config ? readSettingsFile(f.config) : undefined;
+    // the file's preset unless --preset was given
+    if (file?.preset !== undefined && cmd.getOptionValueSource('preset') === 'default') f.preset = file.preset as DvbprFlags['preset'];
+    if (f.printConfig) {
       const like = f.like ? likeRun(f.like) : undefined;
-      const m = await trainDvbprFromData(
-        f.data,
-        (size) => dvbprConfigFrom(f, size, like?.manifest),
-        { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}) },
-        createProgress({ json: f.json }),
-      );
-      if (follower) return; // rank 0 reports
-      const t = m.metrics.test;
-      out(f.json, m, () =>
-        t
-          ? `dvbpr → ${f.out}: test AUC ${t.auc.toFixed(4)}, cold AUC ${t.coldAuc.toFixed(4)} (best epoch ${String(m.metrics.bestEpoch)})`
-          : `dvbpr → ${f.out}: trained on all ${m.kind === 'dvbpr' ? m.training?.pairs : '?'} purchases for ${String(m.metrics.bestEpoch)} epochs, nothing held out${like ? ` (settings of ${f.like})` : ''}`,
-      );
-    });
+      process.stdout.write(JSON.stringify(dvbprConfigFrom(f, readDatasetManifest(f.data).imageSize, like?.manifest, file), null, 2) + '\n');
+      return;
+    }
+    if (f.nproc && f.nproc > 1) {
+      if (rendezvousFromEnv()) throw new InvalidArgumentError('--nproc starts its own workers: not inside a launcher that set WORLD_SIZE');
+      const code = await launchWorkers(f.nproc, commandLine());
+      if (code !== 0) throw new AtelierError('DISTRIBUTED', `train dvbpr --nproc ${f.nproc}: a worker failed (exit ${code})`);
+      return;
+    }
+    const follower = (rendezvousFromEnv()?.rank ?? 0) !== 0;
+    const like = f.like ? likeRun(f.like) : undefined;
+    const m = await trainDvbprFromData(
+      f.data,
+      (size) => dvbprConfigFrom(f, size, like?.manifest, file),
+      { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}) },
+      createProgress({ json: f.json }),
+    );
+    if (follower) return; // rank 0 reports
+    const t = m.metrics.test;
+    out(f.json, m, () =>
+      t
+        ? `dvbpr → ${f.out}: test AUC ${t.auc.toFixed(4)}, cold AUC ${t.coldAuc.toFixed(4)} (best epoch ${String(m.metrics.bestEpoch)})`
+        : `dvbpr → ${f.out}: trained on all ${m.kind === 'dvbpr' ? m.training?.pairs : '?'} purchases for ${String(m.metrics.bestEpoch)} epochs, nothing held out${like ? ` (settings of ${f.like})` : ''}`,
+    );
+  });
 }

@@ -78,9 +78,10 @@ export const designRequestSchema = z
     // contradictions, each naming the field that cannot go with the rest
     if (s.candidates !== 0 && s.candidates < r.n)
       ctx.addIssue({ code: 'custom', path: ['candidates'], message: `best-of-N chooses the n = ${r.n} starts among at least n draws (0: no best-of-N)` });
-    if (r.smoothCopies !== undefined && s.smooth === 0)
+    // (a value equal to the preset's is no contradiction: --print-config writes every setting, and --config reads it back)
+    if (r.smoothCopies !== undefined && r.smoothCopies !== base.smoothCopies && s.smooth === 0)
       ctx.addIssue({ code: 'custom', path: ['smoothCopies'], message: 'copies of smoothing were given, but smoothing is off (smooth = 0)' });
-    if (r.initScale !== undefined && s.bound === 'shell')
+    if (r.initScale !== undefined && r.initScale !== base.initScale && s.bound === 'shell')
       ctx.addIssue({ code: 'custom', path: ['initScale'], message: "the shell bound keeps ‖z‖ = √d: a start's scale has no effect there" });
     return { preset: r.preset, n: r.n, seed: r.seed, ...s };
   });

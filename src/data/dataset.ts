@@ -855,6 +855,15 @@ function readLatest(path: string, users: number): { latest?: { train: Int32Array
   return { latest: { train: l.slice(0, users), known: l.slice(users, users * 2), all: l.slice(users * 2) } };
 }
 
+/** A prepared dataset's manifest alone (its image size, counts, split), without its arrays. */
+export function readDatasetManifest(dir: string): Manifest {
+  const path = join(resolve(dir), 'manifest.json');
+  const manifest = readJson<Manifest>(path);
+  if (manifest.format !== DATASET_FORMAT)
+    throw new BadInputError(`dataset format ${manifest.format}, this Atelier reads format ${DATASET_FORMAT}`, { file: path });
+  return manifest;
+}
+
 export function loadDataset(dir: string): Dataset {
   const d = resolve(dir);
   const manifest = readJson<Manifest>(join(d, 'manifest.json'));

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/fixtures.js';
+import { tinyRuns } from '../helpers/tiny-runs.js';
+
+/** The CLI as a user runs it, stdout kept. */
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ['bin/atelier.js', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const optionsInHelp = (...cmd: string[]) =>
+  cli(...cmd, '--help')
+    .out.split('\n')
+    .filter((l) => /^  --/.test(l)).length;
+
+test('design and train dvbpr list at most 12 options in --help; the others still work as flags and settings', () => {
+  assert.ok(optionsInHelp('design') <= 12, `design: ${optionsInHelp('design')}`);
+  assert.ok(optionsInHelp('train', 'dvbpr') <= 12, `train dvbpr: ${optionsInHelp('train', 'dvbpr')}`);
+  const hidden = cli('design', '--print-config', '--eta', '2', '--taste', 'distinctive');
+  assert.equal(hidden.code, 0, hidden.err);
+  assert.deepEqual([JSON.parse(hidden.out).eta, JSON.parse(hidden.out).taste], [2, 'distinctive']);
+});
+
+test('design: --print-config round-trips through --config (JSON and YAML); the flags given override the file; a bad file is named with its line', () => {
+  const dir = tempDir();
+  const printed = cli('design', '--print-config');
+  assert.equal(printed.code, 0, printed.err);
+  const resolved = JSON.parse(printed.out);
+  assert.equal(resolved.steps, 8, "the default preset's steps");
+  const json = join(dir, 'design.json');
+  writeFileSync(json, printed.out);
+  assert.deepEqual(JSON.parse(cli('design', '--config', json, '--print-config').out), resolved);
+  const yaml = join(dir, 'design.yaml');
+  writeFileSync(yaml, 'n: 4\nsteps: 3\nbound: shell\n');
+  const fromYaml = JSON.parse(cli('design', '--config', yaml, '--print-config').out);
+  assert.deepEqual([fromYaml.n, fromYaml.steps, fromYaml.bound, fromYaml.seed], [4, 3, 'shell', 1]);
+  // a flag given on the line wins over the file; a flag left at its default does not
+  assert.equal(JSON.parse(cli('design', '--config', yaml, '--print-config', '--n', '6').out).n, 6);
+  const badYaml = join(dir, 'bad.yaml');
+  writeFileSync(badYaml, 'n: 4\nsteps: [3\n');
+  const r1 = cli('design', '--config', badYaml, '--print-config');
+  assert.equal(r1.code, 2);
+  assert.match(r1.err, /bad\.yaml:\d+: not YAML/);
+  const unknown = join(dir, 'unknown.json');
+  writeFileSync(unknown, '{"n": 4, "stepz": 3}');
+  const r2 = cli('design', '--config', unknown, '--print-config');
+  assert.equal(r2.code, 2);
+  assert.match(r2.err, /stepz/);
+  const list = join(dir, 'list.json');
+  writeFileSync(list, '[1, 2]');
+  assert.match(cli('design', '--config', list, '--print-config').err, /list\.json: a settings file holds one object of settings, got a list/);
+});
+
+test("train dvbpr: --print-config shows the preset for the dataset's image size with the file and flags laid over it, and round-trips", async () => {
+  const t = await tinyRuns();
+  const data = join(t.root, 'data');
+  const dir = tempDir();
+  const base = JSON.parse(cli('train', 'dvbpr', '--data', data, '--out', join(dir, 'r'), '--preset', 'tiny', '--print-config').out);
+  assert.equal(base.preset, 'tiny');
+  assert.equal(base.encoder.inputSize, t.ds.imageSize);
+  const file = join(dir, 'dvbpr.json');
+  writeFileSync(file, JSON.stringify({ preset: 'tiny', lr: 0.5, encoder: { k: 8 } }));
+  const laid = cli('train', 'dvbpr', '--data', data, '--out', join(dir, 'r'), '--config', file, '--epochs', '2', '--print-config');
+  assert.equal(laid.code, 0, laid.err);
+  const cfg = JSON.parse(laid.out);
+  assert.deepEqual([cfg.preset, cfg.lr, cfg.encoder.k, cfg.epochs, cfg.batch], ['tiny', 0.5, 8, 2, base.batch]);
+  const again = join(dir, 'again.json');
+  writeFileSync(again, laid.out);
+  assert.deepEqual(JSON.parse(cli('train', 'dvbpr', '--data', data, '--out', join(dir, 'r'), '--config', again, '--print-config').out), cfg);
+  writeFileSync(file, JSON.stringify({ preset: 'tiny', lr: -1 }));
+  const bad = cli('train', 'dvbpr', '--data', data, '--out', join(dir, 'r'), '--config', file, '--print-config');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /dvbpr\.json or a flag\) --lr/);
+});
