@@ -41,7 +41,7 @@ import { BadInputError, CorruptFileError, InvalidArgumentError } from '../core/e
 import { Rng } from '../core/rng.js';
 import { readJsonFile } from '../core/fs.js';
 import type { IdMap } from '../core/ids.js';
-import { buildImageCache, ImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
+import { buildImageCache, checkDiskSpace, ImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
 import type { Problems } from './problems.js';
 import { ATTRIBUTES_FILE, attributeOf, datasetAttributes, type Attribute, type RawAttribute } from './attributes.js';
 import { packBaskets, splitInteractions, type Baskets, type SplitKind } from './split.js';
@@ -355,6 +355,8 @@ export async function prepareDataset(raw: RawDataset | StagedSource, outDir: str
     throw e;
   }
 }
+
+const cacheRowBytes = (size: number) => size * size * 3;
 
 /** The previous dataset's image index, when its rows can be reused (same fit). */
 function previousImages(out: string, fit: Fit): { path: string; keys: string[]; size: number } | null {
@@ -678,6 +680,12 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
   const progress = opts.onProgress ?? (() => {});
   // 1. images, reusing rows of the previous dataset whose source bytes are unchanged (a staged source writes them as it reads)
   const cachePath = join(tmp, 'images.u8');
+  if (!('stage' in input))
+    checkDiskSpace(
+      tmp,
+      input.sources.length * cacheRowBytes(opts.imageSize),
+      `the ${input.sources.length.toLocaleString('en')} photos' cache at ${opts.imageSize} px`,
+    );
   const raw = 'stage' in input ? await input.stage(cachePath) : input;
   // no split asked for: a log with purchase times is split by time (each shopper's next purchase held out), one without as the paper does
   const o: PrepareOptions & { split: SplitKind } = { ...opts, split: opts.split ?? (raw.timed ? 'temporal' : 'paper') };

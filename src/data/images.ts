@@ -4,7 +4,7 @@
  */
 import { BadInputError, CorruptFileError } from '../core/errors.js';
 import { constants } from 'node:buffer';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
 
@@ -32,6 +32,26 @@ export async function fitImage(input: Buffer | ImageSource, size: number, fit: F
     throw new BadInputError(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Refuses, before any photo is decoded, a cache the disk cannot hold: `bytes` to write under
+ * `dir`, with `free` bytes free there (statfs; a test passes its own). The message names the
+ * sizes and what to change (a smaller --image-size, or another --out).
+ */
+export function checkDiskSpace(dir: string, bytes: number, what: string, free = freeBytes(dir)): void {
+  // a margin for the dataset's other files and the filesystem's own
+  const need = bytes + 64 * 2 ** 20;
+  if (free < need)
+    throw new BadInputError(
+      `${what} needs ${(need / 2 ** 30).toFixed(2)} GiB and the disk has ${(free / 2 ** 30).toFixed(2)} GiB free: free some space, write --out elsewhere, or ingest a smaller --image-size`,
+      { file: dir },
+    );
+}
+
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return Number(s.bavail) * Number(s.bsize);
 }
 
 /** The largest photo read (a bigger one is a bad row, not a process grown to the file's size). */

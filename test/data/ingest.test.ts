@@ -430,3 +430,23 @@ test("dated purchases are split by time unless told otherwise; each shopper's la
   const all = latestBaskets(ds2, 'all');
   for (let u = 0; u < ds2.userIds.length; u++) assert.deepEqual([...all.items.subarray(all.offsets[u]!, all.offsets[u + 1]!)], [ds2.latest!.all[u]!]);
 });
+
+test('a photo cache the disk cannot hold is refused before any photo is decoded, naming the sizes and what to change', async () => {
+  const { checkDiskSpace } = await import('../../src/data/images.js');
+  const gib = 2 ** 30;
+  assert.throws(
+    () => checkDiskSpace('/data/out', 3.2 * gib, "the 22,881 photos' cache at 224 px", 1 * gib),
+    (e: unknown) =>
+      e instanceof BadInputError &&
+      /\/data\/out: the 22,881 photos' cache at 224 px needs 3\.26 GiB and the disk has 1\.00 GiB free/.test((e as Error).message) &&
+      /--image-size/.test((e as Error).message),
+  );
+  assert.doesNotThrow(() => checkDiskSpace('/data/out', 3.2 * gib, 'the cache', 4 * gib));
+  // the real disk's free space (statfs): a cache larger than any disk is refused
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  await assert.rejects(
+    runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet).then(() => checkDiskSpace(out, 2 ** 60, 'a cache of an exabyte')),
+    /a cache of an exabyte needs .* GiB and the disk has .* GiB free/,
+  );
+});
