@@ -49,7 +49,7 @@ interface Stage {
 }
 
 /** Runs a command under GNU time: its exit code, stderr, wall seconds and peak RSS (MB). */
-function timed(cmd: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string; seconds: number; peakRssMb: number }> {
+export function timed(cmd: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string; seconds: number; peakRssMb: number }> {
   return new Promise((done, fail) => {
     const child = spawn('/usr/bin/time', ['-f', 'TIMED %e %M', ...cmd], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let err = '';
@@ -335,7 +335,8 @@ ${growth.join('\n')}
   writeFileAtomic('bench/results/full-size.md', md);
 }
 
-if (process.argv[2] === 'worker') {
+// this file run as the worker (not imported by another bench)
+if (process.argv[1] && resolve(process.argv[1]) === self && process.argv[2] === 'worker') {
   const [data, run] = process.argv.slice(3) as [string, string];
   await worker(data, run);
 }
