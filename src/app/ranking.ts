@@ -61,9 +61,9 @@ export interface PolicyChoice {
  * temporal split, validation holds out each shopper's latest purchase before the test one and
  * predicts it from the ones before: the next purchase, as serving uses the policy.
  */
-export function choosePolicy(ds: Dataset, rec: Recommender): PolicyChoice {
+export function choosePolicy(ds: Dataset, rec: Recommender, onCell?: (cell: PolicyCell, best: PolicyCell) => void): PolicyChoice {
   const valid = new PolicyTerms(evaluationHistory(ds, 'valid'), rec);
-  const search = searchPolicy(valid.available(), (p) => rankingOn(ds, withPolicy(ds, rec, p, 'valid', valid), 'valid').auc);
+  const search = searchPolicy(valid.available(), (p) => rankingOn(ds, withPolicy(ds, rec, p, 'valid', valid), 'valid').auc, 3, onCell);
   const test = new PolicyTerms(evaluationHistory(ds, 'test'), rec);
   const testOf = (p: RankingPolicy) => rankingOn(ds, withPolicy(ds, rec, p, 'test', test), 'test');
   return {

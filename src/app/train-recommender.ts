@@ -315,7 +315,15 @@ async function dvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Pro
   const final = new DvbprScorer(model.theta.data(), e, cfg.encoder.k);
   manifest.embeddings = { file: EMBEDDINGS_FILE, count: ds.itemIds.length, k: cfg.encoder.k };
   // the ranking policy for the top of the list: chosen on validation, or the evaluated run's (--like)
-  const policy = heldOut ? choosePolicy(ds, final) : undefined;
+  const describe = (p: Record<string, number>) =>
+    Object.entries(p)
+      .map(([k, w]) => `${k} ${w}`)
+      .join(', ') || 'no priors';
+  const policy = heldOut
+    ? choosePolicy(ds, final, (cell, best) =>
+        o.callbacks.onMessage?.(`ranking policy: ${describe(cell.policy)} → validation AUC ${cell.score.toFixed(4)} (best so far: ${describe(best.policy)})`),
+      )
+    : undefined;
   manifest.metrics = {
     ...manifest.metrics,
     bestEpoch: result.bestEpoch,

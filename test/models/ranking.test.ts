@@ -189,6 +189,11 @@ test('searchPolicy: coordinate ascent keeps a weight only when it beats the best
   assert.deepEqual(r.cells[0], { policy: {}, score: score({}) });
   // a flat score: no prior is taken
   assert.deepEqual(searchPolicy(names, () => 0.5).policy, {});
+  // progress: every cell reported as it is measured, with the best so far
+  const seen: string[] = [];
+  searchPolicy(names, score, 3, (c, b) => seen.push(`${JSON.stringify(c.policy)}→${JSON.stringify(b.policy)}`));
+  assert.equal(seen.length, r.cells.length);
+  assert.equal(seen.at(-1)!.split('→')[1], JSON.stringify(r.policy));
 });
 
 test('a fifth prior is one file: registered, it is in the policy schema and the search, and it ranks', async () => {

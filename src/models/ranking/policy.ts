@@ -136,10 +136,13 @@ export function searchPolicy(
   available: string[],
   score: (p: RankingPolicy) => number,
   rounds = 3,
+  /** each cell as it is measured, with the best so far (progress) */
+  onCell?: (cell: PolicyCell, best: PolicyCell) => void,
 ): { policy: Record<string, number>; score: number; cells: PolicyCell[] } {
   let policy: Record<string, number> = {};
   let best = score(policy);
   const cells: PolicyCell[] = [{ policy: {}, score: best }];
+  onCell?.(cells[0]!, cells[0]!);
   for (let round = 0; round < rounds; round++) {
     let changed = false;
     for (const name of available) {
@@ -154,6 +157,7 @@ export function searchPolicy(
           policy = cand;
           changed = true;
         }
+        onCell?.(cells[cells.length - 1]!, { policy, score: best });
       }
     }
     if (!changed) break;
