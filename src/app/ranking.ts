@@ -62,9 +62,10 @@ export interface PolicyChoice {
  * predicts it from the ones before: the next purchase, as serving uses the policy.
  */
 export function choosePolicy(ds: Dataset, rec: Recommender, onCell?: (cell: PolicyCell, best: PolicyCell) => void): PolicyChoice {
-  const valid = new PolicyTerms(evaluationHistory(ds, 'valid'), rec);
+  // the search measures every policy on the same shoppers: their term rows are kept (up to 1 GiB)
+  const valid = new PolicyTerms(evaluationHistory(ds, 'valid'), rec, 2 ** 30);
   const search = searchPolicy(valid.available(), (p) => rankingOn(ds, withPolicy(ds, rec, p, 'valid', valid), 'valid').auc, 3, onCell);
-  const test = new PolicyTerms(evaluationHistory(ds, 'test'), rec);
+  const test = new PolicyTerms(evaluationHistory(ds, 'test'), rec, 2 ** 30);
   const testOf = (p: RankingPolicy) => rankingOn(ds, withPolicy(ds, rec, p, 'test', test), 'test');
   return {
     policy: search.policy,

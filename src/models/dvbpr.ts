@@ -100,6 +100,7 @@ export class DvbprScorer implements Recommender {
   numItems: number;
   readonly embeddingDim: number;
   private eT: Tensor; // Eᵀ [K, N], contiguous for the product
+  private unitT: Tensor | null = null; // Eᵀ with columns of length 1 (similarTo), made on first use
   private readonly thetaT: Tensor; // θ [U, K]
 
   constructor(
@@ -145,15 +146,16 @@ export class DvbprScorer implements Recommender {
   /** cos(Φ(x_i), Φ(x_j)) of every item i to each item j given [items.length, N] (a zero embedding: 0). */
   similarTo(items: Int32Array): Float32Array {
     for (const r of items) if (!(r >= 0 && r < this.numItems)) throw new InvalidArgumentError(`item row ${r} out of range 0..${this.numItems - 1}`);
-    return tidy(() => {
-      const norm = this.eT.square().sum(0).sqrt().clamp(1e-12); // [N]
-      const unit = this.eT.div(norm); // columns of length 1
-      return unit
+    // the embeddings scaled to length 1, once (until items are added)
+    if (!this.unitT) this.unitT = keep(tidy(() => this.eT.div(this.eT.square().sum(0).sqrt().clamp(1e-12))));
+    const unit = this.unitT;
+    return tidy(() =>
+      unit
         .indexSelect(1, tensor(items, [items.length], 'int64'))
         .transpose(0, 1)
         .matmul(unit)
-        .data();
-    });
+        .data(),
+    );
   }
 
   /** Appends items (embeddings [n, K]) after the existing ones: new items are scored at once. */
@@ -163,11 +165,14 @@ export class DvbprScorer implements Recommender {
     const next = keep(tidy(() => cat([this.eT, tensor(embeddings, [n, this.k]).transpose(0, 1)], 1).contiguous()));
     this.eT.dispose();
     this.eT = next;
+    this.unitT?.dispose();
+    this.unitT = null;
     this.numItems += n;
   }
 
   dispose(): void {
     this.eT.dispose();
+    this.unitT?.dispose();
     this.thetaT.dispose();
   }
 }

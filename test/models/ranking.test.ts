@@ -91,6 +91,13 @@ test('recency and basket: plus w·cos(e_i, e_latest) and w·mean cos to the late
       close(rows[u * 4 + i]!, (v - mean) / sd + rec + bas, `user ${u} item ${i}`);
     });
   }
+  // the search's cache of term rows gives the same rows, and a second policy reads them back
+  const cached = new PolicyTerms(h, scorer, 2 ** 20);
+  const again = new PolicyRanker(cached, { recency: 2, basket: 3 }).scoreUsers(Int32Array.from([0, 1, 2]));
+  again.forEach((v, x) => close(v, rows[x]!, `cached ${x}`));
+  const other = new PolicyRanker(cached, { recency: 5 }).scoreUsers(Int32Array.from([0, 1, 2]));
+  const direct = new PolicyRanker(new PolicyTerms(h, scorer), { recency: 5 }).scoreUsers(Int32Array.from([0, 1, 2]));
+  other.forEach((v, x) => close(v, direct[x]!, `cached, another weight ${x}`));
   const noEmbeddings = new RandomRecommender(3, 4, 1);
   assert.throws(() => new PolicyRanker(new PolicyTerms(h, noEmbeddings), { recency: 1 }), /prior recency: not available for this shop and a random model/);
   assert.ok(!new PolicyTerms(h, noEmbeddings).available().includes('basket'));

@@ -38,10 +38,17 @@ export function activeWeights(p: RankingPolicy): [string, number][] {
 /** The terms a policy needs, prepared once for a history and model (a caller evaluating many policies shares them). */
 export class PolicyTerms {
   private readonly terms = new Map<string, PriorTerm>();
+  /**
+   * `cacheBytes`: each shopper's whole-catalogue term rows kept, up to this many bytes in all, so
+   * a search measuring many policies on the same shoppers computes each row once (evaluation; the
+   * server keeps none)
+   */
   constructor(
     readonly history: ShopHistory,
     readonly rec: Recommender,
+    private readonly cacheBytes = 0,
   ) {}
+  private cached = 0;
 
   /** The prior's term; a prior unavailable here (no products, no embeddings) is an error naming it. */
   term(name: string): PriorTerm {
@@ -51,9 +58,32 @@ export class PolicyTerms {
       // a request or flag naming it is the user's to change: a 400 / exit 2, not a 500
       if (!p.available(this.history, this.rec))
         throw new BadInputError(`prior ${name}: not available for this shop and a ${this.rec.kind} model (${p.summary})`);
-      this.terms.set(name, (t = p.prepare(this.history, this.rec)));
+      t = p.prepare(this.history, this.rec);
+      if (this.cacheBytes > 0) t = this.caching(t);
+      this.terms.set(name, t);
     }
     return t;
+  }
+
+  /** A term whose whole-catalogue rows are kept per shopper while the byte budget lasts. */
+  private caching(inner: PriorTerm): PriorTerm {
+    const rows = new Map<number, Float32Array>();
+    return {
+      add: (u, row, w, items) => {
+        if (items) return inner.add(u, row, w, items);
+        let r = rows.get(u);
+        if (!r || r.length !== row.length) {
+          r = new Float32Array(row.length);
+          inner.add(u, r, 1);
+          if (this.cached + r.byteLength <= this.cacheBytes) {
+            rows.set(u, r);
+            this.cached += r.byteLength;
+          }
+        }
+        for (let i = 0; i < row.length; i++) row[i]! += w * r[i]!;
+      },
+      ...(inner.candidates ? { candidates: (u: number) => inner.candidates!(u) } : {}),
+    };
   }
 
   /** The priors available here. */
