@@ -7,7 +7,7 @@ import { registeredPriors } from '../../src/models/ranking/index.js';
 
 test('every registered prior has one CLI flag and one API query key, its own name; a prior registered later has them too', async () => {
   const names = registeredPriors().map((p) => p.name);
-  assert.deepEqual(names.slice(0, 6), ['category', 'product', 'popularity', 'recency', 'basket', 'copurchase']);
+  assert.deepEqual(names.slice(0, 7), ['category', 'product', 'popularity', 'trending', 'recency', 'basket', 'copurchase']);
   const flags = addPriorFlags(new Command('x')).options.map((o) => o.long);
   for (const n of names) assert.ok(flags.includes(`--prior-${n}`), `--prior-${n}`);
   // a fifth (here seventh) prior in one file of its own

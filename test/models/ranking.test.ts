@@ -171,6 +171,16 @@ test('copurchase: counts of shoppers who bought both, over √(n_i n_j), average
   assert.equal(h2.buyers[0], 1);
 });
 
+test('trending: log(1 + the shoppers whose latest basket holds the item), by hand; its candidates are the most held', () => {
+  // baskets: shopper 0 {1, 2}, shopper 1 {2}, shopper 2 {2, 3}, shopper 3 none
+  const h = history({ known: [[1, 2], [2], [2, 3], []], basket: [[1, 2], [2], [2, 3], []], items: 5 });
+  const terms = new PolicyTerms(h, fixed([[0, 0, 0, 0, 0]]));
+  const row = new Float32Array(5);
+  terms.term('trending').add(0, row, 2);
+  [0, 1, 3, 1, 0].forEach((n, i) => close(row[i]!, 2 * Math.log1p(n), `item ${i}`));
+  assert.deepEqual(Array.from(terms.term('trending').candidates!(0)).slice(0, 3), [2, 1, 3]);
+});
+
 test('applyPolicy over a subset with the catalogue-wide mean and deviation equals the full row at those items', () => {
   const scores = Float32Array.from([0.3, -1, 2, 0.5, 4, 1]);
   const h = history({ known: [[0, 2]], itemCategory: [0, 1, 0, 1, 0, 1], itemProduct: [0, 1, 0, 1, 2, 2], counts: [5, 0, 1, 3, 0, 9], items: 6 });

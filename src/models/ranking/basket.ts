@@ -7,7 +7,7 @@ import { addMeanCosine, itemsOf, registerPrior } from './prior.js';
 export const basket = registerPrior({
   name: 'basket',
   summary: "mean cosine of the item's embedding to the items of the shopper's latest basket",
-  grid: [0, 1, 3, 10, 30],
+  grid: [0, 1, 3, 10, 30, 100],
   available: (_h, rec) => rec.similarTo !== undefined,
   prepare: (h, rec) => ({
     add(u, row, w, items) {

@@ -2,6 +2,7 @@
 import './category.js';
 import './product.js';
 import './popularity.js';
+import './trending.js';
 import './recency.js';
 import './basket.js';
 import './copurchase.js';

@@ -55,7 +55,7 @@ export function coPurchases(counted: ItemLists, numItems: number): CoPurchases {
 export const copurchase = registerPrior({
   name: 'copurchase',
   summary: "how often the item is bought by the buyers of the shopper's latest basket (item-to-item)",
-  grid: [0, 1, 3, 10, 30],
+  grid: [0, 1, 3, 10, 30, 100],
   available: (h) => h.counted.items.length > 0,
   prepare: (h) => {
     const co = coPurchases(h.counted, h.itemTrainCount.length);
