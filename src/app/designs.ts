@@ -12,7 +12,7 @@ import { writeJsonAtomic } from '../core/fs.js';
 import { designPreset, type DesignRequestSettings } from '../config/design.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { ImageCache } from '../data/images.js';
-import { improveItem, type ImproveOptions, type ImproveResult } from '../design/improve.js';
+import { improveItem, improveItemAsync, type ImproveOptions, type ImproveProgress, type ImproveResult } from '../design/improve.js';
 import {
   maximisePreference,
   maximisePreferenceAsync,
@@ -292,11 +292,29 @@ export function improveOptions(
 }
 
 export function runImprovePlan(run: LoadedRun, g: LoadedGan, p: ImprovePlan): ShopperImprovement {
-  const { request: r, theta, itemIndex: i, category } = p;
-  const size = run.manifest.dataset.imageSize;
+  const { original, gs } = improveStart(run, g, p);
+  return improvement(run, p, original, gs, improveItem(designModels(run, g), improveOptions(original, p.ganCategory, p.theta, p.request)));
+}
+
+/** runImprovePlan with the event loop let through between steps, each step reported, stopped when `signal` aborts. */
+export async function runImprovePlanAsync(
+  run: LoadedRun,
+  g: LoadedGan,
+  p: ImprovePlan,
+  hooks: { onStep?: (s: ImproveProgress) => void; signal?: AbortSignal } = {},
+): Promise<ShopperImprovement> {
+  const { original, gs } = improveStart(run, g, p);
+  return improvement(run, p, original, gs, await improveItemAsync(designModels(run, g), improveOptions(original, p.ganCategory, p.theta, p.request), hooks));
+}
+
+/** The item's image at the GAN's size. */
+function improveStart(run: LoadedRun, g: LoadedGan, p: ImprovePlan): { original: Uint8Array; gs: number } {
   const gs = g.manifest.config.imageSize;
-  const original = resizeU8(itemPixels(run, i), 1, size, gs);
-  const result = improveItem(designModels(run, g), improveOptions(original, p.ganCategory, theta, r));
+  return { original: resizeU8(itemPixels(run, p.itemIndex), 1, run.manifest.dataset.imageSize, gs), gs };
+}
+
+function improvement(run: LoadedRun, p: ImprovePlan, original: Uint8Array, gs: number, result: ImproveResult): ShopperImprovement {
+  const { request: r, theta, itemIndex: i, category } = p;
   const triptych = new Uint8Array(3 * gs * gs * 3);
   triptych.set(original, 0);
   triptych.set(result.projection.reconstruction, gs * gs * 3);

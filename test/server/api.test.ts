@@ -171,8 +171,21 @@ test('POST /users/:id/improvements: the original, its reconstruction and the imp
   const { app, ds } = await ctx;
   const item = ds.itemIds.find((_, i) => ds.categories[ds.itemCategory[i]!] === 'shoes')!;
   const r = await app.inject({ method: 'POST', url: `/users/${ds.userIds[1]}/improvements`, payload: { itemId: item, steps: 3 } });
-  const done = events(r.body).find((e) => e.event === 'done')!.data as { improved: { url: string; score: number }; original: { score: number } };
+  const evs = events(r.body);
+  const done = evs.find((e) => e.event === 'done')!.data as { improved: { url: string; score: number }; original: { score: number } };
   assert.equal(typeof done.improved.score, 'number');
+  // queued first, then every step of the projection and of the maximisation, then done
+  assert.equal(evs[0]!.event, 'queued');
+  const stages = evs.filter((e) => e.event === 'progress').map((e) => (e.data as { stage: string }).stage);
+  assert.ok(stages.includes('projection') && stages.at(-1) === 'improve', stages.join(','));
+  assert.equal(stages.filter((x) => x === 'improve').length, 3 + 1, 'the start and each of the 3 steps');
+  assert.equal(evs.at(-1)!.event, 'done');
+  // other requests are answered while an improvement runs (each step yields)
+  let healthAt = 0;
+  const improving = app.inject({ method: 'POST', url: `/users/${ds.userIds[1]}/improvements`, payload: { itemId: item, steps: 20 } }).then(() => Date.now());
+  const health = app.inject('/health').then(() => (healthAt = Date.now()));
+  const [improvedAt] = await Promise.all([improving, health]);
+  assert.ok(healthAt <= improvedAt, 'health answered while the improvement ran');
   assert.equal((await app.inject(done.improved.url)).statusCode, 200);
   assert.equal((await app.inject({ method: 'POST', url: `/users/${ds.userIds[1]}/improvements`, payload: { itemId: 'nope' } })).statusCode, 404);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BadInputError, CancelledError, NotFoundError } from '../../core/errors.js';
-import { planDesign, planImprovement, runDesignPlan, runImprovePlan, writeTile } from '../../app/designs.js';
+import { planDesign, planImprovement, runDesignPlan, runImprovePlanAsync, writeTile } from '../../app/designs.js';
 import { designRequestSchema } from '../../config/design.js';
 import { userIndexOf } from '../../store/run.js';
 import { errorStatus } from '../errors.js';
@@ -103,9 +103,18 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
     const plan = planImprovement(run, g, { userId: req.params.id, itemId: body.itemId, steps: body.steps, seed: body.seed });
     ctx.admit();
     const send = sse(reply);
+    const abort = new AbortController();
+    // the client left: the improvement stops at its next step (as a design does)
+    reply.raw.on('close', () => abort.abort());
+    send('queued', { userId: req.params.id, itemId: body.itemId });
     try {
-      send('progress', { stage: 'projection' });
-      const r = await ctx.serial(async () => runImprovePlan(run, g, plan));
+      // each step yields to the event loop: other requests are served while it runs
+      const r = await ctx.serial(() =>
+        runImprovePlanAsync(run, g, plan, {
+          signal: abort.signal,
+          onStep: (p) => send('progress', { stage: p.stage, step: p.step, steps: p.steps }),
+        }),
+      );
       const id = randomUUID();
       const gs = r.imageSize;
       const urls = [];
@@ -122,7 +131,8 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
       ctx.store?.recordDesign({ id, userId: req.params.id, kind: 'improvement', category: plan.category, itemId: body.itemId, result });
       send('done', { id, ...result });
     } catch (err) {
-      send('error', { error: streamed(err) });
+      if (err instanceof CancelledError) ctx.stats.cancelled++;
+      else send('error', { error: streamed(err) });
     } finally {
       reply.raw.end();
     }
