@@ -23,6 +23,7 @@ export async function topkBench(): Promise<void> {
     imageFit: 'letterbox',
     latestPurchase: new Int32Array(U).fill(-1),
     latestBasket: { offsets: new Int32Array(U + 1), items: new Int32Array(0) },
+    segments: new Map(),
     itemProduct: new Int32Array(N).fill(-1),
     products: [],
     itemIds,

@@ -29,13 +29,16 @@ import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { DvbprScorer, embedPixels } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
-import { recommend } from '../store/recommend.js';
+import { recommend, topKWhere } from '../store/recommend.js';
+import { meanTasteOf, segmentThetaOf } from './segments.js';
 import { categoryIndexOf, dvbprOf, thetaOf, userIndexOf, type LoadedRun } from '../store/run.js';
 import { assertNotArtifactFolder } from '../store/run-commit.js';
 import { grid, writePng } from './figures.js';
 
 export interface ShopperDesign {
   userId: string;
+  /** the segment the design is for (its taste θ_S; the best real items are the segment's) */
+  segment?: string;
   category: string;
   design: DesignResult;
   /** the shopper's best real items of the category: ids, scores, uint8 images [k, S, S, 3] at the dataset's size */
@@ -112,12 +115,31 @@ function pickRows(run: LoadedRun, items: number[]): Uint8Array {
  * A design request: who and which category, and the search's settings as config/design.ts
  * resolves them (a preset, any setting overriding it). `realItems`: how many real items to show beside.
  */
-export type DesignRequest = DesignRequestSettings & { userId: string; category: string; realItems?: number };
+export type DesignRequest = DesignRequestSettings & {
+  userId: string;
+  category: string;
+  realItems?: number;
+  /** design for this segment's taste (app/segments.ts) instead of the shopper's; `userId` is then only a label */
+  segment?: string;
+};
 
 /** A request from a preset, with any settings overridden (library callers: the demo, the study, tests). */
 export function designRequest(userId: string, category: string, settings: Partial<DesignRequestSettings> = {}, realItems?: number): DesignRequest {
   const base = designPreset(settings.preset ?? 'default', settings.n ?? 8, settings.seed ?? 1);
   return { ...base, ...settings, userId, category, ...(realItems !== undefined ? { realItems } : {}) };
+}
+
+/** The k items of a category a taste θ scores highest (θᵀΦ(x_i), the run's embeddings), best first. */
+export function bestRealFor(run: LoadedRun, theta: Float32Array, category: string, k: number): { itemId: string; score: number }[] {
+  const ci = categoryIndexOf(run.catalogue, category);
+  const scorer = run.recommender;
+  if (!(scorer instanceof DvbprScorer))
+    throw new BadInputError(`run kind '${run.manifest.kind}' stores no item embeddings`, { file: join(run.dir, 'manifest.json') });
+  const rows = Int32Array.from([...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci));
+  const e = scorer.embeddingsOf(rows);
+  const K = theta.length;
+  const scores = Float64Array.from(rows, (_, r) => e.subarray(r * K, (r + 1) * K).reduce((acc, v, q) => acc + v * theta[q]!, 0));
+  return topKWhere(scores, k, () => true).map((r) => ({ itemId: run.catalogue.itemIds[rows[r]!]!, score: scores[r]! }));
 }
 
 /** Φ [M, K] of the catalogue's items of one category, from the run's stored embeddings. */
@@ -187,10 +209,15 @@ export interface DesignPlan {
 
 /** Checks the request (shopper, category, the GAN's category) and builds the search's options. */
 export function planDesign(run: LoadedRun, g: LoadedGan, r: DesignRequest, guardCache?: GuardRangeCache): DesignPlan {
-  const theta = thetaOf(run, r.userId);
+  const theta = r.segment !== undefined ? segmentThetaOf(run, r.segment) : thetaOf(run, r.userId);
   categoryIndexOf(run.catalogue, r.category);
   const c = ganCategoryIndex(g, r.category);
-  const objectiveTheta = r.taste === 'distinctive' ? distinctiveThetaOf(run, r.userId) : theta;
+  const distinctive = () => {
+    if (r.segment === undefined) return distinctiveThetaOf(run, r.userId);
+    const mean = meanTasteOf(run);
+    return Float32Array.from(theta, (v, a) => v - mean[a]!);
+  };
+  const objectiveTheta = r.taste === 'distinctive' ? distinctive() : theta;
   return { request: r, theta, objectiveTheta, models: designModels(run, g), options: designOptionsOf(run, r, c, objectiveTheta, guardCache) };
 }
 
@@ -199,14 +226,17 @@ function withBestReal(run: LoadedRun, p: DesignPlan, design: DesignResult): Shop
   const r = p.request;
   // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
   if (p.objectiveTheta !== p.theta) design.finalScores = scoresOf(run, p.theta, design.images, r.n, design.imageSize);
-  const [rec] = recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
+  const best = r.segment !== undefined ? bestRealFor(run, p.theta, r.category, r.realItems ?? r.n) : null;
+  const [rec] = best ? [null] : recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
+  const bestReal = best ?? rec!.items.map((it) => ({ itemId: it.itemId, score: it.score }));
   const size = run.manifest.dataset.imageSize;
-  const idx = rec!.items.map((it) => run.catalogue.itemIndex.get(it.itemId)!);
+  const idx = bestReal.map((it) => run.catalogue.itemIndex.get(it.itemId)!);
   return {
     userId: r.userId,
+    ...(r.segment !== undefined ? { segment: r.segment } : {}),
     category: r.category,
     design,
-    bestReal: rec!.items.map((it) => ({ itemId: it.itemId, score: it.score })),
+    bestReal,
     realImages: pickRows(run, idx),
     imageSize: size,
     designImagesAtDatasetSize: resizeU8(design.images, r.n, design.imageSize, size),
@@ -367,6 +397,7 @@ export async function designToFolder(run: LoadedRun, g: LoadedGan, r: DesignRequ
   await writeFigure(join(out, 'figure.png'), d);
   const summary = {
     userId: d.userId,
+    ...(d.segment !== undefined ? { segment: d.segment, members: run.catalogue.segments.get(d.segment)!.length } : {}),
     category: d.category,
     steps: r.steps,
     settings: designSettingsOf(r),

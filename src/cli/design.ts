@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { designToFolder } from '../app/designs.js';
 import { parseConfig } from '../config/parse.js';
+import { BadInputError } from '../core/errors.js';
 import { loadGanRun } from '../store/gan-run.js';
 import { loadRun } from '../store/run.js';
 import { designRequestSchema } from '../config/design.js';
@@ -14,7 +15,8 @@ import { readSettingsFile } from '../config/file.js';
 const where = z.object({
   run: z.string({ error: '--run <run> is required' }),
   gan: z.string({ error: '--gan <gan> is required' }),
-  user: z.string({ error: '--user <id> is required' }),
+  user: z.string().optional(),
+  segment: z.string().optional(),
   category: z.string({ error: '--category <c> is required' }),
   out: z.string({ error: '--out <dir> is required' }),
   json: z.boolean().default(false),
@@ -26,6 +28,7 @@ export function registerDesign(program: Command): void {
     .option('--run <run>', 'DVBPR run folder')
     .option('--gan <gan>', 'GAN run folder')
     .option('--user <id>', 'shopper id')
+    .option('--segment <s>', 'design for a segment of shoppers (`atelier segments`) instead of one shopper')
     .option('--category <c>', 'category')
     .addOption(
       new Option(
@@ -58,9 +61,22 @@ export function registerDesign(program: Command): void {
     .option('--json', 'print the summary as JSON');
   addSettingsFlags(cmd);
   // what a shop decides in --help; the search's knobs through --config (or as flags)
-  hideInHelp(cmd, ['--device', '--lr', '--eta', '--bound', '--init-scale', '--candidates', '--anchor', '--guard', '--smooth', '--smooth-copies', '--taste']);
+  hideInHelp(cmd, [
+    '--device',
+    '--json',
+    '--lr',
+    '--eta',
+    '--bound',
+    '--init-scale',
+    '--candidates',
+    '--anchor',
+    '--guard',
+    '--smooth',
+    '--smooth-copies',
+    '--taste',
+  ]);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { run, gan, user, category, out: dir, json, config, printConfig, ...flags } = takeDevice(opts);
+    const { run, gan, user, segment, category, out: dir, json, config, printConfig, ...flags } = takeDevice(opts);
     // the settings file's values, then the flags given on the line (not commander's defaults)
     const given = givenOptions(cmd, flags);
     const file = typeof config === 'string' ? readSettingsFile(config) : {};
@@ -70,8 +86,14 @@ export function registerDesign(program: Command): void {
       process.stdout.write(JSON.stringify(settings, null, 2) + '\n');
       return;
     }
-    const w = parseConfig(where, { run, gan, user, category, out: dir, json });
-    const s = await designToFolder(loadRun(w.run), loadGanRun(w.gan), { userId: w.user, category: w.category, ...settings }, w.out);
+    const w = parseConfig(where, { run, gan, user, segment, category, out: dir, json });
+    if ((w.user === undefined) === (w.segment === undefined)) throw new BadInputError('--user <id> or --segment <s>: give one');
+    const s = await designToFolder(
+      loadRun(w.run),
+      loadGanRun(w.gan),
+      { userId: w.user ?? `segment ${w.segment}`, ...(w.segment !== undefined ? { segment: w.segment } : {}), category: w.category, ...settings },
+      w.out,
+    );
     out(
       w.json,
       s,

@@ -16,6 +16,7 @@ import { registerIngest } from './ingest.js';
 import { registerRecommend } from './recommend.js';
 import { registerSample } from './sample.js';
 import { registerScoreItem } from './score-item.js';
+import { registerSegments } from './segments.js';
 import { registerServe } from './serve.js';
 import { registerTrainBaselines } from './train-baselines.js';
 import { registerTrainDvbpr } from './train-dvbpr.js';
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerTrainBaselines(train);
   registerTrainGan(train);
   registerSample(program);
+  registerSegments(program);
   registerDesign(program);
   registerImprove(program);
   registerDemo(program);

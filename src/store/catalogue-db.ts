@@ -120,6 +120,8 @@ export interface Catalogue {
   latestPurchase: Int32Array;
   /** each user's latest basket (items of their latest purchase time; the latest purchase alone in a catalogue written before baskets were) */
   latestBasket: Baskets;
+  /** segments of shoppers (`atelier segments`): name → members' user indices; empty when none were made */
+  segments: Map<string, number[]>;
   /** each item's product (dense index, −1: none; every item in a catalogue written before products were): the product prior's key */
   itemProduct: Int32Array;
   /** the product of each dense index */
@@ -356,6 +358,7 @@ export class CatalogueStore {
       imageFit: (this.meta('image_fit') ?? 'letterbox') as Fit,
       latestPurchase,
       latestBasket: this.latestBaskets(latestPurchase, items.length),
+      segments: this.segments().members,
       ...this.itemProducts(items.length),
     };
   }
@@ -488,6 +491,31 @@ export class CatalogueStore {
       .prepare('SELECT id, user_id, kind, category, item_id, created_at, result FROM designs WHERE user_id = ? ORDER BY created_at DESC LIMIT ?')
       .all(userId, limit) as DesignRow[];
     return rows.map(designOf);
+  }
+
+  /** Replaces the run's segments: each shopper's segment (by user index; −1: none) and what made them (stored as meta 'segments'). */
+  writeSegments(group: Int32Array, names: string[], made: Record<string, unknown>): void {
+    this.db.transaction(() => {
+      this.db.exec('CREATE TABLE IF NOT EXISTS segments (user INTEGER PRIMARY KEY REFERENCES users(idx), segment TEXT NOT NULL) WITHOUT ROWID');
+      this.db.exec('DELETE FROM segments');
+      const ins = this.db.prepare('INSERT INTO segments (user, segment) VALUES (?, ?)');
+      group.forEach((g, u) => g >= 0 && ins.run(u, names[g]!));
+      this.setMeta('segments', JSON.stringify(made));
+    })();
+  }
+
+  /** The run's segments: each one's members (user indices) and what made them; none when `atelier segments` has not run. */
+  segments(): { members: Map<string, number[]>; made?: Record<string, unknown> } {
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segments'").pluck().get();
+    const members = new Map<string, number[]>();
+    if (!has) return { members };
+    for (const [u, g] of this.db.prepare('SELECT user, segment FROM segments ORDER BY user').raw().iterate() as IterableIterator<[number, string]>) {
+      const l = members.get(g);
+      if (l) l.push(u);
+      else members.set(g, [u]);
+    }
+    const made = this.meta('segments');
+    return { members, ...(made ? { made: JSON.parse(made) as Record<string, unknown> } : {}) };
   }
 
   close(): void {

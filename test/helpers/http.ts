@@ -21,3 +21,11 @@ export const photo = (r: number, g: number, b: number, w = 40, h = 30) =>
   sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } })
     .png()
     .toBuffer();
+
+/** The server-sent events of a response body, in order. */
+export function events(body: string): { event: string; data: Record<string, unknown> }[] {
+  return body
+    .split('\n\n')
+    .filter(Boolean)
+    .map((c) => ({ event: /event: (.*)/.exec(c)![1]!, data: JSON.parse(/data: (.*)/.exec(c)![1]!) }));
+}

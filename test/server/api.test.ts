@@ -8,6 +8,7 @@ import { CatalogueStore } from '../../src/store/catalogue-db.js';
 import { recommend, RecommendBatcher } from '../../src/store/recommend.js';
 import { loadRun } from '../../src/store/run.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
+import { events } from '../helpers/http.js';
 import { GuardRangeCache } from '../../src/design/maximise.js';
 
 const ctx = (async () => {
@@ -27,13 +28,6 @@ const ctx = (async () => {
   app.addHook('onClose', async () => store.close());
   return { ...t, app, stats, guardRanges };
 })();
-
-function events(body: string): { event: string; data: Record<string, unknown> }[] {
-  return body
-    .split('\n\n')
-    .filter(Boolean)
-    .map((c) => ({ event: /event: (.*)/.exec(c)![1]!, data: JSON.parse(/data: (.*)/.exec(c)![1]!) }));
-}
 
 test('GET /health, /runs, /users, /users/:id, /categories and the page', async () => {
   const { app, ds } = await ctx;

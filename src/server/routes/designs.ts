@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BadInputError, CancelledError, NotFoundError } from '../../core/errors.js';
 import { planDesign, planImprovement, runDesignPlan, runImprovePlanAsync, writeTile } from '../../app/designs.js';
@@ -51,17 +51,18 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
     return reply.type('image/png').send(readFileSync(path));
   });
 
-  app.post('/users/:id/designs', async (req: WithId, reply) => {
+  // a shopper's design or a segment's: the same request, the same stream
+  const design = async (req: WithId, reply: FastifyReply, who: { userId: string; segment?: string }) => {
     const body = parseDesignBody(req.body);
     if (body.n * body.steps > ctx.maxDesignWork)
       throw new BadInputError(`n × steps = ${body.n} × ${body.steps} = ${body.n * body.steps}: this server takes at most ${ctx.maxDesignWork} per design`);
-    const plan = planDesign(run, ctx.needGan(), { userId: req.params.id, ...body }, ctx.guardRanges);
+    const plan = planDesign(run, ctx.needGan(), { ...who, ...body }, ctx.guardRanges);
     ctx.admit();
     const send = sse(reply);
     const abort = new AbortController();
     // the response's 'close' (not the request's: that fires once the body is read) = the client left
     reply.raw.on('close', () => abort.abort());
-    send('queued', { userId: req.params.id, category: body.category });
+    send('queued', { ...who, category: body.category });
     try {
       const d = await ctx.serial(() =>
         runDesignPlan(run, plan, {
@@ -86,15 +87,23 @@ export function designRoutes(app: FastifyInstance, ctx: Served): void {
         });
       }
       const result = { designs, bestReal: d.bestReal.map((it) => ({ itemId: it.itemId, score: it.score, image: imageUrl(it.itemId) })) };
-      ctx.store?.recordDesign({ id, userId: req.params.id, kind: 'design', category: body.category, result });
-      send('done', { id, ...result });
+      ctx.store?.recordDesign({ id, userId: who.userId, kind: 'design', category: body.category, result });
+      send('done', { id, ...(who.segment !== undefined ? { segment: who.segment, members: run.catalogue.segments.get(who.segment)!.length } : {}), ...result });
     } catch (err) {
       if (err instanceof CancelledError) ctx.stats.cancelled++;
       else send('error', { error: streamed(err) });
     } finally {
       reply.raw.end();
     }
-  });
+  };
+
+  app.post('/users/:id/designs', async (req: WithId, reply) => design(req, reply, { userId: req.params.id }));
+
+  // segments of shoppers (`atelier segments`): their sizes, and designs for a segment's taste
+  app.get('/segments', async () => ({
+    segments: [...run.catalogue.segments].map(([name, members]) => ({ name, members: members.length })),
+  }));
+  app.post('/segments/:id/designs', async (req: WithId, reply) => design(req, reply, { userId: `segment ${req.params.id}`, segment: req.params.id }));
 
   app.post('/users/:id/improvements', async (req: WithId, reply) => {
     const body = improveBody.parse(req.body ?? {});

@@ -1,0 +1,85 @@
+/**
+ * `atelier segments`: groups of shoppers who buy alike (k-means on their standardised tastes,
+ * models/segments.ts), stored in the run's catalogue for `design --segment` and the API's
+ * `POST /segments/:id/designs`; and a segment's taste for a design.
+ */
+import { join } from 'node:path';
+import { BadInputError, NotFoundError } from '../core/errors.js';
+import { kMeans, scoreDeviations, segmentTaste, standardisedTastes } from '../models/segments.js';
+import { CatalogueStore } from '../store/catalogue-db.js';
+import { withFolderLock } from '../store/lock.js';
+import { dvbprOf, loadRun, type LoadedRun } from '../store/run.js';
+import { DvbprScorer } from '../models/dvbpr.js';
+
+/** Every shopper's standardised taste θ_u / σ_u [U, K], once per loaded run. */
+const tastesOf = new WeakMap<LoadedRun, Float64Array>();
+export function standardisedTastesOf(run: LoadedRun): Float64Array {
+  let t = tastesOf.get(run);
+  if (!t) {
+    const model = dvbprOf(run, 'a segment');
+    const k = model.encoderConfig.k;
+    const scorer = run.recommender;
+    if (!(scorer instanceof DvbprScorer))
+      throw new BadInputError(`run kind '${run.manifest.kind}' stores no item embeddings`, { file: join(run.dir, 'manifest.json') });
+    const n = run.catalogue.itemIds.length;
+    const e = scorer.embeddingsOf(Int32Array.from({ length: n }, (_, i) => i));
+    const theta = model.theta.data() as Float32Array;
+    tastesOf.set(run, (t = standardisedTastes(theta, scoreDeviations(theta, e, k), k)));
+  }
+  return t;
+}
+
+/** A segment's taste θ_S (the mean of its members' standardised tastes); an unknown segment is a NotFoundError naming the known ones. */
+export function segmentThetaOf(run: LoadedRun, segment: string): Float32Array {
+  const members = run.catalogue.segments.get(segment);
+  if (!members)
+    throw new NotFoundError(
+      run.catalogue.segments.size
+        ? `segment (known: ${[...run.catalogue.segments.keys()].join(', ')})`
+        : 'segment (none made: run `atelier segments --run <run>`)',
+      segment,
+    );
+  return segmentTaste(standardisedTastesOf(run), members, dvbprOf(run).encoderConfig.k);
+}
+
+/** The mean standardised taste over every shopper (what a 'distinctive' segment design subtracts). */
+export function meanTasteOf(run: LoadedRun): Float32Array {
+  const all = Int32Array.from({ length: run.catalogue.userIds.length }, (_, u) => u);
+  return segmentTaste(standardisedTastesOf(run), all, dvbprOf(run).encoderConfig.k);
+}
+
+export interface SegmentsMade {
+  method: 'k-means on standardised tastes';
+  k: number;
+  seed: number;
+  createdAt: string;
+  segments: { name: string; members: number }[];
+}
+
+/** k-means segments of the run's shoppers, written into its catalogue holding the folder's lock (a served run is refused: one writer). */
+export async function makeSegments(dir: string, o: { k: number; seed: number }): Promise<SegmentsMade> {
+  return withFolderLock(dir, 'segments', async () => {
+    const run = loadRun(dir);
+    const k = dvbprOf(run, 'segments').encoderConfig.k;
+    const users = run.catalogue.userIds.length;
+    if (!(o.k >= 2 && o.k <= users)) throw new BadInputError(`--k ${o.k}: between 2 and the run's ${users} shoppers`);
+    const group = kMeans(standardisedTastesOf(run), k, o.k, o.seed);
+    const names = Array.from({ length: o.k }, (_, g) => `s${g + 1}`);
+    const sizes = new Int32Array(o.k);
+    for (const g of group) sizes[g]!++;
+    const made: SegmentsMade = {
+      method: 'k-means on standardised tastes',
+      k: o.k,
+      seed: o.seed,
+      createdAt: new Date().toISOString(),
+      segments: names.map((name, g) => ({ name, members: sizes[g]! })),
+    };
+    const store = CatalogueStore.open(dir);
+    try {
+      store.writeSegments(group, names, made as unknown as Record<string, unknown>);
+    } finally {
+      store.close();
+    }
+    return made;
+  });
+}
