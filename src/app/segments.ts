@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
-import { kMeans, scoreDeviations, segmentTaste, standardisedTastes } from '../models/segments.js';
+import { kMeansAtLeast, scoreDeviations, segmentTaste, standardisedTastes } from '../models/segments.js';
 import { CatalogueStore } from '../store/catalogue-db.js';
 import { withFolderLock } from '../store/lock.js';
 import { dvbprOf, loadRun, type LoadedRun } from '../store/run.js';
@@ -50,26 +50,32 @@ export function meanTasteOf(run: LoadedRun): Float32Array {
 
 export interface SegmentsMade {
   method: 'k-means on standardised tastes';
+  /** the segments made (fewer than `asked` when small ones were dissolved into the others) */
   k: number;
+  asked?: number;
+  minMembers: number;
   seed: number;
   createdAt: string;
   segments: { name: string; members: number }[];
 }
 
 /** k-means segments of the run's shoppers, written into its catalogue holding the folder's lock (a served run is refused: one writer). */
-export async function makeSegments(dir: string, o: { k: number; seed: number }): Promise<SegmentsMade> {
+export async function makeSegments(dir: string, o: { k: number; seed: number; minMembers?: number }): Promise<SegmentsMade> {
   return withFolderLock(dir, 'segments', async () => {
     const run = loadRun(dir);
     const k = dvbprOf(run, 'segments').encoderConfig.k;
     const users = run.catalogue.userIds.length;
     if (!(o.k >= 2 && o.k <= users)) throw new BadInputError(`--k ${o.k}: between 2 and the run's ${users} shoppers`);
-    const group = kMeans(standardisedTastesOf(run), k, o.k, o.seed);
-    const names = Array.from({ length: o.k }, (_, g) => `s${g + 1}`);
-    const sizes = new Int32Array(o.k);
+    const group = kMeansAtLeast(standardisedTastesOf(run), k, o.k, o.seed, o.minMembers ?? 1);
+    const groups = Math.max(...group) + 1;
+    const names = Array.from({ length: groups }, (_, g) => `s${g + 1}`);
+    const sizes = new Int32Array(groups);
     for (const g of group) sizes[g]!++;
     const made: SegmentsMade = {
       method: 'k-means on standardised tastes',
-      k: o.k,
+      k: groups,
+      ...(groups < o.k ? { asked: o.k } : {}),
+      minMembers: o.minMembers ?? 1,
       seed: o.seed,
       createdAt: new Date().toISOString(),
       segments: names.map((name, g) => ({ name, members: sizes[g]! })),

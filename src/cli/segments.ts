@@ -10,6 +10,7 @@ const segmentFlags = z
     run: z.string(),
     k: decimal(z.number().int().min(2).max(10_000)),
     seed: decimal(z.number().int().min(0)).default(1),
+    minMembers: decimal(z.number().int().min(1)).default(1),
     json: z.boolean().default(false),
   })
   .strict();
@@ -21,10 +22,11 @@ export function registerSegments(program: Command): void {
     .requiredOption('--run <run>', 'DVBPR run folder (not while it is served: one writer)')
     .requiredOption('--k <n>', 'how many segments')
     .option('--seed <n>', 'seed of the k-means starts', '1')
+    .option('--min-members <n>', 'dissolve smaller segments into the nearest others (fewer segments may result)', '1')
     .option('--json', 'print the segments as JSON')
     .action(async (opts: Record<string, unknown>) => {
       const f = parseConfig(segmentFlags, opts);
-      const made = await makeSegments(f.run, { k: f.k, seed: f.seed });
+      const made = await makeSegments(f.run, { k: f.k, seed: f.seed, minMembers: f.minMembers });
       out(f.json, made, () => `${made.k} segments of ${f.run}: ${made.segments.map((s) => `${s.name} (${s.members})`).join(', ')}`);
     });
 }

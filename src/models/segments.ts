@@ -55,6 +55,41 @@ export function segmentTaste(tastes: Float64Array, members: ArrayLike<number>, k
  * farthest from its centre. Returns each row's group, ordered by size (group 0 the largest).
  */
 export function kMeans(X: Float64Array, k: number, clusters: number, seed: number, iterations = 100): Int32Array {
+  return lloyd(X, k, clusters, seed, iterations, null);
+}
+
+/**
+ * kMeans, then every group smaller than `minSize` dissolved: its rows go to the nearest other
+ * group's centre and the rest iterate again, the smallest first, until each group has at least
+ * `minSize` rows (or one group is left). Fewer groups than asked may come back.
+ */
+export function kMeansAtLeast(X: Float64Array, k: number, clusters: number, seed: number, minSize: number): Int32Array {
+  let group = kMeans(X, k, clusters, seed);
+  for (;;) {
+    const n = Math.max(...group) + 1;
+    const sizes = new Int32Array(n);
+    for (const g of group) sizes[g]!++;
+    // groups are ordered by size: the last is the smallest
+    if (n <= 1 || sizes[n - 1]! >= minSize) return group;
+    const centres = centresOf(X, k, group, n - 1);
+    group = lloyd(X, k, n - 1, seed, 100, centres);
+  }
+}
+
+/** The mean row of each of the first `n` groups (rows of other groups left out). */
+function centresOf(X: Float64Array, k: number, group: Int32Array, n: number): Float64Array {
+  const c = new Float64Array(n * k);
+  const counts = new Int32Array(n);
+  group.forEach((g, u) => {
+    if (g >= n) return;
+    counts[g]!++;
+    for (let a = 0; a < k; a++) c[g * k + a]! += X[u * k + a]!;
+  });
+  for (let g = 0; g < n; g++) for (let a = 0; a < k; a++) c[g * k + a]! /= Math.max(1, counts[g]!);
+  return c;
+}
+
+function lloyd(X: Float64Array, k: number, clusters: number, seed: number, iterations: number, start: Float64Array | null): Int32Array {
   const U = X.length / k;
   if (!(clusters >= 1 && clusters <= U)) throw new InvalidArgumentError(`k-means: ${clusters} groups of ${U} rows`);
   const rng = new Rng(seed);
@@ -63,12 +98,12 @@ export function kMeans(X: Float64Array, k: number, clusters: number, seed: numbe
     for (let a = 0; a < k; a++) d += (X[u * k + a]! - c[j * k + a]!) ** 2;
     return d;
   };
-  const centres = new Float64Array(clusters * k);
+  const centres = start ? Float64Array.from(start) : new Float64Array(clusters * k);
   // k-means++: the first centre uniformly, each next with probability ∝ squared distance to the nearest
   const first = rng.int(U);
-  for (let a = 0; a < k; a++) centres[a] = X[first * k + a]!;
+  if (!start) for (let a = 0; a < k; a++) centres[a] = X[first * k + a]!;
   const near = new Float64Array(U).fill(Infinity);
-  for (let j = 1; j < clusters; j++) {
+  for (let j = 1; j < clusters && !start; j++) {
     let total = 0;
     for (let u = 0; u < U; u++) total += near[u] = Math.min(near[u]!, dist(u, centres, j - 1));
     let r = rng.next() * total;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
-import { kMeans, scoreDeviations, segmentTaste, standardisedTastes } from '../../src/models/segments.js';
+import { kMeans, kMeansAtLeast, scoreDeviations, segmentTaste, standardisedTastes } from '../../src/models/segments.js';
 
 test('k-means finds three planted groups of tastes, whatever the seed, largest first', () => {
   const rng = new Rng(2);
@@ -50,4 +50,21 @@ test("a segment's taste: the mean of its members' standardised tastes, so its sc
     assert.ok(Math.abs(viaTaste - meanOfMembers) < 1e-4, `item ${i}: ${viaTaste} vs ${meanOfMembers}`);
   }
   assert.throws(() => segmentTaste(standardisedTastes(theta, sigma, K), [], K), /no members/);
+});
+
+test('a segment smaller than the minimum is dissolved into the nearest others', () => {
+  const rng = new Rng(3);
+  const K = 2;
+  const rows: number[] = [];
+  const at = (x: number, y: number, n: number) => {
+    for (let i = 0; i < n; i++) rows.push(x + 0.2 * rng.normal(), y + 0.2 * rng.normal());
+  };
+  at(0, 0, 30);
+  at(10, 0, 20);
+  at(9, 3, 3); // a small group nearer the second
+  const three = kMeans(Float64Array.from(rows), K, 3, 1);
+  assert.deepEqual([...new Set(three.slice(50))], [2], 'k-means alone keeps the three');
+  const two = kMeansAtLeast(Float64Array.from(rows), K, 3, 1, 5);
+  assert.deepEqual([...new Set(two.slice(0, 30))], [0]);
+  assert.deepEqual([...new Set(two.slice(30))], [1], 'the small group joins the nearest');
 });
