@@ -75,6 +75,7 @@ async function worker(data: string, run: string): Promise<void> {
   const lap = (name: string, extra: Record<string, unknown> = {}) => {
     const now = performance.now();
     stages[name] = { seconds: (now - t) / 1000, peakRssMb: rss(), ...extra };
+    console.error(`  worker ${name}: ${JSON.stringify(stages[name])}`);
     t = now;
   };
   const ds = loadDataset(data);
