@@ -22,8 +22,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { imagesTensor, rankingOn } from '../src/app/train-recommender.js';
-import { dvbprPreset } from '../src/config/dvbpr.js';
-import { loadDataset } from '../src/data/dataset.js';
+import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
+import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { TripletSampler } from '../src/data/sampler.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../src/models/dvbpr.js';
 import { EMBEDDINGS_FILE } from '../src/store/catalogue-db.js';
@@ -32,7 +32,7 @@ import { RUN_FORMAT, type DvbprRunManifest } from '../src/store/run.js';
 import { versions } from '../src/store/versions.js';
 import { batchRows, bprStep } from '../src/train/bpr.js';
 import { dvbprLoss } from '../src/train/losses.js';
-import { Adam, RowAdam, Tensor } from '../src/torch/index.js';
+import { Adam, RowAdam, Tensor, type PixelRows } from '../src/torch/index.js';
 import { writeFullSizeShop, type ShopSizes } from './full-size-shop.js';
 
 const STEPS = Number(process.env.FULL_SIZE_STEPS ?? 20);
@@ -67,6 +67,30 @@ const bin = resolve('bin/atelier.js');
 const tsx = import.meta.resolve('tsx');
 const self = fileURLToPath(import.meta.url);
 
+/**
+ * DVBPR's training step as `train dvbpr` takes it, from scratch: dense Adam for Φ, lazy Adam for
+ * the batch's rows of θ (`lazyStep` returns the batch's loss); `bpr` and `sampler` for other steps.
+ */
+export function dvbprStepper(model: Dvbpr, ds: Dataset, images: PixelRows, cfg: DvbprConfig) {
+  const bpr = {
+    module: model,
+    loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta),
+    rows: model.rowTable(),
+    generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [],
+  };
+  const sampler = new TripletSampler(ds.train, ds.userIds.length, ds.itemIds.length, cfg.seed);
+  const opt = new Adam(
+    model.trainableParameters().filter((p) => p !== model.theta),
+    { lr: cfg.lr },
+  );
+  const rowOpt = new RowAdam(model.theta, cfg.lr);
+  const lazyStep = () => {
+    const b = sampler.sample(cfg.batch);
+    return bprStep(bpr, opt, b, undefined, 1, { opt: rowOpt, rows: batchRows(b) });
+  };
+  return { bpr, sampler, lazyStep };
+}
+
 /** The worker: the training-side stages in one process, each timed; writes worker-<fraction>.json beside the run. */
 async function worker(data: string, run: string): Promise<void> {
   const stages: Record<string, Stage> = {};
@@ -83,13 +107,7 @@ async function worker(data: string, run: string): Promise<void> {
   lap('load', { imagesResident: images instanceof Tensor });
   const cfg = { ...dvbprPreset('default', ds.imageSize), init: 'scratch' as const, epochs: 1 };
   const model = new Dvbpr(cfg.encoder, ds.userIds.length, cfg.seed);
-  const bpr = {
-    module: model,
-    loss: dvbprLoss(model, images, cfg.lambdaPhi, cfg.lambdaTheta),
-    rows: model.rowTable(),
-    generators: model.encoder.dropoutGen ? [model.encoder.dropoutGen] : [],
-  };
-  const sampler = new TripletSampler(ds.train, ds.userIds.length, ds.itemIds.length, cfg.seed);
+  const { bpr, sampler, lazyStep } = dvbprStepper(model, ds, images, cfg);
   // dense Adam over every parameter (θ's every row each step), a few steps for comparison
   const dense = new Adam(model.trainableParameters(), { lr: cfg.lr });
   bprStep(bpr, dense, sampler.sample(cfg.batch)); // warm-up
@@ -97,16 +115,6 @@ async function worker(data: string, run: string): Promise<void> {
   for (let s = 0; s < DENSE_STEPS; s++) bprStep(bpr, dense, sampler.sample(cfg.batch));
   const denseSecondsPerStep = (performance.now() - t) / 1000 / DENSE_STEPS;
   dense.dispose();
-  // what training does: dense Adam for Φ, lazy Adam for the batch's rows of θ
-  const opt = new Adam(
-    model.trainableParameters().filter((p) => p !== model.theta),
-    { lr: cfg.lr },
-  );
-  const rowOpt = new RowAdam(model.theta, cfg.lr);
-  const lazyStep = () => {
-    const b = sampler.sample(cfg.batch);
-    return bprStep(bpr, opt, b, undefined, 1, { opt: rowOpt, rows: batchRows(b) });
-  };
   lazyStep(); // warm-up
   t = performance.now();
   for (let s = 0; s < STEPS; s++) lazyStep();

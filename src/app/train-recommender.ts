@@ -10,7 +10,6 @@ import type { ImageCache } from '../data/images.js';
 import { AttributeClassifier, Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
 import { FactorModel } from '../models/mf.js';
-import type { Recommender } from '../models/recommender.js';
 import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { choosePolicy } from './ranking.js';
 import { rankingOn } from './evaluation.js';

@@ -7,8 +7,7 @@
 import { toInput, toUint8 } from '../models/encoder.js';
 import { oneHot } from '../models/gan.js';
 import { Adam, Generator as TorchGenerator, interpolate, keep, noGrad, randn, tensor, tidy, type Tensor } from '../torch/index.js';
-import { CancelledError } from '../core/errors.js';
-import { designSteps, render, withFrozen, type DesignModels, type DesignResult } from './maximise.js';
+import { designSteps, render, runStepsAsync, withFrozen, type DesignModels, type DesignResult } from './maximise.js';
 
 export interface ProjectOptions {
   /** the item's image, uint8 [S, S, 3] at the GAN's size */
@@ -181,16 +180,5 @@ export async function improveItemAsync(
   o: ImproveOptions,
   hooks: { onStep?: (p: ImproveProgress) => void; signal?: AbortSignal } = {},
 ): Promise<ImproveResult> {
-  const it = improveSteps(m, o);
-  try {
-    for (;;) {
-      if (hooks.signal?.aborted) throw new CancelledError('improvement');
-      const r = it.next();
-      if (r.done) return r.value;
-      hooks.onStep?.(r.value);
-      await new Promise((res) => setImmediate(res));
-    }
-  } finally {
-    it.return(undefined as never);
-  }
+  return runStepsAsync(improveSteps(m, o), 'improvement', hooks);
 }

@@ -575,10 +575,18 @@ export async function maximisePreferenceAsync(
   o: DesignOptions,
   hooks: { onStep?: (p: DesignProgress) => void; signal?: AbortSignal } = {},
 ): Promise<DesignResult> {
-  const it = designSteps(m, o);
+  return runStepsAsync(designSteps(m, o), 'design', hooks);
+}
+
+/**
+ * A search's steps run with the event loop let through between them, each reported, stopped at
+ * the next step when `signal` aborts (a CancelledError naming `what`; the generator's finally
+ * releases its work and tensors).
+ */
+export async function runStepsAsync<P, R>(it: Generator<P, R, void>, what: string, hooks: { onStep?: (p: P) => void; signal?: AbortSignal }): Promise<R> {
   try {
     for (;;) {
-      if (hooks.signal?.aborted) throw new CancelledError('design');
+      if (hooks.signal?.aborted) throw new CancelledError(what);
       const r = it.next();
       if (r.done) return r.value;
       hooks.onStep?.(r.value);

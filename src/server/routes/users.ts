@@ -7,7 +7,6 @@ import { recommendIndexed } from '../../store/lance-index.js';
 import { RecommendBatcher } from '../../store/recommend.js';
 import { purchasesOf, userIndexOf } from '../../store/run.js';
 import { imageUrl, type Served } from '../context.js';
-import { InvalidArgumentError } from '../../core/errors.js';
 import { requestPolicy } from '../../app/evaluate.js';
 import { registeredPriors } from '../../models/ranking/index.js';
 
