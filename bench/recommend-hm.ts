@@ -507,6 +507,12 @@ export function markdown(src: string, results: Record<string, ProtocolResult>): 
       '',
       ...table([...r.rows, ...(r.category ? [r.category] : []), ...(r.blend ? [r.blend] : []), ...(r.byRecall ? [r.byRecall] : []), ...refitRows(r)]),
       '',
+      ...(r.blend && !r.blend.policy
+        ? [
+            'Measured before ranking policies (and before Recall@12, MAP@12 and lazy θ updates): the priors of the time, α popularity, β recency, γ category, δ product, chosen in two grids; run this protocol again for the current code.',
+            '',
+          ]
+        : []),
       ...(r.refit
         ? [
             `Refit (what a shop's serving model adds, as \`--split none --like\` does with every purchase): the chosen DVBPR trained again on the training and validation purchases, the test items still held out, for its best epoch count (${r.refit.epochs}; ${r.refit.minutes.toFixed(1)} min in the last invocation), alone and with the priors chosen above.`,
