@@ -55,13 +55,16 @@ export interface PolicyChoice {
 }
 
 /**
- * The policy, chosen on validation shoppers by AUC (the order over the whole catalogue that the
+ * The policy, chosen on validation shoppers (at most MAX_POLICY_SHOPPERS of them, an even sample;
+ * its test figures on as many test shoppers: `users` says how many) by AUC (the order over the whole catalogue that the
  * top of the list is the head of), by coordinate ascent over the registered priors' grids
  * (models/ranking searchPolicy): what `recommend` and the API use by default for this run. On the
  * temporal split, validation holds out each shopper's latest purchase before the test one and
  * predicts it from the ones before: the next purchase, as serving uses the policy.
  */
-export function choosePolicy(ds: Dataset, rec: Recommender, onCell?: (cell: PolicyCell, best: PolicyCell) => void): PolicyChoice {
+export function choosePolicy(full: Dataset, rec: Recommender, onCell?: (cell: PolicyCell, best: PolicyCell) => void): PolicyChoice {
+  // a few weights need no million shoppers: a large shop's search and figures read an even sample
+  const ds = sampleHeldOut(full, MAX_POLICY_SHOPPERS);
   // the search measures every policy on the same shoppers: their term rows are kept (up to 1 GiB)
   const valid = new PolicyTerms(evaluationHistory(ds, 'valid'), rec, 2 ** 30);
   const search = searchPolicy(valid.available(), (p) => rankingOn(ds, withPolicy(ds, rec, p, 'valid', valid), 'valid').auc, 3, onCell);
@@ -79,5 +82,35 @@ export function choosePolicy(ds: Dataset, rec: Recommender, onCell?: (cell: Poli
       return { without: name, test: testOf(without) };
     }),
     validation: rankingOn(ds, withPolicy(ds, rec, search.policy, 'valid', valid), 'valid'),
+  };
+}
+
+/** The most validation (and test) shoppers a policy is chosen and measured on. */
+export const MAX_POLICY_SHOPPERS = 20_000;
+
+/**
+ * The dataset with the validation and test rows of at most `max` shoppers, an even spread of those
+ * with a validation row (a shopper's test item stays known while their validation item is ranked);
+ * the same dataset when it has no more. Histories (the training pairs) are untouched; the test
+ * rows keep their sampled negatives.
+ */
+export function sampleHeldOut(ds: Dataset, max: number): Dataset {
+  const held = ds.valid.user.length;
+  if (held <= max && ds.test.user.length <= max) return ds;
+  const take = new Uint8Array(ds.userIds.length);
+  const n = Math.min(held, max);
+  for (let k = 0; k < n; k++) take[ds.valid.user[Math.floor((k * held) / n)]!] = 1;
+  const keep = (p: { user: Int32Array; item: Int32Array }) => {
+    const rows = [...p.user.keys()].filter((x) => take[p.user[x]!]);
+    return { rows, pairs: { user: Int32Array.from(rows, (x) => p.user[x]!), item: Int32Array.from(rows, (x) => p.item[x]!) } };
+  };
+  const v = keep(ds.valid);
+  const t = keep(ds.test);
+  const per = ds.test.user.length ? ds.sampledNegatives.length / ds.test.user.length : 0;
+  return {
+    ...ds,
+    valid: v.pairs,
+    test: t.pairs,
+    sampledNegatives: Int32Array.from({ length: t.rows.length * per }, (_, y) => ds.sampledNegatives[t.rows[Math.floor(y / per)]! * per + (y % per)]!),
   };
 }

@@ -260,3 +260,19 @@ test('choosePolicy takes the product prior when held-out items share a product w
     'no product prior offered without products',
   );
 });
+
+test('a large shop chooses its policy on an even sample of shoppers, each with both their held-out items; a small one on all', async () => {
+  const { sampleHeldOut } = await import('../../src/app/ranking.js');
+  assert.equal(sampleHeldOut(ds, 10_000), ds, 'no more shoppers than the cap: the dataset itself');
+  const n = 3;
+  const s = sampleHeldOut(ds, n);
+  assert.equal(new Set(s.valid.user).size, n);
+  assert.deepEqual([...new Set(s.test.user)].sort(), [...new Set(s.valid.user)].sort(), 'the same shoppers in validation and test');
+  assert.equal(s.train, ds.train, 'histories untouched');
+  const per = ds.sampledNegatives.length / ds.test.user.length;
+  s.test.user.forEach((u, r) => {
+    const x = Array.from(ds.test.user).indexOf(u);
+    assert.equal(s.test.item[r], ds.test.item[x]);
+    assert.deepEqual([...s.sampledNegatives.subarray(r * per, (r + 1) * per)], [...ds.sampledNegatives.subarray(x * per, (x + 1) * per)]);
+  });
+});
