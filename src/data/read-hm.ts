@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { IdMap, idRowProblem } from '../core/ids.js';
-import { readCsv } from './csv.js';
+import { openCsv, readCsv } from './csv.js';
 import type { InteractionLog, RawDataset } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import { hashFile } from './hash-file.js';
@@ -97,44 +97,63 @@ export function productOf(articleId: string, productCode: string | undefined): s
   return /^\d{10}$/.test(articleId) ? articleId.slice(0, 7) : null;
 }
 
-/** transactions_train.csv, streamed; repeat purchases (identical rows are multi-unit buys) collapse later. */
-async function readTransactions(
+/**
+ * transactions_train.csv, read row by row with its fields split in place (31.8 M rows in the full
+ * download); repeat purchases (identical rows are multi-unit buys) collapse later. A customer id
+ * is checked when first seen, a day parsed once.
+ */
+function readTransactions(
   txPath: string,
   articleIndex: Map<string, number>,
   o: HmOptions,
-): Promise<{ users: IdMap; user: Int32Array; item: Int32Array; time: Float64Array; rows: number }> {
+): { users: IdMap; user: Int32Array; item: Int32Array; time: Float64Array; rows: number } {
   const { problems } = o;
   const users = new IdMap();
   const user = new GrowableInt32();
   const item = new GrowableInt32();
   const time = new GrowableFloat64();
-  let rows = 0;
-  for await (const { record, line } of readCsv(txPath, { required: ['t_dat', 'customer_id', 'article_id'], problems })) {
-    rows++;
-    if (rows % 100000 === 0) o.onProgress?.('transactions', rows, 0);
-    const aid = record.article_id!.trim();
-    const a = articleIndex.get(aid);
-    if (a === undefined) {
-      problems.report({ file: txPath, line, reason: 'article not in articles.csv', value: aid });
-      continue;
+  const days = new Map<string, number>();
+  const r = openCsv(txPath, { required: ['t_dat', 'customer_id', 'article_id'], problems });
+  const cDay = r.column('t_dat');
+  const cCustomer = r.column('customer_id');
+  const cArticle = r.column('article_id');
+  try {
+    while (r.next()) {
+      if (r.rows % 100000 === 0) o.onProgress?.('transactions', r.rows, 0);
+      const aid = r.text(cArticle).trim();
+      const a = articleIndex.get(aid);
+      if (a === undefined) {
+        problems.report({ file: txPath, line: r.line, reason: 'article not in articles.csv', value: aid });
+        continue;
+      }
+      const day = r.text(cDay).trim();
+      let t = days.get(day);
+      if (t === undefined) {
+        t = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(day) : NaN; // the full YYYY-MM-DD, as the Kaggle files have it
+        if (!Number.isNaN(t)) days.set(day, t);
+      }
+      if (Number.isNaN(t)) {
+        problems.report({ file: txPath, line: r.line, reason: 'bad t_dat', value: day });
+        continue;
+      }
+      const cid = r.text(cCustomer).trim();
+      let u = users.get(cid);
+      if (u === undefined) {
+        const bad = idRowProblem('customer_id', cid);
+        if (bad) {
+          problems.report({ file: txPath, line: r.line, reason: bad, value: cid });
+          continue;
+        }
+        u = users.add(cid);
+      }
+      user.push(u);
+      item.push(a);
+      time.push(t);
     }
-    const day = record.t_dat!.trim();
-    const t = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(day) : NaN; // the full YYYY-MM-DD, as the Kaggle files have it
-    if (Number.isNaN(t)) {
-      problems.report({ file: txPath, line, reason: 'bad t_dat', value: record.t_dat });
-      continue;
-    }
-    const cid = record.customer_id!.trim();
-    const bad = idRowProblem('customer_id', cid);
-    if (bad) {
-      problems.report({ file: txPath, line, reason: bad, value: cid });
-      continue;
-    }
-    user.push(users.add(cid));
-    item.push(a);
-    time.push(t);
+  } finally {
+    r.close();
   }
-  return { users, user: user.toArray(), item: item.toArray(), time: time.toArray(), rows };
+  return { users, user: user.toArray(), item: item.toArray(), time: time.toArray(), rows: r.rows };
 }
 
 export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> {
@@ -143,7 +162,7 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
   const txPath = join(folder, 'transactions_train.csv');
   const problems = o.problems;
   const { articleIndex, articleIds, articleCat, articleAttr, articleProduct } = await readArticles(articlesPath, o);
-  const { users, user: userArr, item: itemArr, time: timeArr, rows } = await readTransactions(txPath, articleIndex, o);
+  const { users, user: userArr, item: itemArr, time: timeArr, rows } = readTransactions(txPath, articleIndex, o);
 
   // photos: an article without one leaves the catalogue (not an error) unless someone bought it
   const purchased = new Uint8Array(articleIds.length);
