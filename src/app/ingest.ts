@@ -6,7 +6,7 @@ import { checkDatasetOutput, prepareDataset, type Manifest, type RawDataset, typ
 import { Problems } from '../data/problems.js';
 import { readFashionMnist, FASHION_MNIST_DEFAULT } from '../data/read-fashion-mnist.js';
 import { readFolder } from '../data/read-folder.js';
-import { readHm } from '../data/read-hm.js';
+import { hmSource } from '../data/read-hm.js';
 import { paperSource } from '../data/read-paper.js';
 import type { Progress } from './progress.js';
 
@@ -29,7 +29,10 @@ export async function runIngest(kind: SourceKind, folder: string | undefined, ra
       onProgress: (_stage, done, total) => read?.update(Math.floor((done / Math.max(total, 1)) * 1000)),
     });
   } else if (kind === 'hm') {
-    source = await readHm(folder ?? '', {
+    // the photos are decoded while the transactions are read
+    source = hmSource(folder ?? '', {
+      imageSize: cfg.imageSize,
+      fit: cfg.fit,
       categoryColumn: cfg.categoryColumn ?? 'product_group_name',
       problems,
       onProgress: (stage, done) => progress.event('read', { stage, rows: done }),
@@ -43,7 +46,8 @@ export async function runIngest(kind: SourceKind, folder: string | undefined, ra
       shoppers: { users: cfg.simulateShoppers, dims: cfg.tasteDims, sharpness: cfg.tasteSharpness, minItems: cfg.minUserItems, extraItems: cfg.extraItems },
     });
   }
-  const bar = progress.stage('images', 'stage' in source ? 0 : source.sources.length);
+  // made at the first photo, when its total is known (a staged source learns it as it reads)
+  let bar: ReturnType<Progress['stage']> | null = null;
   const manifest = await prepareDataset(source, cfg.out, {
     imageSize: cfg.imageSize,
     fit: cfg.fit,
@@ -53,9 +57,9 @@ export async function runIngest(kind: SourceKind, folder: string | undefined, ra
     minCategoryCount: cfg.minCategoryCount,
     seed: cfg.seed,
     problems,
-    onProgress: (_stage, done) => bar.update(done),
+    onProgress: (_stage, done, total) => (bar ??= progress.stage('images', total)).update(done),
   });
   read?.done({ items: manifest.counts.items });
-  bar.done({ decoded: manifest.images.decoded, reused: manifest.images.reused });
+  (bar ?? progress.stage('images', 0)).done({ decoded: manifest.images.decoded, reused: manifest.images.reused });
   return manifest;
 }

@@ -41,7 +41,7 @@ import { BadInputError, CorruptFileError, InvalidArgumentError } from '../core/e
 import { Rng } from '../core/rng.js';
 import { readJsonFile } from '../core/fs.js';
 import type { IdMap } from '../core/ids.js';
-import { buildImageCache, checkDiskSpace, ImageCache, type CacheResult, type Fit, type ImageSource } from './images.js';
+import { buildImageCache, cacheRowBytes, checkDiskSpace, ImageCache, type CacheResult, type Fit, type ImageSource, type PreviousCache } from './images.js';
 import type { Problems } from './problems.js';
 import { ATTRIBUTES_FILE, attributeOf, datasetAttributes, type Attribute, type RawAttribute } from './attributes.js';
 import { packBaskets, splitInteractions, type Baskets, type SplitKind } from './split.js';
@@ -103,7 +103,13 @@ export interface RawDataset {
  */
 export interface StagedSource {
   sourcePath: string;
-  stage: (imagesPath: string) => Promise<RawDataset>;
+  stage: (imagesPath: string, ctx: StageContext) => Promise<RawDataset>;
+}
+
+/** What a staged source may use: the replaced dataset's photo cache (rows to reuse), and where photo progress goes. */
+export interface StageContext {
+  previous: PreviousCache | null;
+  onImages: (done: number, total: number) => void;
 }
 
 export interface PrepareOptions {
@@ -355,8 +361,6 @@ export async function prepareDataset(raw: RawDataset | StagedSource, outDir: str
     throw e;
   }
 }
-
-const cacheRowBytes = (size: number) => size * size * 3;
 
 /** The previous dataset's image index, when its rows can be reused (same fit). */
 function previousImages(out: string, fit: Fit): { path: string; keys: string[]; size: number } | null {
@@ -686,7 +690,8 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
       input.sources.length * cacheRowBytes(opts.imageSize),
       `the ${input.sources.length.toLocaleString('en')} photos' cache at ${opts.imageSize} px`,
     );
-  const raw = 'stage' in input ? await input.stage(cachePath) : input;
+  const raw =
+    'stage' in input ? await input.stage(cachePath, { previous: previousImages(out, opts.fit), onImages: (d, t) => progress('images', d, t) }) : input;
   // no split asked for: a log with purchase times is split by time (each shopper's next purchase held out), one without as the paper does
   const o: PrepareOptions & { split: SplitKind } = { ...opts, split: opts.split ?? (raw.timed ? 'temporal' : 'paper') };
   const cache =

@@ -5,14 +5,14 @@
  * (31 M transactions) reads in bounded memory. Article ids stay strings (they begin with a zero).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { IdMap, idRowProblem } from '../core/ids.js';
 import { openCsv, readCsv } from './csv.js';
-import type { InteractionLog, RawDataset } from './dataset.js';
+import type { InteractionLog, RawDataset, StagedSource } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import { hashFile } from './hash-file.js';
-import type { ImageSource } from './images.js';
+import { buildImageCache, cacheRowBytes, checkDiskSpace, type CacheResult, type Fit, type ImageSource, type PreviousCache } from './images.js';
 import type { Problems } from './problems.js';
 
 export interface HmOptions {
@@ -102,11 +102,11 @@ export function productOf(articleId: string, productCode: string | undefined): s
  * download); repeat purchases (identical rows are multi-unit buys) collapse later. A customer id
  * is checked when first seen, a day parsed once.
  */
-function readTransactions(
+async function readTransactions(
   txPath: string,
   articleIndex: Map<string, number>,
   o: HmOptions,
-): { users: IdMap; user: Int32Array; item: Int32Array; time: Float64Array; rows: number } {
+): Promise<{ users: IdMap; user: Int32Array; item: Int32Array; time: Float64Array; rows: number }> {
   const { problems } = o;
   const users = new IdMap();
   const user = new GrowableInt32();
@@ -119,7 +119,11 @@ function readTransactions(
   const cArticle = r.column('article_id');
   try {
     while (r.next()) {
-      if (r.rows % 100000 === 0) o.onProgress?.('transactions', r.rows, 0);
+      if ((r.rows & 4095) === 0) {
+        // the photos decoded meanwhile are written, and the next ones started
+        await new Promise(setImmediate);
+        if (r.rows % 102400 === 0) o.onProgress?.('transactions', r.rows, 0);
+      }
       const aid = r.text(cArticle).trim();
       const a = articleIndex.get(aid);
       if (a === undefined) {
@@ -156,34 +160,44 @@ function readTransactions(
   return { users, user: user.toArray(), item: item.toArray(), time: time.toArray(), rows: r.rows };
 }
 
-export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> {
+export interface HmStaging {
+  /** where the photo cache is written (inside the dataset's temporary folder) */
+  imagesPath: string;
+  imageSize: number;
+  fit: Fit;
+  previous: PreviousCache | null;
+  onImages?: (done: number, total: number) => void;
+}
+
+/**
+ * The H&M layout as a staged source: its photos are decoded (sharp's threads) while the
+ * transactions are read (this thread), so a full download costs the longer of the two, not both.
+ */
+export function hmSource(folder: string, o: HmOptions & { imageSize: number; fit: Fit }): StagedSource {
+  return {
+    sourcePath: folder,
+    stage: (imagesPath, ctx) => readHm(folder, o, { imagesPath, imageSize: o.imageSize, fit: o.fit, previous: ctx.previous, onImages: ctx.onImages }),
+  };
+}
+
+/** Reads the layout; with `staging`, writes the photo cache too, as it reads the transactions. */
+export async function readHm(folder: string, o: HmOptions, staging?: HmStaging): Promise<RawDataset> {
   if (!existsSync(folder)) throw new BadInputError('folder not found', { file: folder });
   const articlesPath = join(folder, 'articles.csv');
   const txPath = join(folder, 'transactions_train.csv');
   const problems = o.problems;
   const { articleIndex, articleIds, articleCat, articleAttr, articleProduct } = await readArticles(articlesPath, o);
-  const { users, user: userArr, item: itemArr, time: timeArr, rows } = readTransactions(txPath, articleIndex, o);
 
-  // photos: an article without one leaves the catalogue (not an error) unless someone bought it
-  const purchased = new Uint8Array(articleIds.length);
-  for (const a of itemArr) purchased[a] = 1;
+  // photos: an article without one leaves the catalogue (not an error) unless someone bought it (said below)
   const keep = new Int32Array(articleIds.length).fill(-1);
   const itemIds: string[] = [];
   const sources: ImageSource[] = [];
   const names: string[] = [];
   const cats: (string | null)[] = [];
   const keptArticles: number[] = [];
-  let withoutPhoto = 0;
-  let purchasedWithoutPhoto = 0;
   for (let a = 0; a < articleIds.length; a++) {
     const path = hmImagePath(folder, articleIds[a]!);
-    if (!existsSync(path)) {
-      if (purchased[a]) {
-        problems.report({ file: path, reason: 'missing photo of a purchased article', value: articleIds[a]! });
-        purchasedWithoutPhoto++;
-      } else withoutPhoto++;
-      continue;
-    }
+    if (!existsSync(path)) continue;
     keep[a] = itemIds.length;
     itemIds.push(articleIds[a]!);
     sources.push({ kind: 'file', path });
@@ -191,21 +205,50 @@ export async function readHm(folder: string, o: HmOptions): Promise<RawDataset> 
     cats.push(articleCat[a]!);
     keptArticles.push(a);
   }
-  const mask = itemArr.map((a) => (keep[a]! >= 0 ? 1 : 0));
-  const kept = mask.reduce((s, m) => s + m, 0);
-  const log: InteractionLog = {
-    users,
-    user: new Int32Array(kept),
-    item: new Int32Array(kept),
-    time: new Float64Array(kept),
-  };
-  for (let r = 0, k = 0; r < itemArr.length; r++) {
-    if (!mask[r]) continue;
-    log.user[k] = userArr[r]!;
-    log.item[k] = keep[itemArr[r]!]!;
-    log.time[k++] = timeArr[r]!;
+  let images: Promise<CacheResult> | null = null;
+  const stop = new AbortController();
+  if (staging) {
+    checkDiskSpace(
+      dirname(staging.imagesPath),
+      sources.length * cacheRowBytes(staging.imageSize),
+      `the ${sources.length.toLocaleString('en')} photos' cache at ${staging.imageSize} px`,
+    );
+    images = buildImageCache(sources, staging.imageSize, staging.fit, staging.imagesPath, staging.previous, staging.onImages, 16, stop.signal);
   }
+  let tx: Awaited<ReturnType<typeof readTransactions>>;
+  try {
+    tx = await readTransactions(txPath, articleIndex, o);
+  } catch (e) {
+    // nothing keeps writing into a folder that is about to be removed
+    stop.abort();
+    await images?.catch(() => {});
+    throw e;
+  }
+  const { users, user: userArr, item: itemArr, time: timeArr, rows } = tx;
+  const purchased = new Uint8Array(articleIds.length);
+  for (const a of itemArr) purchased[a] = 1;
+  let withoutPhoto = 0;
+  let purchasedWithoutPhoto = 0;
+  for (let a = 0; a < articleIds.length; a++) {
+    if (keep[a]! >= 0) continue;
+    if (purchased[a]) {
+      problems.report({ file: hmImagePath(folder, articleIds[a]!), reason: 'missing photo of a purchased article', value: articleIds[a]! });
+      purchasedWithoutPhoto++;
+    } else withoutPhoto++;
+  }
+  // the purchases of articles with a photo, compacted in place (a second copy of 31.8 M rows is half a GB)
+  let kept = 0;
+  for (let r = 0; r < itemArr.length; r++) {
+    const i = keep[itemArr[r]!]!;
+    if (i < 0) continue;
+    userArr[kept] = userArr[r]!;
+    itemArr[kept] = i;
+    timeArr[kept++] = timeArr[r]!;
+  }
+  const log: InteractionLog = { users, user: userArr.subarray(0, kept), item: itemArr.subarray(0, kept), time: timeArr.subarray(0, kept) };
+  const prebuilt = images ? { prebuiltImages: await images } : {};
   return {
+    ...prebuilt,
     timed: true,
     source: {
       kind: 'hm',

@@ -175,6 +175,22 @@ test('bad input: interaction with an item not in the catalogue names file, line 
   assert.equal(m.problems.items[0]!.line, 38);
 });
 
+test('bad input (hm): a bad transaction row stops the photos being decoded alongside, and leaves nothing in the output folder', async () => {
+  const fx = await makeHm();
+  const tx = join(fx.dir, 'transactions_train.csv');
+  const lines = readFileSync(tx, 'utf8').trimEnd().split('\n').length;
+  appendFileSync(tx, '2020-09-22,c1,0999999999,0.01,2\n');
+  const out = join(tempDir(), 'data');
+  await assert.rejects(
+    runIngest('hm', fx.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet),
+    new RegExp(`transactions_train\\.csv:${lines + 1}: article not in articles\\.csv: '0999999999'`),
+  );
+  assert.ok(!existsSync(out) && !existsSync(`${out}.tmp-${process.pid}`));
+  const m = await runIngest('hm', fx.dir, { out, imageSize: 16, minCategoryCount: 1, onBad: 'skip' }, quiet);
+  assert.equal(m.problems.byReason['article not in articles.csv'], 1);
+  assert.equal(m.images.decoded, m.counts.items);
+});
+
 test('bad input: missing column', async () => {
   await expectBad((d) => writeFileSync(join(d, 'items.csv'), 'item_id,picture\n0100,img/0100.png\n'), /items\.csv:1: missing column\(s\) 'image'/);
 });
