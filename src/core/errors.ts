@@ -31,8 +31,10 @@ export class AtelierError extends Error {
 export class BadInputError extends AtelierError {
   readonly file?: string;
   readonly line?: number;
-  constructor(message: string, where: { file?: string; line?: number } = {}) {
-    const prefix = where.file ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ` : '';
+  /** `row`: the row of a Parquet file, named as `file row N:` (a CSV's line is `file:N:`) */
+  constructor(message: string, where: { file?: string; line?: number; row?: number } = {}) {
+    const at = where.line !== undefined ? `:${where.line}` : where.row !== undefined ? ` row ${where.row}` : '';
+    const prefix = where.file ? `${where.file}${at}: ` : '';
     super('BAD_INPUT', prefix + message);
     this.file = where.file;
     this.line = where.line;

@@ -9,7 +9,10 @@ export type OnBad = 'fail' | 'skip';
 
 export interface Problem {
   file: string;
+  /** the line of a CSV */
   line?: number;
+  /** the row of a Parquet file (1 = its first) */
+  row?: number;
   reason: string;
   value?: string;
 }
@@ -26,7 +29,7 @@ export class Problems {
     // hostile file reaches neither a terminal nor the manifest whole
     const p = problem.value === undefined ? problem : { ...problem, value: excerpt(problem.value) };
     if (this.onBad === 'fail') {
-      throw new BadInputError(`${p.reason}${p.value !== undefined ? `: '${p.value}'` : ''}`, { file: p.file, line: p.line });
+      throw new BadInputError(`${p.reason}${p.value !== undefined ? `: '${p.value}'` : ''}`, { file: p.file, line: p.line, row: p.row });
     }
     this.counts[p.reason] = (this.counts[p.reason] ?? 0) + 1;
     this.list.push(p);

@@ -101,7 +101,7 @@ export function readFashionMnist(folder: string, o: FashionMnistOptions): RawDat
     categoryColumn: 'label',
     leftOut: {},
     interactions: (images, size) => {
-      const sim = simulateShoppers(images, chosen.length, size, { ...o.shoppers, seed: o.seed + 1 });
+      const sim = simulateShoppers(images(), chosen.length, size, { ...o.shoppers, seed: o.seed + 1 });
       const users = IdMap.from(Array.from({ length: o.shoppers.users }, (_, u) => `shopper-${String(u).padStart(5, '0')}`));
       return { log: { users, user: sim.user, item: sim.item, time: Float64Array.from(sim.user.keys()) }, simulation: sim.model };
     },

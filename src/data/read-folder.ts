@@ -10,7 +10,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, sep } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { IdMap, idRowProblem } from '../core/ids.js';
-import { readCsv } from './csv.js';
+import { readTable, tablePath } from './table.js';
 import type { InteractionLog, RawDataset } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import { hashFile } from './hash-file.js';
@@ -42,8 +42,8 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
 export async function readFolder(folder: string, o: FolderOptions): Promise<RawDataset> {
   if (!existsSync(folder)) throw new BadInputError('folder not found', { file: folder });
   const root = realpathSync(folder);
-  const itemsPath = join(folder, 'items.csv');
-  const interPath = join(folder, 'interactions.csv');
+  const itemsPath = tablePath(folder, 'items');
+  const interPath = tablePath(folder, 'interactions');
   const problems = o.problems;
   const index = new Map<string, number>();
   const itemIds: string[] = [];
@@ -54,26 +54,26 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
   const products: (string | null)[] = [];
   let hasProduct = false;
   const catRequired = o.categoryColumn !== 'category';
-  for await (const { record, line } of readCsv(itemsPath, { required: ['item_id', 'image', ...(catRequired ? [o.categoryColumn] : [])], problems })) {
+  for await (const { record, at } of readTable(itemsPath, { required: ['item_id', 'image', ...(catRequired ? [o.categoryColumn] : [])], problems })) {
     const id = record.item_id!.trim();
     const bad = idRowProblem('item_id', id);
     if (bad) {
-      problems.report({ file: itemsPath, line, reason: bad, value: id });
+      problems.report({ ...at, reason: bad, value: id });
       continue;
     }
     if (index.has(id)) {
-      problems.report({ file: itemsPath, line, reason: 'duplicate item_id', value: id });
+      problems.report({ ...at, reason: 'duplicate item_id', value: id });
       continue;
     }
     const image = record.image!.trim();
     const path = isAbsolute(image) ? image : join(folder, image);
     if (image === '' || !existsSync(path)) {
-      problems.report({ file: itemsPath, line, reason: 'image file not found', value: image });
+      problems.report({ ...at, reason: 'image file not found', value: image });
       continue;
     }
     const refused = refusedImage(path, root);
     if (refused) {
-      problems.report({ file: itemsPath, line, reason: refused, value: image });
+      problems.report({ ...at, reason: refused, value: image });
       continue;
     }
     index.set(id, itemIds.length);
@@ -102,18 +102,18 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
   const time = new GrowableFloat64();
   let row = 0;
   let timedRows = 0;
-  for await (const { record, line } of readCsv(interPath, { required: ['user_id', 'item_id'], problems })) {
+  for await (const { record, at } of readTable(interPath, { required: ['user_id', 'item_id'], problems })) {
     row++;
     const iid = record.item_id!.trim();
     const i = index.get(iid);
     if (i === undefined) {
-      problems.report({ file: interPath, line, reason: 'item not in items.csv', value: iid });
+      problems.report({ ...at, reason: 'item not in items.csv', value: iid });
       continue;
     }
     const uid = record.user_id!.trim();
     const bad = idRowProblem('user_id', uid);
     if (bad) {
-      problems.report({ file: interPath, line, reason: bad, value: uid });
+      problems.report({ ...at, reason: bad, value: uid });
       continue;
     }
     let t = row;
@@ -121,7 +121,7 @@ export async function readFolder(folder: string, o: FolderOptions): Promise<RawD
     if (ts) {
       t = /^-?\d+(\.\d+)?$/.test(ts) ? Number(ts) : ISO_DATE.test(ts) ? Date.parse(ts) : NaN;
       if (Number.isNaN(t)) {
-        problems.report({ file: interPath, line, reason: 'bad timestamp', value: ts });
+        problems.report({ ...at, reason: 'bad timestamp', value: ts });
         continue;
       }
       timedRows++;

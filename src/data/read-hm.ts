@@ -5,10 +5,10 @@
  * (31 M transactions) reads in bounded memory. Article ids stay strings (they begin with a zero).
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { IdMap, idRowProblem } from '../core/ids.js';
-import { openCsv, readCsv } from './csv.js';
+import { openTable, readTable, tablePath } from './table.js';
 import type { InteractionLog, RawDataset, StagedSource } from './dataset.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import { hashFile } from './hash-file.js';
@@ -60,14 +60,14 @@ async function readArticles(
   const articleCat: (string | null)[] = [];
   const articleAttr = new Map<string, (string | null)[]>();
   const articleProduct: (string | null)[] = [];
-  for await (const { record, line } of readCsv(articlesPath, { required: ['article_id', o.categoryColumn], problems })) {
-    const id = record.article_id!.trim();
+  for await (const { record, at } of readTable(articlesPath, { required: ['article_id', o.categoryColumn], problems })) {
+    const id = hmArticleId(record.article_id!.trim());
     if (!/^\d+$/.test(id)) {
-      problems.report({ file: articlesPath, line, reason: 'bad article_id', value: id });
+      problems.report({ ...at, reason: 'bad article_id', value: id });
       continue;
     }
     if (articleIndex.has(id)) {
-      problems.report({ file: articlesPath, line, reason: 'duplicate article_id', value: id });
+      problems.report({ ...at, reason: 'duplicate article_id', value: id });
       continue;
     }
     articleIndex.set(id, articleIds.length);
@@ -84,6 +84,14 @@ async function readArticles(
     }
   }
   return { articleIndex, articleIds, articleCat, articleAttr, articleProduct };
+}
+
+/**
+ * An article id as H&M writes it, 10 digits: one read as a number (a Parquet or CSV file written
+ * from pandas' default int64) lost its leading zero, given back here.
+ */
+export function hmArticleId(id: string): string {
+  return id.length < 10 && /^\d+$/.test(id) ? id.padStart(10, '0') : id;
 }
 
 /**
@@ -113,47 +121,48 @@ async function readTransactions(
   const item = new GrowableInt32();
   const time = new GrowableFloat64();
   const days = new Map<string, number>();
-  const r = openCsv(txPath, { required: ['t_dat', 'customer_id', 'article_id'], problems });
-  const cDay = r.column('t_dat');
-  const cCustomer = r.column('customer_id');
-  const cArticle = r.column('article_id');
+  const r = await openTable(txPath, { required: ['t_dat', 'customer_id', 'article_id'], problems });
+  const cDay = r.columns.indexOf('t_dat');
+  const cCustomer = r.columns.indexOf('customer_id');
+  const cArticle = r.columns.indexOf('article_id');
   try {
-    while (r.next()) {
-      if ((r.rows & 4095) === 0) {
-        // the photos decoded meanwhile are written, and the next ones started
-        await new Promise(setImmediate);
-        if (r.rows % 102400 === 0) o.onProgress?.('transactions', r.rows, 0);
-      }
-      const aid = r.text(cArticle).trim();
-      const a = articleIndex.get(aid);
-      if (a === undefined) {
-        problems.report({ file: txPath, line: r.line, reason: 'article not in articles.csv', value: aid });
-        continue;
-      }
-      const day = r.text(cDay).trim();
-      let t = days.get(day);
-      if (t === undefined) {
-        t = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(day) : NaN; // the full YYYY-MM-DD, as the Kaggle files have it
-        if (!Number.isNaN(t)) days.set(day, t);
-      }
-      if (Number.isNaN(t)) {
-        problems.report({ file: txPath, line: r.line, reason: 'bad t_dat', value: day });
-        continue;
-      }
-      const cid = r.text(cCustomer).trim();
-      let u = users.get(cid);
-      if (u === undefined) {
-        const bad = idRowProblem('customer_id', cid);
-        if (bad) {
-          problems.report({ file: txPath, line: r.line, reason: bad, value: cid });
+    while (await r.block())
+      while (r.next()) {
+        if ((r.rows & 4095) === 0) {
+          // the photos decoded meanwhile are written, and the next ones started
+          await new Promise(setImmediate);
+          if (r.rows % 102400 === 0) o.onProgress?.('transactions', r.rows, 0);
+        }
+        const aid = hmArticleId(r.text(cArticle).trim());
+        const a = articleIndex.get(aid);
+        if (a === undefined) {
+          problems.report({ ...r.place(), reason: 'article not in articles.csv', value: aid });
           continue;
         }
-        u = users.add(cid);
+        const day = r.text(cDay).trim();
+        let t = days.get(day);
+        if (t === undefined) {
+          t = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(day) : NaN; // the full YYYY-MM-DD, as the Kaggle files have it
+          if (!Number.isNaN(t)) days.set(day, t);
+        }
+        if (Number.isNaN(t)) {
+          problems.report({ ...r.place(), reason: 'bad t_dat', value: day });
+          continue;
+        }
+        const cid = r.text(cCustomer).trim();
+        let u = users.get(cid);
+        if (u === undefined) {
+          const bad = idRowProblem('customer_id', cid);
+          if (bad) {
+            problems.report({ ...r.place(), reason: bad, value: cid });
+            continue;
+          }
+          u = users.add(cid);
+        }
+        user.push(u);
+        item.push(a);
+        time.push(t);
       }
-      user.push(u);
-      item.push(a);
-      time.push(t);
-    }
   } finally {
     r.close();
   }
@@ -183,8 +192,8 @@ export function hmSource(folder: string, o: HmOptions & { imageSize: number; fit
 /** Reads the layout; with `staging`, writes the photo cache too, as it reads the transactions. */
 export async function readHm(folder: string, o: HmOptions, staging?: HmStaging): Promise<RawDataset> {
   if (!existsSync(folder)) throw new BadInputError('folder not found', { file: folder });
-  const articlesPath = join(folder, 'articles.csv');
-  const txPath = join(folder, 'transactions_train.csv');
+  const articlesPath = tablePath(folder, 'articles');
+  const txPath = tablePath(folder, 'transactions_train');
   const problems = o.problems;
   const { articleIndex, articleIds, articleCat, articleAttr, articleProduct } = await readArticles(articlesPath, o);
 
@@ -253,7 +262,7 @@ export async function readHm(folder: string, o: HmOptions, staging?: HmStaging):
     source: {
       kind: 'hm',
       path: folder,
-      fileHashes: { 'articles.csv': await hashFile(articlesPath), 'transactions_train.csv': await hashFile(txPath) },
+      fileHashes: { [basename(articlesPath)]: await hashFile(articlesPath), [basename(txPath)]: await hashFile(txPath) },
     },
     itemIds,
     sources,

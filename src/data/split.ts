@@ -8,6 +8,7 @@
  * vector and recommendations) and none is held out, so the evaluation is the paper's.
  * Optional k-core filtering first (users and items with ≥ k interactions, repeated to a fixpoint).
  */
+import { GrowableInt32 } from './growable.js';
 import { Rng } from '../core/rng.js';
 
 export type SplitKind = 'paper' | 'temporal';
@@ -107,32 +108,45 @@ export function kCoreMask(p: Pairs, numUsers: number, numItems: number, k: numbe
 /** Splits distinct pairs (users numbered 0..numUsers-1). Users below the threshold train only. */
 export function splitInteractions(p: Pairs, numUsers: number, numItems: number, o: SplitOptions): Split {
   const mask = o.kCore ? kCoreMask(p, numUsers, numItems, o.kCore) : new Uint8Array(p.user.length).fill(1);
-  const byUser: number[][] = Array.from({ length: numUsers }, () => []);
-  for (let x = 0; x < p.user.length; x++) if (mask[x]) byUser[p.user[x]!]!.push(x);
+  // each user's rows, in input order, as runs of one array (1.37 M shoppers: no array per shopper)
+  const start = new Int32Array(numUsers + 1);
+  for (let x = 0; x < p.user.length; x++) if (mask[x]) start[p.user[x]! + 1]!++;
+  for (let u = 0; u < numUsers; u++) start[u + 1]! += start[u]!;
+  const rowsByUser = new Int32Array(start[numUsers]!);
+  const fill = start.slice(0, numUsers);
+  for (let x = 0; x < p.user.length; x++) if (mask[x]) rowsByUser[fill[p.user[x]!]!++] = x;
   const rng = new Rng(o.seed);
-  const tr: [number[], number[]] = [[], []];
-  const va: [number[], number[]] = [[], []];
-  const te: [number[], number[]] = [[], []];
+  const pairsOut = (): [GrowableInt32, GrowableInt32] => [new GrowableInt32(), new GrowableInt32()];
+  const tr = pairsOut();
+  const va = pairsOut();
+  const te = pairsOut();
   let keptUsers = 0;
   let evaluatedUsers = 0;
   const latestTrain = new Int32Array(numUsers).fill(-1);
   const latestKnown = new Int32Array(numUsers).fill(-1);
   const latestAll = new Int32Array(numUsers).fill(-1);
-  const latestIn = (xs: number[]): number => xs.reduce((b, x) => (b < 0 || p.time[x]! >= p.time[b]! ? x : b), -1);
+  const latestIn = (xs: ArrayLike<number>): number => {
+    let b = -1;
+    for (let k = 0; k < xs.length; k++) if (b < 0 || p.time[xs[k]!]! >= p.time[b]!) b = xs[k]!;
+    return b;
+  };
   const none: number[] = [];
   const basketTrain: number[][] = new Array(numUsers).fill(none);
   const basketKnown: number[][] = new Array(numUsers).fill(none);
   const basketAll: number[][] = new Array(numUsers).fill(none);
   // the items first bought at the latest time among xs, in input order
-  const basketIn = (xs: number[]): number[] => {
+  const basketIn = (xs: ArrayLike<number>): number[] => {
     if (!xs.length) return none;
     let t = -Infinity;
-    for (const x of xs) t = Math.max(t, p.time[x]!);
-    return xs.filter((x) => p.time[x] === t).map((x) => p.item[x]!);
+    for (let k = 0; k < xs.length; k++) t = Math.max(t, p.time[xs[k]!]!);
+    const basket: number[] = [];
+    for (let k = 0; k < xs.length; k++) if (p.time[xs[k]!] === t) basket.push(p.item[xs[k]!]!);
+    return basket;
   };
   for (let u = 0; u < numUsers; u++) {
-    const xs = byUser[u]!;
-    if (xs.length === 0) continue;
+    const run = rowsByUser.subarray(start[u]!, start[u + 1]!);
+    if (run.length === 0) continue;
+    const xs = Array.from(run);
     keptUsers++;
     latestAll[u] = p.item[latestIn(xs)]!;
     basketAll[u] = basketIn(xs);
@@ -170,11 +184,12 @@ export function splitInteractions(p: Pairs, numUsers: number, numItems: number, 
     basketTrain[u] = basketIn(trainXs);
     basketKnown[u] = basketIn(knownXs);
   }
+  const pack = (a: [GrowableInt32, GrowableInt32]) => ({ user: a[0].toArray(), item: a[1].toArray() });
+  const train = pack(tr);
   const itemTrainCount = new Int32Array(numItems);
-  for (const i of tr[1]) itemTrainCount[i]!++;
-  const pack = (a: [number[], number[]]) => ({ user: Int32Array.from(a[0]), item: Int32Array.from(a[1]) });
+  for (const i of train.item) itemTrainCount[i]!++;
   return {
-    train: pack(tr),
+    train,
     valid: pack(va),
     test: pack(te),
     keptUsers,

@@ -9,6 +9,8 @@ import { distinctPairs, latestBaskets, loadDataset } from '../../src/data/datase
 import { Problems } from '../../src/data/problems.js';
 import { IdMap } from '../../src/core/ids.js';
 import { Rng } from '../../src/core/rng.js';
+import { readTable } from '../../src/data/table.js';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { HM_COLOURS, HM_PRODUCT_CODES, makeHm, makeIdx, makeShop, tempDir } from '../helpers/fixtures.js';
 
 const quiet = createProgress({ quiet: true });
@@ -464,5 +466,83 @@ test('a photo cache the disk cannot hold is refused before any photo is decoded,
   await assert.rejects(
     runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet).then(() => checkDiskSpace(out, 2 ** 60, 'a cache of an exabyte')),
     /a cache of an exabyte needs .* GiB and the disk has .* GiB free/,
+  );
+});
+
+test('H&M tables as Parquet (snappy, pandas-style int64 article ids and timestamps) ingest to the dataset the CSVs give; a bad row is named by its row', async () => {
+  const fx = await makeHm();
+  const csvOut = join(tempDir(), 'csv');
+  const fromCsv = await runIngest('hm', fx.dir, { out: csvOut, imageSize: 16, minCategoryCount: 1 }, quiet);
+  // the same tables as Parquet, written as pandas writes a frame read with default dtypes
+  const rowsOf = (name: string) => {
+    const [head, ...lines] = readFileSync(join(fx.dir, name), 'utf8').trimEnd().split('\n');
+    return { head: head!.split(','), lines };
+  };
+  const articles: Record<string, string>[] = [];
+  for await (const { record } of readTable(join(fx.dir, 'articles.csv'), { required: [], problems: new Problems('fail') })) articles.push(record);
+  const column = (name: string) => articles.map((r) => r[name]!);
+  writeFileSync(
+    join(fx.dir, 'articles.parquet'),
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'article_id', data: column('article_id').map((v) => BigInt(v)), type: 'INT64' },
+          { name: 'product_code', data: column('product_code').map((v) => (v === '' ? null : BigInt(v))), type: 'INT64' },
+          ...['prod_name', 'product_group_name', 'colour_group_name', 'detail_desc'].map((name) => ({ name, data: column(name), type: 'STRING' as const })),
+        ],
+      }),
+    ),
+  );
+  rmSync(join(fx.dir, 'articles.csv'));
+  const tx = rowsOf('transactions_train.csv');
+  const txCols = tx.lines.map((l) => l.split(','));
+  writeFileSync(
+    join(fx.dir, 'transactions_train.parquet'),
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 't_dat', data: txCols.map((c) => new Date(`${c[0]}T00:00:00Z`)), type: 'TIMESTAMP' },
+          { name: 'customer_id', data: txCols.map((c) => c[1]!), type: 'STRING' },
+          { name: 'article_id', data: txCols.map((c) => BigInt(c[2]!)), type: 'INT64' },
+          { name: 'price', data: txCols.map((c) => Number(c[3])), type: 'DOUBLE' },
+        ],
+      }),
+    ),
+  );
+  rmSync(join(fx.dir, 'transactions_train.csv'));
+  const pqOut = join(tempDir(), 'parquet');
+  const fromParquet = await runIngest('hm', fx.dir, { out: pqOut, imageSize: 16, minCategoryCount: 1 }, quiet);
+  assert.deepEqual(fromParquet.counts, fromCsv.counts);
+  const a = loadDataset(csvOut);
+  const b = loadDataset(pqOut);
+  assert.deepEqual(b.itemIds, a.itemIds);
+  for (const part of ['train', 'valid', 'test'] as const) {
+    assert.deepEqual([...b[part].user], [...a[part].user], part);
+    assert.deepEqual([...b[part].item], [...a[part].item], part);
+  }
+  assert.ok('transactions_train.parquet' in fromParquet.source.fileHashes);
+  // a row of an unknown article, and both files at once
+  const bad = txCols.map((c) => c.slice());
+  bad[3]![2] = '999999999';
+  writeFileSync(
+    join(fx.dir, 'transactions_train.parquet'),
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 't_dat', data: bad.map((c) => c[0]!), type: 'STRING' },
+          { name: 'customer_id', data: bad.map((c) => c[1]!), type: 'STRING' },
+          { name: 'article_id', data: bad.map((c) => c[2]!), type: 'STRING' },
+        ],
+      }),
+    ),
+  );
+  await assert.rejects(
+    runIngest('hm', fx.dir, { out: join(tempDir(), 'x'), imageSize: 16, minCategoryCount: 1 }, quiet),
+    /transactions_train\.parquet row 4: article not in articles\.csv: '0999999999'/,
+  );
+  writeFileSync(join(fx.dir, 'transactions_train.csv'), 't_dat,customer_id,article_id\n');
+  await assert.rejects(
+    runIngest('hm', fx.dir, { out: join(tempDir(), 'x'), imageSize: 16, minCategoryCount: 1 }, quiet),
+    /both transactions_train\.csv and transactions_train\.parquet are here: keep one/,
   );
 });
