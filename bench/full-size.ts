@@ -14,6 +14,8 @@
  * and writes bench/results/full-size.json and .md with how each grows with size. The shops, the
  * datasets and the runs go under /tmp/atelier-full-size (ATELIER_FULL_SIZE_DIR). Run it with
  * nothing else busy: the figures are wall-clock on this machine's 2 cores.
+ * `--only-ingest` measures generate and ingest alone (keeping the other stages' figures in the
+ * results file), `--reuse-shop` keeps a shop written by an earlier run.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +35,7 @@ import { versions } from '../src/store/versions.js';
 import { batchRows, bprStep } from '../src/train/bpr.js';
 import { dvbprLoss } from '../src/train/losses.js';
 import { Adam, RowAdam, Tensor, type PixelRows } from '../src/torch/index.js';
-import { writeFullSizeShop, type ShopSizes } from './full-size-shop.js';
+import { sizesAt, writeFullSizeShop, type ShopSizes } from './full-size-shop.js';
 
 const STEPS = Number(process.env.FULL_SIZE_STEPS ?? 20);
 const DENSE_STEPS = Math.max(3, Math.round(STEPS / 4));
@@ -198,6 +200,8 @@ interface SizeResult {
   users: number;
   items: number;
   stages: Record<string, Stage>;
+  /** when generate and ingest were measured alone (--only-ingest), the later stages kept from an earlier run */
+  ingestMeasured?: string;
 }
 
 export async function fullSizeBench(args: string[]): Promise<void> {
@@ -226,13 +230,21 @@ export async function fullSizeBench(args: string[]): Promise<void> {
     // --reuse-data: the shop and dataset of an earlier invocation kept (their figures too); the worker's stages and the later ones run again
     const reuseData = args.includes('--reuse-data') && existsSync(saved) && existsSync(join(data, 'manifest.json'));
     const before = reuseData ? (JSON.parse(readFileSync(saved, 'utf8')) as { sizes: ShopSizes; stages: Record<string, Stage> }) : null;
-    const sizes = before ? before.sizes : writeFullSizeShop(sample, shop, f);
+    // --only-ingest: generate (or, with --reuse-shop, keep an earlier shop) and ingest; the other stages' figures are kept from the results file
+    const onlyIngest = args.includes('--only-ingest');
+    const reuseShop = args.includes('--reuse-shop') && existsSync(join(shop, 'transactions_train.csv'));
+    const sizes = before ? before.sizes : reuseShop ? sizesAt(f) : writeFullSizeShop(sample, shop, f);
     if (before) {
       stages.generate = before.stages.generate!;
       stages.ingest = { ...before.stages.ingest!, reused: saved };
     } else {
-      stages.generate = { seconds: (performance.now() - t) / 1000 };
-      console.error(`full-size ${f}: ${JSON.stringify(sizes)}, generated in ${stages.generate.seconds.toFixed(1)} s`);
+      if (reuseShop) {
+        stages.generate = results.find((r) => r.fraction === f)?.stages.generate ?? { seconds: NaN };
+        console.error(`full-size ${f}: the shop of an earlier run kept (${shop})`);
+      } else {
+        stages.generate = { seconds: (performance.now() - t) / 1000 };
+        console.error(`full-size ${f}: ${JSON.stringify(sizes)}, generated in ${stages.generate.seconds.toFixed(1)} s`);
+      }
       rmSync(data, { recursive: true, force: true });
       const ingest = await timed([process.execPath, bin, 'ingest', 'hm', shop, '--out', data, '--image-size', '64']);
       if (ingest.code !== 0) {
@@ -244,6 +256,19 @@ export async function fullSizeBench(args: string[]): Promise<void> {
       }
       stages.ingest = { seconds: ingest.seconds, peakRssMb: ingest.peakRssMb };
       console.error(`  ingest ${ingest.seconds} s, ${ingest.peakRssMb.toFixed(0)} MB`);
+      if (onlyIngest) {
+        const earlier = results.find((r) => r.fraction === f);
+        const rest = earlier ? Object.fromEntries(Object.entries(earlier.stages).filter(([k]) => k !== 'generate' && k !== 'ingest')) : {};
+        const kept = results.filter((r) => r.fraction !== f);
+        results.length = 0;
+        results.push(...kept, {
+          ...(earlier ?? { fraction: f, sizes, users: 0, items: 0 }),
+          stages: { ...stages, ...rest },
+          ingestMeasured: new Date().toISOString(),
+        });
+        report(results);
+        continue;
+      }
     }
     t = performance.now();
     const w = await timed(['env', 'MALLOC_ARENA_MAX=1', process.execPath, '--single-threaded-gc', '--import', tsx, self, 'worker', data, run]);
@@ -307,7 +332,7 @@ function report(results: SizeResult[]): void {
   const rows = names.map((n) => `| ${n} | ${results.map((r) => cell(r.stages[n])).join(' | ')} |`);
   const extra = results.map((r) => {
     const s = r.stages;
-    return `- ${(100 * r.fraction).toFixed(0)}% (${r.sizes.customers.toLocaleString('en')} customers, ${r.sizes.articles.toLocaleString('en')} articles, ${r.sizes.purchases.toLocaleString('en')} purchases): ${s.steps ? `a DVBPR step ${((s.steps.secondsPerStep as number) * 1000).toFixed(0)} ms${s.steps.denseSecondsPerStep ? ` (lazy Adam for θ; dense Adam over every row of θ: ${((s.steps.denseSecondsPerStep as number) * 1000).toFixed(0)} ms)` : ''}; ` : ''}${s.serve ? `recommendations p50 ${(s.serve.p50Ms as number).toFixed(1)} ms, p99 ${(s.serve.p99Ms as number).toFixed(1)} ms; ` : ''}${s.evaluate ? (s.evaluate.of === undefined || s.evaluate.users === s.evaluate.of ? `every one of ${s.evaluate.users} evaluated shoppers` : `evaluation timed on ${s.evaluate.users} of ${s.evaluate.of} evaluated shoppers (every ${Math.round((s.evaluate.of as number) / (s.evaluate.users as number))}th) and scaled to all`) : ''}${s.ingest?.failed ? `; ingest failed: ${String(s.ingest.failed).split('\n').filter(Boolean).slice(-2).join(' ')}` : ''}`;
+    return `- ${(100 * r.fraction).toFixed(0)}% (${r.sizes.customers.toLocaleString('en')} customers, ${r.sizes.articles.toLocaleString('en')} articles, ${r.sizes.purchases.toLocaleString('en')} purchases): ${s.steps ? `a DVBPR step ${((s.steps.secondsPerStep as number) * 1000).toFixed(0)} ms${s.steps.denseSecondsPerStep ? ` (lazy Adam for θ; dense Adam over every row of θ: ${((s.steps.denseSecondsPerStep as number) * 1000).toFixed(0)} ms)` : ''}; ` : ''}${s.serve ? `recommendations p50 ${(s.serve.p50Ms as number).toFixed(1)} ms, p99 ${(s.serve.p99Ms as number).toFixed(1)} ms; ` : ''}${s.evaluate ? (s.evaluate.of === undefined || s.evaluate.users === s.evaluate.of ? `every one of ${s.evaluate.users} evaluated shoppers` : `evaluation timed on ${s.evaluate.users} of ${s.evaluate.of} evaluated shoppers (every ${Math.round((s.evaluate.of as number) / (s.evaluate.users as number))}th) and scaled to all`) : ''}${r.ingestMeasured ? `; generate and ingest measured ${r.ingestMeasured} (\`--only-ingest\`), the later stages in an earlier run` : ''}${s.ingest?.failed ? `; ingest failed: ${String(s.ingest.failed).split('\n').filter(Boolean).slice(-2).join(' ')}` : ''}`;
   });
   // how each stage grows: the ratio of its time from one fraction to the next (×10 the shop each step, when run at 1%, 10%, 100%)
   const growth = names.map((n) => {

@@ -637,15 +637,17 @@ function simulatedOracle(
 function sampledNegatives(test: SplitPairs, seen: Bought, numItems: number, seed: number, perUser: number): Int32Array {
   const negatives = new Int32Array(test.user.length * perUser).fill(-1);
   const rngNeg = new Rng(seed + 7919);
+  // chosenFor[j] = x + 1 once item j is drawn for test row x: membership without a set per row
+  const chosenFor = new Int32Array(numItems);
   for (let x = 0; x < test.user.length; x++) {
     const bought = boughtOf(seen, test.user[x]!);
     const want = Math.min(perUser, numItems - bought.length);
-    const chosen = new Set<number>();
-    while (chosen.size < want) {
+    for (let got = 0; got < want;) {
       const j = rngNeg.int(numItems);
-      if (!hasItem(bought, j)) chosen.add(j);
+      if (chosenFor[j] === x + 1 || hasItem(bought, j)) continue;
+      chosenFor[j] = x + 1;
+      negatives[x * perUser + got++] = j;
     }
-    negatives.set(Int32Array.from(chosen), x * perUser);
   }
   return negatives;
 }

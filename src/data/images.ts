@@ -23,9 +23,9 @@ const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
  */
 export async function fitImage(input: Buffer | ImageSource, size: number, fit: Fit): Promise<Uint8Array> {
   let img: Sharp;
-  if (Buffer.isBuffer(input)) img = sharp(input, { failOn: 'error' });
+  if (Buffer.isBuffer(input)) img = sharp(input, { failOn: 'error', sequentialRead: true });
   else if (input.kind === 'raw') img = sharp(input.pixels, { raw: { width: input.width, height: input.height, channels: input.channels } });
-  else img = sharp(readFileSync(input.path), { failOn: 'error' });
+  else img = sharp(readFileSync(input.path), { failOn: 'error', sequentialRead: true });
   const { data, info } = await img
     .flatten({ background: WHITE })
     .resize(size, size, fit === 'crop' ? { fit: 'cover', kernel: 'lanczos3' } : { fit: 'inside', kernel: 'lanczos3' })

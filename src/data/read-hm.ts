@@ -128,7 +128,7 @@ async function readTransactions(
   try {
     while (await r.block())
       while (r.next()) {
-        if ((r.rows & 4095) === 0) {
+        if ((r.rows & 1023) === 0) {
           // the photos decoded meanwhile are written, and the next ones started
           await new Promise(setImmediate);
           if (r.rows % 102400 === 0) o.onProgress?.('transactions', r.rows, 0);
@@ -222,7 +222,7 @@ export async function readHm(folder: string, o: HmOptions, staging?: HmStaging):
       sources.length * cacheRowBytes(staging.imageSize),
       `the ${sources.length.toLocaleString('en')} photos' cache at ${staging.imageSize} px`,
     );
-    images = buildImageCache(sources, staging.imageSize, staging.fit, staging.imagesPath, staging.previous, staging.onImages, 16, stop.signal);
+    images = buildImageCache(sources, staging.imageSize, staging.fit, staging.imagesPath, staging.previous, staging.onImages, 32, stop.signal);
   }
   let tx: Awaited<ReturnType<typeof readTransactions>>;
   try {
