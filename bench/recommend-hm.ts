@@ -36,7 +36,7 @@ import { AttributeClassifier, loadClassifier } from '../src/models/classifier.js
 import { DvbprScorer, embedImages } from '../src/models/dvbpr.js';
 import type { Recommender } from '../src/models/recommender.js';
 import type { RunManifest } from '../src/store/run.js';
-import { engineInfo, loadSafetensors, noGrad, saveSafetensors, type Tensor, type PixelRows } from '../src/torch/index.js';
+import { engineInfo, loadSafetensors, noGrad, saveSafetensors, type PixelRows } from '../src/torch/index.js';
 
 type Protocol = 'paper' | 'temporal';
 type Progress = ReturnType<typeof createProgress>;

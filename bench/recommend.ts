@@ -30,7 +30,7 @@ import { evaluateRanking } from '../src/eval/ranking.js';
 import { Rng } from '../src/core/rng.js';
 import type { RunManifest } from '../src/store/run.js';
 import { loadClassifier } from '../src/models/classifier.js';
-import { engineInfo, noGrad, saveSafetensors, type Tensor, type PixelRows } from '../src/torch/index.js';
+import { engineInfo, noGrad, saveSafetensors, type PixelRows } from '../src/torch/index.js';
 
 export const GRID = {
   'bpr-mf': { factors: [20], lambda: [0.001, 0.01, 0.1], lr: [1e-3], epochs: 30 },

@@ -19,6 +19,8 @@ const UNIT = [
   'test/models/ranking.test.ts',
   'test/data/sampler.test.ts',
   'test/data/pickle.test.ts',
+  'test/data/csv.test.ts',
+  'test/data/images.test.ts',
   'test/torch/gradients.test.ts',
   'test/torch/engine.test.ts',
   'test/train/lazy-rows.test.ts',

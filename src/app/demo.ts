@@ -19,7 +19,7 @@ import { versions } from '../store/versions.js';
 import { judgedDesignStudy, methodOfSettings, type JudgedStudy } from './design-judged.js';
 import { designPreset } from '../config/design.js';
 import { GarmentUtility } from '../eval/utility.js';
-import type { PixelRows, Tensor } from '../torch/index.js';
+import type { PixelRows } from '../torch/index.js';
 import { designForShopper, designRequest, improveToFolder, writeFigure } from './designs.js';
 import { runIngest } from './ingest.js';
 import { trainCallbacks, type Progress } from './progress.js';

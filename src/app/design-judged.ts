@@ -20,22 +20,14 @@ import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { garmentImages } from '../data/garments.js';
 import { hiddenScores } from '../data/simulate.js';
-import {
-  maximisePreference,
-  nearestDistances,
-  quantileOf,
-  type CodeStart,
-  type DesignEnsemble,
-  type DesignOptions,
-  type DesignResult,
-} from '../design/maximise.js';
+import { maximisePreference, nearestDistances, quantileOf, type CodeStart, type DesignEnsemble, type DesignResult } from '../design/maximise.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import type { GarmentUtility } from '../eval/utility.js';
 import { toInput } from '../models/encoder.js';
 import { oneHot } from '../models/gan.js';
 import type { LoadedGan } from '../store/gan-run.js';
 import { categoryIndexOf, dvbprOf, thetaOf, type LoadedRun } from '../store/run.js';
-import { noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
+import { noGrad, tensor, tidy } from '../torch/index.js';
 import { improveItem, projectMany } from '../design/improve.js';
 import type { DesignRequestSettings } from '../config/design.js';
 import { categoryEmbeddings, designModels, embedWithRun, improveOptions, resizeU8, searchOptionsOf, searchWith, type SearchSettings } from './designs.js';
@@ -552,7 +544,6 @@ export function judgedImproveStudy(
   const contexts = new Map<string, CategoryContext>();
   const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, [], g, c, o.seed)).get(c)!;
   const gs = g.manifest.config.imageSize;
-  const per = ds.imageSize * ds.imageSize * 3;
   const k = dvbprOf(run).encoderConfig.k;
   const kj = dvbprOf(judge).encoderConfig.k;
   const rows: { proxy: number[]; judge: number[]; utility: number[] | null; inRange: boolean[]; change: number }[] = [];

@@ -23,7 +23,6 @@ import {
   type DesignProgress,
   type DesignResult,
   type GuardRangeCache,
-  type LatentBound,
 } from '../design/maximise.js';
 import { interpolate, noGrad, tensor, tidy } from '../torch/index.js';
 import { DvbprScorer, embedPixels } from '../models/dvbpr.js';

@@ -16,7 +16,7 @@ import { ConditionalGan, ganState, loadGanState } from '../models/gan.js';
 import { GAN_FORMAT, type GanManifest } from '../store/gan-run.js';
 import { checkResumedSettings, withRunOutput } from '../store/run-commit.js';
 import { versions } from '../store/versions.js';
-import { Generator, noGrad, randn, saveSafetensors, type Tensor, type PixelRows } from '../torch/index.js';
+import { Generator, noGrad, randn, saveSafetensors, type PixelRows } from '../torch/index.js';
 import { trainGan } from '../train/gan.js';
 import { grid, writePng } from './figures.js';
 import { trainCallbacks, type Progress } from './progress.js';

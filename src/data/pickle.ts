@@ -54,8 +54,6 @@ class PyGlobal {
   }
 }
 
-const MARK = Symbol('mark');
-
 export interface UnpickleOptions {
   /** first byte of the pickle in the file (after a .npy header) */
   start?: number;

@@ -62,7 +62,7 @@ test('on a tiny preset each step raises the objective', async () => {
 });
 
 test('the anchor keeps each design near its own random start, and costs nothing at the start', async () => {
-  const { r, g, m } = await loaded();
+  const { r, m } = await loaded();
   const base = { theta: thetaOf(r, r.catalogue.userIds[2]!), category: 0, n: 4, steps: 20, lr: 0.05, eta: 1, seed: 2 };
   const z0 = maximisePreference(m, { ...base, steps: 0 }).z;
   const free = maximisePreference(m, base);
@@ -83,7 +83,7 @@ test('the anchor keeps each design near its own random start, and costs nothing 
 });
 
 test('best-of-N starts: the n starts are the n best of the N random codes by the objective', async () => {
-  const { r, g, m } = await loaded();
+  const { r, m } = await loaded();
   const base = { theta: thetaOf(r, r.catalogue.userIds[1]!), category: 1, steps: 0, lr: 0.05, eta: 1, seed: 7 };
   const all = maximisePreference(m, { ...base, n: 32 }).objective[0]!; // the 32 draws, unselected
   const best = maximisePreference(m, { ...base, n: 4, start: { kind: 'random', candidates: 32 } }).objective[0]!;

@@ -1,5 +1,3 @@
-import { RandomRecommender } from '../../src/models/simple.js';
-import { DvbprScorer } from '../../src/models/dvbpr.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
