@@ -57,6 +57,9 @@ export interface RankingResult {
   coldUsers: number;
 }
 
+/** Scores in one batch's block, at most (see evaluateRanking). */
+export const EVAL_BLOCK_FLOATS = 6_000_000;
+
 export function evaluateRanking(inp: RankingInput): RankingResult {
   const k = inp.k ?? 10;
   const coldT = inp.coldThreshold ?? COLD_THRESHOLD;
@@ -76,7 +79,10 @@ export function evaluateRanking(inp: RankingInput): RankingResult {
   let ap12 = 0;
   let ndcg = 0;
   const rows = inp.heldOut.user.length;
-  const batch = inp.batch ?? 256;
+  // a batch's [users, items] blocks kept under 24 MB: glibc serves a block above its 32 MB mmap
+  // limit from fresh pages every time, each one faulted in; measured at 105,542 items, 64 users a
+  // batch score at 5.0 ns each and 256 at 8.5 (bench/results/full-size.md)
+  const batch = inp.batch ?? Math.max(8, Math.min(256, Math.floor(EVAL_BLOCK_FLOATS / n)));
   for (let s0 = 0; s0 < rows; s0 += batch) {
     const len = Math.min(batch, rows - s0);
     const users = inp.heldOut.user.slice(s0, s0 + len);
@@ -218,17 +224,13 @@ function tensorRanks(
     const lt = S.lt(si).to('float32');
     const eq = S.eq(si).to('float32');
     const coldCol = tensor(Float32Array.from(cold), [n, 1]);
-    // a finite row gives S − S = 0 everywhere; NaN and ±Infinity do not
-    const finite = S.sub(S)
-      .eq(tensor(Float32Array.of(0), [1]))
-      .to('float32')
-      .sum(1);
     return {
       below: lt.sum(1).data() as Float32Array,
       equal: eq.sum(1).data() as Float32Array,
       coldBelow: lt.matmul(coldCol).data() as Float32Array,
       coldEqual: eq.matmul(coldCol).data() as Float32Array,
-      finite: finite.data() as Float32Array,
+      // a row holding NaN or ±Infinity sums to one of them (a finite row of scores sums far below float32's range)
+      rowSum: S.sum(1).data() as Float32Array,
       picked: S.reshape([-1])
         .indexSelect(
           0,
@@ -246,7 +248,7 @@ function tensorRanks(
   const rank: HeldOutRank[] = [];
   const siOut = new Float32Array(B);
   for (let r = 0; r < B; r++) {
-    if (out.finite[r] !== n)
+    if (!Number.isFinite(out.rowSum[r]!))
       throw new InvalidArgumentError(`ranking: user ${users[r]}'s scores are not all finite: the model's weights are not finite (diverged?)`);
     const si = out.picked[offsets[r]!]!;
     siOut[r] = si;

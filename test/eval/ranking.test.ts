@@ -113,7 +113,7 @@ test('scores held as a tensor give the very figures of the row-by-row count (tie
   const tensors = evaluateRanking({ ...base, scoreTensor: (u) => tensor(base.scoreUsers(u), [u.length, N]) });
   assert.deepEqual(tensors, rows);
   assert.ok(rows.coldUsers > 0 && rows.recallAt12! > 0 && rows.recallAt12! < 1, JSON.stringify(rows));
-  for (const bad of [NaN, Infinity]) {
+  for (const bad of [NaN, Infinity, -Infinity]) {
     const T = Float32Array.from(S);
     T[3 * N + 5] = bad;
     assert.throws(
