@@ -23,6 +23,7 @@ const UNIT = [
   'test/data/images.test.ts',
   'test/torch/gradients.test.ts',
   'test/torch/engine.test.ts',
+  'test/torch/safetensors.test.ts',
   'test/train/lazy-rows.test.ts',
   'test/train/averaging.test.ts',
   'test/train/augment.test.ts',

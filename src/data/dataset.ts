@@ -36,6 +36,7 @@ import {
 } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { COLD_THRESHOLD, rankHeldOut } from '../core/auc.js';
 import { BadInputError, CorruptFileError, InvalidArgumentError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -128,42 +129,62 @@ export interface PrepareOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export interface Manifest {
-  format: number;
-  createdAt: string;
-  source: { kind: string; path: string; fileHashes: Record<string, string> };
-  dataHash: string;
-  imageSize: number;
-  fit: Fit;
-  seed: number;
+const count = z.number().int().min(0);
+const splitKind = z.enum(['paper', 'temporal', 'authors']);
+
+/**
+ * The dataset's manifest.json, read by this schema: a hand-edited or damaged one is refused naming
+ * the field, never read into a half-valid dataset.
+ */
+export const datasetManifestSchema = z.object({
+  format: z.number().int(),
+  createdAt: z.string(),
+  source: z.object({ kind: z.string(), path: z.string(), fileHashes: z.record(z.string(), z.string()) }),
+  dataHash: z.string().regex(/^[0-9a-f]{64}$/),
+  imageSize: z.number().int().min(8).max(512),
+  fit: z.enum(['letterbox', 'crop']),
+  seed: z.number().int(),
   /** split 'authors': the source's own split, kept (minUserItems and kCore then did not apply) */
-  options: { split: SplitKind | 'authors'; minUserItems: number; kCore: number | null; minCategoryCount: number; categoryColumn: string };
-  counts: {
-    users: number;
-    items: number;
-    interactionRows: number;
-    distinctPairs: number;
-    usersBeforeFilter: number;
+  options: z.object({
+    split: splitKind,
+    minUserItems: count,
+    kCore: count.nullable(),
+    minCategoryCount: count,
+    categoryColumn: z.string(),
+  }),
+  counts: z.object({
+    users: count,
+    items: count,
+    interactionRows: count,
+    distinctPairs: count,
+    usersBeforeFilter: count,
     /** users with a validation and a test item (≥ minUserItems distinct items); absent before every shopper was trained */
-    evaluatedUsers?: number;
+    evaluatedUsers: count.optional(),
     /** users below minUserItems: every purchase trains, none is held out (they still get recommendations) */
-    trainOnlyUsers?: number;
-    train: number;
-    valid: number;
-    test: number;
-  };
-  categories: { name: string; items: number; folded?: string[] }[];
+    trainOnlyUsers: count.optional(),
+    train: count,
+    valid: count,
+    test: count,
+  }),
+  categories: z.array(z.object({ name: z.string(), items: count, folded: z.array(z.string()).optional() })).min(1),
   /** attributes besides the category (absent in a dataset written before them) */
-  attributes?: { name: string; classes: number; labelled: number }[];
+  attributes: z.array(z.object({ name: z.string(), classes: count, labelled: count })).optional(),
   /** the source's products (absent: it names none): how many, and the items in a product with another item */
-  products?: { products: number; items: number; itemsWithSibling: number };
-  split: { kind: SplitKind | 'authors'; coldTestItems: number; coldTestUsers: number; coldValidItems: number; itemsWithoutTraining: number };
-  leftOut: Record<string, number>;
-  problems: ReturnType<Problems['summary']>;
-  images: { reused: number; decoded: number };
-  oracle?: { testAuc: number; coldTestAuc: number; description: string };
-  versions: Record<string, string>;
-}
+  products: z.object({ products: count, items: count, itemsWithSibling: count }).optional(),
+  split: z.object({ kind: splitKind, coldTestItems: count, coldTestUsers: count, coldValidItems: count, itemsWithoutTraining: count }),
+  leftOut: z.record(z.string(), count),
+  problems: z.object({
+    total: count,
+    byReason: z.record(z.string(), count),
+    items: z.array(z.object({ file: z.string(), line: count.optional(), row: count.optional(), reason: z.string(), value: z.string().optional() })),
+    listed: count,
+  }),
+  images: z.object({ reused: count, decoded: count }),
+  oracle: z.object({ testAuc: z.number(), coldTestAuc: z.number(), description: z.string() }).optional(),
+  versions: z.record(z.string(), z.string()),
+});
+
+export type Manifest = z.infer<typeof datasetManifestSchema>;
 
 export interface SplitPairs {
   user: Int32Array;
@@ -914,18 +935,18 @@ function readLatest(path: string, users: number): { latest?: { train: Int32Array
 /** A prepared dataset's manifest alone (its image size, counts, split), without its arrays. */
 export function readDatasetManifest(dir: string): Manifest {
   const path = join(resolve(dir), 'manifest.json');
-  const manifest = readJson<Manifest>(path);
-  if (manifest.format !== DATASET_FORMAT)
-    throw new BadInputError(`dataset format ${manifest.format}, this Atelier reads format ${DATASET_FORMAT}`, { file: path });
-  return manifest;
+  const raw = readJson<{ format?: unknown }>(path);
+  if (raw.format !== DATASET_FORMAT)
+    throw new BadInputError(`dataset format ${String(raw.format)}, this Atelier reads format ${DATASET_FORMAT}`, { file: path });
+  const r = datasetManifestSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new CorruptFileError(`${issue.path.join('.') || 'manifest'}: ${issue.message}`, path);
 }
 
 export function loadDataset(dir: string): Dataset {
   const d = resolve(dir);
-  const manifest = readJson<Manifest>(join(d, 'manifest.json'));
-  if (manifest.format !== DATASET_FORMAT) {
-    throw new BadInputError(`dataset format ${manifest.format}, this Atelier reads format ${DATASET_FORMAT}`, { file: join(d, 'manifest.json') });
-  }
+  const manifest = readDatasetManifest(d);
   const items = readJson<{ ids: string[]; category: number[]; trainCount: number[]; product?: (string | null)[] }>(join(d, 'items.json'));
   if (items.product) {
     if (!Array.isArray(items.product) || items.product.length !== items.ids.length)

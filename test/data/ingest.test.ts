@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BadInputError } from '../../src/core/errors.js';
+import { BadInputError, CorruptFileError } from '../../src/core/errors.js';
 import { runIngest } from '../../src/app/ingest.js';
 import { createProgress } from '../../src/app/progress.js';
 import { distinctPairs, latestBaskets, loadDataset } from '../../src/data/dataset.js';
@@ -545,4 +545,27 @@ test('H&M tables as Parquet (snappy, pandas-style int64 article ids and timestam
     runIngest('hm', fx.dir, { out: join(tempDir(), 'x'), imageSize: 16, minCategoryCount: 1 }, quiet),
     /both transactions_train\.csv and transactions_train\.parquet are here: keep one/,
   );
+});
+
+test("a dataset's manifest is read by its schema: a damaged field is refused by name, not read into a half-valid dataset", async () => {
+  const shop = await makeShop();
+  const out = join(tempDir(), 'data');
+  await runIngest('folder', shop.dir, { out, imageSize: 16, minCategoryCount: 1 }, quiet);
+  const path = join(out, 'manifest.json');
+  const good = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & { counts: Record<string, unknown> };
+  assert.equal(loadDataset(out).manifest.counts.items, 12);
+  for (const [damage, field] of [
+    [(m: typeof good) => (m.counts.items = '12'), /counts\.items/],
+    [(m: typeof good) => (m.imageSize = 100_000), /imageSize/],
+    [(m: typeof good) => delete m.categories, /categories/],
+    [(m: typeof good) => (m.fit = 'stretch'), /fit/],
+  ] as const) {
+    const m = structuredClone(good);
+    damage(m);
+    writeFileSync(path, JSON.stringify(m));
+    assert.throws(
+      () => loadDataset(out),
+      (e: unknown) => e instanceof CorruptFileError && field.test((e as Error).message) && (e as Error).message.includes(path),
+    );
+  }
 });
