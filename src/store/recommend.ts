@@ -91,11 +91,10 @@ function selectTop(
   f: { catIdx: number; coldT: number },
 ): Recommendation {
   const { catIdx, coldT } = f;
-  let row = modelRow;
-  if (o.policy && activeWeights(o.policy).length) {
-    row = Float32Array.from(modelRow);
-    applyPolicy(servedTerms(cat, rec), o.policy, u, row);
-  }
+  // the row is this request's own (a fresh block of scores): ranked in place, no copy of 105 k
+  // scores a request (each one's bytes bring the next full garbage collection closer)
+  const row = modelRow;
+  if (o.policy && activeWeights(o.policy).length) applyPolicy(servedTerms(cat, rec), o.policy, u, row);
   const bought = o.excludeBought ? new Set(purchasesOf(cat, u)) : null;
   const keep = (i: number) => !((catIdx >= 0 && cat.itemCategory[i] !== catIdx) || (o.coldOnly && cat.itemTrainCount[i]! >= coldT) || bought?.has(i));
   let top: number[];
