@@ -3,6 +3,9 @@ import { Option, type Command } from 'commander';
 import { runIngest, type SourceKind } from '../app/ingest.js';
 import type { Manifest } from '../data/dataset.js';
 import { out } from './flags.js';
+import { addSettingsFlags, layeredOptions } from './settings.js';
+import { parseConfig } from '../config/parse.js';
+import { ingestSchema } from '../config/data.js';
 import { createProgress } from '../app/progress.js';
 
 function summary(m: Manifest, dir: unknown): string {
@@ -21,8 +24,8 @@ function summary(m: Manifest, dir: unknown): string {
 }
 
 const common = (c: Command) =>
-  c
-    .requiredOption('--out <data>', 'prepared dataset folder to write')
+  addSettingsFlags(c)
+    .option('--out <data>', 'prepared dataset folder to write (required)')
     .option('--image-size <px>', 'square image size', '64')
     .addOption(new Option('--fit <mode>', 'letterbox on white, or centre crop').choices(['letterbox', 'crop']).default('letterbox'))
     .addOption(
@@ -39,12 +42,19 @@ const common = (c: Command) =>
     .addOption(new Option('--on-bad <mode>', 'fail at the first bad row, or skip and report').choices(['fail', 'skip']).default('fail'))
     .option('--json', 'print the manifest as JSON');
 
-// the flags themselves are validated by the ingest config's zod schema (config/data.ts)
-const action = (kind: SourceKind) => async (folder: string | undefined, opts: Record<string, unknown>) => {
-  const { json, ...rest } = opts;
-  const m = await runIngest(kind, folder, rest, createProgress({ json: Boolean(json) }));
-  out(Boolean(json), m, () => summary(m, opts.out));
-};
+// the flags themselves are validated by the ingest config's zod schema (config/data.ts); a
+// settings file (--config) gives any of them, and --print-config prints them resolved
+const action = (kind: SourceKind) =>
+  async function (this: Command, folder: string | undefined, opts: Record<string, unknown>) {
+    const { options, print } = layeredOptions(this, opts);
+    const { json, ...rest } = options;
+    if (print) {
+      process.stdout.write(JSON.stringify(parseConfig(ingestSchema, rest), null, 2) + '\n');
+      return;
+    }
+    const m = await runIngest(kind, folder, rest, createProgress({ json: Boolean(json) }));
+    out(Boolean(json), m, () => summary(m, rest.out));
+  };
 
 export function registerIngest(program: Command): void {
   const ingest = program.command('ingest').description('prepare a dataset: images, split, categories, manifest');
@@ -59,10 +69,9 @@ export function registerIngest(program: Command): void {
     .option('--taste-sharpness <beta>', 'norm of each taste vector', '2')
     .option('--extra-items <lambda>', 'mean purchases beyond --min-user-items (Poisson)', '6')
     .action(action('fashion-mnist'));
-  ingest
-    .command('paper <file.npy>')
+  addSettingsFlags(ingest.command('paper <file.npy>'))
     .description("the authors' released .npy (AmazonFashion6ImgPartitioned.npy, AmazonWomen, AmazonMen, Tradesy): their split and every item kept")
-    .requiredOption('--out <data>', 'prepared dataset folder to write')
+    .option('--out <data>', 'prepared dataset folder to write (required)')
     .option('--image-size <px>', 'square image size (the paper preset reads 224)', '64')
     .addOption(new Option('--fit <mode>', 'letterbox on white, or centre crop').choices(['letterbox', 'crop']).default('letterbox'))
     .addOption(new Option('--on-bad <mode>', 'fail at the first bad item or review, or skip and report').choices(['fail', 'skip']).default('fail'))

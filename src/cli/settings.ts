@@ -5,6 +5,7 @@
  * flags (and settings file keys) but are left out of it.
  */
 import type { Command } from 'commander';
+import { readSettingsFile } from '../config/file.js';
 
 export function addSettingsFlags(cmd: Command): Command {
   return cmd
@@ -21,4 +22,18 @@ export function givenOptions(cmd: Command, opts: Record<string, unknown>): Recor
 export function hideInHelp(cmd: Command, longs: string[]): Command {
   for (const o of cmd.options) if (o.long && longs.includes(o.long)) o.hideHelp();
   return cmd;
+}
+
+/**
+ * A command's options with its settings file laid in: the file's values where the line gave no
+ * flag (commander's defaults yield to the file), the flags given on the line over both. Returns
+ * the file as read too (undefined without --config), and whether --print-config was asked.
+ */
+export function layeredOptions(
+  cmd: Command,
+  opts: Record<string, unknown>,
+): { options: Record<string, unknown>; file: Record<string, unknown> | undefined; print: boolean } {
+  const { config, printConfig, ...rest } = opts;
+  const file = typeof config === 'string' ? readSettingsFile(config) : undefined;
+  return { options: file ? { ...rest, ...file, ...givenOptions(cmd, rest) } : rest, file, print: printConfig === true };
 }

@@ -6,6 +6,9 @@ import { ganPreset, ganSchema, type GanConfig } from '../config/gan.js';
 import { decimal, parseConfig } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
+import { addSettingsFlags } from './settings.js';
+import { readSettingsFile } from '../config/file.js';
+import { readDatasetManifest } from '../data/dataset.js';
 
 const ganFlags = z
   .object({
@@ -33,14 +36,17 @@ const ganFlags = z
 type GanFlags = z.infer<typeof ganFlags>;
 const CONFIG_KEYS = ['epochs', 'batch', 'lr', 'lrD', 'emaSteps', 'categoryPower', 'projection', 'mismatch', 'minCategoryItems', 'snapshots', 'seed'] as const;
 
-/** The preset for the dataset's image size with every configuration flag given laid over it, validated. */
-export function ganConfigFrom(f: GanFlags, imageSize: number): GanConfig {
+/**
+ * The preset for the dataset's image size, a settings file's values over it (any key of the GAN's
+ * config; the image size stays the dataset's), every configuration flag given over both, validated.
+ */
+export function ganConfigFrom(f: GanFlags, imageSize: number, file?: Record<string, unknown>): GanConfig {
   const given = Object.fromEntries(CONFIG_KEYS.filter((k) => f[k] !== undefined).map((k) => [k, f[k]]));
-  return parseConfig(ganSchema, { ...ganPreset(f.preset, imageSize), ...given }, 'config');
+  return parseConfig(ganSchema, { ...ganPreset(f.preset, imageSize), ...file, preset: f.preset, imageSize, ...given }, file ? 'setting' : 'config');
 }
 
 export function registerTrainGan(train: Command): void {
-  deviceOptions(train.command('gan'), { precision: true })
+  addSettingsFlags(deviceOptions(train.command('gan'), { precision: true }))
     .description("conditional LSGAN over the dataset's categories (docs/method.md §4), with quality per snapshot")
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <gan>', 'GAN run folder to write')
@@ -63,9 +69,18 @@ export function registerTrainGan(train: Command): void {
     .option('--seed <n>', 'seed')
     .option('--resume', "continue from the last snapshot's checkpoint")
     .option('--json', 'print the GAN manifest as JSON')
-    .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(ganFlags, takeDevice(opts));
-      const m = await trainGanFromData(f.data, (size) => ganConfigFrom(f, size), {
+    .action(async function (this: Command, opts: Record<string, unknown>) {
+      const { config, printConfig, ...flags } = takeDevice(opts);
+      const f = parseConfig(ganFlags, flags);
+      const file = typeof config === 'string' ? readSettingsFile(config) : undefined;
+      // the file's preset unless --preset was given
+      if (file?.preset !== undefined && this.getOptionValueSource('preset') === 'default')
+        f.preset = parseConfig(ganFlags.shape.preset, file.preset, 'setting');
+      if (printConfig) {
+        process.stdout.write(JSON.stringify(ganConfigFrom(f, readDatasetManifest(f.data).imageSize, file), null, 2) + '\n');
+        return;
+      }
+      const m = await trainGanFromData(f.data, (size) => ganConfigFrom(f, size, file), {
         out: f.out,
         resume: f.resume,
         progress: createProgress({ json: f.json }),

@@ -75,3 +75,36 @@ test("train dvbpr: --print-config shows the preset for the dataset's image size 
   assert.equal(bad.code, 2);
   assert.match(bad.err, /dvbpr\.json or a flag\) --lr/);
 });
+
+test('ingest and train gan take --config and --print-config too: printed settings round-trip, flags given override the file, a bad value is named', async () => {
+  const t = await tinyRuns();
+  const data = join(t.root, 'data');
+  const dir = tempDir();
+  // ingest: the options resolved with their defaults, from a file, flags over it
+  const printed = cli('ingest', 'hm', 'shop', '--out', join(dir, 'd'), '--image-size', '32', '--print-config');
+  assert.equal(printed.code, 0, printed.err);
+  const resolved = JSON.parse(printed.out);
+  assert.deepEqual([resolved.imageSize, resolved.minUserItems, resolved.onBad], [32, 5, 'fail']);
+  const file = join(dir, 'ingest.json');
+  writeFileSync(file, printed.out);
+  assert.deepEqual(JSON.parse(cli('ingest', 'hm', 'shop', '--config', file, '--print-config').out), resolved);
+  const yaml = join(dir, 'ingest.yaml');
+  writeFileSync(yaml, `out: ${join(dir, 'd')}\nimageSize: 48\nonBad: skip\n`);
+  const laid = JSON.parse(cli('ingest', 'hm', 'shop', '--config', yaml, '--seed', '3', '--print-config').out);
+  assert.deepEqual([laid.imageSize, laid.onBad, laid.seed], [48, 'skip', 3]);
+  writeFileSync(yaml, 'imageSize: big\n');
+  const bad = cli('ingest', 'hm', 'shop', '--out', join(dir, 'd'), '--config', yaml);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--image-size.*'big'/);
+  // train gan: the preset for the dataset's image size, the file's keys over it
+  const g = cli('train', 'gan', '--data', data, '--out', join(dir, 'g'), '--preset', 'tiny', '--print-config');
+  assert.equal(g.code, 0, g.err);
+  const gan = JSON.parse(g.out);
+  assert.deepEqual([gan.preset, gan.imageSize], ['tiny', t.ds.imageSize]);
+  const gfile = join(dir, 'gan.json');
+  writeFileSync(gfile, JSON.stringify({ ...gan, zDim: 7, epochs: 2 }));
+  const over = JSON.parse(cli('train', 'gan', '--data', data, '--out', join(dir, 'g'), '--config', gfile, '--epochs', '3', '--print-config').out);
+  assert.deepEqual([over.preset, over.zDim, over.epochs], ['tiny', 7, 3]);
+  writeFileSync(gfile, JSON.stringify({ lr: -1 }));
+  assert.match(cli('train', 'gan', '--data', data, '--out', join(dir, 'g'), '--config', gfile).err, /setting --lr/);
+});
