@@ -1,8 +1,9 @@
 /** `atelier evaluate`: AUC (full, sampled-100), cold AUC, Recall/NDCG@10 of saved runs; the paper-shaped table. */
 import type { Command } from 'commander';
+import { addSettingsFlags, settingsFor } from './settings.js';
 import { z } from 'zod';
 import { evaluateRuns } from '../app/evaluate.js';
-import { decimal, parseConfig } from '../config/parse.js';
+import { decimal } from '../config/parse.js';
 import { writeFileAtomic } from '../core/fs.js';
 import { markdownTable } from '../eval/table.js';
 import { out } from './flags.js';
@@ -18,16 +19,16 @@ const evaluateFlags = z
   .strict();
 
 export function registerEvaluate(program: Command): void {
-  program
-    .command('evaluate')
+  addSettingsFlags(program.command('evaluate'))
     .description('AUC (full, sampled-100), cold AUC, Recall/NDCG@10 on the test split; the paper-shaped table')
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--runs <run...>', 'run folders')
     .option('--sample-users <n>', 'a quick figure on n test shoppers spread over the split, labelled a sample')
     .option('--markdown <file>', 'write the table as Markdown')
     .option('--json', 'print {"rows": [...]} as JSON')
-    .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(evaluateFlags, opts);
+    .action(async function (this: Command, opts: Record<string, unknown>) {
+      const f = settingsFor(this, evaluateFlags, opts);
+      if (!f) return;
       const r = evaluateRuns(f.data, f.runs, f.sampleUsers !== undefined ? { sampleUsers: f.sampleUsers } : {});
       const table = markdownTable(r.rows, r.oracle, r.sample);
       if (f.markdown) writeFileAtomic(f.markdown, table);

@@ -1,8 +1,8 @@
 /** `atelier improve`: an existing item moved towards one shopper's taste → the triptych and its trajectory. */
 import type { Command } from 'commander';
+import { addSettingsFlags, settingsFor } from './settings.js';
 import { z } from 'zod';
 import { improveToFolder } from '../app/designs.js';
-import { parseConfig } from '../config/parse.js';
 import { loadGanRun } from '../store/gan-run.js';
 import { loadRun } from '../store/run.js';
 import { intIn, out, deviceOptions, takeDevice } from './flags.js';
@@ -21,7 +21,7 @@ const improveFlags = z
   .strict();
 
 export function registerImprove(program: Command): void {
-  deviceOptions(program.command('improve'))
+  addSettingsFlags(deviceOptions(program.command('improve')))
     .description("move an existing item towards one shopper's taste")
     .requiredOption('--run <run>', 'DVBPR run folder')
     .requiredOption('--gan <gan>', 'GAN run folder')
@@ -31,8 +31,9 @@ export function registerImprove(program: Command): void {
     .option('--seed <n>', 'seed', '1')
     .requiredOption('--out <dir>', 'output folder: original/reconstruction/improved.png, figure.png, trajectory.json')
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(improveFlags, takeDevice(opts));
+    .action(async function (this: Command, opts: Record<string, unknown>) {
+      const f = settingsFor(this, improveFlags, takeDevice(opts));
+      if (!f) return;
       const s = await improveToFolder(loadRun(f.run), loadGanRun(f.gan), { userId: f.user, itemId: f.item, steps: f.steps, seed: f.seed }, f.out);
       out(
         f.json,

@@ -5,6 +5,8 @@
  * flags (and settings file keys) but are left out of it.
  */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import { parseConfig } from '../config/parse.js';
 import { readSettingsFile } from '../config/file.js';
 
 export function addSettingsFlags(cmd: Command): Command {
@@ -36,4 +38,18 @@ export function layeredOptions(
   const { config, printConfig, ...rest } = opts;
   const file = typeof config === 'string' ? readSettingsFile(config) : undefined;
   return { options: file ? { ...rest, ...file, ...givenOptions(cmd, rest) } : rest, file, print: printConfig === true };
+}
+
+/**
+ * A command's flags resolved through its schema, a settings file laid in (`layeredOptions`); with
+ * --print-config they are printed (as the file --config reads back) and null is returned: the
+ * command then stops.
+ */
+export function settingsFor<S extends z.ZodType>(cmd: Command, schema: S, opts: Record<string, unknown>): z.infer<S> | null {
+  const config = typeof opts.config === 'string' ? opts.config : undefined;
+  const { options, print } = layeredOptions(cmd, opts);
+  const f = parseConfig(schema, options, config ? `setting (${config} or a flag)` : 'option');
+  if (!print) return f;
+  process.stdout.write(JSON.stringify(f, null, 2) + '\n');
+  return null;
 }

@@ -1,8 +1,9 @@
 /** `atelier train baselines`: random, popularity, BPR-MF and VBPR, one run folder each. */
 import { Option, type Command } from 'commander';
+import { addSettingsFlags, settingsFor } from './settings.js';
 import { z } from 'zod';
 import { BASELINES, trainBaselines, type BaselineKind } from '../app/train-recommender.js';
-import { decimal, parseConfig } from '../config/parse.js';
+import { decimal } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
 
@@ -27,7 +28,7 @@ const baselineFlags = z
   .strict();
 
 export function registerTrainBaselines(train: Command): void {
-  deviceOptions(train.command('baselines'))
+  addSettingsFlags(deviceOptions(train.command('baselines')))
     .description('random, popularity, BPR-MF and VBPR, one run folder each under --out')
     .requiredOption('--data <data>', 'prepared dataset folder')
     .requiredOption('--out <dir>', 'folder for the runs')
@@ -40,8 +41,10 @@ export function registerTrainBaselines(train: Command): void {
     .option('--seed <n>', 'seed', '1')
     .option('--resume', 'continue BPR-MF/VBPR from their checkpoints')
     .option('--json', 'print the manifests as JSON lines')
-    .action(async (opts: Record<string, unknown>) => {
-      const { data, json, only, ...f } = parseConfig(baselineFlags, takeDevice(opts));
+    .action(async function (this: Command, opts: Record<string, unknown>) {
+      const resolved = settingsFor(this, baselineFlags, takeDevice(opts));
+      if (!resolved) return;
+      const { data, json, only, ...f } = resolved;
       const ms = await trainBaselines(data, { ...f, only: only ?? BASELINES }, createProgress({ json }));
       for (const m of ms) {
         const t = m.metrics.test!;

@@ -108,3 +108,31 @@ test('ingest and train gan take --config and --print-config too: printed setting
   writeFileSync(gfile, JSON.stringify({ lr: -1 }));
   assert.match(cli('train', 'gan', '--data', data, '--out', join(dir, 'g'), '--config', gfile).err, /setting --lr/);
 });
+
+test('serve, segments, evaluate and train baselines take --config too; their printed settings round-trip', async () => {
+  const t = await tinyRuns();
+  const dir = tempDir();
+  const yaml = join(dir, 'serve.yaml');
+  writeFileSync(yaml, 'port: 8999\nhost: 0.0.0.0\nindex: exact\n');
+  const serve = cli('serve', '--run', t.run, '--config', yaml, '--port', '9001', '--print-config');
+  assert.equal(serve.code, 0, serve.err);
+  const s = JSON.parse(serve.out);
+  assert.deepEqual([s.port, s.host, s.index], [9001, '0.0.0.0', 'exact']);
+  const again = join(dir, 'serve.json');
+  writeFileSync(again, serve.out);
+  assert.deepEqual(JSON.parse(cli('serve', '--run', t.run, '--config', again, '--print-config').out), s);
+  writeFileSync(yaml, 'port: 99999\n');
+  assert.match(cli('serve', '--run', t.run, '--config', yaml, '--print-config').err, /--port must be an integer in 0\.\.65535, got '99999'/);
+  const seg = JSON.parse(cli('segments', '--run', t.run, '--k', '3', '--min-members', '2', '--print-config').out);
+  assert.deepEqual([seg.k, seg.minMembers, seg.seed], [3, 2, 1]);
+  for (const args of [
+    ['evaluate', '--data', join(t.root, 'data'), '--runs', t.run],
+    ['train', 'baselines', '--data', join(t.root, 'data'), '--out', join(dir, 'b')],
+  ]) {
+    const r = cli(...args, '--print-config');
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+    const file = join(dir, `${args[0]}.json`);
+    writeFileSync(file, r.out);
+    assert.deepEqual(JSON.parse(cli(...args, '--config', file, '--print-config').out), JSON.parse(r.out), args.join(' '));
+  }
+});
