@@ -8,10 +8,13 @@
  *   users       idx (= row of θ), user_id
  *   purchases   user, item (train + valid + test: what each shopper is known to have bought)
  *   latest_purchases, item_products   user → latest item (recency prior); item → product (product prior)
- *   latest_baskets  user, item: every item of the user's latest purchase time (basket and co-purchase
- *                   priors; a catalogue written before it reads the latest purchase alone)
+ *   latest_baskets  user, item: every item of the user's latest purchase time (basket and co-purchase priors)
+ *   segments    user → segment (`atelier segments`; its settings in meta 'segments')
  *   runs        dir, kind, name, created_at, manifest (JSON)
  *   designs     id, user_id, kind, category, item_id, created_at, result (JSON)
+ *
+ * meta 'format' is the schema's version (CATALOGUE_FORMAT); an older catalogue is brought to it by
+ * the steps in MIGRATIONS when opened (format 1 lacked the tables it gained later).
  *
  * The dense indices are the model's: item `idx` is the row of the embedding matrix, user `idx` the
  * row of θ. A new catalogue is written to a temporary file and renamed into place; an item added
@@ -23,13 +26,43 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSyn
 import { join } from 'node:path';
 import { BadInputError, CorruptFileError, InUseError } from '../core/errors.js';
 import { latestBaskets, latestPurchases, productIndex, type Dataset } from '../data/dataset.js';
-import { packBaskets, type Baskets } from '../data/split.js';
+import type { Baskets } from '../data/split.js';
 import type { Fit } from '../data/images.js';
 
 export const CATALOGUE_FILE = 'catalogue.sqlite';
 /** the item embeddings Φ(X_i) [N, K], float32, row = item index (store/run.ts) */
 export const EMBEDDINGS_FILE = 'item-embeddings.f32';
-export const CATALOGUE_FORMAT = 1;
+export const CATALOGUE_FORMAT = 2;
+
+/** The tables format 1 gained after its first release (a catalogue written before one lacks it), as format 2 has them. */
+const LATER_TABLES: Record<string, string> = {
+  latest_purchases: '(user INTEGER PRIMARY KEY REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx))',
+  item_products: '(item INTEGER PRIMARY KEY REFERENCES items(idx), product TEXT NOT NULL)',
+  latest_baskets: '(user INTEGER NOT NULL REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx), PRIMARY KEY (user, item)) WITHOUT ROWID',
+  segments: '(user INTEGER PRIMARY KEY REFERENCES users(idx), segment TEXT NOT NULL) WITHOUT ROWID',
+};
+
+/**
+ * How a catalogue of an earlier format becomes the current one, one step per format. A writable
+ * open applies the steps to the file, in a transaction, and records the format; a read-only open
+ * (every command that loads a run) makes the same tables in the connection's temporary schema, so
+ * that the file is left as it is and every reader sees one schema.
+ */
+const MIGRATIONS: { to: number; what: string; sql: (has: (table: string) => boolean, temp: boolean) => string }[] = [
+  {
+    to: 2,
+    what: "format 1's later tables where missing: no latest purchase known, no products, each latest basket the latest purchase alone (as catalogues without it were read), no segments",
+    sql: (has, temp) =>
+      Object.entries(LATER_TABLES)
+        .filter(([name]) => !has(name))
+        .map(([name, columns]) => {
+          // a temporary table cannot reference the main schema's tables
+          const make = `CREATE ${temp ? 'TEMP ' : ''}TABLE ${name} ${temp ? columns.replace(/ REFERENCES \w+\(idx\)/g, '') : columns};`;
+          return name === 'latest_baskets' ? `${make}\nINSERT INTO ${name} (user, item) SELECT user, item FROM latest_purchases;` : make;
+        })
+        .join('\n'),
+  },
+];
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -53,6 +86,7 @@ CREATE TABLE purchases (
 CREATE TABLE latest_purchases (user INTEGER PRIMARY KEY REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx));
 CREATE TABLE item_products (item INTEGER PRIMARY KEY REFERENCES items(idx), product TEXT NOT NULL);
 CREATE TABLE latest_baskets (user INTEGER NOT NULL REFERENCES users(idx), item INTEGER NOT NULL REFERENCES items(idx), PRIMARY KEY (user, item)) WITHOUT ROWID;
+CREATE TABLE segments (user INTEGER PRIMARY KEY REFERENCES users(idx), segment TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE runs (dir TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, manifest TEXT NOT NULL);
 CREATE TABLE designs (
   id TEXT PRIMARY KEY,
@@ -278,8 +312,10 @@ export class CatalogueStore {
         db.pragma('synchronous = FULL');
       }
       const format = (db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined)?.value;
-      if (format !== String(CATALOGUE_FORMAT))
-        throw new BadInputError(`catalogue format ${format}, this Atelier reads format ${CATALOGUE_FORMAT}`, { file: path });
+      const n = Number(format);
+      if (!(Number.isInteger(n) && n >= 1 && n <= CATALOGUE_FORMAT))
+        throw new BadInputError(`catalogue format ${format}, this Atelier reads formats 1 to ${CATALOGUE_FORMAT}`, { file: path });
+      migrate(db, n, o.readonly ?? false);
     } catch (e) {
       if (e instanceof BadInputError) throw e;
       throw new BadInputError(`not a readable catalogue: ${(e as Error).message}`, { file: path });
@@ -374,15 +410,12 @@ export class CatalogueStore {
   }
 
   private productRows(): [number, string][] {
-    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_products'").pluck().get();
-    return has ? (this.db.prepare('SELECT item, product FROM item_products ORDER BY item').raw().all() as [number, string][]) : [];
+    return this.db.prepare('SELECT item, product FROM item_products ORDER BY item').raw().all() as [number, string][];
   }
 
   /** Each user's latest known purchase (−1: none; every user in a catalogue written before the table was). */
   private latestPurchases(users: number): Int32Array {
     const out = new Int32Array(users).fill(-1);
-    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'latest_purchases'").pluck().get();
-    if (!has) return out;
     for (const [u, i] of this.db.prepare('SELECT user, item FROM latest_purchases').raw().all() as [number, number][]) {
       if (!(u >= 0 && u < users)) throw new BadInputError(`latest purchase of user index ${u}, outside 0..${users - 1}`, { file: this.path });
       out[u] = i;
@@ -393,8 +426,6 @@ export class CatalogueStore {
   /** Each user's latest basket (the latest purchase alone in a catalogue written before the table was). */
   private latestBaskets(latest: Int32Array, items: number): Baskets {
     const users = latest.length;
-    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'latest_baskets'").pluck().get();
-    if (!has) return packBaskets(Array.from(latest, (i) => (i >= 0 ? [i] : [])));
     // ordered by user: offsets by counting, items in one pass (no array per shopper)
     const total = this.db.prepare('SELECT count(*) FROM latest_baskets').pluck().get() as number;
     const offsets = new Int32Array(users + 1);
@@ -465,8 +496,6 @@ export class CatalogueStore {
         .prepare('INSERT INTO items (idx, item_id, category, train_count, image, pixels, added_at) VALUES (?, ?, ?, 0, ?, ?, ?)')
         .run(index, row.itemId, row.category, row.image, Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength), addedAt);
       if (row.product !== undefined) {
-        // a catalogue written before products were gets the table with its first upload that names one
-        this.db.exec('CREATE TABLE IF NOT EXISTS item_products (item INTEGER PRIMARY KEY REFERENCES items(idx), product TEXT NOT NULL)');
         this.db.prepare('INSERT INTO item_products (item, product) VALUES (?, ?)').run(index, row.product);
       }
       this.db.prepare("UPDATE meta SET value = ? WHERE key = 'embedding_rows'").run(String(index + 1));
@@ -496,7 +525,6 @@ export class CatalogueStore {
   /** Replaces the run's segments: each shopper's segment (by user index; −1: none) and what made them (stored as meta 'segments'). */
   writeSegments(group: Int32Array, names: string[], made: Record<string, unknown>): void {
     this.db.transaction(() => {
-      this.db.exec('CREATE TABLE IF NOT EXISTS segments (user INTEGER PRIMARY KEY REFERENCES users(idx), segment TEXT NOT NULL) WITHOUT ROWID');
       this.db.exec('DELETE FROM segments');
       const ins = this.db.prepare('INSERT INTO segments (user, segment) VALUES (?, ?)');
       group.forEach((g, u) => g >= 0 && ins.run(u, names[g]!));
@@ -506,9 +534,7 @@ export class CatalogueStore {
 
   /** The run's segments: each one's members (user indices) and what made them; none when `atelier segments` has not run. */
   segments(): { members: Map<string, number[]>; made?: Record<string, unknown> } {
-    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segments'").pluck().get();
     const members = new Map<string, number[]>();
-    if (!has) return { members };
     for (const [u, g] of this.db.prepare('SELECT user, segment FROM segments ORDER BY user').raw().iterate() as IterableIterator<[number, string]>) {
       const l = members.get(g);
       if (l) l.push(u);
@@ -520,6 +546,20 @@ export class CatalogueStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** Brings a catalogue of `format` to CATALOGUE_FORMAT: in the file, or (read-only) in the connection. */
+function migrate(db: Database.Database, format: number, readonly: boolean): void {
+  const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) !== undefined;
+  for (const m of MIGRATIONS) {
+    if (m.to <= format) continue;
+    if (readonly) db.exec(m.sql(has, true));
+    else
+      db.transaction(() => {
+        db.exec(m.sql(has, false));
+        db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(String(m.to));
+      })();
   }
 }
 

@@ -87,9 +87,10 @@ test("the catalogue keeps each item's product; recommend's product prior lifts t
   // an upload names no product
   const i = appendItem(c, 'new-1', 0, new Uint8Array(8 * 8 * 3));
   assert.equal(c.itemProduct[i], -1);
-  // a catalogue written before the table: every item without a product
+  // a catalogue written before the table (format 1): every item without a product
   const db = new Database(join(dir, 'catalogue.sqlite'));
   db.exec('DROP TABLE item_products');
+  db.prepare("UPDATE meta SET value = '1' WHERE key = 'format'").run();
   db.close();
   assert.ok(readCatalogue(dir).itemProduct.every((q) => q === -1));
 });
@@ -247,4 +248,36 @@ test('a catalogue with a damaged page or a missing table is a CorruptFileError n
     () => readCatalogue(torn),
     (e: Error) => (e instanceof CorruptFileError || e instanceof BadInputError) && e.message.startsWith(path),
   );
+});
+
+test('a format-1 catalogue (written before its later tables) reads as it did, read-only leaving the file as it is; a writable open migrates the file; a newer format is refused', async () => {
+  const ds = await dataset();
+  const dir = tempDir();
+  writeCatalogue(dir, ds, manifest);
+  const path = join(dir, 'catalogue.sqlite');
+  const now = readCatalogue(dir);
+  const db = new Database(path);
+  db.exec('DROP TABLE latest_baskets; DROP TABLE item_products; DROP TABLE segments');
+  db.prepare("UPDATE meta SET value = '1' WHERE key = 'format'").run();
+  db.close();
+  const bytes = readFileSync(path);
+  const old = readCatalogue(dir);
+  assert.deepEqual(old.latestPurchase, now.latestPurchase);
+  // as catalogues without the table were read: each shopper's latest purchase alone
+  const alone = Array.from(now.latestPurchase, (i) => (i >= 0 ? [i] : []));
+  const basketOf = (c: typeof old, u: number) => Array.from(c.latestBasket.items.subarray(c.latestBasket.offsets[u]!, c.latestBasket.offsets[u + 1]!));
+  for (let u = 0; u < ds.userIds.length; u++) assert.deepEqual(basketOf(old, u), alone[u], `shopper ${u}`);
+  assert.ok(old.itemProduct.every((q) => q === -1));
+  assert.ok(readFileSync(path).equals(bytes), 'a read-only open writes nothing');
+  CatalogueStore.open(dir).close();
+  const after = new Database(path, { readonly: true });
+  assert.equal(after.prepare("SELECT value FROM meta WHERE key = 'format'").pluck().get(), '2');
+  assert.equal(after.prepare('SELECT count(*) FROM latest_baskets').pluck().get(), now.latestPurchase.filter((i) => i >= 0).length);
+  after.close();
+  const migrated = readCatalogue(dir);
+  for (let u = 0; u < ds.userIds.length; u++) assert.deepEqual(basketOf(migrated, u), alone[u]);
+  const newer = new Database(path);
+  newer.prepare("UPDATE meta SET value = '3' WHERE key = 'format'").run();
+  newer.close();
+  assert.throws(() => readCatalogue(dir), /catalogue format 3, this Atelier reads formats 1 to 2/);
 });
