@@ -1,12 +1,11 @@
 /** `atelier demo` (README's main command, `npm run demo`): the whole pipeline into report.html. */
 import { Option, type Command } from 'commander';
 import { demoOptions, runDemo } from '../app/demo.js';
-import { parseConfig } from '../config/parse.js';
+import { addSettingsFlags, settingsFor } from './settings.js';
 import { createProgress } from '../app/progress.js';
 
 export function registerDemo(program: Command): void {
-  program
-    .command('demo')
+  addSettingsFlags(program.command('demo'))
     .description('ingest → train (baselines, DVBPR, GAN) → design → report.html, on the embedded default or a shop folder')
     .option('--data <folder>', 'a shop in the H&M (Kaggle) layout; default: Fashion-MNIST with simulated shoppers')
     .option('--out <dir>', 'output folder', 'out/demo')
@@ -14,9 +13,11 @@ export function registerDemo(program: Command): void {
     .option('--fresh', 'start over instead of resuming completed stages')
     .option('--seed <n>', 'seed', '1')
     .option('--json', 'progress as JSON lines')
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async function (this: Command, opts: Record<string, unknown>) {
       const { json, ...rest } = opts;
-      const report = await runDemo(parseConfig(demoOptions, rest), createProgress({ json: Boolean(json) }));
+      const o = settingsFor(this, demoOptions, rest);
+      if (!o) return;
+      const report = await runDemo(o, createProgress({ json: Boolean(json) }));
       process.stdout.write(`report: ${report}\n`);
     });
 }

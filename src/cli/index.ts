@@ -1,7 +1,8 @@
 /** `atelier index`: an approximate top-K index (LanceDB IVF-FLAT, IVF-HNSW-SQ or IVF-PQ) over a DVBPR run's item embeddings. */
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { decimal, parseConfig } from '../config/parse.js';
+import { decimal } from '../config/parse.js';
+import { addSettingsFlags, settingsFor } from './settings.js';
 import { indexRunFolder } from '../app/index-run.js';
 import { createProgress } from '../app/progress.js';
 import { LANCE_INDEX_KINDS, type LanceIndexKind } from '../store/lance-index.js';
@@ -18,8 +19,7 @@ const indexFlags = z
   .strict();
 
 export function registerIndex(program: Command): void {
-  program
-    .command('index')
+  addSettingsFlags(program.command('index'))
     .description("an approximate top-K index (LanceDB, inner product) over a DVBPR run's item embeddings, for large catalogues")
     .requiredOption('--run <run>', 'DVBPR run folder')
     .addOption(
@@ -34,8 +34,9 @@ export function registerIndex(program: Command): void {
     .option('--sub-vectors <n>', 'ivf-pq: PQ sub-vectors (default K/4)')
     .option('--m <n>', 'hnsw-sq: neighbours per node (default 20)')
     .option('--ef-construction <n>', 'hnsw-sq: candidates while building (default 300)')
-    .action(async (opts: Record<string, unknown>) => {
-      const o = parseConfig(indexFlags, opts);
+    .action(async function (this: Command, opts: Record<string, unknown>) {
+      const o = settingsFor(this, indexFlags, opts);
+      if (!o) return;
       const r = await indexRunFolder(o.run, o, createProgress());
       process.stdout.write(JSON.stringify({ index: `${o.run}/lance`, ...r }) + '\n');
     });

@@ -5,7 +5,9 @@ import { decimal, parseConfig } from '../config/parse.js';
 import { registeredPriors } from '../models/ranking/index.js';
 import { z } from 'zod';
 
-const camel = (name: string) => `prior${name[0]!.toUpperCase()}${name.slice(1)}`;
+/** The options key of a prior's flag (--prior-product → priorProduct), in a settings file too. */
+export const priorKey = (name: string) => `prior${name[0]!.toUpperCase()}${name.slice(1)}`;
+const camel = priorKey;
 
 export function addPriorFlags(cmd: Command): Command {
   for (const p of registeredPriors())

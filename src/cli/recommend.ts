@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { recommendFor } from '../app/evaluate.js';
 import { isDecimal, parseConfig } from '../config/parse.js';
-import { addPriorFlags, priorsFromFlags } from './priors.js';
+import { addPriorFlags, priorKey, priorsFromFlags } from './priors.js';
+import { addSettingsFlags, layeredOptions } from './settings.js';
 import { BadInputError } from '../core/errors.js';
 import { readUserFile } from '../core/fs.js';
 import { COLD_THRESHOLD } from '../core/auc.js';
@@ -11,7 +12,7 @@ import { out } from './flags.js';
 
 const kFlag = z.unknown().transform((v, ctx) => {
   if (v === 'all') return Infinity;
-  const k = isDecimal(v) ? Number(v) : NaN;
+  const k = typeof v === 'number' ? v : isDecimal(v) ? Number(v) : NaN;
   if (Number.isInteger(k) && k >= 1) return k;
   ctx.addIssue({ code: 'custom', message: `--k must be a positive integer or 'all', got '${String(v)}'` });
   return z.NEVER;
@@ -59,9 +60,16 @@ export function registerRecommend(program: Command): void {
     .option('--cold-only', `only items with fewer than ${COLD_THRESHOLD} training purchases`)
     .option('--exclude-bought', "leave out the shopper's known purchases")
     .option('--json', 'one JSON line per shopper: {"userId", "items": [{"itemId", "score", "cold"}]}');
-  addPriorFlags(cmd).action(async (opts: Record<string, unknown>) => {
-    const { priors, usePolicy, rest } = priorsFromFlags(opts);
-    const f = parseConfig(recommendFlags, rest);
+  addPriorFlags(addSettingsFlags(cmd)).action(async function (this: Command, opts: Record<string, unknown>) {
+    const { options, print } = layeredOptions(this, opts);
+    const { priors, usePolicy, rest } = priorsFromFlags(options);
+    const f = parseConfig(recommendFlags, rest, typeof opts.config === 'string' ? `setting (${opts.config} or a flag)` : 'option');
+    if (print) {
+      // as a settings file: the flags' keys, k 'all' by name, each prior weight given by its key
+      const weights = Object.fromEntries(Object.entries(priors).map(([name, w]) => [priorKey(name), w]));
+      process.stdout.write(JSON.stringify({ ...f, k: Number.isFinite(f.k) ? f.k : 'all', priors: usePolicy, ...weights }, null, 2) + '\n');
+      return;
+    }
     const ids = f.users ? idsFrom(f.users) : [f.user!];
     for (const r of recommendFor(f.run, ids, {
       k: f.k,

@@ -3,7 +3,7 @@ import { readUserFile } from '../core/fs.js';
 import { MAX_IMAGE_BYTES } from '../data/images.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { parseConfig } from '../config/parse.js';
+import { addSettingsFlags, settingsFor } from './settings.js';
 import { BadInputError } from '../core/errors.js';
 import { scoreNewItem, topShoppers } from '../store/new-item.js';
 import { loadRun } from '../store/run.js';
@@ -12,14 +12,15 @@ import { intIn, out, deviceOptions, takeDevice } from './flags.js';
 const scoreFlags = z.object({ run: z.string(), image: z.string(), k: intIn('k', 1, 1_000_000), json: z.boolean().default(false) }).strict();
 
 export function registerScoreItem(program: Command): void {
-  deviceOptions(program.command('score-item'))
+  addSettingsFlags(deviceOptions(program.command('score-item')))
     .description('a new item from its photo alone: which shoppers would like it most')
     .requiredOption('--run <run>', 'DVBPR run folder')
     .requiredOption('--image <photo>', 'JPEG/PNG/WebP photo of the item')
     .option('--k <n>', 'how many shoppers', '10')
     .option('--json', 'JSON: {"shoppers": [{"userId", "score"}], "embedding": [...]}')
-    .action(async (opts: Record<string, unknown>) => {
-      const f = parseConfig(scoreFlags, takeDevice(opts));
+    .action(async function (this: Command, opts: Record<string, unknown>) {
+      const f = settingsFor(this, scoreFlags, takeDevice(opts));
+      if (!f) return;
       let photo: Buffer;
       try {
         photo = readUserFile(f.image, MAX_IMAGE_BYTES);

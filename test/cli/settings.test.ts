@@ -136,3 +136,21 @@ test('serve, segments, evaluate and train baselines take --config too; their pri
     assert.deepEqual(JSON.parse(cli(...args, '--config', file, '--print-config').out), JSON.parse(r.out), args.join(' '));
   }
 });
+
+test("recommend, index and demo take --config too: recommend's prior weights and k 'all' round-trip as a settings file", async () => {
+  const t = await tinyRuns();
+  const dir = tempDir();
+  const user = t.ds.userIds[0]!;
+  const r = cli('recommend', '--run', t.run, '--user', user, '--k', 'all', '--prior-popularity', '3', '--print-config');
+  assert.equal(r.code, 0, r.err);
+  const printed = JSON.parse(r.out);
+  assert.deepEqual([printed.k, printed.priorPopularity, printed.priors], ['all', 3, true]);
+  const file = join(dir, 'recommend.json');
+  writeFileSync(file, r.out);
+  assert.deepEqual(JSON.parse(cli('recommend', '--run', t.run, '--config', file, '--print-config').out), printed);
+  const three = cli('recommend', '--run', t.run, '--config', file, '--k', '3', '--json');
+  assert.equal(three.code, 0, three.err);
+  assert.equal(JSON.parse(three.out).items.length, 3, 'the flag given over the file');
+  assert.equal(JSON.parse(cli('index', '--run', t.run, '--kind', 'ivf-pq', '--print-config').out).kind, 'ivf-pq');
+  assert.deepEqual(JSON.parse(cli('demo', '--preset', 'tiny', '--print-config').out), { out: 'out/demo', preset: 'tiny', fresh: false, seed: 1 });
+});
