@@ -3,7 +3,7 @@
  * {name: {dtype, shape, data_offsets}, __metadata__: {string: string}}, then the raw bytes
  * (little-endian, C order). PyTorch (safetensors.torch.load_file) and others read these files.
  */
-import { readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { BadInputError } from '../core/errors.js';
 import { writeFileAtomicWith } from '../core/fs.js';
 import { tensor } from './ops.js';
@@ -93,13 +93,19 @@ export interface LoadedTensors {
 }
 
 export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): LoadedTensors {
-  if (buf.byteLength < 8) throw new BadInputError(`not a safetensors file (${buf.byteLength} bytes)`, { file: source });
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > buf.byteLength - 8) throw new BadInputError(`header length ${headerLen} exceeds the file`, { file: source });
+  // a copy of each range: aligned for its typed array
+  return decodeFrom(buf.byteLength, (offset, length) => new Uint8Array(buf.subarray(offset, offset + length)), source);
+}
+
+/** The tensors of a file of `size` bytes whose ranges `read` gives (a fresh, aligned copy each). */
+function decodeFrom(size: number, read: (offset: number, length: number) => Uint8Array, source: string): LoadedTensors {
+  if (size < 8) throw new BadInputError(`not a safetensors file (${size} bytes)`, { file: source });
+  const lead = read(0, 8);
+  const headerLen = Number(new DataView(lead.buffer, lead.byteOffset, 8).getBigUint64(0, true));
+  if (headerLen > size - 8) throw new BadInputError(`header length ${headerLen} exceeds the file`, { file: source });
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8'));
+    header = JSON.parse(Buffer.from(read(8, headerLen)).toString('utf8'));
   } catch (e) {
     throw new BadInputError(`unreadable safetensors header: ${(e as Error).message}`, { file: source });
   }
@@ -116,10 +122,10 @@ export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): LoadedT
     if (!dt) throw new BadInputError(`tensor '${name}' has unsupported dtype '${dtype}'`, { file: source });
     const [b, e] = data_offsets;
     const count = shape.reduce((a, c) => a * c, 1);
-    if (e - b !== count * BYTES[dt] || base + e > buf.byteLength) {
+    if (e - b !== count * BYTES[dt] || base + e > size) {
       throw new BadInputError(`tensor '${name}' offsets [${b}, ${e}] do not fit shape [${shape.join(', ')}] of ${dtype}`, { file: source });
     }
-    const bytes = new Uint8Array(buf.subarray(base + b, base + e)); // a copy, aligned for the typed array
+    const bytes = read(base + b, e - b);
     const arr =
       dt === 'float32'
         ? new Float32Array(bytes.buffer)
@@ -142,12 +148,34 @@ export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): LoadedT
   return { tensors, metadata };
 }
 
+/**
+ * Reads a file a tensor at a time (positioned reads): the memory it takes beyond the tensors is
+ * one tensor's bytes, not the file (a checkpoint at 1.37 M shoppers is 1 GB).
+ */
 export function loadSafetensors(path: string): LoadedTensors {
-  let buf: Buffer;
+  let fd: number;
+  let size: number;
   try {
-    buf = readFileSync(path);
+    fd = openSync(path, 'r');
+    size = fstatSync(fd).size;
   } catch (e) {
     throw new BadInputError(`cannot read: ${(e as Error).message}`, { file: path });
   }
-  return decodeSafetensors(buf, path);
+  try {
+    return decodeFrom(
+      size,
+      (offset, length) => {
+        const out = new Uint8Array(length);
+        for (let done = 0; done < length;) {
+          const n = readSync(fd, out, done, length - done, offset + done);
+          if (n === 0) throw new BadInputError(`the file ends at byte ${offset + done}, inside a tensor`, { file: path });
+          done += n;
+        }
+        return out;
+      },
+      path,
+    );
+  } finally {
+    closeSync(fd);
+  }
 }
