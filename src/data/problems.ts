@@ -17,9 +17,14 @@ export interface Problem {
   value?: string;
 }
 
+/** Problems kept whole (with file, line and value); every one is counted. */
+const LISTED = 1000;
+
 export class Problems {
+  /** the first LISTED problems (a file of 31 M bad rows is counted, not held) */
   readonly list: Problem[] = [];
   readonly counts: Record<string, number> = {};
+  private count = 0;
 
   constructor(readonly onBad: OnBad) {}
 
@@ -32,16 +37,17 @@ export class Problems {
       throw new BadInputError(`${p.reason}${p.value !== undefined ? `: '${p.value}'` : ''}`, { file: p.file, line: p.line, row: p.row });
     }
     this.counts[p.reason] = (this.counts[p.reason] ?? 0) + 1;
-    this.list.push(p);
+    this.count++;
+    if (this.list.length < LISTED) this.list.push(p);
   }
 
   get total(): number {
-    return this.list.length;
+    return this.count;
   }
 
   /** For the manifest: counts per reason and every skipped row/file (first 1,000 listed). */
   summary(): { total: number; byReason: Record<string, number>; items: Problem[]; listed: number } {
-    return { total: this.total, byReason: { ...this.counts }, items: this.list.slice(0, 1000), listed: Math.min(1000, this.total) };
+    return { total: this.total, byReason: { ...this.counts }, items: this.list.slice(), listed: this.list.length };
   }
 }
 

@@ -125,3 +125,12 @@ test('CSV: a last row without a newline may be cut short: reported, not taken; a
   assert.throws(() => readAll(write('a,b\n1,2\n'), ['c']), /:1: missing column\(s\) 'c'; header has 'a', 'b'/);
   assert.throws(() => readAll(write('a,a\n1,2\n'), ['a']), /column 'a' appears twice/);
 });
+
+test('skipped problems are all counted, and the first 1,000 kept whole (a file of millions of bad rows does not fill memory)', () => {
+  const problems = new Problems('skip');
+  for (let i = 0; i < 2500; i++) problems.report({ file: 'f.csv', line: i + 2, reason: i % 2 ? 'odd' : 'even', value: 'x' });
+  const s = problems.summary();
+  assert.deepEqual([s.total, s.listed, s.items.length, s.byReason.odd, s.byReason.even], [2500, 1000, 1000, 1250, 1250]);
+  assert.equal(problems.list.length, 1000);
+  assert.equal(s.items[999]!.line, 1001);
+});
