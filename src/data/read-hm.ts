@@ -225,26 +225,26 @@ export async function readHm(folder: string, o: HmOptions, staging?: HmStaging):
     images = buildImageCache(sources, staging.imageSize, staging.fit, staging.imagesPath, staging.previous, staging.onImages, 32, stop.signal);
   }
   let tx: Awaited<ReturnType<typeof readTransactions>>;
+  let withoutPhoto = 0;
+  let purchasedWithoutPhoto = 0;
   try {
     tx = await readTransactions(txPath, articleIndex, o);
+    const purchased = new Uint8Array(articleIds.length);
+    for (const a of tx.item) purchased[a] = 1;
+    for (let a = 0; a < articleIds.length; a++) {
+      if (keep[a]! >= 0) continue;
+      if (purchased[a]) {
+        problems.report({ file: hmImagePath(folder, articleIds[a]!), reason: 'missing photo of a purchased article', value: articleIds[a]! });
+        purchasedWithoutPhoto++;
+      } else withoutPhoto++;
+    }
   } catch (e) {
-    // nothing keeps writing into a folder that is about to be removed
+    // a bad row stops the ingest: nothing keeps writing into a folder that is about to be removed
     stop.abort();
     await images?.catch(() => {});
     throw e;
   }
   const { users, user: userArr, item: itemArr, time: timeArr, rows } = tx;
-  const purchased = new Uint8Array(articleIds.length);
-  for (const a of itemArr) purchased[a] = 1;
-  let withoutPhoto = 0;
-  let purchasedWithoutPhoto = 0;
-  for (let a = 0; a < articleIds.length; a++) {
-    if (keep[a]! >= 0) continue;
-    if (purchased[a]) {
-      problems.report({ file: hmImagePath(folder, articleIds[a]!), reason: 'missing photo of a purchased article', value: articleIds[a]! });
-      purchasedWithoutPhoto++;
-    } else withoutPhoto++;
-  }
   // the purchases of articles with a photo, compacted in place (a second copy of 31.8 M rows is half a GB)
   let kept = 0;
   for (let r = 0; r < itemArr.length; r++) {
