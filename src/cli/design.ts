@@ -8,8 +8,7 @@ import { loadGanRun } from '../store/gan-run.js';
 import { loadRun } from '../store/run.js';
 import { designRequestSchema } from '../config/design.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
-import { addSettingsFlags, givenOptions, hideInHelp } from './settings.js';
-import { readSettingsFile } from '../config/file.js';
+import { addSettingsFlags, hideInHelp, layeredOptions } from './settings.js';
 
 // required unless --print-config (which needs none of them)
 const where = z.object({
@@ -76,11 +75,10 @@ export function registerDesign(program: Command): void {
     '--taste',
   ]);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { run, gan, user, segment, category, out: dir, json, config, printConfig, ...flags } = takeDevice(opts);
+    const { run, gan, user, segment, category, out: dir, json, ...flags } = takeDevice(opts);
+    const { config } = flags;
     // the settings file's values, then the flags given on the line (not commander's defaults)
-    const given = givenOptions(cmd, flags);
-    const file = typeof config === 'string' ? readSettingsFile(config) : {};
-    const raw = { ...flags, ...file, ...given };
+    const { options: raw, print: printConfig } = layeredOptions(cmd, flags);
     const settings = parseConfig(designRequestSchema, raw, typeof config === 'string' ? `setting (${config} or a flag)` : 'option');
     if (printConfig) {
       process.stdout.write(JSON.stringify(settings, null, 2) + '\n');

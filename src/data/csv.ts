@@ -26,11 +26,6 @@ const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
 
-export interface CsvRow {
-  record: Record<string, string>;
-  line: number;
-}
-
 export interface CsvOptions {
   required: string[];
   problems: Problems;
@@ -61,17 +56,13 @@ export class CsvReader {
   private readonly unquoted: (string | undefined)[];
   private hasQuoted = false;
   private count = 0;
-  /** Bytes of the file consumed, for progress. */
-  consumed = 0;
-  readonly size: number;
 
   constructor(
     readonly path: string,
     private readonly o: CsvOptions,
   ) {
     if (!existsSync(path)) throw new BadInputError('file not found', { file: path });
-    this.size = statSync(path).size;
-    if (this.size === 0) throw new BadInputError('empty file (no header row)', { file: path });
+    if (statSync(path).size === 0) throw new BadInputError('empty file (no header row)', { file: path });
     // a row of up to MAX_CSV_ROW bytes and its newline always fit
     this.buf = Buffer.allocUnsafe(Math.max(o.chunkBytes ?? CHUNK, MAX_CSV_ROW + 2));
     this.fd = openSync(path, 'r');
@@ -177,7 +168,6 @@ export class CsvReader {
     if (this.pos > 0) {
       this.buf.copy(this.buf, 0, this.pos, this.end);
       this.end -= this.pos;
-      this.consumed += this.pos;
       this.pos = 0;
     }
     while (!this.eof && this.end < this.buf.length) {
@@ -376,19 +366,4 @@ export class CsvReader {
 
   /** -2: not looked for since the last refill. */
   private quoteAt = -2;
-}
-
-/** Opens `path` and reads its header. Missing required columns or an empty file always stop (nothing to skip to). */
-export function openCsv(path: string, o: CsvOptions): CsvReader {
-  return new CsvReader(path, o);
-}
-
-/** Yields rows of `path` as records keyed by header (for the small tables). */
-export async function* readCsv(path: string, o: CsvOptions): AsyncGenerator<CsvRow> {
-  const r = new CsvReader(path, o);
-  try {
-    while (r.next()) yield { record: r.record(), line: r.line };
-  } finally {
-    r.close();
-  }
 }

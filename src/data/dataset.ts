@@ -45,7 +45,7 @@ import type { IdMap } from '../core/ids.js';
 import { buildImageCache, cacheRowBytes, checkDiskSpace, ImageCache, type CacheResult, type Fit, type ImageSource, type PreviousCache } from './images.js';
 import type { Problems } from './problems.js';
 import { ATTRIBUTES_FILE, attributeOf, datasetAttributes, type Attribute, type RawAttribute } from './attributes.js';
-import { packBaskets, splitInteractions, type Baskets, type SplitKind } from './split.js';
+import { packBaskets, packPairs, splitInteractions, type Baskets, type SplitKind } from './split.js';
 import { hiddenFeatures, hiddenScores, type SimulationModel } from './simulate.js';
 
 export const DATASET_FORMAT = 1;
@@ -589,32 +589,10 @@ function ownCategories(categoryRaw: (string | null)[], names: string[]): { itemC
 
 /**
  * Every item each user bought, in any split (never a negative): per user a sorted run of distinct
- * items (offsets into one array), so that 1.37 M shoppers' 28 M purchases are two typed arrays, not
+ * items (split.ts's packPairs), so that 1.37 M shoppers' 28 M purchases are two typed arrays, not
  * 1.37 M sets.
  */
-interface Bought {
-  offsets: Int32Array;
-  items: Int32Array;
-}
-
-function boughtByUser(numUsers: number, parts: SplitPairs[]): Bought {
-  const count = new Int32Array(numUsers + 1);
-  for (const p of parts) for (const u of p.user) count[u + 1]!++;
-  for (let u = 0; u < numUsers; u++) count[u + 1]! += count[u]!;
-  const items = new Int32Array(count[numUsers]!);
-  const fill = count.slice(0, numUsers);
-  for (const p of parts) for (let x = 0; x < p.user.length; x++) items[fill[p.user[x]!]!++] = p.item[x]!;
-  // sorted and made distinct in place, each user's run moved down to close the gaps
-  const offsets = new Int32Array(numUsers + 1);
-  let w = 0;
-  for (let u = 0; u < numUsers; u++) {
-    const run = items.subarray(count[u]!, count[u + 1]!).sort();
-    offsets[u] = w;
-    for (let k = 0; k < run.length; k++) if (k === 0 || run[k] !== run[k - 1]) items[w++] = run[k]!;
-  }
-  offsets[numUsers] = w;
-  return { offsets, items: items.subarray(0, w) };
-}
+type Bought = Baskets;
 
 /** User u's bought items, sorted. */
 function boughtOf(b: Bought, u: number): Int32Array {
@@ -784,7 +762,7 @@ async function prepareInto(input: RawDataset | StagedSource, out: string, tmp: s
 
   // 6. cold items, the oracle, the sampled negatives
   const cold = (i: number) => split.itemTrainCount[i]! < COLD_THRESHOLD;
-  const seen = boughtByUser(userIds.length, [train, valid, test]);
+  const seen = packPairs([train, valid, test], userIds.length);
   const oracle = simulation ? simulatedOracle(simulation, userOld, images(), numItems, test, seen, cold) : undefined;
   const negatives = sampledNegatives(test, seen, numItems, o.seed, 100);
   const coldTest = new Set(Array.from(test.item).filter(cold));

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { CsvReader, MAX_CSV_ROW, readCsv } from '../../src/data/csv.js';
+import { CsvReader, MAX_CSV_ROW } from '../../src/data/csv.js';
+import { readTable } from '../../src/data/table.js';
 import { Problems } from '../../src/data/problems.js';
 import { Rng } from '../../src/core/rng.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -68,8 +69,8 @@ test('CSV: the same fields and line numbers as a general parser, over rows that 
 
 test('CSV: empty lines are skipped and counted; records keyed by header', async () => {
   const path = write('a,b\n\n1,2\r\n\r\n3,"x,y"\n');
-  const rows: { record: Record<string, string>; line: number }[] = [];
-  for await (const r of readCsv(path, { required: ['a'], problems: new Problems('fail') })) rows.push(r);
+  const rows: { record: Record<string, string>; line?: number }[] = [];
+  for await (const r of readTable(path, { required: ['a'], problems: new Problems('fail') })) rows.push({ record: r.record, line: r.at.line });
   assert.deepEqual(rows, [
     { record: { a: '1', b: '2' }, line: 3 },
     { record: { a: '3', b: 'x,y' }, line: 5 },
