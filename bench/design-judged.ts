@@ -10,9 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { CHOICE_RULE, chooseMethod } from '../src/eval/design-choice.js';
 import {
-  CHOICE_RULE,
-  chooseMethod,
   garmentCeilingStudy,
   judgedDesignStudy,
   type GarmentCeiling,
@@ -35,6 +34,7 @@ import { loadRun, type LoadedRun } from '../src/store/run.js';
 import { designForShopper, designRequest } from '../src/app/designs.js';
 import { grid, writePng } from '../src/app/figures.js';
 import { designPreset, type DesignRequestSettings } from '../src/config/design.js';
+import type { DatasetEntry } from './design-datasets.js';
 
 const demo = process.env.DEMO_OUT ?? 'out/demo';
 const work = process.env.JUDGED_WORK ?? 'out/judged';
@@ -120,6 +120,32 @@ async function ensureRun(
     images.dispose();
   }
   return out;
+}
+
+const FM = 'Fashion-MNIST';
+
+/** The Fashion-MNIST entry of design.json's datasets[]: the summary (bench/design-datasets.ts's DatasetEntry) and this study behind it. */
+type FashionMnistEntry = Omit<DatasetEntry, 'default' | 'segments' | 'when' | 'load'> & {
+  default: DatasetEntry['default'] & { utilityUplift: number | null };
+  segments?: DatasetEntry['segments'];
+  study: JudgedStudy;
+  improve?: ImproveStudy;
+  noiseProxies?: NoiseProxy[];
+  conservativeProxies?: ConservativeProxy[];
+  garmentCeiling?: GarmentCeiling;
+  speed?: { imageSize: number; seconds: number; preset: DesignRequestSettings; load: number };
+};
+
+function lastEntry(path: string): FashionMnistEntry | undefined {
+  if (!existsSync(path)) return undefined;
+  return (JSON.parse(readFileSync(path, 'utf8')) as { datasets?: FashionMnistEntry[] }).datasets?.find((d) => d.name === FM);
+}
+
+/** Writes the entry into design.json's datasets[], the other datasets' entries kept. */
+function writeEntry(path: string, entry: FashionMnistEntry): void {
+  const all = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { datasets?: unknown[] }) : {};
+  const others = (all.datasets ?? []).filter((d) => (d as { name: string }).name !== entry.name);
+  writeJsonAtomic(path, { datasets: [entry, ...others] });
 }
 
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
@@ -273,10 +299,11 @@ export async function designJudgedBench(): Promise<void> {
   const out = join('bench', 'results', 'design.json');
   if (process.env.JUDGED_SPEED_ONLY) {
     // only the default's speed, written into the last study's design.json
-    const last = JSON.parse(readFileSync(out, 'utf8'));
-    last['fashion-mnist'].speed = { ...speedOfDefault(proxy, g), load: loadavg()[0] };
-    writeJsonAtomic(out, last);
-    console.log(JSON.stringify(last['fashion-mnist'].speed));
+    const all = JSON.parse(readFileSync(out, 'utf8')) as { datasets: FashionMnistEntry[] };
+    const entry = all.datasets.find((d) => d.name === FM)!;
+    entry.speed = { ...speedOfDefault(proxy, g), load: loadavg()[0] ?? NaN };
+    writeJsonAtomic(out, all);
+    console.log(JSON.stringify(entry.speed));
     return;
   }
   const judgeDir = await ensureRun(ds, 'dvbpr-judge', 'scratch', 2);
@@ -298,14 +325,14 @@ export async function designJudgedBench(): Promise<void> {
   let study: JudgedStudy;
   if (process.env.JUDGED_RERENDER) {
     // the last study's figures, the choice made again (CHOICE_RULE as it is now)
-    study = JSON.parse(readFileSync(out, 'utf8'))['fashion-mnist'] as JudgedStudy;
+    study = lastEntry(out)!.study;
     study.samplesValidInRange = validationBar(ds, proxy, judge, g, options);
     const m = chooseMethod(study.methods, study.samplesValidInRange);
     study.chosen = m ? { method: m.name, budget: m.budget } : null;
     study.rule = CHOICE_RULE;
   } else study = judgedDesignStudy('Fashion-MNIST, simulated shoppers', ds, proxy, judge, g, options);
   // improve, judged: computed anew unless only the design part is rerendered (JUDGED_RERENDER without JUDGED_IMPROVE)
-  const last = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8'))['fashion-mnist'] as { improve?: ImproveStudy }) : {};
+  const last: Partial<FashionMnistEntry> = lastEntry(out) ?? {};
   let improve = last.improve;
   if (!process.env.JUDGED_RERENDER || process.env.JUDGED_IMPROVE) {
     const r = judgedImproveStudy(ds, proxy, judge, g, { ...options, steps: 50 });
@@ -317,7 +344,7 @@ export async function designJudgedBench(): Promise<void> {
     );
   }
   // a proxy trained with pixel noise (JUDGED_NOISE=σ,…): the same shoppers, judge and utility; some methods
-  let noiseProxies = (last as { noiseProxies?: NoiseProxy[] }).noiseProxies;
+  let noiseProxies = last.noiseProxies;
   if (process.env.JUDGED_NOISE) {
     noiseProxies = [];
     for (const sigma of process.env.JUDGED_NOISE.split(',').map(Number)) {
@@ -330,7 +357,7 @@ export async function designJudgedBench(): Promise<void> {
     }
   }
   // a proxy trained conservatively (JUDGED_CONSERVATIVE=weight,…): the same shoppers, judge, utility and methods as the noise study
-  let conservativeProxies = (last as { conservativeProxies?: ConservativeProxy[] }).conservativeProxies;
+  let conservativeProxies = last.conservativeProxies;
   if (process.env.JUDGED_CONSERVATIVE) {
     conservativeProxies = [];
     for (const weight of process.env.JUDGED_CONSERVATIVE.split(',').map(Number)) {
@@ -353,33 +380,42 @@ export async function designJudgedBench(): Promise<void> {
     }
   }
   // the ceiling of any garment-like design (JUDGED_CEILING=1, or kept from the last study)
-  let ceiling = (last as { ceiling?: GarmentCeiling }).ceiling;
+  let ceiling = last.garmentCeiling;
   if (process.env.JUDGED_CEILING || !process.env.JUDGED_RERENDER) ceiling = garmentCeilingStudy(ds, proxy, judge, g, utility, options);
   utility.dispose();
   const chosen = study.methods.find((m) => m.name === study.chosen!.method)!;
-  const json = {
+  const unsoldRow = ceiling?.rows.find((r) => r.pick === 'proxy, unsold');
+  const entry: FashionMnistEntry = {
+    ...last,
+    name: FM,
+    describe: 'Fashion-MNIST with the demo’s simulated shoppers; proxy: the demo’s DVBPR (classifier start); judge: DVBPR from scratch, seed 2 (out/judged)',
+    pairs: study.pairs.test,
+    default: {
+      method: chosen.name,
+      steps: chosen.budget,
+      judgeUplift: chosen.atBudget.judgeUplift,
+      judgeMedianRankPct: chosen.atBudget.judgeMedianRankPct,
+      inRange: chosen.atBudget.inRange,
+      samplesInRange: study.samples.inRange,
+      utilityUplift: chosen.atBudget.utilityUplift,
+    },
+    ceiling: unsoldRow
+      ? {
+          judgeUplift: unsoldRow.judgeUplift,
+          proxyUplift: unsoldRow.proxyUplift,
+          judgeFavouriteUplift: ceiling!.rows.find((r) => r.pick === 'judge, unsold')?.judgeUplift ?? null,
+          describe: 'the Fashion-MNIST garments of the category the shop does not sell',
+        }
+      : last.ceiling!,
+    study,
+    ...(improve ? { improve } : {}),
+    ...(noiseProxies ? { noiseProxies } : {}),
+    ...(conservativeProxies ? { conservativeProxies } : {}),
+    ...(ceiling ? { garmentCeiling: ceiling } : {}),
+    speed: { ...speedOfDefault(proxy, g), load: loadavg()[0] ?? NaN },
     command: 'npm run bench -- design-judged',
-    'fashion-mnist': {
-      ...study,
-      ...(improve ? { improve } : {}),
-      ...(noiseProxies ? { noiseProxies } : {}),
-      ...(conservativeProxies ? { conservativeProxies } : {}),
-      ...(ceiling ? { ceiling } : {}),
-      default: {
-        method: chosen.name,
-        steps: chosen.budget,
-        judgeUplift: chosen.atBudget.judgeUplift,
-        judgeMedianRankPct: chosen.atBudget.judgeMedianRankPct,
-        inRange: chosen.atBudget.inRange,
-        samplesInRange: study.samples.inRange,
-        utilityUplift: chosen.atBudget.utilityUplift,
-      },
-    },
-    hm: {
-      pending: 'not yet measured under a judge: needs an H&M judge DVBPR and GAN trained on this machine (hours); the proxy-only rows are in design-proxy.md',
-    },
   };
-  writeJsonAtomic(out, { ...json, 'fashion-mnist': { ...json['fashion-mnist'], speed: { ...speedOfDefault(proxy, g), load: loadavg()[0] } } });
+  writeEntry(out, entry);
   const curves: Record<string, unknown>[] = [];
   for (const m of study.methods) {
     if (m.test.length < 2) continue;
@@ -417,7 +453,7 @@ export async function designJudgedBench(): Promise<void> {
     ...(noiseProxies ? noiseSection(noiseProxies, study) : []),
     ...(conservativeProxies ? conservativeSection(conservativeProxies, study) : []),
     ...(ceiling ? ceilingSection(ceiling) : []),
-    `H&M: ${json.hm.pending}.`,
+    'H&M, and designs for segments on both datasets: [design-hm.md](design-hm.md) and [design-fashion-mnist.md](design-fashion-mnist.md) (`npm run bench -- design-datasets`).',
     '',
     `Command: \`npm run bench -- design-judged\` (${study.seconds.toFixed(0)} s here).`,
     '',

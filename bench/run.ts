@@ -13,7 +13,7 @@
  *   scale      DVBPR steps/s in one and two c10d/Gloo processes, the all-reduce's share → scale.json / .md
  *   full-size  the main job on shops of 1%, 10% and 100% of the Kaggle H&M download's size, every
  *              stage's time and peak RSS → full-size.json / .md
- *   segments   designs for segments and for single shoppers under a judge (the demo's runs) → segments.json / .md
+ *   design-datasets  designs for single shoppers and for segments under a judge, on H&M (--dataset hm) or the demo's Fashion-MNIST → design.json datasets[], design-<dataset>.md
  *   hm-224     the H&M sample ingested at 224 px and the paper preset's first steps → hm-224.json / .md
  *   train-speed  `atelier train dvbpr` with the default preset on H&M, fresh: minutes to its best
  *              validation epoch, the classifier included → train-speed.json / .md
@@ -38,7 +38,7 @@ const benches: Record<string, () => Promise<void>> = {
   scale: async () => (await import('./scale.js')).scaleBench(),
   'train-speed': async () => (await import('./train-speed.js')).trainSpeedBench(),
   'full-size': async () => (await import('./full-size.js')).fullSizeBench(process.argv.slice(3)),
-  segments: async () => (await import('./segments.js')).segmentsBench(process.argv.slice(3)),
+  'design-datasets': async () => (await import('./design-datasets.js')).designDatasetsBench(process.argv.slice(3)),
   'hm-224': async () => (await import('./hm-224.js')).hm224Bench(process.argv.slice(3)),
 };
 if (!which || !benches[which]) {

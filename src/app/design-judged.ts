@@ -16,11 +16,13 @@
  * other (test) shoppers. The judge, the utility and the classifier only read the images the search
  * recorded, after it: the optimiser never runs them.
  */
+import { InvalidArgumentError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { garmentImages } from '../data/garments.js';
 import { hiddenScores } from '../data/simulate.js';
 import { maximisePreference, nearestDistances, quantileOf, type CodeStart, type DesignEnsemble, type DesignResult } from '../design/maximise.js';
+import { chooseBudget, chooseMethod, CHOICE_RULE, meanCosineTo, shareOf, type StepFigures } from '../eval/design-choice.js';
 import { frechetDistance } from '../eval/gan-quality.js';
 import type { GarmentUtility } from '../eval/utility.js';
 import { toInput } from '../models/encoder.js';
@@ -59,18 +61,6 @@ export function methodOfSettings(name: string, describe: string, r: DesignReques
   return { name, describe, steps: r.steps, budget: r.steps, options: searchOptionsOf(r), ...(r.guard ? { guard: r.guard } : {}) };
 }
 
-export interface StepFigures {
-  step: number;
-  proxyUplift: number;
-  judgeUplift: number;
-  utilityUplift: number | null;
-  inRange: number;
-  judgeMedianRankPct: number;
-  meanProxyScore: number;
-  meanJudgeScore: number;
-  meanUtility: number | null;
-}
-
 export interface MethodFigures {
   name: string;
   describe: string;
@@ -99,7 +89,23 @@ export interface JudgedStudy {
   chosen: { method: string; budget: number } | null;
   rule: string;
   utility: { radius: number; penalty: number; garments: number } | null;
+  /** the real-article ceiling over the test pairs (JudgedStudyOptions.unsold), null without */
+  ceiling: RealCeiling | null;
   seconds: number;
+}
+
+/**
+ * How often a real article the shop's range does not hold would beat the shop's best item: the
+ * ceiling of any design that looks like a real article. Over the test pairs, the proxy's
+ * favourite such article of the category (what a perfect generator gives a search that maximises
+ * the proxy) and the judge's own favourite, each read against the shop's best item as a design is.
+ */
+export interface RealCeiling {
+  pairs: number;
+  /** the unsold articles of a test pair's category, on average */
+  articlesPerCategory: number;
+  proxyFavourite: { proxyUplift: number; judgeUplift: number; judgeMedianRankPct: number };
+  judgeFavourite: { judgeUplift: number };
 }
 
 export interface JudgedStudyOptions {
@@ -111,13 +117,26 @@ export interface JudgedStudyOptions {
   ensemble?: LoadedRun[];
   utility?: GarmentUtility;
   onPair?: (method: string, done: number, total: number) => void;
+  /** the items of the shop's range, what a design must beat (absent: every catalogue item of the category) */
+  shopItems?: (item: number) => boolean;
+  /** the pairs to study (absent: shoppers drawn from the seed, a category each) */
+  pairs?: { valid: StudyPair[]; test: StudyPair[] };
+  /** real articles outside the shop's range, for the ceiling: their pixels at the dataset's size */
+  unsold?: (category: string) => { u8: Uint8Array; n: number };
 }
 
-interface Pair {
+/**
+ * A (shopper, category) pair, or a (segment, category) pair: `taste` then holds the segment's
+ * tastes under the proxy and the judge (the members' mean standardised θ), the judge's tastes of
+ * the other segments (the rank is among them), and the members' held-out purchases.
+ */
+export interface StudyPair {
   user: number;
   userId: string;
   category: string;
+  taste?: { proxy: Float32Array; judge: Float32Array; judgeOthers: Float32Array; heldOut: number[] };
 }
+type Pair = StudyPair;
 
 /** Classifier features (the GAN run's fixed category classifier) of uint8 images [n, s, s, 3]. */
 export function ganClassifierFeatures(g: LoadedGan, u8: Uint8Array, n: number, size: number): Float32Array {
@@ -186,12 +205,28 @@ interface CategoryContext {
   proxyEmb: Float32Array;
   judgeEmb: Float32Array;
   ensembleEmb: Float32Array[];
+  /** the shop's range of the category (what a design must beat) */
   items: number[];
+  /** the judge's embeddings of every catalogue item of the category, and each item's row there */
+  allJudgeEmb: Float32Array;
+  rowOf: Map<number, number>;
 }
 
-function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble: LoadedRun[], g: LoadedGan, c: string, seed: number): CategoryContext {
+function categoryContext(
+  ds: Dataset,
+  run: LoadedRun,
+  judge: LoadedRun,
+  ensemble: LoadedRun[],
+  g: LoadedGan,
+  c: string,
+  seed: number,
+  shopItems?: (item: number) => boolean,
+): CategoryContext {
   const ci = categoryIndexOf(run.catalogue, c);
-  const items = [...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci);
+  const items = [...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci && (!shopItems || shopItems(i)));
+  if (!items.length) throw new InvalidArgumentError(`the shop's range holds no item of the category '${c}'`);
+  const allItems = shopItems ? [...run.catalogue.itemCategory.keys()].filter((i) => run.catalogue.itemCategory[i] === ci) : items;
+  const allJudgeEmb = categoryEmbeddings(judge, c);
   const per = ds.imageSize * ds.imageSize * 3;
   const realU8 = new Uint8Array(Math.min(items.length, 300) * per);
   items.slice(0, 300).forEach((i, r) => realU8.set(ds.images.row(i), r * per));
@@ -221,11 +256,22 @@ function categoryContext(ds: Dataset, run: LoadedRun, judge: LoadedRun, ensemble
     maxDistance,
     minD,
     samples: { inRange, features: feats, d },
-    proxyEmb: categoryEmbeddings(run, c),
-    judgeEmb: categoryEmbeddings(judge, c),
-    ensembleEmb: ensemble.map((e) => categoryEmbeddings(e, c)),
+    proxyEmb: rowsOf(categoryEmbeddings(run, c), allItems, items, dvbprOf(run).encoderConfig.k),
+    judgeEmb: rowsOf(allJudgeEmb, allItems, items, dvbprOf(judge).encoderConfig.k),
+    ensembleEmb: ensemble.map((e) => rowsOf(categoryEmbeddings(e, c), allItems, items, dvbprOf(e).encoderConfig.k)),
     items,
+    allJudgeEmb,
+    rowOf: new Map(allItems.map((i, r) => [i, r])),
   };
+}
+
+/** The rows of `emb` (one per item of `all`, in order) for the items of `some` (a subsequence of `all`). */
+function rowsOf(emb: Float32Array, all: number[], some: number[], k: number): Float32Array {
+  if (all.length === some.length) return emb;
+  const at = new Map(all.map((i, r) => [i, r]));
+  const out = new Float32Array(some.length * k);
+  some.forEach((i, r) => out.set(emb.subarray(at.get(i)! * k, (at.get(i)! + 1) * k), r * k));
+  return out;
 }
 
 /** Classifier features and D of uint8 images [n, S, S, 3] at the GAN's size, and whether each is inside the category's samples' range. */
@@ -241,6 +287,7 @@ interface PairCurve {
   proxyWin: boolean[];
   judgeWin: boolean[];
   utilityWin: (boolean | null)[];
+  heldOutWin: (boolean | null)[];
   inRange: number[];
   judgeRankPct: number[];
   proxyScore: number[];
@@ -264,9 +311,9 @@ function judgePair(
   seed: number,
 ): PairCurve {
   const k = dvbprOf(run).encoderConfig.k;
-  const theta = thetaOf(run, pair.userId);
+  const theta = pair.taste?.proxy ?? thetaOf(run, pair.userId);
   const kj = dvbprOf(judge).encoderConfig.k;
-  const thetaJ = thetaOf(judge, pair.userId);
+  const thetaJ = pair.taste?.judge ?? thetaOf(judge, pair.userId);
   const nItems = ctx.items.length;
   const bestRealProxy = Math.max(...Array.from({ length: nItems }, (_, r) => dot(ctx.proxyEmb, r, theta, 0, k)));
   const bestRealJudge = Math.max(...Array.from({ length: nItems }, (_, r) => dot(ctx.judgeEmb, r, thetaJ, 0, kj)));
@@ -333,14 +380,9 @@ function judgePair(
   const shownU8 = new Uint8Array(steps * per);
   res.stepImages!.forEach((imgs, s) => shownU8.set(imgs.subarray(shown[s]! * per, (shown[s]! + 1) * per), s * per));
   const ej = embedWithRun(judge, shownU8, steps, gs);
-  const allJ = dvbprOf(judge).theta.data();
-  const U = allJ.length / kj;
   const judgeScore = Array.from({ length: steps }, (_, s) => dot(ej, s, thetaJ, 0, kj));
-  const judgeRankPct = judgeScore.map((own, s) => {
-    let above = 0;
-    for (let v = 0; v < U; v++) if (v !== pair.user && dot(allJ, v, ej, s, kj) > own) above++;
-    return (100 * above) / Math.max(1, U - 1);
-  });
+  const judgeRankPct = judgeScore.map((own, s) => judgeRankOf(judge, pair, ej, s, own));
+  const heldOutWin = heldOutWins(judge, ctx, pair, thetaJ, ej, steps);
   const util = o.utility ? o.utility.of(new Array(steps).fill(pair.user), resizeU8(shownU8, steps, gs, ds.imageSize), steps, pair.category).utility : null;
   const all = new Uint8Array(steps * o.n * per);
   res.stepImages!.forEach((imgs, s) => all.set(imgs, s * o.n * per));
@@ -351,6 +393,7 @@ function judgePair(
     proxyWin: shown.map((b, s) => res.scores[s]![b]! > bestRealProxy),
     judgeWin: judgeScore.map((j) => j > bestRealJudge),
     utilityWin: util ? util.map((x) => x > bestRealUtility!) : new Array(steps).fill(null),
+    heldOutWin,
     inRange,
     judgeRankPct,
     proxyScore: shown.map((b, s) => res.scores[s]![b]!),
@@ -359,6 +402,41 @@ function judgePair(
     features: Array.from({ length: steps }, (_, s) => feats.slice(s * o.n * kc, (s + 1) * o.n * kc)),
     d: Array.from({ length: steps }, (_, s) => d.slice(s * o.n, (s + 1) * o.n)),
   };
+}
+
+/**
+ * The rank (0 % = top) of the pair's judge score of a design (row `s` of `ej`) among the other
+ * shoppers' judge scores of it; for a segment, among the other segments' judge tastes.
+ */
+function judgeRankOf(judge: LoadedRun, pair: Pair, ej: Float32Array, s: number, own: number): number {
+  const kj = dvbprOf(judge).encoderConfig.k;
+  const others = pair.taste ? pair.taste.judgeOthers : dvbprOf(judge).theta.data();
+  const count = others.length / kj;
+  let above = 0;
+  for (let v = 0; v < count; v++) if ((pair.taste || v !== pair.user) && dot(others, v, ej, s, kj) > own) above++;
+  return (100 * above) / Math.max(1, pair.taste ? count : count - 1);
+}
+
+/**
+ * A segment pair's held-out reading at each step: is the design shown nearer (mean cosine in the
+ * judge's features, centred on the category's items) to the members' held-out purchases of the
+ * category than the shop's best item for the segment by the judge is? Null for a shopper, or
+ * where the members bought nothing of the category after training.
+ */
+function heldOutWins(judge: LoadedRun, ctx: CategoryContext, pair: Pair, thetaJ: Float32Array, ej: Float32Array, steps: number): (boolean | null)[] {
+  const none = new Array<null>(steps).fill(null);
+  const heldOut = pair.taste?.heldOut.filter((i) => ctx.rowOf.has(i));
+  if (!heldOut?.length) return none;
+  const kj = dvbprOf(judge).encoderConfig.k;
+  const set = new Float32Array(heldOut.length * kj);
+  heldOut.forEach((i, r) => set.set(ctx.allJudgeEmb.subarray(ctx.rowOf.get(i)! * kj, (ctx.rowOf.get(i)! + 1) * kj), r * kj));
+  const centre = new Float32Array(kj);
+  const nItems = ctx.items.length;
+  for (let r = 0; r < nItems; r++) for (let a = 0; a < kj; a++) centre[a]! += ctx.judgeEmb[r * kj + a]! / nItems;
+  let best = 0;
+  for (let r = 1; r < nItems; r++) if (dot(ctx.judgeEmb, r, thetaJ, 0, kj) > dot(ctx.judgeEmb, best, thetaJ, 0, kj)) best = r;
+  const bar = meanCosineTo(ctx.judgeEmb, best, set, centre);
+  return Array.from({ length: steps }, (_, s) => meanCosineTo(ej, s, set, centre) > bar);
 }
 
 function curveOf(curves: PairCurve[], stepOf = (s: number) => s): StepFigures[] {
@@ -372,6 +450,7 @@ function curveOf(curves: PairCurve[], stepOf = (s: number) => s): StepFigures[] 
       proxyUplift: share(curves.map((c) => c.proxyWin[s]!)),
       judgeUplift: share(curves.map((c) => c.judgeWin[s]!)),
       utilityUplift: utilityWins[0] === null ? null : share(utilityWins as boolean[]),
+      heldOutUplift: shareOf(curves.map((c) => c.heldOutWin[s]!)),
       inRange: mean(curves.map((c) => c.inRange[s]!)),
       judgeMedianRankPct: median(curves.map((c) => c.judgeRankPct[s]!)),
       meanProxyScore: mean(curves.map((c) => c.proxyScore[s]!)),
@@ -381,33 +460,9 @@ function curveOf(curves: PairCurve[], stepOf = (s: number) => s): StepFigures[] 
   });
 }
 
-export const CHOICE_RULE =
-  "on validation shoppers, the step with the highest judge uplift plus simulated-utility uplift (where there is one) among the steps whose designs are inside the samples' realism range at no less than the samples' own share minus 5 points (the earliest on a tie; step 0 when none is); the method: the highest such value among the methods that have a qualifying step (the first listed on a tie)";
-
-/** The step chosen on validation (CHOICE_RULE), its value, and whether any step met the realism bar. */
-export function chooseBudget(valid: StepFigures[], samplesInRange: number): { step: number; value: number; qualified: boolean } {
-  let best = { step: 0, value: -Infinity, qualified: true };
-  for (const f of valid) {
-    if (f.inRange < samplesInRange - 0.05) continue;
-    const value = f.judgeUplift + (f.utilityUplift ?? 0);
-    if (value > best.value) best = { step: f.step, value, qualified: true };
-  }
-  return best.value === -Infinity ? { step: 0, value: valid[0]!.judgeUplift + (valid[0]!.utilityUplift ?? 0), qualified: false } : best;
-}
-
-/** The method chosen on validation (CHOICE_RULE): only methods with a step inside the realism bar compete. */
-export function chooseMethod<M extends { valid: StepFigures[] }>(methods: M[], samplesInRange: number): M | null {
-  let best: { m: M; value: number } | null = null;
-  for (const m of methods) {
-    if (!m.valid.length) continue;
-    const c = chooseBudget(m.valid, samplesInRange);
-    if (c.qualified && (!best || c.value > best.value)) best = { m, value: c.value };
-  }
-  return best?.m ?? null;
-}
-
 /** Shoppers split once: the first `validPairs` pairs for choosing, the next `testPairs` for reporting (no shopper in both). */
 function pairsOf(ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o: JudgedStudyOptions): { valid: Pair[]; test: Pair[] } {
+  if (o.pairs) return o.pairs;
   const rng = new Rng(o.seed);
   const order = Array.from(ds.userIds.keys());
   rng.shuffle(order);
@@ -424,7 +479,8 @@ function pairsOf(ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o:
 export function validationBar(ds: Dataset, run: LoadedRun, judge: LoadedRun, g: LoadedGan, o: JudgedStudyOptions): number {
   const { valid } = pairsOf(ds, run, judge, g, o);
   const contexts = new Map<string, number>();
-  for (const p of valid) if (!contexts.has(p.category)) contexts.set(p.category, categoryContext(ds, run, judge, [], g, p.category, o.seed).samples.inRange);
+  for (const p of valid)
+    if (!contexts.has(p.category)) contexts.set(p.category, categoryContext(ds, run, judge, [], g, p.category, o.seed, o.shopItems).samples.inRange);
   return mean(valid.map((p) => contexts.get(p.category)!));
 }
 
@@ -433,7 +489,7 @@ export function judgedDesignStudy(dataset: string, ds: Dataset, run: LoadedRun, 
   const ensemble = o.ensemble ?? [];
   const { valid, test } = pairsOf(ds, run, judge, g, o);
   const contexts = new Map<string, CategoryContext>();
-  const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, ensemble, g, c, o.seed)).get(c)!;
+  const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, ensemble, g, c, o.seed, o.shopItems)).get(c)!;
   for (const p of [...valid, ...test]) ctxOf(p.category);
   // the samples' share and realism over the test pairs' categories, weighted as the pairs are
   const testCats = test.map((p) => ctxOf(p.category));
@@ -501,7 +557,62 @@ export function judgedDesignStudy(dataset: string, ds: Dataset, run: LoadedRun, 
     chosen: chosen ? { method: chosen.name, budget: chosen.budget } : null,
     rule: CHOICE_RULE,
     utility: o.utility ? { radius: o.utility.radius, penalty: o.utility.penalty, garments: o.utility.set.count } : null,
+    ceiling: o.unsold ? realCeilingOf(ds, run, judge, test, ctxOf, o.unsold) : null,
     seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** RealCeiling over the test pairs: the unsold articles read by the proxy and the judge as a design is. */
+function realCeilingOf(
+  ds: Dataset,
+  run: LoadedRun,
+  judge: LoadedRun,
+  test: Pair[],
+  ctxOf: (c: string) => CategoryContext,
+  unsold: NonNullable<JudgedStudyOptions['unsold']>,
+): RealCeiling {
+  const k = dvbprOf(run).encoderConfig.k;
+  const kj = dvbprOf(judge).encoderConfig.k;
+  const byCategory = new Map<string, { n: number; proxyEmb: Float32Array; judgeEmb: Float32Array }>();
+  const of = (c: string) => {
+    let e = byCategory.get(c);
+    if (!e) {
+      const { u8, n } = unsold(c);
+      e = { n, proxyEmb: embedWithRun(run, u8, n, ds.imageSize), judgeEmb: embedWithRun(judge, u8, n, ds.imageSize) };
+      byCategory.set(c, e);
+    }
+    return e;
+  };
+  let proxyWins = 0;
+  let judgeWins = 0;
+  let judgeOwnWins = 0;
+  let counted = 0;
+  let articles = 0;
+  const ranks: number[] = [];
+  for (const pair of test) {
+    const u = of(pair.category);
+    if (!u.n) continue;
+    const ctx = ctxOf(pair.category);
+    const theta = pair.taste?.proxy ?? thetaOf(run, pair.userId);
+    const thetaJ = pair.taste?.judge ?? thetaOf(judge, pair.userId);
+    const bestProxy = Math.max(...ctx.items.map((_, r) => dot(ctx.proxyEmb, r, theta, 0, k)));
+    const bestJudge = Math.max(...ctx.items.map((_, r) => dot(ctx.judgeEmb, r, thetaJ, 0, kj)));
+    const proxyOf = Array.from({ length: u.n }, (_, r) => dot(u.proxyEmb, r, theta, 0, k));
+    const judgeOf = Array.from({ length: u.n }, (_, r) => dot(u.judgeEmb, r, thetaJ, 0, kj));
+    const pick = proxyOf.indexOf(Math.max(...proxyOf));
+    counted++;
+    articles += u.n;
+    if (proxyOf[pick]! > bestProxy) proxyWins++;
+    if (judgeOf[pick]! > bestJudge) judgeWins++;
+    if (Math.max(...judgeOf) > bestJudge) judgeOwnWins++;
+    ranks.push(judgeRankOf(judge, pair, u.judgeEmb, pick, judgeOf[pick]!));
+  }
+  const n = Math.max(1, counted);
+  return {
+    pairs: counted,
+    articlesPerCategory: Math.round(articles / n),
+    proxyFavourite: { proxyUplift: proxyWins / n, judgeUplift: judgeWins / n, judgeMedianRankPct: median(ranks) },
+    judgeFavourite: { judgeUplift: judgeOwnWins / n },
   };
 }
 
@@ -542,7 +653,7 @@ export function judgedImproveStudy(
   const t0 = performance.now();
   const { test } = pairsOf(ds, run, judge, g, o);
   const contexts = new Map<string, CategoryContext>();
-  const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, [], g, c, o.seed)).get(c)!;
+  const ctxOf = (c: string) => contexts.get(c) ?? contexts.set(c, categoryContext(ds, run, judge, [], g, c, o.seed, o.shopItems)).get(c)!;
   const gs = g.manifest.config.imageSize;
   const k = dvbprOf(run).encoderConfig.k;
   const kj = dvbprOf(judge).encoderConfig.k;

@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { chooseBudget, chooseMethod, judgedDesignStudy, judgedImproveStudy, type StepFigures } from '../../src/app/design-judged.js';
+import { judgedDesignStudy, judgedImproveStudy } from '../../src/app/design-judged.js';
+import { chooseBudget, chooseMethod, meanCosineTo, shareOf, type StepFigures } from '../../src/eval/design-choice.js';
+import { embedWithRun } from '../../src/app/designs.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
@@ -70,6 +72,79 @@ test('the judge is never read by the optimiser: its weights are unchanged and it
     assert.ok(share >= 0 && share <= 1);
   assert.equal(im.utilityUplift, null);
   assert.ok(im.meanPixelChange > 0 && im.meanPixelChange < 1, 'the improved image differs from the original');
+
+  // a segment: the search maximises the segment's proxy taste; the judge reads the segment's judge taste after the search.
+  // Two items of the category stand outside the shop's range (the unsold articles of the ceiling).
+  const category = g.manifest.categories.find((c) => proxy.catalogue.categories.includes(c))!;
+  const ci = proxy.catalogue.categories.indexOf(category);
+  const ofCategory = [...proxy.catalogue.itemCategory.keys()].filter((i) => proxy.catalogue.itemCategory[i] === ci);
+  const unsoldItems = ofCategory.slice(0, 2);
+  const per = ds.imageSize ** 2 * 3;
+  const unsoldU8 = new Uint8Array(2 * per);
+  unsoldItems.forEach((i, r) => unsoldU8.set(ds.images.row(i), r * per));
+  const kp = proxy.dvbpr!.encoderConfig.k;
+  const kj = judge.dvbpr!.encoderConfig.k;
+  const taste = {
+    proxy: Float32Array.from({ length: kp }, (_, a) => (a % 3) - 1),
+    judge: Float32Array.from({ length: kj }, (_, a) => (a % 2 ? 1 : -0.5)),
+    judgeOthers: Float32Array.from({ length: 2 * kj }, (_, a) => (a % 5) - 2),
+    heldOut: [ofCategory[2]!, ofCategory[3]!],
+  };
+  const segmentPair = (heldOut: number[]) => ({ user: -1, userId: 'segment A', category, taste: { ...taste, heldOut } });
+  const judgeCalls = calls;
+  const seg = judgedDesignStudy('tiny, segments', ds, proxy, judge, g, {
+    n: 2,
+    validPairs: 0,
+    testPairs: 0,
+    seed: 1,
+    methods: [{ name: 'box', describe: 'box', steps: 2, budget: 2, options: { bound: 'box' } }],
+    pairs: { valid: [], test: [segmentPair(taste.heldOut), segmentPair([])] },
+    shopItems: (i) => !unsoldItems.includes(i),
+    unsold: (c) => (c === category ? { u8: unsoldU8, n: 2 } : { u8: new Uint8Array(0), n: 0 }),
+  });
+  assert.ok(calls > judgeCalls, 'the judge scored the segment designs');
+  assert.equal(duringSearch, 0, 'the judge ran during a segment search');
+  assert.deepEqual(bytes([...judge.dvbpr!.stateDict().values()]), before);
+  const at = seg.methods[0]!.atBudget;
+  // one of the two pairs has held-out purchases of the category: the share is over that one (0 or 1), the other is not counted
+  assert.ok(at.heldOutUplift === 0 || at.heldOutUplift === 1, `held-out uplift ${at.heldOutUplift}`);
+  // the judge's rank of a segment is among the other 2 segments' judge tastes: 0, 50 or 100 %
+  assert.ok([0, 50, 100].includes(at.judgeMedianRankPct), `rank ${at.judgeMedianRankPct}`);
+  // the ceiling by hand: the proxy's favourite unsold article against the best of the shop's range, under each model
+  const dot = (e: Float32Array, r: number, t: Float32Array) => t.reduce((s, v, a) => s + v * e[r * t.length + a]!, 0);
+  const shopU8 = new Uint8Array((ofCategory.length - 2) * per);
+  ofCategory.slice(2).forEach((i, r) => shopU8.set(ds.images.row(i), r * per));
+  const pU = embedWithRun(proxy, unsoldU8, 2, ds.imageSize);
+  const jU = embedWithRun(judge, unsoldU8, 2, ds.imageSize);
+  const pS = embedWithRun(proxy, shopU8, ofCategory.length - 2, ds.imageSize);
+  const jS = embedWithRun(judge, shopU8, ofCategory.length - 2, ds.imageSize);
+  const best = (e: Float32Array, n: number, t: Float32Array) => Math.max(...Array.from({ length: n }, (_, r) => dot(e, r, t)));
+  const pick = dot(pU, 0, taste.proxy) >= dot(pU, 1, taste.proxy) ? 0 : 1;
+  const proxyWin = dot(pU, pick, taste.proxy) > best(pS, ofCategory.length - 2, taste.proxy) ? 1 : 0;
+  const judgeWin = dot(jU, pick, taste.judge) > best(jS, ofCategory.length - 2, taste.judge) ? 1 : 0;
+  const judgeOwn = best(jU, 2, taste.judge) > best(jS, ofCategory.length - 2, taste.judge) ? 1 : 0;
+  assert.deepEqual(
+    {
+      pairs: seg.ceiling!.pairs,
+      proxy: seg.ceiling!.proxyFavourite.proxyUplift,
+      judge: seg.ceiling!.proxyFavourite.judgeUplift,
+      own: seg.ceiling!.judgeFavourite.judgeUplift,
+    },
+    { pairs: 2, proxy: proxyWin, judge: judgeWin, own: judgeOwn },
+  );
+});
+
+test('held-out likeness: the mean cosine to a set, every vector centred first, by hand', () => {
+  const centre = Float32Array.from([1, 1]);
+  // x − c = (1, 0); the set − c: (1, 0) → 1, (0, 2) → 0, (−3, 0) → −1
+  const x = Float32Array.from([9, 9, 2, 1]);
+  const set = Float32Array.from([2, 1, 1, 3, -2, 1]);
+  assert.ok(Math.abs(meanCosineTo(x, 1, set, centre) - 0) < 1e-6);
+  assert.ok(Math.abs(meanCosineTo(x, 1, set.subarray(0, 2), centre) - 1) < 1e-6);
+  assert.ok(Math.abs(meanCosineTo(x, 1, set.subarray(0, 4), centre) - 0.5) < 1e-6);
+  assert.ok(Number.isNaN(meanCosineTo(x, 1, new Float32Array(0), centre)));
+  assert.equal(shareOf([true, null, false, true]), 2 / 3);
+  assert.equal(shareOf([null, null]), null);
 });
 
 test('the budget: the best judge + utility uplift among steps whose realism is within 5 points of the samples, the earliest on a tie', () => {
