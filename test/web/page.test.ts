@@ -14,6 +14,7 @@ import { createProgress } from '../../src/app/progress.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { loadDataset } from '../../src/data/dataset.js';
+import { makeSegments } from '../../src/app/segments.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -23,6 +24,8 @@ test(
   async () => {
     const { chromium } = await import('playwright-core');
     const t = await tinyRuns();
+    // two segments of shoppers, so the page offers a design for a segment
+    await makeSegments(t.run, { k: 2, seed: 1 });
     const page = readFileSync(new URL('../../web/index.html', import.meta.url), 'utf8');
     const store = CatalogueStore.open(t.run);
     const app = await buildServer({ run: loadRun(t.run), gan: loadGanRun(t.gan), store, designsDir: join(t.root, 'served'), page });
@@ -63,6 +66,19 @@ test(
       );
       const loaded = await p.$$eval('#figure img', (is) => is.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
       assert.ok(loaded, 'all figure images load');
+      // a design for a segment: its members' taste, its best real items and designs, each with a score
+      const segments = await p.$$eval('#for option', (os) => os.map((o) => `${(o as HTMLOptionElement).value}=${o.textContent ?? ''}`));
+      assert.equal(segments.length, 3, `the 'for' choices: ${segments.join(' | ')}`);
+      assert.ok(
+        segments.some((s) => /^s1=segment s1 \(\d+ shoppers?\)$/.test(s)),
+        segments.join(' | '),
+      );
+      await p.selectOption('#for', 's1');
+      await p.click('#design');
+      await p.waitForSelector('#figure[data-done="1"]', { timeout: 60000 });
+      assert.match(await p.$eval('#status', (d) => d.textContent ?? ''), /for segment s1 \(\d+ shoppers?;/);
+      const segFigure = await p.$$eval('#figure .card', (cs) => cs.map((c) => c.textContent ?? ''));
+      assert.ok(segFigure.length >= 7 && segFigure.every((l) => /-?\d+\.\d{3}/.test(l)), `segment figure: ${segFigure.join(' | ')}`);
       // add an item from a photo: it comes back cold, with the shoppers who would like it most
       const photo = join(t.root, 'upload.png');
       await sharp({ create: { width: 30, height: 40, channels: 3, background: { r: 20, g: 120, b: 220 } } })
