@@ -11,17 +11,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { CHOICE_RULE, chooseMethod } from '../src/eval/design-choice.js';
-import {
-  garmentCeilingStudy,
-  judgedDesignStudy,
-  type GarmentCeiling,
-  judgedImproveStudy,
-  type ImproveStudy,
-  validationBar,
-  type JudgedMethod,
-  type JudgedStudy,
-  type MethodFigures,
-} from '../src/app/design-judged.js';
+import { garmentCeilingStudy, judgedImproveStudy, type GarmentCeiling, type ImproveStudy } from './design-studies.js';
+import { judgedDesignStudy, validationBar, type JudgedMethod, type JudgedStudy, type MethodFigures } from '../src/app/design-judged.js';
 import { createProgress, trainCallbacks } from '../src/app/progress.js';
 import { lineChart } from '../src/app/report.js';
 import { imagesTensor, trainDvbprJob } from '../src/app/train-recommender.js';

@@ -9,6 +9,7 @@
  * channels) before Φ and D see it: the search cannot exploit colour that no real item has.
  */
 import { CancelledError, InvalidArgumentError } from '../core/errors.js';
+import { quantileOf } from '../core/quantile.js';
 import type { Encoder } from '../models/encoder.js';
 import type { ConditionalGan } from '../models/gan.js';
 import { oneHot } from '../models/gan.js';
@@ -317,12 +318,6 @@ export function realTensors(real: Float32Array, k: number): RealTensors {
 /** nearestDistances of Φ rows phi [n, K] (a tensor) to the guard's real items, in float32. */
 export function nearestOf(phi: Tensor, r: RealTensors): number[] {
   return tidy(() => Array.from(phi.square().sum(1, true).add(r.norms).sub(phi.matmul(r.realT).mul(2)).neg().max(1).neg().clamp(0).sqrt().data()));
-}
-
-/** The q-quantile of xs (the smallest value with at least q of them at or below it). */
-export function quantileOf(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
 /** The guard's range from `references` random codes (their own generator: the starts are unchanged). */

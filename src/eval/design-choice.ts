@@ -3,6 +3,7 @@
  * method and its step budget on validation pairs. Numbers in, numbers out: the study that makes
  * them (src/app/design-judged.ts) runs the models.
  */
+import { quantileOf } from '../core/quantile.js';
 
 /** A design method's figures over a set of pairs at one step of its search. */
 export interface StepFigures {
@@ -78,4 +79,22 @@ export function meanCosineTo(x: Float32Array, at: number, set: Float32Array, cen
     total += dot / (nx * (Math.sqrt(yy) || 1));
   }
   return total / m;
+}
+
+/**
+ * The realism range of a GAN's own samples of a category: the 95th percentile of their distances
+ * to the nearest real item (in a fixed classifier's features) and the 5th percentile of D.
+ */
+export interface RealismRange {
+  maxDistance: number;
+  minD: number;
+}
+
+export function realismRange(nearest: number[], d: number[]): RealismRange {
+  return { maxDistance: quantileOf(nearest, 0.95), minD: quantileOf(d, 0.05) };
+}
+
+/** Whether each image (its nearest real distance and D) is inside the range: no farther than the samples' 95th percentile, D no lower than their 5th. */
+export function insideRange(range: RealismRange, nearest: number[], d: number[]): boolean[] {
+  return nearest.map((x, a) => x <= range.maxDistance && d[a]! >= range.minD);
 }

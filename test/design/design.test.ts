@@ -1,16 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  GuardRangeCache,
-  maximisePreference,
-  nearestDistances,
-  nearestOf,
-  quantileOf,
-  realTensors,
-  render,
-  type DesignStart,
-} from '../../src/design/maximise.js';
+import { GuardRangeCache, maximisePreference, nearestDistances, nearestOf, realTensors, render, type DesignStart } from '../../src/design/maximise.js';
 import { oneHot } from '../../src/models/gan.js';
+import { quantileOf } from '../../src/core/quantile.js';
 import { projectToLatent } from '../../src/design/improve.js';
 import { loadGanRun } from '../../src/store/gan-run.js';
 import { loadRun, thetaOf } from '../../src/store/run.js';

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { judgedDesignStudy, judgedImproveStudy } from '../../src/app/design-judged.js';
+import { judgedDesignStudy } from '../../src/app/design-judged.js';
+import { judgedImproveStudy } from '../../bench/design-studies.js';
 import { chooseBudget, chooseMethod, meanCosineTo, shareOf, type StepFigures } from '../../src/eval/design-choice.js';
 import { embedWithRun } from '../../src/app/designs.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
