@@ -24,7 +24,7 @@ import { loadGanRun, type LoadedGan } from '../src/store/gan-run.js';
 import { loadRun, type LoadedRun } from '../src/store/run.js';
 import { designForShopper, designRequest } from '../src/app/designs.js';
 import { grid, writePng } from '../src/app/figures.js';
-import { designPreset, type DesignRequestSettings } from '../src/config/design.js';
+import { designPreset, IMPROVE_DEFAULTS, type DesignRequestSettings } from '../src/config/design.js';
 import type { DatasetEntry } from './design-datasets.js';
 
 const demo = process.env.DEMO_OUT ?? 'out/demo';
@@ -326,7 +326,7 @@ export async function designJudgedBench(): Promise<void> {
   const last: Partial<FashionMnistEntry> = lastEntry(out) ?? {};
   let improve = last.improve;
   if (!process.env.JUDGED_RERENDER || process.env.JUDGED_IMPROVE) {
-    const r = judgedImproveStudy(ds, proxy, judge, g, { ...options, steps: 50 });
+    const r = judgedImproveStudy(ds, proxy, judge, g, { ...options, steps: IMPROVE_DEFAULTS.steps });
     improve = r.study;
     const e = r.examples;
     await writePng(

@@ -39,7 +39,7 @@ import type { LoadedGan } from '../store/gan-run.js';
 import { categoryIndexOf, dvbprOf, thetaOf, type LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 import { projectMany } from '../design/improve.js';
-import type { DesignRequestSettings } from '../config/design.js';
+import { IMPROVE_DEFAULTS, type DesignRequestSettings } from '../config/design.js';
 import { categoryEmbeddings, designModels, embedWithRun, resizeU8, searchOptionsOf, searchWith, type SearchSettings } from './designs.js';
 
 /** A design method: its search options, its longest search (curves run to it), and an ensemble if it uses one. */
@@ -350,8 +350,8 @@ function judgePair(
     const p = projectMany(models, resizeU8(u8, o.n, ds.imageSize, gsz), {
       category: ctx.ganIndex,
       steps: method.fromBestReal.projectSteps,
-      lr: 0.05,
-      alpha: 0.01,
+      lr: IMPROVE_DEFAULTS.projectLr,
+      alpha: IMPROVE_DEFAULTS.alpha,
       seed,
     });
     start = { kind: 'code', z0: tensor(p.z, [o.n, g.gan.config.zDim]), gamma: method.fromBestReal.gamma };

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs.js';
-import { designPreset, type DesignRequestSettings } from '../config/design.js';
+import { designPreset, IMPROVE_DEFAULTS, type DesignRequestSettings } from '../config/design.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { ImageCache } from '../data/images.js';
 import { improveItem, improveItemAsync, type ImproveOptions, type ImproveProgress, type ImproveResult } from '../design/improve.js';
@@ -304,19 +304,20 @@ export function improveOptions(
   theta: Float32Array,
   r: Pick<ImproveRequest, 'steps' | 'projectSteps' | 'seed' | 'gamma'>,
 ): ImproveOptions {
+  const d = IMPROVE_DEFAULTS;
   return {
     image,
     category: ganCategory,
-    starts: 8,
-    steps: r.projectSteps ?? 100,
-    lr: 0.05,
-    alpha: 0.01,
-    seed: r.seed ?? 1,
+    starts: d.starts,
+    steps: r.projectSteps ?? d.projectSteps,
+    lr: d.projectLr,
+    alpha: d.alpha,
+    seed: r.seed ?? d.seed,
     theta,
     improveSteps: r.steps,
-    improveLr: 0.05,
-    eta: 1,
-    gamma: r.gamma ?? 0.5,
+    improveLr: d.lr,
+    eta: d.eta,
+    gamma: r.gamma ?? d.gamma,
   };
 }
 

@@ -1,4 +1,5 @@
 /** `atelier improve`: an existing item moved towards one shopper's taste → the triptych and its trajectory. */
+import { IMPROVE_DEFAULTS } from '../config/design.js';
 import type { Command } from 'commander';
 import { addSettingsFlags, settingsFor } from './settings.js';
 import { z } from 'zod';
@@ -27,8 +28,8 @@ export function registerImprove(program: Command): void {
     .requiredOption('--gan <gan>', 'GAN run folder')
     .requiredOption('--user <id>', 'shopper id')
     .requiredOption('--item <id>', 'item id')
-    .option('--steps <n>', 'Adam steps of the maximisation', '50')
-    .option('--seed <n>', 'seed', '1')
+    .option('--steps <n>', 'Adam steps of the maximisation', String(IMPROVE_DEFAULTS.steps))
+    .option('--seed <n>', 'seed', String(IMPROVE_DEFAULTS.seed))
     .requiredOption('--out <dir>', 'output folder: original/reconstruction/improved.png, figure.png, trajectory.json')
     .option('--json', 'print the summary as JSON')
     .action(async function (this: Command, opts: Record<string, unknown>) {

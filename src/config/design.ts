@@ -92,3 +92,11 @@ export type DesignRequestSettings = z.output<typeof designRequestSchema>;
 export function designPreset(name: DesignPresetName, n: number, seed = 1): DesignRequestSettings {
   return { preset: name, n, seed, ...DESIGN_PRESETS[name] };
 }
+
+/**
+ * `improve` (docs/method.md §5): the item projected into the GAN's codes (the best of `starts`
+ * projections of `projectSteps` Adam steps at `projectLr`, pixel loss plus α‖z‖²), then `steps`
+ * Adam steps at `lr` maximising the shopper's score with the realism term η and the leash
+ * γ‖z − z₀‖² to the projection. Written once: the CLI, the API and the study read them here.
+ */
+export const IMPROVE_DEFAULTS = { steps: 50, seed: 1, starts: 8, projectSteps: 100, projectLr: 0.05, alpha: 0.01, lr: 0.05, eta: 1, gamma: 0.5 } as const;

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BadInputError, CancelledError, NotFoundError } from '../../core/errors.js';
 import { planDesign, planImprovement, runDesignPlan, runImprovePlanAsync, writeTile } from '../../app/designs.js';
-import { designRequestSchema } from '../../config/design.js';
+import { designRequestSchema, IMPROVE_DEFAULTS } from '../../config/design.js';
 import { userIndexOf } from '../../store/run.js';
 import { errorStatus } from '../errors.js';
 import { imageUrl, sse, type Served } from '../context.js';
@@ -29,7 +29,11 @@ function parseDesignBody(raw: unknown) {
   return { category, ...r };
 }
 const improveBody = z
-  .object({ itemId: z.string().min(1), steps: z.number().int().min(0).max(500).default(50), seed: z.number().int().min(0).default(1) })
+  .object({
+    itemId: z.string().min(1),
+    steps: z.number().int().min(0).max(500).default(IMPROVE_DEFAULTS.steps),
+    seed: z.number().int().min(0).default(IMPROVE_DEFAULTS.seed),
+  })
   .strict();
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
