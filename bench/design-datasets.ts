@@ -25,7 +25,9 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judgedDesignStudy, methodOfSettings, type JudgedMethod, type JudgedStudy, type StudyPair } from '../src/app/design-judged.js';
+import sharp from 'sharp';
 import { grid, writePng } from '../src/app/figures.js';
+import { lineChart } from '../src/app/report.js';
 import { createProgress } from '../src/app/progress.js';
 import { makeSegments, standardisedTastesOf } from '../src/app/segments.js';
 import { designPreset } from '../src/config/design.js';
@@ -175,6 +177,11 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
   const proxyDir = fm ? join(demo, 'runs', 'dvbpr-classifier') : argOf(args, '--proxy', 'out/hm/proxy');
   const judgeDir = fm ? join(argOf(args, '--judged', 'out/judged'), 'dvbpr-judge') : argOf(args, '--judge', 'out/hm/judge');
   const ganDir = fm ? join(demo, 'gan') : argOf(args, '--gan', 'out/hm/gan');
+  // Fashion-MNIST: the design-judged study's judge, trained as that bench trains it when it is not there yet
+  if (fm && !existsSync(join(judgeDir, 'manifest.json')) && existsSync(join(dataDir, 'manifest.json'))) {
+    const { ensureRun } = await import('./design-judged.js');
+    await ensureRun(loadDataset(dataDir), 'dvbpr-judge', 'scratch', 2);
+  }
   for (const dir of [proxyDir, judgeDir, ganDir])
     if (!existsSync(join(dir, 'manifest.json')))
       throw new Error(
@@ -319,6 +326,21 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
     command: `npm run bench -- design-datasets --dataset ${which} --k ${k} --min-members ${minMembers}`,
   };
   rmSync(work, { recursive: true, force: true });
+  // the curves along the search (test pairs), as design.md draws them for Fashion-MNIST
+  const curvesPng = join('bench', 'results', 'design-hm-curves.png');
+  if (study) {
+    const curves: Record<string, unknown>[] = [];
+    for (const m of study.methods) {
+      if (m.test.length < 2) continue;
+      for (const f of m.test) {
+        curves.push({ method: m.name, step: f.step, metric: 'proxy uplift', value: f.proxyUplift });
+        curves.push({ method: m.name, step: f.step, metric: 'judge uplift', value: f.judgeUplift });
+        curves.push({ method: m.name, step: f.step, metric: 'in the samples’ range', value: f.inRange });
+      }
+    }
+    const svg = await lineChart(curves, 'step', 'value', 'method', 'H&M: along the search (test shoppers, shares of pairs / of designs)', 'metric');
+    await sharp(Buffer.from(svg)).png().toFile(curvesPng);
+  }
   // merge into design.json: the other datasets' entries kept
   const json = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { datasets: DatasetEntry[] }) : { datasets: [] };
   const kept = json.datasets.filter((d) => d.name !== name);
@@ -361,6 +383,8 @@ function markdown(e: DatasetEntry, captions: string[], figure: string): string[]
           `| ${m.name} | ${m.budget} | ${pct(m.atBudget.proxyUplift)} | ${pct(m.atBudget.judgeUplift)} | ${m.atBudget.judgeMedianRankPct.toFixed(1)}% | ${pct(m.atBudget.inRange)} | ${m.atBudget.frechet.toFixed(2)} | ${m.seconds.toFixed(0)} |`,
       ),
       `| the GAN’s samples | – | – | – | – | ${pct(e.study.samples.inRange)} | ${e.study.samples.frechet.toFixed(2)} | – |`,
+      '',
+      '![curves along the search](design-hm-curves.png)',
       '',
     );
   }

@@ -90,7 +90,7 @@ export const JUDGED_METHODS: JudgedMethod[] = [
   },
 ];
 
-async function ensureRun(
+export async function ensureRun(
   ds: Dataset,
   name: string,
   init: 'scratch' | 'classifier',

@@ -12,19 +12,15 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../src/app/ingest.js';
 import { createProgress, trainCallbacks } from '../src/app/progress.js';
+import { imagesTensor, rankingOn, withoutHeldOut, trainDvbprJob } from '../src/app/train-recommender.js';
 import {
   classifierFeatures,
-  imagesTensor,
-  rankingOn,
-  simpleJob,
-  withoutHeldOut,
   trainAttributeClassifier,
   trainCategoryClassifier,
-  trainDvbprJob,
-  trainFactorJob,
   type AttributeJobResult,
   type ClassifierJobResult,
-} from '../src/app/train-recommender.js';
+} from '../src/app/encoder-start.js';
+import { simpleJob, trainFactorJob } from '../src/app/train-baselines.js';
 import { dvbprPreset, type DvbprConfig } from '../src/config/dvbpr.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';

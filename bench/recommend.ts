@@ -9,16 +9,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../src/app/ingest.js';
-import {
-  classifierFeatures,
-  imagesTensor,
-  rankingOn,
-  simpleJob,
-  trainCategoryClassifier,
-  trainDvbprJob,
-  trainFactorJob,
-  type ClassifierJobResult,
-} from '../src/app/train-recommender.js';
+import { imagesTensor, rankingOn, trainDvbprJob } from '../src/app/train-recommender.js';
+import { classifierFeatures, trainCategoryClassifier, type ClassifierJobResult } from '../src/app/encoder-start.js';
+import { simpleJob, trainFactorJob } from '../src/app/train-baselines.js';
 import { createProgress } from '../src/app/progress.js';
 import { trainCallbacks } from '../src/app/progress.js';
 import { dvbprPreset, SIMULATED_SCHEDULE, type DvbprConfig } from '../src/config/dvbpr.js';

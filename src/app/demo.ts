@@ -25,15 +25,9 @@ import { runIngest } from './ingest.js';
 import { trainCallbacks, type Progress } from './progress.js';
 import { writeReport, type ReportInput } from './report.js';
 import { trainGanJob } from './train-gan.js';
-import {
-  classifierFeatures,
-  imagesTensor,
-  simpleJob,
-  trainCategoryClassifier,
-  trainDvbprJob,
-  trainFactorJob,
-  type ClassifierJobResult,
-} from './train-recommender.js';
+import { imagesTensor, trainDvbprJob } from './train-recommender.js';
+import { classifierFeatures, trainCategoryClassifier, type ClassifierJobResult } from './encoder-start.js';
+import { simpleJob, trainFactorJob } from './train-baselines.js';
 
 /** The demo's options (the CLI's flags less --json). */
 export const demoOptions = z

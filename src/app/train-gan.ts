@@ -20,7 +20,8 @@ import { Generator, noGrad, randn, saveSafetensors, type PixelRows } from '../to
 import { trainGan } from '../train/gan.js';
 import { grid, writePng } from './figures.js';
 import { trainCallbacks, type Progress } from './progress.js';
-import { imagesTensor, trainCategoryClassifier, type ClassifierJobResult } from './train-recommender.js';
+import { imagesTensor } from './train-recommender.js';
+import { trainCategoryClassifier, type ClassifierJobResult } from './encoder-start.js';
 
 export interface GanJobOptions {
   out: string;

@@ -1,35 +1,23 @@
 /**
- * Train a recommender into a run folder: wire data, models, the training loops, evaluation and the
- * run folder. Used by `atelier train dvbpr|baselines`, the demo, the benches and the tests.
+ * Train DVBPR into a run folder: wire data, the model, its training loop, evaluation and the
+ * run folder. Used by `atelier train dvbpr`, the demo, the benches and the tests.
  */
 import { join } from 'node:path';
 import { BadInputError, InvalidArgumentError } from '../core/errors.js';
-import { dvbprPreset, type DvbprConfig } from '../config/dvbpr.js';
+import type { DvbprConfig } from '../config/dvbpr.js';
 import { historyPairs, latestBaskets, latestPurchases, loadDataset, type Dataset } from '../data/dataset.js';
 import type { ImageCache } from '../data/images.js';
-import { AttributeClassifier, Classifier } from '../models/classifier.js';
 import { Dvbpr, DvbprScorer, embedImages, embedPixels } from '../models/dvbpr.js';
-import { FactorModel } from '../models/mf.js';
-import { PopularityRecommender, RandomRecommender } from '../models/simple.js';
 import { choosePolicy } from './ranking.js';
 import { rankingOn } from './evaluation.js';
 import type { RankingPolicy } from '../models/ranking/index.js';
 import { versions } from '../store/versions.js';
 import { EMBEDDINGS_FILE } from '../store/catalogue-db.js';
-import {
-  assertKeepsUploads,
-  assertNotArtifactFolder,
-  assertUploadsFit,
-  checkResumedSettings,
-  commitRun,
-  lockRunOutput,
-  withRunOutput,
-} from '../store/run-commit.js';
+import { assertUploadsFit, checkResumedSettings, commitRun, withRunOutput } from '../store/run-commit.js';
 import { RUN_FORMAT, type DvbprRunManifest, type RunManifest } from '../store/run.js';
 import { trainBpr } from '../train/bpr.js';
-import { trainClassifier } from '../train/classifier.js';
 import type { TrainCallbacks } from '../train/events.js';
-import { dvbprLoss, factorLoss, type ConservativeTerm } from '../train/losses.js';
+import { dvbprLoss, type ConservativeTerm } from '../train/losses.js';
 import { loadGanRun } from '../store/gan-run.js';
 import { augmenter, augments } from '../train/augment.js';
 import {
@@ -43,6 +31,7 @@ import {
   type PixelRows,
 } from '../torch/index.js';
 import { trainCallbacks, type Progress } from './progress.js';
+import { encoderStart, type AttributeJobResult, type ClassifierJobResult } from './encoder-start.js';
 
 /**
  * The most bytes of pixels a job holds on its device at once (ATELIER_RESIDENT_IMAGES_MB, default
@@ -84,10 +73,10 @@ class CacheRows implements PixelRows {
 }
 
 /** The kinds a run folder can hold: training replaces one of them, and nothing else. */
-const RUN_KINDS = ['dvbpr', 'bpr-mf', 'vbpr', 'random', 'popularity'] as const;
+export const RUN_KINDS = ['dvbpr', 'bpr-mf', 'vbpr', 'random', 'popularity'] as const;
 
 /** What every run's manifest starts with; `finishedAt` and the metrics come when training ends. */
-function baseFields(name: string, ds: Dataset, seed: number) {
+export function baseFields(name: string, ds: Dataset, seed: number) {
   return {
     format: RUN_FORMAT,
     name,
@@ -98,67 +87,6 @@ function baseFields(name: string, ds: Dataset, seed: number) {
     metrics: {},
     history: [],
   };
-}
-
-/** Category labels for the classifier: −1 for 'unknown' and 'other' (no real label). */
-export function categoryLabels(ds: Dataset): { labels: Int32Array; classes: string[] } {
-  const category = ds.attributes[0]!; // src/data/attributes.ts: the category comes first
-  return { labels: category.labels, classes: category.classes };
-}
-
-export interface ClassifierJobResult {
-  classifier: Classifier;
-  classes: string[];
-  heldOutAccuracy: number;
-  /** held-out recall per class (absent for a classifier saved before it was recorded) */
-  heldOutPerClass?: number[];
-}
-
-export function trainCategoryClassifier(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult {
-  const { labels, classes } = categoryLabels(ds);
-  const clf = new Classifier(cfg.encoder, Math.max(classes.length, 1), cfg.seed + 100);
-  const r = trainClassifier(clf, { images, labels }, { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb });
-  return { classifier: clf, classes, heldOutAccuracy: r.heldOutAccuracy, heldOutPerClass: r.heldOutPerClass };
-}
-
-/** The multi-attribute classifier (DVBPR's --init classifier): one head per attribute of the dataset. */
-export interface AttributeJobResult {
-  classifier: AttributeClassifier;
-  /** the category's classes and held-out accuracy (the first head) */
-  classes: string[];
-  heldOutAccuracy: number;
-  attributes: { name: string; classes: number; heldOutAccuracy: number }[];
-}
-
-export function trainAttributeClassifier(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): AttributeJobResult {
-  const attrs = ds.attributes;
-  const clf = new AttributeClassifier(
-    cfg.encoder,
-    attrs.map((a) => Math.max(a.classes.length, 1)),
-    cfg.seed + 100,
-  );
-  const r = trainClassifier(
-    clf,
-    { images, labels: attrs.map((a) => a.labels) },
-    { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb },
-  );
-  return {
-    classifier: clf,
-    classes: attrs[0]!.classes,
-    heldOutAccuracy: r.heldOutAccuracy,
-    attributes: attrs.map((a, h) => ({ name: a.name, classes: a.classes.length, heldOutAccuracy: r.heldOutByHead[h]! })),
-  };
-}
-
-/**
- * DVBPR's classifier start: the multi-attribute classifier where the dataset has attributes beyond
- * its category and the config asks for them; otherwise (Fashion-MNIST, the paper's data) the
- * category classifier, the one the GAN and VBPR use too.
- */
-export function encoderStart(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult | AttributeJobResult {
-  return cfg.classifierAttributes === 'all' && ds.attributes.length > 1
-    ? trainAttributeClassifier(ds, images, cfg, cb)
-    : trainCategoryClassifier(ds, images, cfg, cb);
 }
 
 /**
@@ -377,93 +305,6 @@ function conservativeTerm(ds: Dataset, c: NonNullable<DvbprConfig['conservative'
   };
 }
 
-export interface FactorJobOptions {
-  out: string;
-  kind: 'bpr-mf' | 'vbpr';
-  factors: number;
-  visualFactors: number;
-  lambda: number;
-  lambdaE: number;
-  lr: number;
-  epochs: number;
-  batch: number;
-  seed: number;
-  /** VBPR: item features [N, F] */
-  features?: { data: Float32Array; dim: number; source: string };
-  callbacks: TrainCallbacks;
-  resume: boolean;
-}
-
-export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
-  return withRunOutput(o.out, `train ${o.kind}`, RUN_KINDS, () => factorJob(ds, o));
-}
-
-async function factorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
-  assertKeepsUploads(o.out, o.kind);
-  const config = {
-    factors: o.factors,
-    visualFactors: o.kind === 'vbpr' ? o.visualFactors : 0,
-    lambda: o.lambda,
-    lambdaE: o.lambdaE,
-    lr: o.lr,
-    epochs: o.epochs,
-    batch: o.batch,
-    featureSource: o.features?.source ?? null,
-  };
-  const manifest: RunManifest = { ...baseFields(o.kind, ds, o.seed), kind: o.kind, config };
-  const model = new FactorModel(ds.userIds.length, ds.itemIds.length, { factors: o.factors, visualFactors: config.visualFactors }, o.seed, o.features);
-  const result = await trainBpr(
-    { module: model, loss: factorLoss(model, o.lambda, o.lambdaE), generators: [] },
-    {
-      dir: o.out,
-      epochs: o.epochs,
-      batch: o.batch,
-      lr: o.lr,
-      seed: o.seed,
-      train: ds.train,
-      numUsers: ds.userIds.length,
-      numItems: ds.itemIds.length,
-      validate: () => {
-        const r = rankingOn(ds, model, 'valid');
-        return { auc: r.auc, coldAuc: r.coldAuc };
-      },
-      evalEvery: 1,
-      earlyStopping: 0,
-      resume: o.resume,
-      examplesPerTriplet: 1,
-      rateUnit: 'triplets/s',
-      callbacks: o.callbacks,
-    },
-  );
-  manifest.metrics = { bestEpoch: result.bestEpoch, valid: rankingOn(ds, model, 'valid'), test: rankingOn(ds, model, 'test') };
-  manifest.history = result.history;
-  manifest.finishedAt = new Date().toISOString();
-  commitRun(o.out, { manifest, dataset: ds, weights: { tensors: model.stateDict(), metadata: { kind: o.kind } } });
-  return manifest;
-}
-
-/** Random and popularity: nothing to learn; the run records the seed and the metrics. */
-export function simpleJob(ds: Dataset, kind: 'random' | 'popularity', out: string, seed: number): RunManifest {
-  const lock = lockRunOutput(out, `train ${kind}`, RUN_KINDS);
-  try {
-    assertKeepsUploads(out, kind);
-    const manifest: RunManifest = { ...baseFields(kind, ds, seed), kind, config: {} };
-    const rec =
-      kind === 'random' ? new RandomRecommender(ds.userIds.length, ds.itemIds.length, seed) : new PopularityRecommender(ds.userIds.length, ds.itemTrainCount);
-    manifest.metrics = { valid: rankingOn(ds, rec, 'valid'), test: rankingOn(ds, rec, 'test') };
-    manifest.finishedAt = manifest.createdAt;
-    commitRun(out, { manifest, dataset: ds });
-    return manifest;
-  } finally {
-    lock.release();
-  }
-}
-
-/** VBPR's off-the-shelf features: the category classifier's embedding of every item. */
-export function classifierFeatures(clf: Classifier, images: PixelRows): { data: Float32Array; dim: number } {
-  return { data: embedImages(clf.encoder, images), dim: clf.encoderConfig.k };
-}
-
 /**
  * `atelier train dvbpr`: the dataset folder, a config for its image size, a run folder; with
  * `split: 'none'` every purchase trains (withoutHeldOut), and `like` names the evaluated run whose
@@ -505,58 +346,4 @@ export async function trainDvbprFromData(
     group?.destroy();
     images.dispose();
   }
-}
-
-export type BaselineKind = 'random' | 'popularity' | 'bpr-mf' | 'vbpr';
-export const BASELINES: readonly BaselineKind[] = ['random', 'popularity', 'bpr-mf', 'vbpr'];
-
-export interface BaselineOptions {
-  out: string;
-  /** the encoder preset of VBPR's classifier features */
-  preset: 'tiny' | 'default' | 'paper';
-  epochs: number;
-  factors: number;
-  lambda: number;
-  lr: number;
-  seed: number;
-  only: readonly BaselineKind[];
-  resume: boolean;
-}
-
-/** `atelier train baselines`: random, popularity, BPR-MF and VBPR, one run folder each under `out`. */
-export async function trainBaselines(dataDir: string, f: BaselineOptions, progress: Progress): Promise<RunManifest[]> {
-  assertNotArtifactFolder(f.out, 'train baselines');
-  const ds = loadDataset(dataDir);
-  const want = new Set(f.only);
-  const out: RunManifest[] = [];
-  if (want.has('random')) out.push(simpleJob(ds, 'random', join(f.out, 'random'), f.seed));
-  if (want.has('popularity')) out.push(simpleJob(ds, 'popularity', join(f.out, 'popularity'), f.seed));
-  const common = {
-    factors: f.factors,
-    visualFactors: f.factors,
-    lambda: f.lambda,
-    lambdaE: f.lambda,
-    lr: f.lr,
-    epochs: f.epochs,
-    batch: 128,
-    seed: f.seed,
-    resume: f.resume,
-  };
-  if (want.has('bpr-mf'))
-    out.push(await trainFactorJob(ds, { ...common, out: join(f.out, 'bpr-mf'), kind: 'bpr-mf', callbacks: trainCallbacks(progress, 'bpr-mf') }));
-  if (want.has('vbpr')) {
-    const images = imagesTensor(ds);
-    try {
-      const cfg = dvbprPreset(f.preset, ds.imageSize);
-      const clf = trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
-      const features = {
-        ...classifierFeatures(clf.classifier, images),
-        source: `category classifier (${clf.classes.length} classes, held-out accuracy ${clf.heldOutAccuracy.toFixed(3)})`,
-      };
-      out.push(await trainFactorJob(ds, { ...common, out: join(f.out, 'vbpr'), kind: 'vbpr', features, callbacks: trainCallbacks(progress, 'vbpr') }));
-    } finally {
-      images.dispose();
-    }
-  }
-  return out;
 }

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { addSettingsFlags, settingsFor } from './settings.js';
 import { z } from 'zod';
-import { BASELINES, trainBaselines, type BaselineKind } from '../app/train-recommender.js';
+import { BASELINES, trainBaselines, type BaselineKind } from '../app/train-baselines.js';
 import { decimal } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
