@@ -86,7 +86,7 @@ export const JUDGED_METHODS: JudgedMethod[] = [
     name: 'smoothed + shell',
     describe: 'Φ’s term averaged over 4 noisy copies (σ = 0.2); shell',
     steps: 50,
-    options: { bound: 'shell', smooth: { sigma: 0.2, copies: 4 } },
+    options: { bound: 'shell', smooth: 0.2, smoothCopies: 4 },
   },
 ];
 

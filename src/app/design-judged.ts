@@ -39,15 +39,16 @@ import type { LoadedGan } from '../store/gan-run.js';
 import { categoryIndexOf, dvbprOf, thetaOf, type LoadedRun } from '../store/run.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 import { projectMany } from '../design/improve.js';
-import { IMPROVE_DEFAULTS, type DesignRequestSettings } from '../config/design.js';
-import { categoryEmbeddings, designModels, embedWithRun, resizeU8, searchOptionsOf, searchWith, type SearchSettings } from './designs.js';
+import { IMPROVE_DEFAULTS, type DesignRequestSettings, type DesignSettings } from '../config/design.js';
+import { categoryEmbeddings, designModels, embedWithRun, resizeU8, searchOf } from './designs.js';
 
 /** A design method: its search options, its longest search (curves run to it), and an ensemble if it uses one. */
 export interface JudgedMethod {
   name: string;
   describe: string;
   steps: number;
-  options: SearchSettings;
+  /** its search settings (config/design.ts's spec; the default preset's values where none is given) */
+  options: Partial<DesignSettings>;
   /** maximise the worst (or mean less spread) of the proxy model and the study's ensemble runs */
   ensemble?: DesignEnsemble['combine'];
   /** a fixed step budget (a preset's), instead of one chosen on validation shoppers */
@@ -66,7 +67,7 @@ export interface JudgedMethod {
 
 /** A preset's request as a study method, its budget fixed at the preset's steps. */
 export function methodOfSettings(name: string, describe: string, r: DesignRequestSettings): JudgedMethod {
-  return { name, describe, steps: r.steps, budget: r.steps, options: searchOptionsOf(r), ...(r.guard ? { guard: r.guard } : {}) };
+  return { name, describe, steps: r.steps, budget: r.steps, options: r, ...(r.guard ? { guard: r.guard } : {}) };
 }
 
 export interface MethodFigures {
@@ -365,7 +366,7 @@ function judgePair(
       steps: method.steps,
       seed,
       record: true,
-      ...searchWith(method.options, method.guard ? { real: ctx.proxyEmb, quantile: method.guard } : undefined),
+      ...searchOf(method.options, method.guard ? { real: ctx.proxyEmb, quantile: method.guard } : undefined),
       ...(ens ? { ensemble: ens } : {}),
       // from the best real items: their projected codes, the method's bound and leash aside
       ...(start ? { start } : {}),

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/fs.js';
-import { designPreset, IMPROVE_DEFAULTS, type DesignRequestSettings } from '../config/design.js';
+import { DESIGN_PRESETS, designPreset, IMPROVE_DEFAULTS, type DesignRequestSettings, type DesignSettings } from '../config/design.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { ImageCache } from '../data/images.js';
 import { improveItem, improveItemAsync, type ImproveOptions, type ImproveProgress, type ImproveResult } from '../design/improve.js';
@@ -151,32 +151,32 @@ export function categoryEmbeddings(run: LoadedRun, category: string): Float32Arr
   return scorer.embeddingsOf(rows);
 }
 
-/** Search settings side by side, as a request or a study method gives them (the guard apart: it needs the run's embeddings). */
-export type SearchSettings = Partial<Pick<DesignOptions, 'lr' | 'eta' | 'smooth'>> & Omit<RandomStart, 'kind' | 'guard'>;
-
-/** A request's search settings. */
-export function searchOptionsOf(r: DesignRequestSettings): SearchSettings {
+/**
+ * The search's options from design settings (config/design.ts, the one design spec: a request's
+ * resolved settings, or a study method's, the default preset's values where it gives none): lr, η,
+ * smoothing, and random starts (with the guard, when given).
+ */
+export function searchOf(given: Partial<DesignSettings>, guard?: DesignGuard): Pick<DesignOptions, 'lr' | 'eta' | 'smooth' | 'start'> {
+  const s = { ...DESIGN_PRESETS.default, ...given };
   return {
-    lr: r.lr,
-    eta: r.eta,
-    bound: r.bound,
-    ...(r.initScale !== 1 ? { initScale: r.initScale } : {}),
-    ...(r.anchor ? { anchor: r.anchor } : {}),
-    ...(r.candidates ? { candidates: r.candidates } : {}),
-    ...(r.smooth ? { smooth: { sigma: r.smooth, copies: r.smoothCopies } } : {}),
+    lr: s.lr,
+    eta: s.eta,
+    ...(s.smooth ? { smooth: { sigma: s.smooth, copies: s.smoothCopies } } : {}),
+    start: {
+      kind: 'random',
+      bound: s.bound,
+      ...(s.initScale !== 1 ? { initScale: s.initScale } : {}),
+      ...(s.anchor ? { anchor: s.anchor } : {}),
+      ...(s.candidates ? { candidates: s.candidates } : {}),
+      ...(guard ? { guard } : {}),
+    },
   };
-}
-
-/** Flat settings as the maximisation's options: lr and η (defaults 0.05 and 1), smoothing, and random starts (with the guard, when given). */
-export function searchWith(s: SearchSettings, guard?: DesignGuard): Pick<DesignOptions, 'lr' | 'eta' | 'smooth' | 'start'> {
-  const { lr, eta, smooth, ...random } = s;
-  return { lr: lr ?? 0.05, eta: eta ?? 1, ...(smooth ? { smooth } : {}), start: { kind: 'random', ...random, ...(guard ? { guard } : {}) } };
 }
 
 /** The maximisation's options for a request: GAN category index c, the objective's θ. */
 export function designOptionsOf(run: LoadedRun, r: DesignRequest, c: number, theta: Float32Array, guardCache?: GuardRangeCache): DesignOptions {
   const guard = r.guard ? { real: categoryEmbeddings(run, r.category), quantile: r.guard, ...(guardCache ? { cache: guardCache } : {}) } : undefined;
-  return { theta, category: c, n: r.n, steps: r.steps, seed: r.seed, ...searchWith(searchOptionsOf(r), guard) };
+  return { theta, category: c, n: r.n, steps: r.steps, seed: r.seed, ...searchOf(r, guard) };
 }
 
 export function scoresOf(run: LoadedRun, theta: Float32Array, u8: Uint8Array, n: number, size: number): number[] {
