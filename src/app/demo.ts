@@ -17,6 +17,7 @@ import { loadGanRun, readGanManifest, type GanManifest } from '../store/gan-run.
 import { loadRun, readManifest, type RunManifest } from '../store/run.js';
 import { versions } from '../store/versions.js';
 import { judgedDesignStudy, methodOfSettings, type JudgedStudy } from './design-judged.js';
+import { makeSegments } from './segments.js';
 import { designPreset } from '../config/design.js';
 import { GarmentUtility } from '../eval/utility.js';
 import type { PixelRows } from '../torch/index.js';
@@ -52,6 +53,8 @@ interface Plan {
   ganSnapshots: number;
   designUsers: number;
   designCategories: number;
+  /** k of the shoppers' segments (one design for the largest) */
+  segments: number;
   designN: number;
   /** steps of the designs (undefined: the default preset's) and of the improvement */
   designSteps?: number;
@@ -72,6 +75,7 @@ function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
       ganSnapshots: 1,
       designUsers: 1,
       designCategories: 2,
+      segments: 2,
       designN: 2,
       designSteps: 3,
       improveSteps: 3,
@@ -88,6 +92,7 @@ function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
       ganEpochs: 6,
       ganSnapshots: 3,
       designUsers: 2,
+      segments: 4,
       designCategories: 4,
       designN: 6,
       improveSteps: 50,
@@ -102,6 +107,7 @@ function plan(preset: 'tiny' | 'default', hm: boolean): Plan {
     ganEpochs: 20,
     ganSnapshots: 5,
     designUsers: 2,
+    segments: 4,
     designCategories: 4,
     designN: 6,
     improveSteps: 50,
@@ -291,6 +297,31 @@ async function demoDesigns({ f, p, hm, out, runs, stage }: Demo, ds: Dataset): P
         figures.push({ user, category, png, bestReal: d.bestReal[0]?.score ?? NaN, bestDesign: Math.max(...d.design.finalScores) });
       }
     }
+  });
+  // segments of the run's shoppers (`atelier segments`, stored with the run: the served page offers them), and a design for the largest
+  await stage('segments', async () => {
+    const made = await makeSegments(run.dir, { k: p.segments, seed: f.seed, minMembers: Math.min(50, Math.floor(ds.userIds.length / p.segments)) });
+    const seg = made.segments[0]!;
+    const withSegments = loadRun(run.dir);
+    const d = designForShopper(withSegments, g, {
+      ...designRequest(
+        `segment ${seg.name}`,
+        cats[0]!,
+        { n: p.designN, seed: f.seed, ...(p.designSteps !== undefined ? { steps: p.designSteps } : {}) },
+        p.designN,
+      ),
+      segment: seg.name,
+    });
+    const png = join(out, 'designs', `segment-${seg.name}-${cats[0]!.replace(/[^A-Za-z0-9]+/g, '_')}.png`);
+    await writeFigure(png, d);
+    figures.push({
+      user: `segment ${seg.name}`,
+      segment: { name: seg.name, members: seg.members },
+      category: cats[0]!,
+      png,
+      bestReal: d.bestReal[0]?.score ?? NaN,
+      bestDesign: Math.max(...d.design.finalScores),
+    });
   });
   const improveItem = ds.itemIds.find((_, i) => cats.includes(ds.categories[ds.itemCategory[i]!]!))!;
   const imp = await stage('improve', () =>

@@ -16,7 +16,8 @@ export interface ReportInput {
   table: { method: string; auc: number; coldAuc: number; sampledAuc: number; recallAt10: number; ndcgAt10: number }[];
   curves: { run: string; epoch: number; metric: string; value: number }[];
   ganCurves: { snapshot: number; metric: string; value: number }[];
-  figures: { user: string; category: string; png: string; bestReal: number; bestDesign: number }[];
+  /** the paper's figure per shopper (and per segment: `segment` names it, with its size) */
+  figures: { user: string; segment?: { name: string; members: number }; category: string; png: string; bestReal: number; bestDesign: number }[];
   improvement?: { user: string; item: string; png: string; scores: { original: number; reconstruction: number; improved: number } };
   ganSamples?: string;
   ganQuality?: { frechet: number; categoryAgreement: number; inceptionScore: number };
@@ -111,7 +112,7 @@ tr.oracle td{color:#777;font-style:italic}img{image-rendering:pixelated;max-widt
 <h2>Training curves</h2>${curves}
 <h2>Designs for shoppers (the paper's figure)</h2>
 <p class="small">Each row: one shopper and category. Left of the red line, the real items that score highest for this shopper; right, designs generated for them by preference maximisation in the GAN's latent space. Every image carries its preference score θ<sub>u</sub>ᵀΦ(x) under the model the search maximised: for a design that is a proxy, not a measurement (the design study below judges them with a model the search never saw).</p>
-${r.figures.map((fg) => `<figure>${img(fg.png)}<figcaption>shopper ${esc(fg.user)}, ${esc(fg.category)}: best real item ${fg.bestReal.toFixed(3)}, best design ${fg.bestDesign.toFixed(3)}</figcaption></figure>`).join('\n')}
+${r.figures.map((fg) => `<figure>${img(fg.png)}<figcaption>${fg.segment ? `segment ${esc(fg.segment.name)} (${fg.segment.members} shoppers; scores: their mean standardised score)` : `shopper ${esc(fg.user)}`}, ${esc(fg.category)}: best real item ${fg.bestReal.toFixed(3)}, best design ${fg.bestDesign.toFixed(3)}</figcaption></figure>`).join('\n')}
 ${
   r.improvement
     ? `<h2>Improving an existing item</h2><figure>${img(r.improvement.png)}<figcaption>shopper ${esc(r.improvement.user)}, item ${esc(r.improvement.item)}: original ${r.improvement.scores.original.toFixed(3)}, its GAN reconstruction ${r.improvement.scores.reconstruction.toFixed(3)}, improved ${r.improvement.scores.improved.toFixed(3)}</figcaption></figure>`

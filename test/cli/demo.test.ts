@@ -18,6 +18,8 @@ test(
       assert.ok(html.includes(method), method);
     assert.ok(html.includes('<svg'), 'training curves rendered');
     assert.ok((html.match(/data:image\/png;base64/g) ?? []).length >= 3, 'figures inlined');
+    // a design for the largest segment of the run's shoppers, its size named
+    assert.match(html, /segment s1 \(\d+ shoppers; scores: their mean standardised score\)/);
     for (const run of ['random', 'popularity', 'bpr-mf', 'vbpr', 'dvbpr-scratch', 'dvbpr-classifier']) {
       const m = JSON.parse(readFileSync(join(out, 'runs', run, 'manifest.json'), 'utf8'));
       assert.ok(m.finishedAt && m.dataset.dataHash && m.versions.libtorch && m.seed === 1, run);
@@ -29,7 +31,7 @@ test(
     assert.ok(before.includes('dvbpr-scratch'));
     await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
     const again = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
-    assert.deepEqual(again, ['designs', 'improve', 'design study']);
+    assert.deepEqual(again, ['designs', 'segments', 'improve', 'design study']);
     // a GAN trained with another configuration (an earlier demo's, without the mismatch term) is trained again
     const ganManifest = join(out, 'gan', 'manifest.json');
     const m = JSON.parse(readFileSync(ganManifest, 'utf8'));
@@ -37,7 +39,7 @@ test(
     writeFileSync(ganManifest, JSON.stringify(m));
     await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
     const third = JSON.parse(readFileSync(join(out, 'stages.json'), 'utf8')).map((s: { stage: string }) => s.stage);
-    assert.deepEqual(third, ['classifier', 'gan', 'designs', 'improve', 'design study']);
+    assert.deepEqual(third, ['classifier', 'gan', 'designs', 'segments', 'improve', 'design study']);
     assert.equal(JSON.parse(readFileSync(ganManifest, 'utf8')).config.mismatch, 1);
   },
 );
