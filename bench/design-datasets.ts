@@ -63,6 +63,9 @@ const HM_METHODS: JudgedMethod[] = [
   { name: 'shell', describe: 'z on the shell ‖z‖ = √d (PULSE), lr 0.05, up to 30 steps', steps: 30, options: { bound: 'shell' } },
 ];
 
+/** For segments beside the default: the box searched longer, its figures at every step (where the judge uplift goes, and the realism with it). */
+const SEGMENT_CURVE: JudgedMethod = { name: 'box, 30 steps', describe: 'z = tanh(w), lr 0.05, 30 steps', steps: 30, budget: 30, options: { bound: 'box' } };
+
 /** One dataset's entry of design.json (the issue's schema, with the studies behind it). */
 export interface DatasetEntry {
   name: string;
@@ -84,6 +87,8 @@ export interface DatasetEntry {
       pairs: number;
     };
     ceiling: { judgeUplift: number; proxyUplift: number; judgeFavouriteUplift: number };
+    /** the box searched for 30 steps on the same segment pairs: each step's figures */
+    curve: { step: number; judgeUplift: number; heldOutUplift: number | null; inRange: number; proxyUplift: number }[];
   };
   study?: JudgedStudy;
   when: string;
@@ -152,8 +157,8 @@ async function paperFigure(
     const judgeReal = scoresOf(judge, r.judgeTheta, realU8, 4, size);
     const judgeDesign = scoresOf(judge, r.judgeTheta, d.designImagesAtDatasetSize, 4, size);
     tiles.push(realU8, d.designImagesAtDatasetSize);
-    d.bestReal.slice(0, 4).forEach((b, a) => labels.push(`${b.score.toFixed(1)}|${judgeReal[a]!.toFixed(1)}`));
-    d.design.finalScores.slice(0, 4).forEach((s, a) => labels.push(`${s.toFixed(1)}|${judgeDesign[a]!.toFixed(1)}`));
+    d.bestReal.slice(0, 4).forEach((b, a) => labels.push(`${b.score.toFixed(1)}/${judgeReal[a]!.toFixed(1)}`));
+    d.design.finalScores.slice(0, 4).forEach((s, a) => labels.push(`${s.toFixed(1)}/${judgeDesign[a]!.toFixed(1)}`));
     const bestJudge = bestRealFor(judge, r.judgeTheta, r.category, 1)[0]!;
     captions.push(
       `${r.segment ? `segment ${r.segment}` : `shopper ${r.who}`}, ${r.category}: the judge's best article of the category scores ${bestJudge.score.toFixed(1)}; its designs ${judgeDesign.map((x) => x.toFixed(1)).join(', ')}`,
@@ -162,7 +167,7 @@ async function paperFigure(
   const all = new Uint8Array(tiles.reduce((s, t) => s + t.length, 0));
   let off = 0;
   for (const t of tiles) (all.set(t, off), (off += t.length));
-  await writePng(path, grid(all, labels.length, { size, cols: 8, zoom: 2, labels, splitAfter: 4 }));
+  await writePng(path, grid(all, labels.length, { size, cols: 8, zoom: size < 48 ? 4 : 2, labels, splitAfter: 4 }));
   return captions;
 }
 
@@ -222,7 +227,7 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
       index.forEach((i, r) => u8.set(ds.images.row(i), r * per));
       return { u8, n: index.length };
     };
-    unsoldWhat = 'the articles of the category nobody in the sample bought (no purchase in any split)';
+    unsoldWhat = 'the articles of the category nobody in the sample bought, in any split (the shop’s range: what was bought in training)';
   }
   const onPair = (method: string, done: number, total: number) => progress.event('pair', { method, done, total });
   // single shoppers (H&M: measured here; Fashion-MNIST: the design-judged study's figures)
@@ -231,13 +236,19 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
   let single: DatasetEntry['default'];
   let ceiling: DatasetEntry['ceiling'];
   let pairs: number;
-  if (fm) {
-    // the design-judged study's entry: its default, and its garment ceiling summarised (design-judged writes both)
-    const prev = last.datasets?.find((d) => d.name === 'Fashion-MNIST');
-    if (!prev) throw new Error('no Fashion-MNIST study in bench/results/design.json: run `npm run bench -- design-judged` first');
+  // --segments-only: the single-shopper figures of the last run on this dataset are kept (H&M), only the segments are measured again
+  const keepSingle = fm || args.includes('--segments-only');
+  if (keepSingle) {
+    // Fashion-MNIST: the design-judged study's entry, its default and its garment ceiling summarised (design-judged writes both)
+    const prev = last.datasets?.find((d) => d.name === (fm ? 'Fashion-MNIST' : 'H&M'));
+    if (!prev)
+      throw new Error(
+        `no ${fm ? 'Fashion-MNIST' : 'H&M'} study in bench/results/design.json: run ${fm ? '`npm run bench -- design-judged`' : 'this bench without --segments-only'} first`,
+      );
     single = prev.default;
     pairs = prev.pairs;
     ceiling = { ...prev.ceiling, describe: unsoldWhat };
+    study = fm ? undefined : prev.study;
   } else {
     study = judgedDesignStudy('H&M', ds, proxy, judge, g, {
       n: 8,
@@ -272,20 +283,22 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
     validPairs: 0,
     testPairs: 0,
     seed,
-    methods: [DEFAULT_METHOD],
+    methods: [DEFAULT_METHOD, SEGMENT_CURVE],
     pairs: { valid: [], test: segmentPairs(ds, proxy, judge, categories) },
     ...(shopItems ? { shopItems } : {}),
     unsold,
     onPair,
   });
   const sd = segStudy.methods[0]!.atBudget;
-  const heldOutPairs = segmentPairs(ds, proxy, judge, categories).length;
+  // the (segment, category) pairs whose members bought something of the category after training (what the held-out share is over)
+  const categoryOf = (i: number) => proxy.catalogue.categories[proxy.catalogue.itemCategory[i]!];
+  const heldOutPairs = segmentPairs(ds, proxy, judge, categories).filter((p) => p.taste!.heldOut.some((i) => categoryOf(i) === p.category)).length;
   const name = fm ? 'Fashion-MNIST' : 'H&M';
   // the paper's figure: a shopper and a segment, real articles beside designs, both models' scores
   const figure = join('bench', 'results', `design-${fm ? 'fashion-mnist' : 'hm'}-figure.png`);
   const rng = new Rng(5);
   const shopper = proxy.catalogue.userIds[rng.int(proxy.catalogue.userIds.length)]!;
-  const seg = [...proxy.catalogue.segments.keys()][0]!;
+  const seg = made.segments[0]!.name; // the largest
   const segTaste = segmentTastes(ds, proxy, judge).find((s) => s.name === seg)!;
   const category = categories.includes('Garment Upper body') ? 'Garment Upper body' : categories[0]!;
   const { thetaOf } = await import('../src/store/run.js');
@@ -314,6 +327,13 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
         sizes: made.segments.map((s) => s.members),
         pairs: segStudy.pairs.test,
       },
+      curve: segStudy.methods[1]!.test.map((f) => ({
+        step: f.step,
+        judgeUplift: f.judgeUplift,
+        heldOutUplift: f.heldOutUplift ?? null,
+        inRange: f.inRange,
+        proxyUplift: f.proxyUplift,
+      })),
       ceiling: {
         judgeUplift: segStudy.ceiling!.proxyFavourite.judgeUplift,
         proxyUplift: segStudy.ceiling!.proxyFavourite.proxyUplift,
@@ -323,7 +343,7 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
     ...(study ? { study } : {}),
     when: new Date().toISOString(),
     load: loadavg()[0] ?? NaN,
-    command: `npm run bench -- design-datasets --dataset ${which} --k ${k} --min-members ${minMembers}`,
+    command: `npm run bench -- design-datasets ${args.join(' ')}`,
   };
   rmSync(work, { recursive: true, force: true });
   // the curves along the search (test pairs), as design.md draws them for Fashion-MNIST
@@ -345,8 +365,8 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
   const json = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { datasets: DatasetEntry[] }) : { datasets: [] };
   const kept = json.datasets.filter((d) => d.name !== name);
   const prev = json.datasets.find((d) => d.name === name);
-  json.datasets = [...kept, { ...(fm ? prev : {}), ...entry, ...(fm ? { study: undefined } : {}) } as DatasetEntry].sort((a, b) =>
-    a.name.localeCompare(b.name),
+  json.datasets = [...kept, { ...(fm ? prev : {}), ...entry, ...(fm && prev ? { command: `${prev.command}; ${entry.command}` } : {}) } as DatasetEntry].sort(
+    (a, b) => a.name.localeCompare(b.name),
   );
   writeJsonAtomic(RESULTS, json);
   writeFileAtomic(join('bench', 'results', `design-${fm ? 'fashion-mnist' : 'hm'}.md`), markdown(entry, captions, figure).join('\n'));
@@ -360,16 +380,27 @@ function markdown(e: DatasetEntry, captions: string[], figure: string): string[]
     '',
     `\`${e.command}\` (bench/design-datasets.ts), ${e.when}, load ${e.load.toFixed(2)}. ${e.describe}.`,
     '',
-    'The design shown for a pair is the best of its 8 by the proxy; **judge uplift**: the judge prefers it to the shop’s best item of the category for that shopper or segment (by the judge); **in range**: the share of the designs inside the GAN’s own samples’ realism range (the samples’ share beside it); **judge median rank**: where the pair’s judge score of the design ranks among every other shopper’s (for segments: among the other segments’ judge tastes; 0% = top). The **ceiling**: the proxy’s favourite real article the shop’s range does not hold (' +
+    'The design shown for a pair is the best of its 8 by the proxy; **judge uplift**: the judge prefers it to the shop’s best item of the category for that shopper or segment (by the judge); **in range**: the share of the designs inside the GAN’s own samples’ realism range (the samples’ share beside it); **judge median rank**: where the pair’s judge score of the design ranks among every other shopper’s (for segments: among the other segments’ judge tastes; 0% = top). The **ceiling**: the proxy’s favourite real article the shop’s range does not hold — ' +
       e.ceiling.describe +
-      '), read by the judge as a design is: what a perfect generator would give a search that maximises the proxy.',
+      ' — read by the judge as a design is: what a perfect generator would give a search that maximises the proxy.',
     '',
     '| for | pairs | judge uplift | judge median rank | in range | the samples in range | ceiling: the proxy’s favourite unsold article, judge uplift | the judge’s own favourite unsold article | held-out purchases: nearer than the best item |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     `| single shoppers (${e.default.method}, ${e.default.steps} steps) | ${e.pairs} | ${pct(e.default.judgeUplift)} | ${e.default.judgeMedianRankPct.toFixed(1)}% | ${pct(e.default.inRange)} | ${pct(e.default.samplesInRange)} | ${pct(e.ceiling.judgeUplift)} | ${pct(e.ceiling.judgeFavouriteUplift)} | – |`,
-    `| segments (k = ${s.segments}: ${s.sizes.join(' / ')} members) | ${s.pairs} | ${pct(s.judgeUplift)} | ${s.judgeMedianRankPct.toFixed(1)}% | ${pct(s.inRange)} | ${pct(s.samplesInRange)} | ${pct(e.segments.ceiling.judgeUplift)} | ${pct(e.segments.ceiling.judgeFavouriteUplift)} | ${pct(s.heldOutUplift)} |`,
+    `| segments (k = ${s.segments}: ${s.sizes.join(' / ')} members) | ${s.pairs} | ${pct(s.judgeUplift)} | ${s.judgeMedianRankPct.toFixed(1)}% | ${pct(s.inRange)} | ${pct(s.samplesInRange)} | ${pct(e.segments.ceiling.judgeUplift)} | ${pct(e.segments.ceiling.judgeFavouriteUplift)} | ${pct(s.heldOutUplift)} (of ${s.heldOutPairs} pairs) |`,
     '',
   ];
+  const at = (step: number) => s && e.segments.curve.find((f) => f.step === step);
+  lines.push(
+    `Segments along a longer search (the box, 30 steps, the same ${s.pairs} pairs): ` +
+      [4, 8, 15, 22, 30]
+        .map((step) => at(step))
+        .filter((f) => f !== undefined)
+        .map((f) => `step ${f.step}: judge uplift ${pct(f.judgeUplift)}, held-out ${pct(f.heldOutUplift)}, in range ${pct(f.inRange)}`)
+        .join('; ') +
+      '.',
+    '',
+  );
   if (e.study) {
     lines.push(
       '## Single shoppers: the methods',
@@ -391,7 +422,7 @@ function markdown(e: DatasetEntry, captions: string[], figure: string): string[]
   lines.push(
     '## What a person sees',
     '',
-    `For a shopper and for a segment: the proxy’s four best real articles of the category (left of the gap), then four designs of the default preset; under each, the proxy’s score | the judge’s score (each model in its own units; a segment’s scores are its members’ mean standardised score).`,
+    `For a shopper and for a segment: the proxy’s four best real articles of the category (left of the gap), then four designs of the default preset; under each, the proxy’s score / the judge’s score (each model in its own units; a segment’s scores are its members’ mean standardised score).`,
     '',
     `![designs beside the best real articles](${figure.split('/').at(-1)})`,
     '',

@@ -1,6 +1,6 @@
 /**
  * PNG output: grids of S×S×3 tiles with optional numeric labels under each tile (a built-in
- * 3×5 bitmap font for digits, '.', '-', '+', so no system fonts are needed), encoded by sharp.
+ * 3×5 bitmap font for digits, '.', '-', '+', '/', so no system fonts are needed), encoded by sharp.
  */
 import sharp from 'sharp';
 import { writeFileAtomic } from '../core/fs.js';
@@ -19,6 +19,7 @@ const FONT: Record<string, string[]> = {
   '.': ['000', '000', '000', '000', '010'],
   '-': ['000', '000', '111', '000', '000'],
   '+': ['000', '010', '111', '010', '000'],
+  '/': ['001', '001', '010', '100', '100'],
   ' ': ['000', '000', '000', '000', '000'],
 };
 
