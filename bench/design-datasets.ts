@@ -25,9 +25,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judgedDesignStudy, methodOfSettings, type JudgedMethod, type JudgedStudy, type StudyPair } from '../src/app/design-judged.js';
-import sharp from 'sharp';
 import { grid, writePng } from '../src/app/figures.js';
-import { lineChart } from '../src/app/report.js';
+import { ensureRun, writeCurves } from './design-judged.js';
 import { createProgress } from '../src/app/progress.js';
 import { makeSegments, standardisedTastesOf } from '../src/app/segments.js';
 import { designPreset } from '../src/config/design.js';
@@ -184,7 +183,6 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
   const ganDir = fm ? join(demo, 'gan') : argOf(args, '--gan', 'out/hm/gan');
   // Fashion-MNIST: the design-judged study's judge, trained as that bench trains it when it is not there yet
   if (fm && !existsSync(join(judgeDir, 'manifest.json')) && existsSync(join(dataDir, 'manifest.json'))) {
-    const { ensureRun } = await import('./design-judged.js');
     await ensureRun(loadDataset(dataDir), 'dvbpr-judge', 'scratch', 2);
   }
   for (const dir of [proxyDir, judgeDir, ganDir])
@@ -348,19 +346,7 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   // the curves along the search (test pairs), as design.md draws them for Fashion-MNIST
   const curvesPng = join('bench', 'results', 'design-hm-curves.png');
-  if (study) {
-    const curves: Record<string, unknown>[] = [];
-    for (const m of study.methods) {
-      if (m.test.length < 2) continue;
-      for (const f of m.test) {
-        curves.push({ method: m.name, step: f.step, metric: 'proxy uplift', value: f.proxyUplift });
-        curves.push({ method: m.name, step: f.step, metric: 'judge uplift', value: f.judgeUplift });
-        curves.push({ method: m.name, step: f.step, metric: 'in the samples’ range', value: f.inRange });
-      }
-    }
-    const svg = await lineChart(curves, 'step', 'value', 'method', 'H&M: along the search (test shoppers, shares of pairs / of designs)', 'metric');
-    await sharp(Buffer.from(svg)).png().toFile(curvesPng);
-  }
+  if (study) await writeCurves(study, curvesPng, 'H&M: along the search (test shoppers, shares of pairs / of designs)');
   // merge into design.json: the other datasets' entries kept
   const json = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { datasets: DatasetEntry[] }) : { datasets: [] };
   const kept = json.datasets.filter((d) => d.name !== name);

@@ -283,6 +283,22 @@ function speedOfDefault(proxy: LoadedRun, g: LoadedGan): { imageSize: number; se
   return { imageSize: g.manifest.config.imageSize, seconds: times.sort((a, b) => a - b)[1]!, preset };
 }
 
+/** The study's curves along the search (test pairs; the utility where there is one) as a PNG. */
+export async function writeCurves(study: JudgedStudy, path: string, title: string): Promise<void> {
+  const curves: Record<string, unknown>[] = [];
+  for (const m of study.methods) {
+    if (m.test.length < 2) continue;
+    for (const f of m.test) {
+      curves.push({ method: m.name, step: f.step, metric: 'proxy uplift', value: f.proxyUplift });
+      curves.push({ method: m.name, step: f.step, metric: 'judge uplift', value: f.judgeUplift });
+      if (f.utilityUplift !== null) curves.push({ method: m.name, step: f.step, metric: 'utility uplift', value: f.utilityUplift });
+      curves.push({ method: m.name, step: f.step, metric: 'in the samples’ range', value: f.inRange });
+    }
+  }
+  const svg = await lineChart(curves, 'step', 'value', 'method', title, 'metric');
+  await sharp(Buffer.from(svg)).png().toFile(path);
+}
+
 export async function designJudgedBench(): Promise<void> {
   const ds = loadDataset(join(demo, 'data'));
   const proxy = loadRun(join(demo, 'runs', 'dvbpr-classifier'));
@@ -407,20 +423,7 @@ export async function designJudgedBench(): Promise<void> {
     command: 'npm run bench -- design-judged',
   };
   writeEntry(out, entry);
-  const curves: Record<string, unknown>[] = [];
-  for (const m of study.methods) {
-    if (m.test.length < 2) continue;
-    for (const f of m.test) {
-      curves.push({ method: m.name, step: f.step, metric: 'proxy uplift', value: f.proxyUplift });
-      curves.push({ method: m.name, step: f.step, metric: 'judge uplift', value: f.judgeUplift });
-      curves.push({ method: m.name, step: f.step, metric: 'utility uplift', value: f.utilityUplift });
-      curves.push({ method: m.name, step: f.step, metric: 'in the samples’ range', value: f.inRange });
-    }
-  }
-  const svg = await lineChart(curves, 'step', 'value', 'method', 'Along the search (test shoppers, shares of pairs / of designs)', 'metric');
-  await sharp(Buffer.from(svg))
-    .png()
-    .toFile(join('bench', 'results', 'design-curves.png'));
+  await writeCurves(study, join('bench', 'results', 'design-curves.png'), 'Along the search (test shoppers, shares of pairs / of designs)');
   const md = [
     '# Design for a shopper, judged by models the optimiser never saw',
     '',
