@@ -4,7 +4,14 @@
  *
  *  - hm: the H&M sample; the proxy (what the search maximises: the product's default DVBPR), the
  *    judge (a DVBPR from scratch, seed 2, its own user vectors) and the GAN are run folders given
- *    by flags (`--data --proxy --judge --gan`). The shop's range is what was bought in the training
+ *    by flags (`--data --proxy --judge --gan`), made as bench/results/design-hm.md ran it (32 px:
+ *    the default GAN at 64 px takes about 2 hours here, at 32 px 10 minutes; ATELIER_HM: your copy):
+ *      atelier ingest hm $ATELIER_HM --out out/hm/data32 --image-size 32
+ *      atelier train dvbpr --data out/hm/data32 --out out/hm/proxy32
+ *      echo '{"init":"scratch","seed":2}' > judge.json
+ *      atelier train dvbpr --data out/hm/data32 --out out/hm/judge32 --config judge.json
+ *      atelier train gan --data out/hm/data32 --out out/hm/gan32
+ *    The shop's range is what was bought in the training
  *    purchases; the ~7,700 articles nobody bought are the unsold real articles of the ceiling. The
  *    single-shopper study runs the default preset and a few methods of the Fashion-MNIST study.
  *  - fashion-mnist: the demo's runs and the judge of `bench -- design-judged` (out/judged); the
