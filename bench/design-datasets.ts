@@ -35,7 +35,7 @@ import { judgedDesignStudy, methodOfSettings, type JudgedMethod, type JudgedStud
 import { grid, writePng } from '../src/app/figures.js';
 import { ensureRun, writeCurves } from './design-judged.js';
 import { createProgress } from '../src/app/progress.js';
-import { makeSegments, standardisedTastesOf } from '../src/app/segments.js';
+import { makeSegments, segmentScaleOf, standardisedTastesOf } from '../src/app/segments.js';
 import { designPreset } from '../src/config/design.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs.js';
 import { Rng } from '../src/core/rng.js';
@@ -102,6 +102,8 @@ export interface DatasetEntry {
   command: string;
 }
 
+const scaled = (t: Float32Array, by: number) => Float32Array.from(t, (v) => v * by);
+
 /** The members of each segment as dataset shoppers, and each segment's tastes under the proxy and the judge. */
 function segmentTastes(ds: Dataset, proxy: LoadedRun, judge: LoadedRun) {
   const dsUser = new Map(ds.userIds.map((id, u) => [id, u]));
@@ -118,7 +120,8 @@ function segmentTastes(ds: Dataset, proxy: LoadedRun, judge: LoadedRun) {
     return {
       name,
       members: ids.length,
-      proxy: segmentTaste(proxyT, members, k),
+      // what `design --segment` maximises: θ_S scaled as a typical member's taste (segmentScaleOf)
+      proxy: scaled(segmentTaste(proxyT, members, k), segmentScaleOf(proxy, name)),
       judge: segmentTaste(judgeT, inJudge, kj),
       heldOut: ids.flatMap((id) => heldOutOf.get(dsUser.get(id) ?? -1) ?? []),
     };

@@ -29,7 +29,7 @@ import { DvbprScorer, embedPixels } from '../models/dvbpr.js';
 import { toInput, toUint8 } from '../models/encoder.js';
 import { ganCategoryIndex, type LoadedGan } from '../store/gan-run.js';
 import { recommend, topKWhere } from '../store/recommend.js';
-import { meanTasteOf, segmentThetaOf } from './segments.js';
+import { meanTasteOf, segmentScaleOf, segmentThetaOf } from './segments.js';
 import { categoryIndexOf, dvbprOf, thetaOf, userIndexOf, type LoadedRun } from '../store/run.js';
 import { assertNotArtifactFolder } from '../store/run-commit.js';
 import { grid, writePng } from './figures.js';
@@ -216,7 +216,10 @@ export function planDesign(run: LoadedRun, g: LoadedGan, r: DesignRequest, guard
     const mean = meanTasteOf(run);
     return Float32Array.from(theta, (v, a) => v - mean[a]!);
   };
-  const objectiveTheta = r.taste === 'distinctive' ? distinctive() : theta;
+  const unscaled = r.taste === 'distinctive' ? distinctive() : theta;
+  // a segment's taste weighed against realism as a typical member's is (app/segments.ts segmentScaleOf)
+  const scale = r.segment !== undefined ? segmentScaleOf(run, r.segment) : 1;
+  const objectiveTheta = scale === 1 ? unscaled : Float32Array.from(unscaled, (v) => v * scale);
   return { request: r, theta, objectiveTheta, models: designModels(run, g), options: designOptionsOf(run, r, c, objectiveTheta, guardCache) };
 }
 
