@@ -4,6 +4,8 @@
  * `POST /segments/:id/designs`; and a segment's taste for a design.
  */
 import { join } from 'node:path';
+import { openTable } from '../data/table.js';
+import { Problems } from '../data/problems.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { kMeansAtLeast, scoreDeviations, segmentTaste, standardisedTastes } from '../models/segments.js';
 import { CatalogueStore } from '../store/catalogue-db.js';
@@ -79,7 +81,9 @@ export function meanTasteOf(run: LoadedRun): Float32Array {
 }
 
 export interface SegmentsMade {
-  method: 'k-means on standardised tastes';
+  method: 'k-means on standardised tastes' | 'a column of the customers table';
+  /** --by: the column, and the table it was read from */
+  by?: { column: string; table: string; bands?: number };
   /** the segments made (fewer than `asked` when small ones were dissolved into the others) */
   k: number;
   asked?: number;
@@ -113,6 +117,66 @@ export async function makeSegments(dir: string, o: { k: number; seed: number; mi
     const store = CatalogueStore.open(dir);
     try {
       store.writeSegments(group, names, made as unknown as Record<string, unknown>);
+    } finally {
+      store.close();
+    }
+    return made;
+  });
+}
+
+/**
+ * Segments from a column of a customers table (CSV or Parquet; its first column named
+ * customer_id or user_id holds the shopper's id): one segment per value, a number put in bands
+ * of `bands` (age 20–29: "age 20-29"). Shoppers the table does not name, or with the column
+ * empty, are in no segment; a segment under `minMembers` is left out. Stored as `makeSegments`.
+ */
+export async function segmentsByColumn(dir: string, o: { table: string; column: string; bands?: number; minMembers?: number }): Promise<SegmentsMade> {
+  const byId = new Map<string, string>();
+  const t = await openTable(o.table, { required: [o.column], problems: new Problems('fail') });
+  try {
+    const idAt = t.columns.findIndex((c) => c === 'customer_id' || c === 'user_id');
+    if (idAt < 0) throw new BadInputError(`no customer_id or user_id column (columns: ${t.columns.join(', ')})`, { file: o.table });
+    const at = t.columns.indexOf(o.column);
+    while (await t.block())
+      while (t.next()) {
+        const raw = t.text(at).trim();
+        if (!raw) continue;
+        const n = Number(raw);
+        const value =
+          o.bands && Number.isFinite(n)
+            ? `${o.column} ${Math.floor(n / o.bands) * o.bands}-${Math.floor(n / o.bands) * o.bands + o.bands - 1}`
+            : `${o.column} ${raw}`;
+        byId.set(t.text(idAt), value);
+      }
+  } finally {
+    t.close();
+  }
+  return withFolderLock(dir, 'segments', async () => {
+    const run = loadRun(dir);
+    dvbprOf(run, 'segments');
+    const values = run.catalogue.userIds.map((id) => byId.get(id));
+    const counts = new Map<string, number>();
+    for (const v of values) if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const names = [...counts].filter(([, c]) => c >= (o.minMembers ?? 1)).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    if (!names.length) throw new BadInputError(`no value of '${o.column}' has ${o.minMembers ?? 1} or more of the run's shoppers`, { file: o.table });
+    const index = new Map(names.map(([v], g) => [v, g]));
+    const group = Int32Array.from(values, (v) => (v === undefined ? -1 : (index.get(v) ?? -1)));
+    const made: SegmentsMade = {
+      method: 'a column of the customers table',
+      by: { column: o.column, table: o.table, ...(o.bands ? { bands: o.bands } : {}) },
+      k: names.length,
+      minMembers: o.minMembers ?? 1,
+      seed: 0,
+      createdAt: new Date().toISOString(),
+      segments: names.map(([name, members]) => ({ name, members })),
+    };
+    const store = CatalogueStore.open(dir);
+    try {
+      store.writeSegments(
+        group,
+        names.map(([v]) => v),
+        made as unknown as Record<string, unknown>,
+      );
     } finally {
       store.close();
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atelier } from './in-process.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -68,4 +68,33 @@ test('segments: k-means groups stored with the run; design --segment and POST /s
   } finally {
     await app.close();
   }
+});
+
+test('segments --by: one segment per value of a customers column (a number in bands), stored with the run; bad input is exit 2 naming it', async () => {
+  const t = await tinyRuns();
+  const dir = tempDir('atelier-segments-by-');
+  const run = join(dir, 'run');
+  cpSync(t.run, run, { recursive: true });
+  const users = loadRun(run).catalogue.userIds;
+  // ages by hand: the first half 23, the second 37, the last shopper absent from the table, one with no age
+  const ages = users.map((_, u) => (u < users.length / 2 ? '23' : '37'));
+  const rows = users.slice(0, -1).map((id, u) => `${id},${u === 1 ? '' : ages[u]},x`);
+  const table = join(dir, 'customers.csv');
+  writeFileSync(table, ['customer_id,age,club', ...rows].join('\n') + '\n');
+  const r = await atelier('segments', '--run', run, '--by', 'age', '--customers', table, '--bands', '10', '--json');
+  assert.equal(r.code, 0, r.err);
+  const segs = loadRun(run).catalogue.segments;
+  const want = new Map<string, number[]>();
+  users.forEach((_, u) => {
+    if (u === 1 || u === users.length - 1) return;
+    const band = ages[u] === '23' ? 'age 20-29' : 'age 30-39';
+    want.set(band, [...(want.get(band) ?? []), u]);
+  });
+  assert.deepEqual(new Map([...segs].map(([k, v]) => [k, [...v].sort((a, b) => a - b)])), want);
+  // neither or both of --k and --by; --by without --customers; a column the table lacks
+  for (const args of [[], ['--k', '2', '--by', 'age', '--customers', table], ['--by', 'age'], ['--by', 'height', '--customers', table]]) {
+    const bad = await atelier('segments', '--run', run, ...args);
+    assert.equal(bad.code, 2, args.join(' '));
+  }
+  assert.match((await atelier('segments', '--run', run, '--by', 'height', '--customers', table)).err, /height/);
 });
