@@ -19,7 +19,6 @@ import {
   type DesignModels,
   type DesignGuard,
   type DesignOptions,
-  type RandomStart,
   type DesignProgress,
   type DesignResult,
   type GuardRangeCache,
