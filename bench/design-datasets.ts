@@ -361,9 +361,10 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
   const json = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { datasets: DatasetEntry[] }) : { datasets: [] };
   const kept = json.datasets.filter((d) => d.name !== name);
   const prev = json.datasets.find((d) => d.name === name);
-  json.datasets = [...kept, { ...(fm ? prev : {}), ...entry, ...(fm && prev ? { command: `${prev.command}; ${entry.command}` } : {}) } as DatasetEntry].sort(
-    (a, b) => a.name.localeCompare(b.name),
-  );
+  json.datasets = [
+    ...kept,
+    { ...(fm ? prev : {}), ...entry, ...(keepSingle && prev ? { command: `${prev.command.split('; ')[0]!}; ${entry.command}` } : {}) } as DatasetEntry,
+  ].sort((a, b) => a.name.localeCompare(b.name));
   writeJsonAtomic(RESULTS, json);
   writeFileAtomic(join('bench', 'results', `design-${fm ? 'fashion-mnist' : 'hm'}.md`), markdown(entry, captions, figure).join('\n'));
   console.log(JSON.stringify({ default: entry.default, ceiling: entry.ceiling, segments: entry.segments }, null, 1));
