@@ -197,7 +197,7 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
 
   const images = imagesTensor(ds);
   const base = dvbprPreset('default', ds.imageSize);
-  const category = cachedCategoryClassifier(work, ds, images, base, progress);
+  const category = await cachedCategoryClassifier(work, ds, images, base, progress);
   const features = {
     ...classifierFeatures(category.classifier, images),
     source: `category classifier, held-out accuracy ${category.heldOutAccuracy.toFixed(3)}`,
@@ -238,7 +238,7 @@ async function protocolBench(src: string, work: string, protocol: Protocol, vari
       cfg.init === 'scratch'
         ? undefined
         : cfg.classifierAttributes === 'all'
-          ? (attributes ??= cachedAttributeClassifier(work, ds, images, base, progress))
+          ? (attributes ??= await cachedAttributeClassifier(work, ds, images, base, progress))
           : category;
     const trainDs = variant.evaluatedOnly ? evaluatedOnly(ds) : ds;
     const { manifest, model } = await trainDvbprJob(trainDs, images, {
@@ -404,19 +404,19 @@ function evaluatedOnly(ds: Dataset): Dataset {
 }
 
 /** The category classifier (VBPR's features, the category start), trained once per work folder and kept there. */
-function cachedCategoryClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: Progress): ClassifierJobResult {
+async function cachedCategoryClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: Progress): Promise<ClassifierJobResult> {
   const weights = join(work, 'classifier.safetensors');
   const info = join(work, 'classifier.json');
   const meta = cachedMeta<{ classes: string[]; heldOutAccuracy: number }>(info, ds, cfg);
   if (meta && existsSync(weights)) return { classifier: loadClassifier(weights, cfg.encoder, Math.max(meta.classes.length, 1)), ...meta };
-  const clf = trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
+  const clf = await trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
   noGrad(() => saveSafetensors(weights, clf.classifier.stateDict(), { kind: 'classifier' }));
   writeJsonAtomic(info, { classes: clf.classes, heldOutAccuracy: clf.heldOutAccuracy, dataHash: ds.manifest.dataHash, encoder: cfg.encoder });
   return clf;
 }
 
 /** The multi-attribute classifier (the attribute start), likewise. */
-function cachedAttributeClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: Progress): AttributeJobResult {
+async function cachedAttributeClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: Progress): Promise<AttributeJobResult> {
   const weights = join(work, 'attributes-classifier.safetensors');
   const info = join(work, 'attributes-classifier.json');
   const meta = cachedMeta<Omit<AttributeJobResult, 'classifier'>>(info, ds, cfg);
@@ -429,7 +429,7 @@ function cachedAttributeClassifier(work: string, ds: Dataset, images: PixelRows,
     classifier.loadStateDict(loadSafetensors(weights).tensors, weights);
     return { classifier, ...meta };
   }
-  const clf = trainAttributeClassifier(ds, images, cfg, trainCallbacks(progress, 'attribute classifier'));
+  const clf = await trainAttributeClassifier(ds, images, cfg, trainCallbacks(progress, 'attribute classifier'));
   noGrad(() => saveSafetensors(weights, clf.classifier.stateDict(), { kind: 'attribute-classifier' }));
   writeJsonAtomic(info, {
     classes: clf.classes,

@@ -148,7 +148,7 @@ export async function recommendBench(args: string[]): Promise<void> {
   }
   const images = imagesTensor(ds);
   const base = { ...dvbprPreset('default', ds.imageSize), ...SIMULATED_SCHEDULE }; // the schedule its figures were measured with
-  const clf = cachedClassifier(work, ds, images, base, progress);
+  const clf = await cachedClassifier(work, ds, images, base, progress);
   const features = { ...classifierFeatures(clf.classifier, images), source: `category classifier, held-out accuracy ${clf.heldOutAccuracy.toFixed(3)}` };
   for (const kind of ['bpr-mf', 'vbpr'] as const) {
     const g = settings[kind];
@@ -213,7 +213,13 @@ export async function recommendBench(args: string[]): Promise<void> {
  * folder and kept there (classifier.safetensors + classifier.json), so a resumed bench uses the
  * same one instead of spending minutes retraining it.
  */
-function cachedClassifier(work: string, ds: Dataset, images: PixelRows, cfg: DvbprConfig, progress: ReturnType<typeof createProgress>): ClassifierJobResult {
+async function cachedClassifier(
+  work: string,
+  ds: Dataset,
+  images: PixelRows,
+  cfg: DvbprConfig,
+  progress: ReturnType<typeof createProgress>,
+): Promise<ClassifierJobResult> {
   const weights = join(work, 'classifier.safetensors');
   const info = join(work, 'classifier.json');
   if (existsSync(weights) && existsSync(info)) {
@@ -224,7 +230,7 @@ function cachedClassifier(work: string, ds: Dataset, images: PixelRows, cfg: Dvb
       return { classifier, classes: meta.classes, heldOutAccuracy: meta.heldOutAccuracy };
     }
   }
-  const clf = trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
+  const clf = await trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
   noGrad(() => saveSafetensors(weights, clf.classifier.stateDict(), { kind: 'classifier' }));
   writeJsonAtomic(info, { classes: clf.classes, heldOutAccuracy: clf.heldOutAccuracy, dataHash: ds.manifest.dataHash, encoder: cfg.encoder });
   return clf;

@@ -27,6 +27,7 @@ const UNIT = [
   'test/train/lazy-rows.test.ts',
   'test/train/averaging.test.ts',
   'test/train/augment.test.ts',
+  'test/train/loop.test.ts',
   'test/store/lock.test.ts',
   'test/store/manifests.test.ts',
   'test/cli/flags.test.ts',

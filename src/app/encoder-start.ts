@@ -21,10 +21,20 @@ export interface ClassifierJobResult {
   heldOutPerClass?: number[];
 }
 
-export function trainCategoryClassifier(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult {
+export async function trainCategoryClassifier(
+  ds: Dataset,
+  images: PixelRows,
+  cfg: DvbprConfig,
+  cb: TrainCallbacks,
+  signal?: AbortSignal,
+): Promise<ClassifierJobResult> {
   const { labels, classes } = categoryLabels(ds);
   const clf = new Classifier(cfg.encoder, Math.max(classes.length, 1), cfg.seed + 100);
-  const r = trainClassifier(clf, { images, labels }, { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb });
+  const r = await trainClassifier(
+    clf,
+    { images, labels },
+    { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb, ...(signal ? { signal } : {}) },
+  );
   return { classifier: clf, classes, heldOutAccuracy: r.heldOutAccuracy, heldOutPerClass: r.heldOutPerClass };
 }
 
@@ -37,17 +47,23 @@ export interface AttributeJobResult {
   attributes: { name: string; classes: number; heldOutAccuracy: number }[];
 }
 
-export function trainAttributeClassifier(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): AttributeJobResult {
+export async function trainAttributeClassifier(
+  ds: Dataset,
+  images: PixelRows,
+  cfg: DvbprConfig,
+  cb: TrainCallbacks,
+  signal?: AbortSignal,
+): Promise<AttributeJobResult> {
   const attrs = ds.attributes;
   const clf = new AttributeClassifier(
     cfg.encoder,
     attrs.map((a) => Math.max(a.classes.length, 1)),
     cfg.seed + 100,
   );
-  const r = trainClassifier(
+  const r = await trainClassifier(
     clf,
     { images, labels: attrs.map((a) => a.labels) },
-    { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb },
+    { epochs: Math.ceil(cfg.classifierEpochs), batch: 64, lr: 1e-3, seed: cfg.seed, callbacks: cb, ...(signal ? { signal } : {}) },
   );
   return {
     classifier: clf,
@@ -62,10 +78,16 @@ export function trainAttributeClassifier(ds: Dataset, images: PixelRows, cfg: Dv
  * its category and the config asks for them; otherwise (Fashion-MNIST, the paper's data) the
  * category classifier, the one the GAN and VBPR use too.
  */
-export function encoderStart(ds: Dataset, images: PixelRows, cfg: DvbprConfig, cb: TrainCallbacks): ClassifierJobResult | AttributeJobResult {
+export function encoderStart(
+  ds: Dataset,
+  images: PixelRows,
+  cfg: DvbprConfig,
+  cb: TrainCallbacks,
+  signal?: AbortSignal,
+): Promise<ClassifierJobResult | AttributeJobResult> {
   return cfg.classifierAttributes === 'all' && ds.attributes.length > 1
-    ? trainAttributeClassifier(ds, images, cfg, cb)
-    : trainCategoryClassifier(ds, images, cfg, cb);
+    ? trainAttributeClassifier(ds, images, cfg, cb, signal)
+    : trainCategoryClassifier(ds, images, cfg, cb, signal);
 }
 
 /** VBPR's off-the-shelf features: the category classifier's embedding of every item. */

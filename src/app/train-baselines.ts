@@ -29,6 +29,8 @@ export interface FactorJobOptions {
   features?: { data: Float32Array; dim: number; source: string };
   callbacks: TrainCallbacks;
   resume: boolean;
+  /** stops training at the next step with a checkpoint of it (a CancelledError) */
+  signal?: AbortSignal;
 }
 
 export async function trainFactorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest> {
@@ -70,6 +72,7 @@ async function factorJob(ds: Dataset, o: FactorJobOptions): Promise<RunManifest>
       examplesPerTriplet: 1,
       rateUnit: 'triplets/s',
       callbacks: o.callbacks,
+      ...(o.signal ? { signal: o.signal } : {}),
     },
   );
   manifest.metrics = { bestEpoch: result.bestEpoch, valid: rankingOn(ds, model, 'valid'), test: rankingOn(ds, model, 'test') };
@@ -110,6 +113,7 @@ export interface BaselineOptions {
   seed: number;
   only: readonly BaselineKind[];
   resume: boolean;
+  signal?: AbortSignal;
 }
 
 /** `atelier train baselines`: random, popularity, BPR-MF and VBPR, one run folder each under `out`. */
@@ -130,6 +134,7 @@ export async function trainBaselines(dataDir: string, f: BaselineOptions, progre
     batch: 128,
     seed: f.seed,
     resume: f.resume,
+    ...(f.signal ? { signal: f.signal } : {}),
   };
   if (want.has('bpr-mf'))
     out.push(await trainFactorJob(ds, { ...common, out: join(f.out, 'bpr-mf'), kind: 'bpr-mf', callbacks: trainCallbacks(progress, 'bpr-mf') }));
@@ -137,7 +142,7 @@ export async function trainBaselines(dataDir: string, f: BaselineOptions, progre
     const images = imagesTensor(ds);
     try {
       const cfg = dvbprPreset(f.preset, ds.imageSize);
-      const clf = trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'));
+      const clf = await trainCategoryClassifier(ds, images, cfg, trainCallbacks(progress, 'classifier'), f.signal);
       const features = {
         ...classifierFeatures(clf.classifier, images),
         source: `category classifier (${clf.classes.length} classes, held-out accuracy ${clf.heldOutAccuracy.toFixed(3)})`,

@@ -33,6 +33,8 @@ export interface GanJobOptions {
   qualitySamples: number;
   /** a classifier already trained on this dataset, to reuse */
   classifier?: ClassifierJobResult;
+  /** stops training at the next step with a checkpoint of it (a CancelledError; --resume continues) */
+  signal?: AbortSignal;
 }
 
 export async function trainGanJob(ds: Dataset, images: PixelRows, cfg: GanConfig, o: GanJobOptions): Promise<GanManifest> {
@@ -61,12 +63,13 @@ async function ganJob(ds: Dataset, images: PixelRows, cfg: GanConfig, o: GanJobO
   const encCfg = dvbprPreset(cfg.preset === 'tiny' ? 'tiny' : 'default', ds.imageSize);
   const clf =
     o.classifier ??
-    trainCategoryClassifier(
+    (await trainCategoryClassifier(
       ds,
       images,
       { ...encCfg, classifierEpochs: o.classifierEpochs ?? encCfg.classifierEpochs },
       trainCallbacks(o.progress, 'classifier'),
-    );
+      o.signal,
+    ));
   clf.classifier.eval();
   noGrad(() => saveSafetensors(join(o.out, 'classifier.safetensors'), clf.classifier.stateDict()));
   const classOf = cats.map((c) => clf.classes.indexOf(c));
@@ -99,6 +102,7 @@ async function ganJob(ds: Dataset, images: PixelRows, cfg: GanConfig, o: GanJobO
     config: cfg,
     resume: o.resume,
     callbacks: trainCallbacks(o.progress, 'gan'),
+    ...(o.signal ? { signal: o.signal } : {}),
     snapshot: async (index) => {
       const rows = cats.map((_, c) => generate(gan, c, zFixed));
       const all = concat(rows.map((r) => r.data<'uint8'>()));

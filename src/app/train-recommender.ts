@@ -146,6 +146,8 @@ export interface DvbprJobOptions {
   group?: ProcessGroup;
   /** a classifier already trained on this dataset, to reuse (its encoder starts Φ with --init classifier) */
   classifier?: ClassifierJobResult | AttributeJobResult;
+  /** stops training at the next step with a checkpoint of it (a CancelledError; --resume continues) */
+  signal?: AbortSignal;
 }
 
 export async function trainDvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Promise<{ manifest: DvbprRunManifest; model: Dvbpr }> {
@@ -177,7 +179,7 @@ async function dvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Pro
   const follower = o.group !== undefined && o.group.rank !== 0;
   // a follower takes rank 0's weights at the start (trainBpr's broadcast): no classifier of its own
   if (cfg.init === 'classifier' && !follower) {
-    const clf = o.classifier ?? encoderStart(ds, images, cfg, o.callbacks);
+    const clf = o.classifier ?? (await encoderStart(ds, images, cfg, o.callbacks, o.signal));
     // copy the classifier's encoder (conv trunk and embedding layer) into Φ
     model.encoder.loadStateDict(clf.classifier.encoder.stateDict(), 'classifier encoder');
     manifest.metrics.classifier = {
@@ -233,6 +235,7 @@ async function dvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Pro
       rateUnit: 'images/s',
       callbacks: o.callbacks,
       ...(o.group ? { group: o.group } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
     },
   );
   if (follower) return { manifest, model }; // rank 0 measures and writes the run
@@ -313,7 +316,7 @@ function conservativeTerm(ds: Dataset, c: NonNullable<DvbprConfig['conservative'
 export async function trainDvbprFromData(
   dataDir: string,
   configFor: (imageSize: number) => DvbprConfig,
-  o: { out: string; resume: boolean; split?: 'dataset' | 'none'; like?: LikeRun },
+  o: { out: string; resume: boolean; split?: 'dataset' | 'none'; like?: LikeRun; signal?: AbortSignal },
   progress: Progress,
 ): Promise<RunManifest> {
   const loaded = loadDataset(dataDir);
@@ -339,7 +342,8 @@ export async function trainDvbprFromData(
       resume: o.resume,
       callbacks: trainCallbacks(progress, `dvbpr-${cfg.init}`),
       ...(o.like ? { like: o.like } : {}),
-      ...(group ? { group } : {}),
+      // a data-parallel run is stopped by its launcher (every rank at once), not step by step
+      ...(group ? { group } : o.signal ? { signal: o.signal } : {}),
     });
     return manifest;
   } finally {

@@ -2,7 +2,7 @@
  * The one place where errors become exit codes and messages: 2 for what the user can fix (input, a
  * file, an id, a folder that cannot be written, a port in use), 1 for the rest.
  */
-import { AtelierError, type ErrorCode } from '../core/errors.js';
+import { AtelierError, CancelledError, type ErrorCode } from '../core/errors.js';
 
 const EXIT: Record<ErrorCode, 1 | 2> = {
   BAD_INPUT: 2,
@@ -34,6 +34,7 @@ const isAllocationFailure = (err: unknown) =>
 
 export function exitCodeOf(err: unknown): number {
   if (isAllocationFailure(err)) return 2;
+  if (err instanceof CancelledError && err.signal) return err.signal === 'SIGINT' ? 130 : 143; // the shell's code for a signalled process
   if (err instanceof AtelierError) return EXIT[err.code];
   return systemError(err) ? 2 : 1;
 }

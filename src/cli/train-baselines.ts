@@ -1,4 +1,5 @@
 /** `atelier train baselines`: random, popularity, BPR-MF and VBPR, one run folder each. */
+import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { addSettingsFlags, settingsFor } from './settings.js';
 import { z } from 'zod';
@@ -45,7 +46,9 @@ export function registerTrainBaselines(train: Command): void {
       const resolved = settingsFor(this, baselineFlags, takeDevice(opts));
       if (!resolved) return;
       const { data, json, only, ...f } = resolved;
-      const ms = await trainBaselines(data, { ...f, only: only ?? BASELINES }, createProgress({ json }));
+      const ms = await interruptible((signal) =>
+        trainBaselines(data, { ...f, only: only ?? BASELINES, ...(signal ? { signal } : {}) }, createProgress({ json })),
+      );
       for (const m of ms) {
         const t = m.metrics.test!;
         out(json, m, () => `${m.kind}: test AUC ${t.auc.toFixed(4)}, cold AUC ${t.coldAuc.toFixed(4)}`);

@@ -1,4 +1,5 @@
 /** `atelier train dvbpr`: flags → a validated DVBPR config → src/app/train-recommender.ts. */
+import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { join } from 'node:path';
@@ -211,11 +212,15 @@ export function registerTrainDvbpr(train: Command): void {
     }
     const follower = (rendezvousFromEnv()?.rank ?? 0) !== 0;
     const like = f.like ? likeRun(f.like) : undefined;
-    const m = await trainDvbprFromData(
-      f.data,
-      (size) => dvbprConfigFrom(f, size, like?.manifest, file),
-      { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}) },
-      createProgress({ json: f.json }),
+    const m = await interruptible(
+      (signal) =>
+        trainDvbprFromData(
+          f.data,
+          (size) => dvbprConfigFrom(f, size, like?.manifest, file),
+          { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}), ...(signal ? { signal } : {}) },
+          createProgress({ json: f.json }),
+        ),
+      (rendezvousFromEnv()?.size ?? 1) <= 1,
     );
     if (follower) return; // rank 0 reports
     const t = m.metrics.test;

@@ -1,4 +1,5 @@
 /** `atelier train gan`: flags → a validated GAN config → src/app/train-gan.ts. */
+import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { trainGanFromData } from '../app/train-gan.js';
@@ -80,13 +81,16 @@ export function registerTrainGan(train: Command): void {
         process.stdout.write(JSON.stringify(ganConfigFrom(f, readDatasetManifest(f.data).imageSize, file), null, 2) + '\n');
         return;
       }
-      const m = await trainGanFromData(f.data, (size) => ganConfigFrom(f, size, file), {
-        out: f.out,
-        resume: f.resume,
-        progress: createProgress({ json: f.json }),
-        classifierEpochs: f.classifierEpochs,
-        qualitySamples: f.qualitySamples,
-      });
+      const m = await interruptible((signal) =>
+        trainGanFromData(f.data, (size) => ganConfigFrom(f, size, file), {
+          out: f.out,
+          resume: f.resume,
+          progress: createProgress({ json: f.json }),
+          classifierEpochs: f.classifierEpochs,
+          qualitySamples: f.qualitySamples,
+          ...(signal ? { signal } : {}),
+        }),
+      );
       const q = m.metrics.final!;
       const b = m.metrics.finalBounded;
       const bounded = b ? `; with z = tanh(w) (the design's codes): Fréchet ${b.frechet.toFixed(2)}, agreement ${(100 * b.categoryAgreement).toFixed(1)}%` : '';

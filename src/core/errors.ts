@@ -89,10 +89,13 @@ export class InvalidArgumentError extends AtelierError {
   }
 }
 
-/** Work stopped because its caller asked (a design whose client went away). */
+/** Work stopped because its caller asked (a design whose client went away, a training run interrupted). */
 export class CancelledError extends AtelierError {
-  constructor(what: string) {
+  /** the process signal that asked (the CLI exits 128 + its number) */
+  readonly signal?: 'SIGINT' | 'SIGTERM';
+  constructor(what: string, signal?: 'SIGINT' | 'SIGTERM') {
     super('CANCELLED', `${what} cancelled`);
+    if (signal) this.signal = signal;
   }
 }
 

@@ -5,6 +5,7 @@
  * Every entry of the state dict is averaged, BatchNorm's running statistics included (they are
  * running averages themselves, so their average stays a valid estimate).
  */
+import { InvalidArgumentError } from '../core/errors.js';
 import { noGrad, tensor, tidy, type Module, type Tensor } from '../torch/index.js';
 
 /** Detached copies of a state dict's tensors. */
@@ -44,8 +45,16 @@ export class LazyRowAverage {
     private readonly param: Tensor,
     private readonly decay: number,
     step: number,
+    /** each row's step of its last update, as `steps()` gave them (a checkpoint's); absent: every row at `step` */
+    last?: Float64Array,
   ) {
-    this.last = new Float64Array(param.shape[0]!).fill(step);
+    this.last = last ? Float64Array.from(last) : new Float64Array(param.shape[0]!).fill(step);
+    if (this.last.length !== param.shape[0]) throw new InvalidArgumentError(`LazyRowAverage: ${this.last.length} row steps for ${param.shape[0]} rows`);
+  }
+
+  /** Each row's step of its last averaging, as a float64 tensor (for a checkpoint). */
+  steps(): Tensor {
+    return tensor(Float64Array.from(this.last), [this.last.length], 'float64');
   }
 
   /** Before step s changes `rows`: their averages brought to step s − 1. */

@@ -1,8 +1,8 @@
 /**
- * The generic BPR training loop shared by DVBPR, BPR-MF and VBPR: triplets from the sampler,
- * one `bprStep` per batch, validation and a checkpoint per epoch, the best-validation weights
- * kept, optional early stopping, and exact resume (weights, Adam moments, sampler RNG, dropout
- * generator, history).
+ * BPR training shared by DVBPR, BPR-MF and VBPR, as a task of the one training loop (train/loop.ts):
+ * triplets from the sampler, one `bprStep` per batch, validation and a checkpoint per epoch, the
+ * best-validation weights kept, optional early stopping, and exact resume (weights, Adam moments,
+ * sampler RNG, dropout generator, history), mid-epoch too after a cancel.
  *
  * Optional weight averaging (`averageEpochs` > 0): an exponential moving average of the weights
  * after every step, with a time constant of that many epochs (decay 1 − 1/(averageEpochs ·
@@ -19,14 +19,12 @@
  * them (one machine, or a shared folder), so the sampler, Adam and generators agree on resume.
  */
 import { BadInputError } from '../core/errors.js';
-import type { RngState } from '../core/rng.js';
 import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
 import { Adam, noGrad, RowAdam, tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
-import { averageInto, copyState, decayFor, disposeAll, LazyRowAverage, snapshot, withWeights } from './averaging.js';
-import { z } from 'zod';
-import { countSchema, resumeCheckpoint, rngStateSchema, saveCheckpoint } from './checkpoint.js';
+import { decayFor } from './averaging.js';
 import type { TrainCallbacks } from './events.js';
+import { epochSchedule, runTraining } from './loop.js';
 
 export interface BprModel {
   module: Module;
@@ -78,53 +76,19 @@ export interface BprLoopOptions {
   callbacks: TrainCallbacks;
   /** data-parallel training over these ranks (absent: one process) */
   group?: ProcessGroup;
+  /** stops the run at the next step, a checkpoint written (one process only) */
+  signal?: AbortSignal;
   /** forward and backward of each (rank's) batch in this many parts, gradients accumulated (default 1) */
   microBatches?: number;
 }
 
-interface LoopState {
-  epoch: number;
-  adamStep: number;
-  sampler: RngState;
-  bestAuc: number;
-  bestEpoch: number;
-  sinceBest: number;
-  history: { epoch: number; loss: number; seconds: number; metrics: Record<string, number> }[];
-}
-
-/** What a checkpoint's loop state must be to be resumed (a file read passes the bounds its writer kept). */
-const loopStateSchema = z.object({
-  epoch: countSchema,
-  adamStep: countSchema,
-  sampler: rngStateSchema,
-  bestAuc: z
-    .number()
-    .min(0)
-    .max(1)
-    .nullable()
-    .transform((v) => v ?? -Infinity), // JSON writes −Infinity (nothing evaluated yet) as null
-  bestEpoch: countSchema,
-  sinceBest: countSchema,
-  history: z.array(
-    z.object({ epoch: countSchema, loss: z.number().nullable(), seconds: z.number().min(0), metrics: z.record(z.string(), z.number().nullable()) }),
-  ),
-}) as z.ZodType<LoopState>;
-
 export interface BprResult {
+  /** the best validation AUC (NaN: nothing validated) */
   bestAuc: number;
   bestEpoch: number;
-  history: LoopState['history'];
+  history: { epoch: number; loss: number; seconds: number; metrics: Record<string, number> }[];
   /** the best weights (by validation AUC), loaded into the module at the end */
   best: Map<string, Tensor>;
-}
-
-/** Rank 0's validation AUC on every rank (the others' metrics are its AUC alone). */
-function sharedAuc(group: ProcessGroup, metrics: Record<string, number>): Record<string, number> {
-  const t = tensor(Float64Array.from([group.rank === 0 ? metrics.auc! : 0]), [1], 'float64');
-  group.broadcast([t], 0);
-  const auc = t.item();
-  t.dispose();
-  return group.rank === 0 ? metrics : { auc };
 }
 
 /** Rank r's W-th of a batch (contiguous; the first ranks take one more when W does not divide it). */
@@ -191,12 +155,12 @@ function denseStep(model: BprModel, opt: Adam, t: Triplets, group: ProcessGroup 
   });
 }
 
+/** BPR as a task of the one training loop (train/loop.ts): triplets from the sampler, one `bprStep` each. */
 export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprResult> {
   const lazyParam = model.rows?.param;
   // a table of rows trained lazily is not among dense Adam's parameters
   const params = model.module.trainableParameters().filter((p) => p !== lazyParam);
   const group = o.group;
-  const lead = !group || group.rank === 0; // validates and writes the checkpoints
   // every rank starts from rank 0's weights (they agree already when built from one seed)
   group?.broadcast(model.module.trainableParameters(), 0);
   const opt = new Adam(params, { lr: o.lr });
@@ -204,105 +168,74 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
   const lazyKey = lazyParam ? [...model.module.stateDict()].find(([, t]) => t === lazyParam)?.[0] : undefined;
   const sampler = new TripletSampler(o.train, o.numUsers, o.numItems, o.seed);
   const stepsPerEpoch = Math.max(1, Math.round(o.train.user.length / o.batch));
-  const fullEpochs = o.epochs;
-  let st: LoopState = { epoch: 0, adamStep: 0, sampler: sampler.getState(), bestAuc: -Infinity, bestEpoch: 0, sinceBest: 0, history: [] };
-  let best = new Map<string, Tensor>();
   const averaging = (o.averageEpochs ?? 0) > 0;
-  const decay = averaging ? decayFor(o.averageEpochs! * stepsPerEpoch) : 0;
-  let avg = averaging ? snapshot(model.module) : new Map<string, Tensor>();
-
-  const ck = o.resume ? resumeCheckpoint(o.dir, loopStateSchema, o.callbacks.onMessage) : null;
-  if (ck) {
-    st = ck.state;
-    const weights = new Map([...ck.tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v]));
-    model.module.loadStateDict(weights, `${o.dir}/checkpoint.safetensors`);
-    if (rowOpt && !ck.tensors.has('rowadam.exp_avg'))
-      throw new BadInputError(
-        `${o.dir}/checkpoint.safetensors was written by an earlier Atelier (Adam moments for every user row): it cannot be resumed by this one; train the run again without --resume`,
-      );
-    opt.loadStateDict({ step: st.adamStep, tensors: new Map([...ck.tensors].filter(([k]) => k.startsWith('adam.')).map(([k, v]) => [k.slice(5), v])) });
-    rowOpt?.loadStateDict({ step: st.adamStep, tensors: new Map([...ck.tensors].filter(([k]) => k.startsWith('rowadam.')).map(([k, v]) => [k.slice(8), v])) });
-    model.generators.forEach((g, i) => g.setState(ck.tensors.get(`gen.${i}`)!));
-    best = new Map([...ck.tensors].filter(([k]) => k.startsWith('best.')).map(([k, v]) => [k.slice(5), v]));
-    if (averaging) {
-      const saved = new Map([...ck.tensors].filter(([k]) => k.startsWith('avg.')).map(([k, v]) => [k.slice(4), v]));
-      if (saved.size === 0)
-        throw new BadInputError(
-          `${o.dir}/checkpoint.safetensors has no averaged weights: it was trained without weight averaging, resume it without --average-epochs`,
-        );
-      disposeAll(avg);
-      avg = saved;
-    }
-    sampler.setState(st.sampler);
-    o.callbacks.onMessage?.(`resumed at epoch ${st.epoch}` + (st.bestEpoch ? ` (best validation AUC ${st.bestAuc.toFixed(4)} at epoch ${st.bestEpoch})` : ''));
-  }
-
-  // the lazy table's average (the checkpoint's averages are whole: flushed at every epoch's end)
-  const lazyAvg = averaging && lazyParam && lazyKey ? new LazyRowAverage(avg.get(lazyKey)!, lazyParam, decay, st.adamStep) : null;
-  for (let epoch = st.epoch + 1; epoch <= fullEpochs; epoch++) {
-    const steps = stepsPerEpoch;
-    const t0 = performance.now();
-    let lossSum = 0;
-    for (let s = 1; s <= steps; s++) {
-      const batch = sampler.sample(o.batch);
-      const lazy = rowOpt ? { opt: rowOpt, rows: batchRows(batch) } : undefined;
-      lazyAvg?.beforeStep(lazy!.rows, opt.stepCount + 1);
-      const loss = bprStep(model, opt, group ? shardOf(batch, group.rank, group.size) : batch, group, o.microBatches ?? 1, lazy);
-      if (averaging) averageInto(avg, model.module, decay, lazyAvg ? lazyKey : undefined);
-      lazyAvg?.afterStep(lazy!.rows, opt.stepCount);
-      lossSum += loss;
-      const secs = (performance.now() - t0) / 1000;
-      o.callbacks.onStep?.({
-        epoch,
-        step: s,
-        stepsPerEpoch: steps,
-        totalSteps: stepsPerEpoch * fullEpochs,
-        globalStep: (epoch - 1) * stepsPerEpoch + s,
-        loss: loss / o.batch,
-        rate: (s * o.batch * o.examplesPerTriplet) / Math.max(secs, 1e-9),
+  const validate = o.validate;
+  try {
+    const r = await runTraining<{ t: Triplets; rows?: Int32Array }>(
+      {
+        draw: () => {
+          const t = sampler.sample(o.batch);
+          return rowOpt ? { t, rows: batchRows(t) } : { t };
+        },
+        rows: (b) => b.rows!,
+        update: ({ t, rows }) =>
+          bprStep(model, opt, group ? shardOf(t, group.rank, group.size) : t, group, o.microBatches ?? 1, rowOpt ? { opt: rowOpt, rows: rows! } : undefined),
+        lossPer: o.batch,
+        examplesPerStep: o.batch * o.examplesPerTriplet,
         rateUnit: o.rateUnit,
-      });
-      if (s % 8 === 0) await new Promise((r) => setImmediate(r)); // let signals and I/O through
-    }
-    lazyAvg?.flush(opt.stepCount);
-    const seconds = (performance.now() - t0) / 1000;
-    const validate = o.validate;
-    const evaluate = validate !== undefined && (epoch % o.evalEvery === 0 || epoch === fullEpochs);
-    let metrics: Record<string, number> = evaluate && lead ? (averaging ? withWeights(model.module, avg, validate) : validate()) : {};
-    if (evaluate && group) metrics = sharedAuc(group, metrics); // one decision of the best epoch for every rank
-    const isBest = validate === undefined || (evaluate && metrics.auc! > st.bestAuc);
-    if (isBest) {
-      disposeAll(best);
-      best = averaging ? copyState(avg) : snapshot(model.module);
-      if (evaluate) st.bestAuc = metrics.auc!;
-      st.bestEpoch = epoch;
-      st.sinceBest = 0;
-    } else if (evaluate) st.sinceBest++;
-    st.epoch = epoch;
-    st.adamStep = opt.stepCount;
-    st.sampler = sampler.getState();
-    st.history.push({ epoch, loss: lossSum / (steps * o.batch), seconds, metrics });
-    o.callbacks.onEpoch?.({ epoch, epochs: fullEpochs, loss: lossSum / (steps * o.batch), metrics, best: isBest, seconds });
-    if (lead)
-      tidy(() => {
-        const tensors = new Map<string, Tensor>();
-        for (const [k, v] of model.module.stateDict()) tensors.set(`model.${k}`, v);
-        for (const [k, v] of opt.stateDict().tensors) tensors.set(`adam.${k}`, v);
-        if (rowOpt) for (const [k, v] of rowOpt.stateDict().tensors) tensors.set(`rowadam.${k}`, v);
-        model.generators.forEach((g, i) => tensors.set(`gen.${i}`, g.getState()));
-        for (const [k, v] of best) tensors.set(`best.${k}`, v);
-        for (const [k, v] of avg) tensors.set(`avg.${k}`, v);
-        saveCheckpoint(o.dir, st, tensors);
-      });
-    if (o.earlyStopping > 0 && st.sinceBest >= o.earlyStopping) {
-      o.callbacks.onMessage?.(`early stop: no validation gain for ${st.sinceBest} evaluations`);
-      break;
-    }
+        ...(validate ? { evaluate: () => validate(), evaluatesAt: (epoch: number) => epoch % o.evalEvery === 0 || epoch === o.epochs } : {}),
+        // nothing held out: every epoch's weights are the latest and the kept ones
+        keep: validate ? { metric: 'auc', higher: true } : 'latest',
+        weights: (avg) => avg ?? model.module.stateDict(),
+        save: () => {
+          const tensors = new Map<string, Tensor>();
+          for (const [k, v] of model.module.stateDict()) tensors.set(`model.${k}`, v);
+          for (const [k, v] of opt.stateDict().tensors) tensors.set(`adam.${k}`, v);
+          if (rowOpt) for (const [k, v] of rowOpt.stateDict().tensors) tensors.set(`rowadam.${k}`, v);
+          return tensors;
+        },
+        load: (tensors, step, file) => {
+          const pick = (p: string) => new Map([...tensors].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+          model.module.loadStateDict(pick('model.'), file);
+          if (rowOpt && !tensors.has('rowadam.exp_avg'))
+            throw new BadInputError(
+              `${file} was written by an earlier Atelier (Adam moments for every user row): it cannot be resumed by this one; train the run again without --resume`,
+            );
+          opt.loadStateDict({ step, tensors: pick('adam.') });
+          rowOpt?.loadStateDict({ step, tensors: pick('rowadam.') });
+        },
+        rngs: [sampler],
+        generators: model.generators,
+      },
+      {
+        dir: o.dir,
+        resume: o.resume,
+        schedule: epochSchedule(o.epochs, stepsPerEpoch),
+        ...(averaging
+          ? {
+              average: {
+                module: model.module,
+                decay: decayFor(o.averageEpochs! * stepsPerEpoch),
+                ...(lazyParam && lazyKey ? { lazy: { key: lazyKey, param: lazyParam } } : {}),
+              },
+            }
+          : {}),
+        patience: o.earlyStopping,
+        ...(group ? { group } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        what: 'training',
+        callbacks: o.callbacks,
+      },
+    );
+    if (r.best.size) model.module.loadStateDict(r.best, 'best weights');
+    return {
+      bestAuc: r.bestValue,
+      bestEpoch: r.bestMark,
+      history: r.history.map((h) => ({ epoch: h.mark, loss: h.loss, seconds: h.seconds, metrics: h.metrics })),
+      best: r.best,
+    };
+  } finally {
+    opt.dispose();
+    rowOpt?.dispose();
   }
-  group?.barrier(); // the last checkpoint is written before any rank moves on
-  if (best.size) model.module.loadStateDict(best, 'best weights');
-  disposeAll(avg);
-  opt.dispose();
-  rowOpt?.dispose();
-  return { bestAuc: st.bestAuc, bestEpoch: st.bestEpoch, history: st.history, best };
 }

@@ -69,7 +69,13 @@ export const countSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
  * folder holding a finished run (its manifest.json) whose checkpoint files are gone is refused
  * rather than retrained from epoch 1 over that run.
  */
-export function resumeCheckpoint<S>(dir: string, schema: z.ZodType<S>, onMessage?: (m: string) => void): CheckpointFiles<S> | null {
+export function resumeCheckpoint<S>(
+  dir: string,
+  schema: z.ZodType<S>,
+  onMessage?: (m: string) => void,
+  /** a check before the schema's: it throws for a state it recognises as another writer's */
+  precheck?: (state: unknown, file: string) => void,
+): CheckpointFiles<S> | null {
   if (!hasCheckpoint(dir)) {
     if (existsSync(join(dir, 'manifest.json')))
       throw new BadInputError(
@@ -80,6 +86,7 @@ export function resumeCheckpoint<S>(dir: string, schema: z.ZodType<S>, onMessage
     return null;
   }
   const ck = loadCheckpoint<unknown>(dir);
+  precheck?.(ck.state, join(dir, ck.stateFrom === 'json' ? CHECKPOINT_STATE : CHECKPOINT_TENSORS));
   const parsed = schema.safeParse(ck.state);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

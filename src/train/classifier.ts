@@ -2,11 +2,13 @@
  * Trains a classifier (models/classifier.ts: the category classifier, or the multi-attribute one
  * with a head per attribute) with cross-entropy on the labelled catalogue items. Each head's loss is
  * the mean over the batch's items labelled for it (a missing label, −1, is masked out); the heads'
- * losses add. Short (a few epochs), so it restarts rather than resumes.
+ * losses add. A task of the one training loop (train/loop.ts); short (a few epochs), so it
+ * restarts rather than resumes, and keeps its last weights.
  */
 import { Rng } from '../core/rng.js';
 import { Adam, noGrad, tensor, tidy, type Tensor, type PixelRows } from '../torch/index.js';
 import type { TrainCallbacks } from './events.js';
+import { epochSchedule, runTraining } from './loop.js';
 
 /** What the trainer needs of a classifier: one logit tensor [B, C_h] per head. */
 export interface ClassifierModel {
@@ -118,11 +120,12 @@ function labelledUnder(items: Int32Array, labels: Int32Array): { items: Int32Arr
   return { items: kept, labels: Int32Array.from(kept, (i) => labels[i]!) };
 }
 
-export function trainClassifier(
+/** The classifier as a task of the one training loop (train/loop.ts): shuffled epochs of the labelled items, no checkpoints. */
+export async function trainClassifier(
   model: ClassifierModel & { numClasses: number | number[] },
   data: ClassifierData,
-  o: { epochs: number; batch: number; lr: number; seed: number; callbacks?: TrainCallbacks },
-): ClassifierResult {
+  o: { epochs: number; batch: number; lr: number; seed: number; callbacks?: TrainCallbacks; signal?: AbortSignal },
+): Promise<ClassifierResult> {
   const heads = Array.isArray(data.labels) ? data.labels : [data.labels];
   const rng = new Rng(o.seed);
   // an item labelled under any head trains (its missing labels masked)
@@ -134,49 +137,51 @@ export function trainClassifier(
   const heldOut = labelledUnder(labelled.slice(cut), heads[0]!).items;
   const heldLabels = Int32Array.from(heldOut, (i) => heads[0]![i]!);
   const opt = new Adam(model.trainableParameters(), { lr: o.lr });
-  const history: ClassifierResult['history'] = [];
   const steps = Math.max(1, Math.ceil(trainItems.length / o.batch));
   let heldOutPred: Int32Array = new Int32Array(0); // the last epoch's predictions on the held-out items
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    rng.shuffle(trainItems);
-    let lossSum = 0;
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) {
-      const items = trainItems.subarray(s * o.batch, (s + 1) * o.batch);
-      if (items.length === 0) continue;
-      const loss = classifierStep(
-        model,
-        opt,
-        data.images,
-        items,
-        heads.map((l) => Int32Array.from(items, (i) => l[i]!)),
-      );
-      lossSum += loss;
-      const secs = (performance.now() - t0) / 1000;
-      o.callbacks?.onStep?.({
-        epoch,
-        step: s + 1,
-        stepsPerEpoch: steps,
-        totalSteps: steps * o.epochs,
-        globalStep: (epoch - 1) * steps + s + 1,
-        loss,
-        rate: ((s + 1) * o.batch) / Math.max(secs, 1e-9),
+  let history: ClassifierResult['history'];
+  try {
+    const r = await runTraining(
+      {
+        draw: (step) => {
+          const s = step % steps;
+          if (s === 0) rng.shuffle(trainItems); // each epoch in a new order
+          return trainItems.subarray(s * o.batch, (s + 1) * o.batch);
+        },
+        update: (items) =>
+          items.length === 0
+            ? 0
+            : classifierStep(
+                model,
+                opt,
+                data.images,
+                items,
+                heads.map((l) => Int32Array.from(items, (i) => l[i]!)),
+              ),
+        examplesPerStep: o.batch,
         rateUnit: 'images/s',
-      });
-    }
-    heldOutPred = classifierPredictions(model, data.images, heldOut);
-    const acc = accuracyOf(heldOutPred, heldLabels);
-    history.push({ epoch, loss: lossSum / steps, heldOutAccuracy: acc });
-    o.callbacks?.onEpoch?.({
-      epoch,
-      epochs: o.epochs,
-      loss: lossSum / steps,
-      metrics: { heldOutAccuracy: acc },
-      best: false,
-      seconds: (performance.now() - t0) / 1000,
-    });
+        evaluate: () => {
+          heldOutPred = classifierPredictions(model, data.images, heldOut);
+          return { heldOutAccuracy: accuracyOf(heldOutPred, heldLabels) };
+        },
+        keep: 'none', // a few epochs: the last weights are the model
+        save: () => new Map(),
+        load: () => {},
+        rngs: [rng],
+        generators: [],
+      },
+      {
+        resume: false,
+        schedule: epochSchedule(o.epochs, steps),
+        ...(o.signal ? { signal: o.signal } : {}),
+        what: 'classifier training',
+        callbacks: o.callbacks ?? {},
+      },
+    );
+    history = r.history.map((h) => ({ epoch: h.mark, loss: h.loss, heldOutAccuracy: h.metrics.heldOutAccuracy! }));
+  } finally {
+    opt.dispose();
   }
-  opt.dispose();
   const firstTrain = labelledUnder(trainItems.slice(0, 2000), heads[0]!);
   const allHeld = labelled.slice(cut);
   return {

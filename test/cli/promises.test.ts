@@ -254,3 +254,31 @@ test('a server stopped by SIGTERM gives its run folder back (no lock left)', asy
   assert.equal(await exited, 143);
   assert.ok(!existsSync(join(run, '.atelier.lock')), 'the lock outlived the server');
 });
+
+test('Ctrl-C during train dvbpr stops after the step under way with a checkpoint of it: exit 130, and --resume finishes the run', async () => {
+  const t = await ctx;
+  const run = join(tempDir('atelier-interrupt-'), 'run');
+  const child = spawn(
+    process.execPath,
+    ['--single-threaded-gc', '--import', 'tsx', 'src/cli/main.ts', 'train', 'dvbpr', '--data', t.ds.dir, '--out', run, '--preset', 'tiny', '--epochs', '40'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  const code = await new Promise<number | null>((resolve) => {
+    child.stderr!.on('data', (c) => {
+      err += String(c);
+      if (err.includes('"event":"epoch"') && !child.killed) child.kill('SIGINT'); // after the first epoch
+    });
+    child.on('exit', (c) => resolve(c));
+  });
+  assert.equal(code, 130, err);
+  assert.match(err, /SIGINT: stopping after the step under way/);
+  assert.match(err, /training \(stopped (at step \d+ of \d+|after mark \d+); --resume continues from there\) cancelled/);
+  assert.ok(!existsSync(join(run, 'manifest.json')), 'an interrupted run is not a finished one');
+  const state = JSON.parse(readFileSync(join(run, 'checkpoint.json'), 'utf8')) as { step: number; marks: number };
+  assert.ok(state.marks >= 1 && state.step > 0, JSON.stringify(state));
+  const resumed = await atelier('train', 'dvbpr', '--data', t.ds.dir, '--out', run, '--preset', 'tiny', '--epochs', '40', '--resume');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.err, /resumed at (epoch|step) \d+/);
+  assert.equal((JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8')) as { history: unknown[] }).history.length, 40);
+});

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { BadInputError, CorruptFileError } from '../../src/core/errors.js';
+import { BadInputError, CancelledError, CorruptFileError } from '../../src/core/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
@@ -114,10 +114,10 @@ test('a checkpoint state outside the bounds its writer keeps is a CorruptFileErr
   const path = join(dir, 'checkpoint.json');
   const good = readFileSync(path, 'utf8');
   const edits: [string, (s: Record<string, unknown>) => void, RegExp][] = [
-    ['epoch −5', (s) => (s.epoch = -5), /checkpoint field 'epoch' is -5/],
-    ['epoch 1.5', (s) => (s.epoch = 1.5), /checkpoint field 'epoch' is 1\.5/],
-    ['a negative sampler state', (s) => ((s.sampler as number[])[0] = -3), /checkpoint field 'sampler\.0' is -3/],
-    ['a string adam step', (s) => (s.adamStep = '7'), /checkpoint field 'adamStep' is "7"/],
+    ['step −5', (s) => (s.step = -5), /checkpoint field 'step' is -5/],
+    ['step 1.5', (s) => (s.step = 1.5), /checkpoint field 'step' is 1\.5/],
+    ['a negative sampler state', (s) => ((s.rngs as number[][])[0]![0] = -3), /checkpoint field 'rngs\.0\.0' is -3/],
+    ['a string mark count', (s) => (s.marks = '7'), /checkpoint field 'marks' is "7"/],
   ];
   for (const [what, edit, message] of edits) {
     const state = JSON.parse(good) as Record<string, unknown>;
@@ -138,5 +138,44 @@ test('a checkpoint state outside the bounds its writer keeps is a CorruptFileErr
     (e: Error) => e instanceof BadInputError && /finished run has no checkpoint\.safetensors/.test(e.message),
   );
   assert.equal(readFileSync(join(dir, 'manifest.json'), 'utf8'), manifest, 'the finished run is untouched');
+  images.dispose();
+});
+
+test('DVBPR cancelled mid-epoch (weight averaging with its lazy rows on) writes a checkpoint of that step, and --resume ends exactly where the uninterrupted run does', async () => {
+  const ds = plantedDataset();
+  const images = imagesTensor(ds);
+  const tiny = dvbprPreset('tiny', 16);
+  const cfg = { ...tiny, encoder: { ...tiny.encoder, dropout: 0.3 }, averageEpochs: 1, epochs: 3 };
+  const straight = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  await trainDvbprJob(ds, images, { out: straight, config: cfg, resume: false, callbacks: {} });
+  const cut = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  const abort = new AbortController();
+  let stoppedAt = 0;
+  await assert.rejects(
+    trainDvbprJob(ds, images, {
+      out: cut,
+      config: cfg,
+      resume: false,
+      signal: abort.signal,
+      callbacks: {
+        onStep: (e) => {
+          if (e.epoch === 2 && e.step === 2) {
+            stoppedAt = e.globalStep;
+            abort.abort();
+          }
+        },
+      },
+    }),
+    CancelledError,
+  );
+  const state = JSON.parse(readFileSync(join(cut, 'checkpoint.json'), 'utf8')) as { step: number; marks: number };
+  assert.deepEqual([state.step, state.marks], [stoppedAt, 1], 'the checkpoint is of the step it stopped at, inside epoch 2');
+  assert.ok(!existsSync(join(cut, 'manifest.json')));
+  await trainDvbprJob(ds, images, { out: cut, config: cfg, resume: true, callbacks: {} });
+  const t = assertSameCheckpoint(straight, cut);
+  assert.ok(t.has('lazyAverageSteps') && [...t.keys()].some((k) => k.startsWith('avg.')));
+  const history = (dir: string) =>
+    (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { history: { loss: number; metrics: unknown }[] }).history.map((h) => [h.loss, h.metrics]);
+  assert.deepEqual(history(cut), history(straight));
   images.dispose();
 });

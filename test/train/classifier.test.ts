@@ -13,13 +13,13 @@ test('per-class recall on a hand-made set of predictions', () => {
   assert.ok(Number.isNaN(r[2]));
 });
 
-test("the classifier's held-out recall per class averages, weighted by class, to its held-out accuracy", () => {
+test("the classifier's held-out recall per class averages, weighted by class, to its held-out accuracy", async () => {
   const ds = plantedDataset({ items: 200 });
   const images = tidy(() => keep(tensor(ds.images.all(), [ds.itemIds.length, 16, 16, 3])));
   // labels: the bar's side, except every fifth item relabelled: no classifier gets them all right
   const labels = Int32Array.from(ds.itemIds, (_, i) => (i % 5 === 0 ? 2 : i % 2));
   const model = new Classifier(encoderPreset('tiny', 16), 3, 1);
-  const r = trainClassifier(model, { images, labels }, { epochs: 3, batch: 16, lr: 3e-3, seed: 2 });
+  const r = await trainClassifier(model, { images, labels }, { epochs: 3, batch: 16, lr: 3e-3, seed: 2 });
   assert.equal(r.heldOutPerClass.length, 3);
   assert.ok(r.heldOutPerClass.every((x) => x >= 0 && x <= 1));
   // the same held-out split as the loop's (10% of the labelled items after its seeded shuffle) is
@@ -55,14 +55,14 @@ test('the multi-attribute loss is the sum over heads of the mean cross-entropy o
   assert.ok(Math.abs(alone + (logSoftmax(z0[0]!, 1) + logSoftmax(z0[1]!, 2)) / 2) < 1e-6);
 });
 
-test('the attribute classifier trains every head, items unlabelled under one head still training the others (held-out accuracy per head)', () => {
+test('the attribute classifier trains every head, items unlabelled under one head still training the others (held-out accuracy per head)', async () => {
   const ds = plantedDataset({ items: 200 });
   const images = tidy(() => keep(tensor(ds.images.all(), [ds.itemIds.length, 16, 16, 3])));
   // head 0: the bar's side; head 1: the same side, but unlabelled for every third item
   const side = Int32Array.from(ds.itemCategory);
   const partial = Int32Array.from(side, (s, i) => (i % 3 === 0 ? -1 : s));
   const model = new AttributeClassifier(encoderPreset('tiny', 16), [2, 2], 1);
-  const r = trainClassifier(model, { images, labels: [side, partial] }, { epochs: 4, batch: 16, lr: 3e-3, seed: 2 });
+  const r = await trainClassifier(model, { images, labels: [side, partial] }, { epochs: 4, batch: 16, lr: 3e-3, seed: 2 });
   assert.equal(r.heldOutByHead.length, 2);
   assert.ok(r.heldOutByHead[0]! > 0.8 && r.heldOutByHead[1]! > 0.8, `held-out accuracy ${r.heldOutByHead.join(', ')}`);
   assert.equal(r.heldOutByHead[0], r.heldOutAccuracy);

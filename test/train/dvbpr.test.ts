@@ -80,7 +80,7 @@ test('resume from a checkpoint written before any validation (best AUC stored as
   const dir = mkdtempSync(join(tmpdir(), 'atelier-resume-'));
   await trainDvbprJob(ds, images, { out: dir, config: cfg, resume: false, callbacks: {} });
   const ck = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'));
-  writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ ...ck, bestAuc: -Infinity, bestEpoch: 0 })); // −Infinity → null in JSON
+  writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ ...ck, best: null, bestMark: 0 })); // nothing validated yet
   const { manifest } = await trainDvbprJob(ds, images, { out: dir, config: { ...cfg, epochs: 2 }, resume: true, callbacks: {} });
   assert.equal(manifest.metrics.bestEpoch, 2);
   images.dispose();

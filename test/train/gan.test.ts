@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { CancelledError } from '../../src/core/errors.js';
+import type { StepEvent } from '../../src/train/events.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ganPreset, type GanConfig } from '../../src/config/gan.js';
@@ -214,6 +216,7 @@ async function run(
   ds = plantedDataset({ items: 64 }),
   lrD?: number,
   extra: Partial<GanConfig> = {},
+  stop?: { signal: AbortSignal; onStep: (e: StepEvent) => void },
 ) {
   const images = tidy(() => keep(tensor(ds.images.all(), [ds.itemIds.length, 16, 16, 3])));
   const gan = new ConditionalGan(cfg, ['left', 'right'], 5);
@@ -224,7 +227,8 @@ async function run(
     itemCategory: ds.itemCategory,
     config: { ...cfg, epochs, batch: 16, lr: 2e-3, ...(lrD !== undefined ? { lrD } : {}), beta1: 0.5, beta2: 0.99, snapshots, seed: 5, ...extra },
     resume,
-    callbacks: {},
+    callbacks: stop ? { onStep: stop.onStep } : {},
+    ...(stop ? { signal: stop.signal } : {}),
     snapshot: async (index) => ({ frechet: 10 - index }),
   });
   images.dispose();
@@ -253,7 +257,7 @@ test('a GAN run resumed to more epochs goes on if its snapshots keep their place
     [4, 8, 12],
   );
   longer.gan.dispose();
-  await assert.rejects(() => run(a, 4, 2, true), /snapshots were taken at steps \[4, 8, 12\].*put them at \[8, 16\]/);
+  await assert.rejects(() => run(a, 4, 2, true), /evaluated at steps \[4, 8, 12\].*put the marks at \[8, 16\]/);
   await assert.rejects(() => run(a, 2, 2, true), /at least as many epochs/);
 });
 
@@ -353,11 +357,38 @@ test("GAN resume with the generator's weight average continues exactly, and an u
   (await run(b, 4, 2, true, undefined, undefined, ema)).gan.dispose();
   const ta = loadSafetensors(join(a, 'checkpoint.safetensors')).tensors;
   const tb = loadSafetensors(join(b, 'checkpoint.safetensors')).tensors;
-  assert.ok([...ta.keys()].some((k) => k.startsWith('ema.')));
+  assert.ok([...ta.keys()].some((k) => k.startsWith('avg.')));
   for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
   const c = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
   (await run(c, 2, 1, false)).gan.dispose();
-  await assert.rejects(() => run(c, 4, 2, true, undefined, undefined, ema), /no averaged generator/);
+  await assert.rejects(() => run(c, 4, 2, true, undefined, undefined, ema), /no averaged weights/);
+});
+
+test('GAN training cancelled between snapshots writes a checkpoint of that step; --resume from it ends exactly where the uninterrupted run does', async () => {
+  const ema = { emaSteps: 3, mismatch: 1 };
+  const a = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  (await run(a, 4, 2, false, undefined, undefined, ema)).gan.dispose();
+  const b = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  const abort = new AbortController();
+  await assert.rejects(
+    run(b, 4, 2, false, undefined, undefined, ema, { signal: abort.signal, onStep: (e) => e.globalStep === 5 && abort.abort() }),
+    (e: Error) => e instanceof CancelledError && /GAN training \(stopped at step 5 of \d+/.test(e.message),
+  );
+  assert.equal((JSON.parse(readFileSync(join(b, 'checkpoint.json'), 'utf8')) as { step: number }).step, 5);
+  const resumed = await run(b, 4, 2, true, undefined, undefined, ema);
+  resumed.gan.dispose();
+  const ta = loadSafetensors(join(a, 'checkpoint.safetensors')).tensors;
+  const tb = loadSafetensors(join(b, 'checkpoint.safetensors')).tensors;
+  assert.deepEqual([...tb.keys()].sort(), [...ta.keys()].sort());
+  for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
+  assert.deepEqual(
+    resumed.r.history.map((h) => [h.step, h.dLoss, h.gLoss]),
+    JSON.parse(readFileSync(join(a, 'checkpoint.json'), 'utf8')).history.map((h: { step: number; metrics: { dLoss: number; gLoss: number } }) => [
+      h.step,
+      h.metrics.dLoss,
+      h.metrics.gLoss,
+    ]),
+  );
 });
 
 test('the category draw: ∝ n_c^power, items of a category uniformly, uncategorised items never', () => {
