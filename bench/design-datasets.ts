@@ -128,8 +128,7 @@ function segmentTastes(ds: Dataset, proxy: LoadedRun, judge: LoadedRun) {
   });
 }
 
-function segmentPairs(ds: Dataset, proxy: LoadedRun, judge: LoadedRun, categories: string[]): StudyPair[] {
-  const segs = segmentTastes(ds, proxy, judge);
+function segmentPairs(segs: ReturnType<typeof segmentTastes>, judge: LoadedRun, categories: string[]): StudyPair[] {
   const kj = dvbprOf(judge).encoderConfig.k;
   return segs.flatMap((s, x) => {
     const others = new Float32Array((segs.length - 1) * kj);
@@ -286,13 +285,15 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
     pairs = study.pairs.test;
   }
   // segments: every (segment, category) pair, the default preset
+  const segs = segmentTastes(ds, proxy, judge);
+  const segPairs = segmentPairs(segs, judge, categories);
   const segStudy = judgedDesignStudy(`${fm ? 'Fashion-MNIST' : 'H&M'}, segments`, ds, proxy, judge, g, {
     n: 8,
     validPairs: 0,
     testPairs: 0,
     seed,
     methods: [DEFAULT_METHOD, SEGMENT_CURVE],
-    pairs: { valid: [], test: segmentPairs(ds, proxy, judge, categories) },
+    pairs: { valid: [], test: segPairs },
     ...(shopItems ? { shopItems } : {}),
     unsold,
     onPair,
@@ -300,14 +301,14 @@ export async function designDatasetsBench(args: string[]): Promise<void> {
   const sd = segStudy.methods[0]!.atBudget;
   // the (segment, category) pairs whose members bought something of the category after training (what the held-out share is over)
   const categoryOf = (i: number) => proxy.catalogue.categories[proxy.catalogue.itemCategory[i]!];
-  const heldOutPairs = segmentPairs(ds, proxy, judge, categories).filter((p) => p.taste!.heldOut.some((i) => categoryOf(i) === p.category)).length;
+  const heldOutPairs = segPairs.filter((p) => p.taste!.heldOut.some((i) => categoryOf(i) === p.category)).length;
   const name = fm ? 'Fashion-MNIST' : 'H&M';
   // the paper's figure: a shopper and a segment, real articles beside designs, both models' scores
   const figure = join('bench', 'results', `design-${fm ? 'fashion-mnist' : 'hm'}-figure.png`);
   const rng = new Rng(5);
   const shopper = proxy.catalogue.userIds[rng.int(proxy.catalogue.userIds.length)]!;
   const seg = made.segments[0]!.name; // the largest
-  const segTaste = segmentTastes(ds, proxy, judge).find((s) => s.name === seg)!;
+  const segTaste = segs.find((s) => s.name === seg)!;
   const category = categories.includes('Garment Upper body') ? 'Garment Upper body' : categories[0]!;
   const { thetaOf } = await import('../src/store/run.js');
   const captions = await paperFigure(figure, proxy, judge, g, [

@@ -4,6 +4,7 @@
  * alternating round by round. On a GPU (`device: 'cuda'`, BENCH_DEVICE for both sides) it adds the
  * paper preset's CNN-F step and writes engine-cuda.json.
  */
+import { medianOf } from '../src/core/quantile.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -30,11 +31,7 @@ interface CaseResult {
   opsPerStep: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+const median = medianOf;
 
 function runCase(side: 'atelier' | 'pytorch', name: string, threads: number, reps: number, extraEnv: Record<string, string> = {}): CaseResult {
   if (device) extraEnv = { BENCH_DEVICE: device, ...extraEnv };

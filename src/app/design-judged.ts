@@ -16,6 +16,7 @@
  * other (test) shoppers. The judge, the utility and the classifier only read the images the search
  * recorded, after it: the optimiser never runs them.
  */
+import { medianOf } from '../core/quantile.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
@@ -198,10 +199,7 @@ export const dot = (a: Float32Array, ai: number, b: Float32Array, bi: number, k:
   for (let q = 0; q < k; q++) s += a[ai * k + q]! * b[bi * k + q]!;
   return s;
 };
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[s.length >> 1]! : (s[(s.length >> 1) - 1]! + s[s.length >> 1]!) / 2) : NaN;
-};
+const median = medianOf;
 export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Per category: the real items' classifier features, the samples' realism range, and each run's embeddings of the real items. */

@@ -198,9 +198,11 @@ export function distinctiveThetaOf(run: LoadedRun, userId: string): Float32Array
 /** A design request checked against the run and the GAN, ready to run. */
 export interface DesignPlan {
   request: DesignRequest;
-  /** the shopper's own θ_u, and the θ the search maximises (θ_u, or θ_u − θ̄) */
+  /** the shopper's own θ_u, and the θ the search maximises (θ_u, or θ_u − θ̄; for a segment, scaled by `scale`) */
   theta: Float32Array;
   objectiveTheta: Float32Array;
+  /** a segment's objective is its taste times this (segmentScaleOf); the scores reported are divided back */
+  scale: number;
   models: DesignModels;
   options: DesignOptions;
 }
@@ -219,14 +221,15 @@ export function planDesign(run: LoadedRun, g: LoadedGan, r: DesignRequest, guard
   // a segment's taste weighed against realism as a typical member's is (app/segments.ts segmentScaleOf)
   const scale = r.segment !== undefined ? segmentScaleOf(run, r.segment) : 1;
   const objectiveTheta = scale === 1 ? unscaled : Float32Array.from(unscaled, (v) => v * scale);
-  return { request: r, theta, objectiveTheta, models: designModels(run, g), options: designOptionsOf(run, r, c, objectiveTheta, guardCache) };
+  return { request: r, theta, objectiveTheta, scale, models: designModels(run, g), options: designOptionsOf(run, r, c, objectiveTheta, guardCache) };
 }
 
 /** The designs beside the shopper's best real items of the category, each with the shopper's own score. */
 function withBestReal(run: LoadedRun, p: DesignPlan, design: DesignResult): ShopperDesign {
   const r = p.request;
-  // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's)
+  // the shopper's own scores θ_uᵀΦ of the final designs (the per-step `scores` stay the objective's, unscaled)
   if (p.objectiveTheta !== p.theta) design.finalScores = scoresOf(run, p.theta, design.images, r.n, design.imageSize);
+  if (p.scale !== 1) design.scores = design.scores.map((step) => step.map((s) => s / p.scale));
   const best = r.segment !== undefined ? bestRealFor(run, p.theta, r.category, r.realItems ?? r.n) : null;
   const [rec] = best ? [null] : recommend(run.recommender, run.catalogue, [r.userId], { k: r.realItems ?? r.n, category: r.category });
   const bestReal = best ?? rec!.items.map((it) => ({ itemId: it.itemId, score: it.score }));
@@ -255,7 +258,9 @@ export async function runDesignPlan(
   p: DesignPlan,
   o: { signal?: AbortSignal; onStep?: (p: DesignProgress) => void } = {},
 ): Promise<ShopperDesign> {
-  return withBestReal(run, p, await maximisePreferenceAsync(p.models, p.options, o));
+  // progress in the unscaled objective's scores (a score is linear in θ)
+  const onStep = o.onStep && p.scale !== 1 ? (s: DesignProgress) => o.onStep!({ ...s, scores: s.scores.map((x) => x / p.scale) }) : o.onStep;
+  return withBestReal(run, p, await maximisePreferenceAsync(p.models, p.options, { ...o, ...(onStep ? { onStep } : {}) }));
 }
 
 export interface ImproveRequest {

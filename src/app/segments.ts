@@ -3,6 +3,7 @@
  * models/segments.ts), stored in the run's catalogue for `design --segment` and the API's
  * `POST /segments/:id/designs`; and a segment's taste for a design.
  */
+import { medianOf } from '../core/quantile.js';
 import { join } from 'node:path';
 import { openTable } from '../data/table.js';
 import { Problems } from '../data/problems.js';
@@ -14,12 +15,13 @@ import { dvbprOf, loadRun, type LoadedRun } from '../store/run.js';
 import { DvbprScorer } from '../models/dvbpr.js';
 
 /** Every shopper's standardised taste θ_u / σ_u [U, K] and σ_u, once per loaded run. */
-const tastesOf = new WeakMap<LoadedRun, { tastes: Float64Array; sigma: Float64Array }>();
+const tastesOf = new WeakMap<LoadedRun, { tastes: Float64Array; sigma: Float64Array; embeddings: Float32Array }>();
 export function standardisedTastesOf(run: LoadedRun): Float64Array {
   return tastesAndDeviations(run).tastes;
 }
 
-function tastesAndDeviations(run: LoadedRun): { tastes: Float64Array; sigma: Float64Array } {
+/** Every shopper's standardised taste and score deviation, and the catalogue's embeddings they came from (cached per run). */
+function tastesAndDeviations(run: LoadedRun): { tastes: Float64Array; sigma: Float64Array; embeddings: Float32Array } {
   let t = tastesOf.get(run);
   if (!t) {
     const model = dvbprOf(run, 'a segment');
@@ -31,7 +33,7 @@ function tastesAndDeviations(run: LoadedRun): { tastes: Float64Array; sigma: Flo
     const e = scorer.embeddingsOf(Int32Array.from({ length: n }, (_, i) => i));
     const theta = model.theta.data() as Float32Array;
     const sigma = scoreDeviations(theta, e, k);
-    tastesOf.set(run, (t = { tastes: standardisedTastes(theta, sigma, k), sigma }));
+    tastesOf.set(run, (t = { tastes: standardisedTastes(theta, sigma, k), sigma, embeddings: e }));
   }
   return t;
 }
@@ -63,13 +65,8 @@ export function segmentScaleOf(run: LoadedRun, segment: string): number {
   if (known !== undefined) return known;
   const theta = segmentThetaOf(run, segment); // an unknown segment: NotFoundError naming the known ones
   const members = run.catalogue.segments.get(segment)!;
-  const { sigma } = tastesAndDeviations(run);
-  const own = [...members].map((u) => sigma[u]!).sort((a, b) => a - b);
-  const mid = own.length % 2 ? own[own.length >> 1]! : (own[(own.length >> 1) - 1]! + own[own.length >> 1]!) / 2;
-  const scorer = run.recommender as DvbprScorer;
-  const n = run.catalogue.itemIds.length;
-  const e = scorer.embeddingsOf(Int32Array.from({ length: n }, (_, i) => i));
-  const scale = mid / scoreDeviations(theta, e, theta.length)[0]!;
+  const { sigma, embeddings } = tastesAndDeviations(run);
+  const scale = medianOf([...members].map((u) => sigma[u]!)) / scoreDeviations(theta, embeddings, theta.length)[0]!;
   (scalesOf.get(run) ?? scalesOf.set(run, new Map()).get(run)!).set(segment, scale);
   return scale;
 }

@@ -2,20 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { atelier } from './in-process.js';
+import { atelier, atelierOut } from './in-process.js';
 import { tinyRuns } from '../helpers/tiny-runs.js';
 
-/** The CLI as a user runs it, stdout kept. */
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/atelier.js', ...args], { encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+/** The CLI in this process, stdout kept. */
+const cli = atelierOut;
 
 test("evaluate: the run's own test figures with Recall@12 and MAP@12; --sample-users gives a figure on that many shoppers, labelled a sample", async () => {
   const t = await tinyRuns();
   const data = join(t.root, 'data');
-  const full = cli('evaluate', '--data', data, '--runs', t.run, '--json');
+  const full = await cli('evaluate', '--data', data, '--runs', t.run, '--json');
   assert.equal(full.code, 0, full.err);
   const row = JSON.parse(full.out).rows[0];
   const m = JSON.parse(readFileSync(join(t.run, 'manifest.json'), 'utf8'));
@@ -23,12 +19,12 @@ test("evaluate: the run's own test figures with Recall@12 and MAP@12; --sample-u
   assert.equal(row.users, t.ds.test.user.length);
   assert.ok(row.mapAt12 >= 0 && row.mapAt12 <= row.recallAt12, `MAP@12 ${row.mapAt12} ≤ Recall@12 ${row.recallAt12}`);
   assert.equal(JSON.parse(full.out).sample, undefined);
-  const sampled = cli('evaluate', '--data', data, '--runs', t.run, '--json', '--sample-users', '3');
+  const sampled = await cli('evaluate', '--data', data, '--runs', t.run, '--json', '--sample-users', '3');
   assert.equal(sampled.code, 0, sampled.err);
   const s = JSON.parse(sampled.out);
   assert.deepEqual(s.sample, { users: 3, of: t.ds.test.user.length });
   assert.equal(s.rows[0].users, 3);
-  const text = cli('evaluate', '--data', data, '--runs', t.run, '--sample-users', '3');
+  const text = await cli('evaluate', '--data', data, '--runs', t.run, '--sample-users', '3');
   assert.match(text.out, /A sample: 3 of the \d+ test shoppers/);
   const bad = await atelier('evaluate', '--data', data, '--runs', t.run, '--sample-users', '0');
   assert.equal(bad.code, 2);

@@ -1,7 +1,7 @@
 /** A segment's design: its search weighs the segment's taste against realism as a typical member's taste is weighed. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planDesign, designRequest } from '../../src/app/designs.js';
+import { planDesign, designRequest, runDesignPlan } from '../../src/app/designs.js';
 import { makeSegments, segmentScaleOf, segmentThetaOf } from '../../src/app/segments.js';
 import { scoreDeviations } from '../../src/models/segments.js';
 import { DvbprScorer } from '../../src/models/dvbpr.js';
@@ -41,6 +41,14 @@ test("a segment's search maximises θ_S scaled to its median member's score devi
   const plan = planDesign(run, g, { ...designRequest(`segment ${name}`, category, { n: 2, steps: 1 }), segment: name });
   assert.deepEqual(Array.from(plan.theta), Array.from(thetaS), 'the ranking and the shown scores use θ_S');
   plan.objectiveTheta.forEach((v, a) => assert.ok(Math.abs(v - thetaS[a]! * scale) < 1e-5 * Math.max(1, Math.abs(v)), `objective θ[${a}]`));
+  // its progress and per-step scores are θ_S's, not the scaled objective's: the first step (the same
+  // start codes) scores as a search of θ_S itself does
+  assert.ok(Math.abs(scale - 1) > 0.05, `a scale that tells the two apart (${scale})`);
+  const seen: number[][] = [];
+  const d = await runDesignPlan(run, plan, { onStep: (p) => seen.push(p.scores) });
+  const unscaled = await runDesignPlan(run, { ...plan, objectiveTheta: plan.theta, scale: 1, options: { ...plan.options, theta: plan.theta } });
+  seen[0]!.forEach((x, i) => assert.ok(Math.abs(x - unscaled.design.scores[0]![i]!) < 1e-4 * Math.max(1, Math.abs(x)), `step 1, design ${i}: ${x}`));
+  assert.deepEqual(d.design.scores[0], seen[0]);
   // a shopper's search is unscaled
   const user = run.catalogue.userIds[0]!;
   const p2 = planDesign(run, g, designRequest(user, category, { n: 2, steps: 1 }));
