@@ -35,8 +35,11 @@ const UNIT = [
 ];
 const args = process.argv.slice(2);
 const filters = args.includes('--unit') ? UNIT : args;
+// the longest files start first, so that the two at a time end together
+const FIRST = ['test/cli/distributed.test.ts', 'test/train/device-train.test.ts', 'test/cli/demo.test.ts', 'test/web/page.test.ts'];
+const rank = (f) => (FIRST.includes(f) ? FIRST.indexOf(f) : FIRST.length);
 const files = walk('test')
-  .sort()
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
@@ -45,10 +48,19 @@ if (files.length === 0) {
 // Every temporary folder the tests make goes under one scratch folder, removed afterwards
 // (kept, and named, when ATELIER_KEEP_TEST_TMP is set, for looking into a failure).
 const scratch = mkdtempSync(join(tmpdir(), 'atelier-tests-'));
-const r = spawnSync(process.execPath, ['--single-threaded-gc', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, TMPDIR: scratch },
-});
+// Two files at a time, each with one libtorch thread (ATELIER_TEST_CONCURRENCY=1 runs them one by
+// one with every core): much of a file's time is its process starting and its own I/O, and two
+// processes of two threads each on two cores would slow each other several times over.
+const concurrency = Math.max(1, Number(process.env.ATELIER_TEST_CONCURRENCY ?? 2) || 1);
+const threads = concurrency > 1 ? { ATELIER_THREADS: process.env.ATELIER_THREADS ?? '1' } : {};
+const r = spawnSync(
+  process.execPath,
+  ['--single-threaded-gc', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, ...threads, TMPDIR: scratch },
+  },
+);
 if (process.env.ATELIER_KEEP_TEST_TMP) console.error(`test scratch folder kept: ${scratch}`);
 else rmSync(scratch, { recursive: true, force: true });
 process.exit(r.status ?? 1);
