@@ -4,6 +4,7 @@
  * baselines, DVBPR (from scratch and classifier-initialised) and the GAN, makes designs, and
  * writes report.html. Completed stages are kept: running it again resumes (--fresh restarts).
  */
+import { CancelledError } from '../core/errors.js';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -134,9 +135,11 @@ interface Demo {
   progress: Progress;
   /** runs one named stage, timed, its time kept in stages.json */
   stage: <T>(name: string, fn: () => Promise<T> | T) => Promise<T>;
+  /** stops the demo: training at its next step with a checkpoint, any other stage before it starts */
+  signal?: AbortSignal;
 }
 
-export async function runDemo(raw: Record<string, unknown>, progress: Progress): Promise<string> {
+export async function runDemo(raw: Record<string, unknown>, progress: Progress, signal?: AbortSignal): Promise<string> {
   const f = parseConfig(demoOptions, raw);
   const out = resolve(f.out);
   if (f.fresh) rmSync(out, { recursive: true, force: true });
@@ -144,14 +147,22 @@ export async function runDemo(raw: Record<string, unknown>, progress: Progress):
   const hm = Boolean(f.data);
   const stages: { stage: string; seconds: number }[] = [];
   const stage = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
+    if (signal?.aborted) throw new CancelledError(`the demo (stopped before its stage '${name}'; running it again resumes)`);
     const t0 = performance.now();
     progress.event('stage', { stage: name });
-    const r = await fn();
+    let r: T;
+    try {
+      r = await fn();
+    } catch (e) {
+      if (e instanceof CancelledError && signal?.aborted)
+        throw new CancelledError(`the demo's stage '${name}' (stopped with a checkpoint; running the demo again resumes)`);
+      throw e;
+    }
     stages.push({ stage: name, seconds: (performance.now() - t0) / 1000 });
     writeJsonAtomic(join(out, 'stages.json'), stages);
     return r;
   };
-  const demo: Demo = { f, p: plan(f.preset, hm), hm, out, runs: join(out, 'runs'), progress, stage };
+  const demo: Demo = { f, p: plan(f.preset, hm), hm, out, runs: join(out, 'runs'), progress, stage, ...(signal ? { signal } : {}) };
   const ds = await demoData(demo);
   const images = imagesTensor(ds);
   // the category classifier, trained once when a stage needs it: VBPR's features, DVBPR's --init classifier, the GAN's metrics
@@ -159,7 +170,7 @@ export async function runDemo(raw: Record<string, unknown>, progress: Progress):
   const base = demoDvbprConfig(demo, ds);
   const classifier = async () =>
     (clf ??= await stage('classifier', () =>
-      trainCategoryClassifier(ds, images, { ...base, classifierEpochs: demo.p.classifierEpochs }, trainCallbacks(progress, 'classifier')),
+      trainCategoryClassifier(ds, images, { ...base, classifierEpochs: demo.p.classifierEpochs }, trainCallbacks(progress, 'classifier'), signal),
     ));
   await demoRecommenders(demo, ds, images, classifier);
   const ganManifest = await demoGan(demo, ds, images, classifier);
@@ -198,9 +209,20 @@ const demoDvbprConfig = ({ f, hm }: Demo, ds: Dataset) => {
 
 /** 2. the recommenders: random, popularity, BPR-MF, VBPR, DVBPR from scratch and classifier-initialised (finished runs are kept). */
 async function demoRecommenders(demo: Demo, ds: Dataset, images: PixelRows, classifier: () => Promise<ClassifierJobResult>): Promise<void> {
-  const { f, p, runs, stage, progress } = demo;
+  const { f, p, runs, stage, progress, signal } = demo;
   for (const kind of ['random', 'popularity'] as const) if (!finished(join(runs, kind))) await stage(kind, () => simpleJob(ds, kind, join(runs, kind), f.seed));
-  const factor = { factors: 20, visualFactors: 20, lambda: 0.01, lambdaE: 0.01, lr: 1e-3, epochs: p.factorEpochs, batch: 128, seed: f.seed, resume: true };
+  const factor = {
+    factors: 20,
+    visualFactors: 20,
+    lambda: 0.01,
+    lambdaE: 0.01,
+    lr: 1e-3,
+    epochs: p.factorEpochs,
+    batch: 128,
+    seed: f.seed,
+    resume: true,
+    ...(signal ? { signal } : {}),
+  };
   if (!finished(join(runs, 'bpr-mf')))
     await stage('bpr-mf', () => trainFactorJob(ds, { ...factor, out: join(runs, 'bpr-mf'), kind: 'bpr-mf', callbacks: trainCallbacks(progress, 'bpr-mf') }));
   if (!finished(join(runs, 'vbpr'))) {
@@ -220,6 +242,7 @@ async function demoRecommenders(demo: Demo, ds: Dataset, images: PixelRows, clas
         resume: true,
         callbacks: trainCallbacks(progress, `dvbpr-${init}`),
         classifier: c,
+        ...(signal ? { signal } : {}),
       }),
     );
   }
@@ -231,7 +254,7 @@ async function demoRecommenders(demo: Demo, ds: Dataset, images: PixelRows, clas
  * personal designs on Fashion-MNIST (design.md). A finished GAN of this configuration is kept.
  */
 async function demoGan(
-  { f, p, out, stage, progress }: Demo,
+  { f, p, out, stage, progress, signal }: Demo,
   ds: Dataset,
   images: PixelRows,
   classifier: () => Promise<ClassifierJobResult>,
@@ -262,7 +285,14 @@ async function demoGan(
   if (ganManifest) return ganManifest;
   const c = await classifier();
   return stage('gan', () =>
-    trainGanJob(ds, images, ganCfg, { out: ganDir, resume: true, progress, qualitySamples: f.preset === 'tiny' ? 10 : 200, classifier: c }),
+    trainGanJob(ds, images, ganCfg, {
+      out: ganDir,
+      resume: true,
+      progress,
+      qualitySamples: f.preset === 'tiny' ? 10 : 200,
+      classifier: c,
+      ...(signal ? { signal } : {}),
+    }),
   );
 }
 

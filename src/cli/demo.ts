@@ -1,4 +1,5 @@
 /** `atelier demo` (README's main command, `npm run demo`): the whole pipeline into report.html. */
+import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { demoOptions, runDemo } from '../app/demo.js';
 import { addSettingsFlags, settingsFor } from './settings.js';
@@ -17,7 +18,11 @@ export function registerDemo(program: Command): void {
       const { json, ...rest } = opts;
       const o = settingsFor(this, demoOptions, rest);
       if (!o) return;
-      const report = await runDemo(o, createProgress({ json: Boolean(json) }));
+      const report = await interruptible(
+        (signal) => runDemo(o, createProgress({ json: Boolean(json) }), signal),
+        true,
+        'stopping after the training step under way (with a checkpoint) or before the next stage; running the demo again resumes',
+      );
       process.stdout.write(`report: ${report}\n`);
     });
 }

@@ -5,7 +5,12 @@
  */
 import { CancelledError } from '../core/errors.js';
 
-export async function interruptible<T>(fn: (signal: AbortSignal | undefined) => Promise<T>, enabled = true): Promise<T> {
+export async function interruptible<T>(
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+  enabled = true,
+  /** what the first signal does, as the message says it */
+  stopping = 'stopping after the step under way and writing a checkpoint (--resume continues)',
+): Promise<T> {
   if (!enabled) return fn(undefined); // a data-parallel worker: its launcher stops every rank
   const controller = new AbortController();
   let received: 'SIGINT' | 'SIGTERM' | null = null;
@@ -16,9 +21,7 @@ export async function interruptible<T>(fn: (signal: AbortSignal | undefined) => 
     if (received) process.exit(signal === 'SIGINT' ? 130 : 143);
     received = signal;
     at = performance.now();
-    process.stderr.write(
-      `atelier: ${signal}: stopping after the step under way and writing a checkpoint (--resume continues); ${signal} again stops at once\n`,
-    );
+    process.stderr.write(`atelier: ${signal}: ${stopping}; ${signal} again stops at once\n`);
     controller.abort(signal);
   };
   const onInt = () => on('SIGINT');

@@ -3,16 +3,33 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDemo } from '../../src/app/demo.js';
-import { createProgress } from '../../src/app/progress.js';
+import { createProgress, quietProgress } from '../../src/app/progress.js';
+import { CancelledError } from '../../src/core/errors.js';
 import { FASHION_MNIST_DEFAULT } from '../../src/data/read-fashion-mnist.js';
 import { makeHm, tempDir } from '../helpers/fixtures.js';
 
 test(
-  'the demo pipeline end to end on the tiny preset: ingest → train → design → report.html',
+  'the demo pipeline end to end on the tiny preset: ingest → train → design → report.html; stopped inside a training stage, it resumes from that checkpoint',
   { skip: !existsSync(FASHION_MNIST_DEFAULT) && 'dataset-fashion-mnist is not installed' },
   async () => {
     const out = join(tempDir('atelier-demo-'), 'demo');
-    const report = await runDemo({ out, preset: 'tiny' }, createProgress({ quiet: true }));
+    // Ctrl-C as DVBPR from scratch starts: its first step is checkpointed, the stages before it kept
+    const abort = new AbortController();
+    const watch = { ...quietProgress(), event: (name: string, f: Record<string, unknown>) => name === 'stage' && f.stage === 'dvbpr-scratch' && abort.abort() };
+    await assert.rejects(
+      runDemo({ out, preset: 'tiny' }, watch, abort.signal),
+      (e: Error) =>
+        e instanceof CancelledError && /the demo's stage 'dvbpr-scratch' \(stopped with a checkpoint; running the demo again resumes\)/.test(e.message),
+    );
+    assert.equal((JSON.parse(readFileSync(join(out, 'runs', 'dvbpr-scratch', 'checkpoint.json'), 'utf8')) as { step: number }).step, 1);
+    assert.ok(existsSync(join(out, 'runs', 'bpr-mf', 'manifest.json')) && !existsSync(join(out, 'runs', 'dvbpr-scratch', 'manifest.json')));
+    const messages: string[] = [];
+    const listen = { ...quietProgress(), event: (name: string, f: Record<string, unknown>) => name === 'message' && messages.push(String(f.message)) };
+    const report = await runDemo({ out, preset: 'tiny' }, listen);
+    assert.ok(
+      messages.some((m) => /^resumed at (step 1 of|epoch 1\b)/.test(m)),
+      messages.join('\n'),
+    );
     const html = readFileSync(report, 'utf8');
     for (const method of ['Random', 'PopRank', 'BPR-MF', 'VBPR', 'DVBPR (from scratch)', 'DVBPR (classifier-initialised)', 'oracle'])
       assert.ok(html.includes(method), method);
