@@ -155,6 +155,38 @@ function denseStep(model: BprModel, opt: Adam, t: Triplets, group: ProcessGroup 
   });
 }
 
+type Legacy = Record<string, unknown>;
+const num = (v: unknown): v is number => typeof v === 'number';
+
+/**
+ * A checkpoint of the BPR loop before the one loop (fields epoch, adamStep, sampler, bestAuc,
+ * bestEpoch, sinceBest, history; written at epoch ends only) in the one loop's layout: its tensor
+ * names are the same. Null for a state of another shape.
+ */
+export function upgradeBprCheckpoint(s: Legacy, tensors: Map<string, Tensor>): { state: unknown; tensors: Map<string, Tensor> } | null {
+  if (!num(s.epoch) || !num(s.adamStep) || !Array.isArray(s.sampler) || !Array.isArray(s.history)) return null;
+  const perEpoch = s.epoch > 0 ? s.adamStep / s.epoch : 0;
+  const history = (s.history as Legacy[]).map((h) => ({
+    mark: h.epoch,
+    step: num(h.epoch) ? h.epoch * perEpoch : h.epoch,
+    epoch: h.epoch,
+    loss: h.loss,
+    seconds: h.seconds,
+    metrics: h.metrics,
+  }));
+  const state = {
+    step: s.adamStep,
+    marks: s.epoch,
+    rngs: [s.sampler],
+    best: s.bestAuc ?? null, // −Infinity (nothing validated) was written as null
+    bestMark: s.bestEpoch,
+    sinceBest: s.sinceBest,
+    period: { loss: 0, seconds: 0 },
+    history,
+  };
+  return { state, tensors };
+}
+
 /** BPR as a task of the one training loop (train/loop.ts): triplets from the sampler, one `bprStep` each. */
 export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprResult> {
   const lazyParam = model.rows?.param;
@@ -206,6 +238,7 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
         },
         rngs: [sampler],
         generators: model.generators,
+        upgrade: upgradeBprCheckpoint,
       },
       {
         dir: o.dir,

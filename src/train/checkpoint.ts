@@ -73,8 +73,8 @@ export function resumeCheckpoint<S>(
   dir: string,
   schema: z.ZodType<S>,
   onMessage?: (m: string) => void,
-  /** a check before the schema's: it throws for a state it recognises as another writer's */
-  precheck?: (state: unknown, file: string) => void,
+  /** runs before the schema's check: reads a checkpoint of an earlier layout as this one (or throws, naming it) */
+  upgrade?: (ck: CheckpointFiles<unknown>, file: string) => CheckpointFiles<unknown>,
 ): CheckpointFiles<S> | null {
   if (!hasCheckpoint(dir)) {
     if (existsSync(join(dir, 'manifest.json')))
@@ -85,8 +85,8 @@ export function resumeCheckpoint<S>(
     onMessage?.(`--resume: ${dir} has no checkpoint: training from the start`);
     return null;
   }
-  const ck = loadCheckpoint<unknown>(dir);
-  precheck?.(ck.state, join(dir, ck.stateFrom === 'json' ? CHECKPOINT_STATE : CHECKPOINT_TENSORS));
+  const loaded = loadCheckpoint<unknown>(dir);
+  const ck = upgrade ? upgrade(loaded, join(dir, loaded.stateFrom === 'json' ? CHECKPOINT_STATE : CHECKPOINT_TENSORS)) : loaded;
   const parsed = schema.safeParse(ck.state);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -85,6 +85,39 @@ export function wrongCategories(cats: Int32Array, numCategories: number, rng: Rn
   return Int32Array.from(cats, (c) => (c + 1 + rng.int(numCategories - 1)) % numCategories);
 }
 
+/**
+ * A checkpoint of the GAN loop before the one loop (fields step, snapshot, rng, dLoss, gLoss,
+ * bestFrechet, bestSnapshot, history; tensors 'zgen' and 'ema.*') in the one loop's layout
+ * ('gen.0', 'avg.*'). Null for a state of another shape.
+ */
+export function upgradeGanCheckpoint(s: Record<string, unknown>, tensors: Map<string, Tensor>): { state: unknown; tensors: Map<string, Tensor> } | null {
+  if (typeof s.step !== 'number' || typeof s.snapshot !== 'number' || !Array.isArray(s.rng) || !Array.isArray(s.history)) return null;
+  const history = (s.history as Record<string, unknown>[]).map((h) => {
+    const d = h.dLoss as number | null;
+    const g = h.gLoss as number | null;
+    return {
+      mark: h.snapshot,
+      step: h.step,
+      epoch: h.epoch,
+      loss: d !== null && g !== null ? d + g : null,
+      seconds: 0,
+      metrics: { dLoss: d, gLoss: g, ...(h.metrics as Record<string, number | null>) },
+    };
+  });
+  const state = {
+    step: s.step,
+    marks: s.snapshot,
+    rngs: [s.rng],
+    best: s.bestFrechet ?? null, // Infinity (nothing measured) was written as null
+    bestMark: s.bestSnapshot,
+    sinceBest: 0,
+    period: { loss: 0, seconds: 0 },
+    history,
+  };
+  const renamed = new Map([...tensors].map(([k, v]) => [k === 'zgen' ? 'gen.0' : k.startsWith('ema.') ? `avg.${k.slice(4)}` : k, v]));
+  return { state, tensors: renamed };
+}
+
 /** The GAN as a task of the one training loop (train/loop.ts): one D step then one G step per batch. */
 export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
   const { gan, config: c } = o;
@@ -151,6 +184,7 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
         },
         rngs: [rng],
         generators: [zGen],
+        upgrade: upgradeGanCheckpoint,
       },
       {
         dir: o.dir,

@@ -23,7 +23,7 @@ import { BadInputError, CancelledError, InvalidArgumentError } from '../core/err
 import type { RngState } from '../core/rng.js';
 import { tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
 import { averageInto, copyState, disposeAll, LazyRowAverage, snapshot, withWeightsAsync } from './averaging.js';
-import { countSchema, CHECKPOINT_STATE, resumeCheckpoint, rngStateSchema, saveCheckpoint } from './checkpoint.js';
+import { countSchema, CHECKPOINT_STATE, resumeCheckpoint, rngStateSchema, saveCheckpoint, type CheckpointFiles } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 
 export interface Schedule {
@@ -68,6 +68,11 @@ export interface TrainingTask<B> {
   rngs: readonly { getState(): RngState; setState(s: RngState): void }[];
   /** torch generators (dropout, augmentation, latent codes), saved as tensors */
   generators: readonly Generator[];
+  /**
+   * reads a checkpoint of this task's loop before the one loop (its own state fields and tensor
+   * names) as this loop's; null when the state is not one it knows
+   */
+  upgrade?(state: Record<string, unknown>, tensors: Map<string, Tensor>): { state: unknown; tensors: Map<string, Tensor> } | null;
 }
 
 export interface LoopOptions {
@@ -185,7 +190,18 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
   };
   let lazySteps: Float64Array | undefined;
 
-  const ck = o.resume ? resumeCheckpoint(o.dir!, loopStateSchema, o.callbacks.onMessage, refuseEarlierLoops) : null;
+  const upgrade = (c: CheckpointFiles<unknown>, file: string): CheckpointFiles<unknown> => {
+    const s = c.state;
+    if (s === null || typeof s !== 'object' || 'marks' in s) return c; // this loop's (the schema checks the rest)
+    const up = task.upgrade?.(s as Record<string, unknown>, c.tensors);
+    if (!up)
+      throw new BadInputError(
+        `${file} was written by an earlier Atelier's training loop (no 'marks' field) in a layout this one cannot read: train the run again without --resume`,
+      );
+    o.callbacks.onMessage?.(`${file}: a checkpoint of Atelier's earlier training loop, read into this one's layout`);
+    return { ...c, state: up.state, tensors: up.tensors };
+  };
+  const ck = o.resume ? resumeCheckpoint(o.dir!, loopStateSchema, o.callbacks.onMessage, upgrade) : null;
   if (ck) {
     st = ck.state;
     const file = `${o.dir}/checkpoint.safetensors`;
@@ -322,11 +338,3 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
 }
 
 const metricName = (k: Keep) => (typeof k === 'object' ? k.metric : 'metric');
-
-/** A checkpoint of the loops before this one (their own state fields): named, never misread. */
-function refuseEarlierLoops(state: unknown, file: string): void {
-  if (state !== null && typeof state === 'object' && !('marks' in state))
-    throw new BadInputError(
-      `${file} was written by an earlier Atelier's training loop (no 'marks' field): it cannot be resumed by this one; train the run again without --resume`,
-    );
-}

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { plantedDataset } from '../helpers/planted.js';
 import { assertSameCheckpoint } from '../helpers/resume.js';
 
@@ -177,5 +177,55 @@ test('DVBPR cancelled mid-epoch (weight averaging with its lazy rows on) writes 
   const history = (dir: string) =>
     (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { history: { loss: number; metrics: unknown }[] }).history.map((h) => [h.loss, h.metrics]);
   assert.deepEqual(history(cut), history(straight));
+  images.dispose();
+});
+
+test("a checkpoint of the BPR loop before the one loop (its own fields, written by Atelier before this change) resumes to the uninterrupted run's very weights", async () => {
+  const ds = plantedDataset();
+  const images = imagesTensor(ds);
+  const tiny = dvbprPreset('tiny', 16);
+  const cfg = { ...tiny, encoder: { ...tiny.encoder, dropout: 0.3 }, averageEpochs: 1, epochs: 3 };
+  const straight = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  await trainDvbprJob(ds, images, { out: straight, config: cfg, resume: false, callbacks: {} });
+  const old = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  await trainDvbprJob(ds, images, { out: old, config: { ...cfg, epochs: 2 }, resume: false, callbacks: {} });
+  // the same checkpoint in the earlier layout: that loop's state fields, no lazy-average steps (it flushed them every epoch)
+  const ck = loadCheckpoint<{
+    step: number;
+    marks: number;
+    rngs: number[][];
+    best: number;
+    bestMark: number;
+    sinceBest: number;
+    history: { mark: number; loss: number; seconds: number; metrics: unknown }[];
+  }>(old);
+  const s = ck.state;
+  const legacy = {
+    epoch: s.marks,
+    adamStep: s.step,
+    sampler: s.rngs[0],
+    bestAuc: s.best,
+    bestEpoch: s.bestMark,
+    sinceBest: s.sinceBest,
+    history: s.history.map((h) => ({ epoch: h.mark, loss: h.loss, seconds: h.seconds, metrics: h.metrics })),
+  };
+  ck.tensors.delete('lazyAverageSteps');
+  rmSync(join(old, 'manifest.json')); // a run cut before it finished
+  saveCheckpoint(old, legacy, ck.tensors);
+  const messages: string[] = [];
+  await trainDvbprJob(ds, images, { out: old, config: cfg, resume: true, callbacks: { onMessage: (m) => messages.push(m) } });
+  assert.ok(
+    messages.some((m) => /a checkpoint of Atelier's earlier training loop, read into this one's layout/.test(m)),
+    messages.join('\n'),
+  );
+  assert.ok(messages.includes(`resumed at epoch 2 (best auc ${s.best.toFixed(4)} at epoch ${s.bestMark})`), messages.join('\n'));
+  assertSameCheckpoint(straight, old);
+  // a state of neither layout is refused by name
+  const odd = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
+  saveCheckpoint(odd, { iteration: 3 }, new Map(ck.tensors));
+  await assert.rejects(
+    trainDvbprJob(ds, images, { out: odd, config: cfg, resume: true, callbacks: {} }),
+    (e: Error) => e instanceof BadInputError && /earlier Atelier's training loop \(no 'marks' field\) in a layout this one cannot read/.test(e.message),
+  );
   images.dispose();
 });

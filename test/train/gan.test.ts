@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { CancelledError } from '../../src/core/errors.js';
 import type { StepEvent } from '../../src/train/events.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ganPreset, type GanConfig } from '../../src/config/gan.js';
@@ -389,6 +390,36 @@ test('GAN training cancelled between snapshots writes a checkpoint of that step;
       h.metrics.gLoss,
     ]),
   );
+});
+
+test("a checkpoint of the GAN loop before the one loop ('zgen', 'ema.*' and its own fields) resumes to the uninterrupted run's very weights", async () => {
+  const ema = { emaSteps: 3, mismatch: 1 };
+  const a = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  (await run(a, 4, 2, false, undefined, undefined, ema)).gan.dispose();
+  const b = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
+  (await run(b, 2, 1, false, undefined, undefined, ema)).gan.dispose();
+  // the same checkpoint in the earlier layout
+  type H = { mark: number; step: number; epoch: number; metrics: Record<string, number> };
+  const ck = loadCheckpoint<{ step: number; marks: number; rngs: number[][]; best: number; bestMark: number; history: H[] }>(b);
+  const s = ck.state;
+  const last = s.history.at(-1)!.metrics;
+  const legacy = {
+    step: s.step,
+    snapshot: s.marks,
+    rng: s.rngs[0],
+    dLoss: last.dLoss,
+    gLoss: last.gLoss,
+    bestFrechet: s.best,
+    bestSnapshot: s.bestMark,
+    history: s.history.map(({ mark, step, epoch, metrics: { dLoss, gLoss, ...metrics } }) => ({ snapshot: mark, step, epoch, dLoss, gLoss, metrics })),
+  };
+  const tensors = new Map([...ck.tensors].map(([k, v]) => [k === 'gen.0' ? 'zgen' : k.startsWith('avg.') ? `ema.${k.slice(4)}` : k, v]));
+  saveCheckpoint(b, legacy, tensors);
+  (await run(b, 4, 2, true, undefined, undefined, ema)).gan.dispose();
+  const ta = loadSafetensors(join(a, 'checkpoint.safetensors')).tensors;
+  const tb = loadSafetensors(join(b, 'checkpoint.safetensors')).tensors;
+  assert.deepEqual([...tb.keys()].sort(), [...ta.keys()].sort());
+  for (const [k, v] of ta) assert.deepEqual(Buffer.from(tb.get(k)!.data().buffer), Buffer.from(v.data().buffer), k);
 });
 
 test('the category draw: ∝ n_c^power, items of a category uniformly, uncategorised items never', () => {
