@@ -87,6 +87,11 @@ export interface LoopOptions {
   group?: ProcessGroup;
   /** cancels at the next step: a checkpoint of that step, then a CancelledError */
   signal?: AbortSignal;
+  /**
+   * also checkpoint between marks once this many seconds have passed since the last checkpoint
+   * (default CHECKPOINT_SECONDS; 0: at marks only): an epoch of a full-size shop runs for hours
+   */
+  checkpointSeconds?: number;
   /** what the CancelledError names */
   what?: string;
   callbacks: TrainCallbacks;
@@ -155,6 +160,15 @@ const BEST = 'best.';
 const AVG = 'avg.';
 const GEN = 'gen.';
 const LAZY_STEPS = 'lazyAverageSteps';
+
+/** How often a long period is checkpointed between marks: ten minutes, or ATELIER_CHECKPOINT_SECONDS. */
+export const CHECKPOINT_SECONDS = (() => {
+  const v = process.env.ATELIER_CHECKPOINT_SECONDS;
+  if (v === undefined || v === '') return 600;
+  const n = Number(v);
+  if (!(n >= 0)) throw new BadInputError(`ATELIER_CHECKPOINT_SECONDS must be a number of seconds ≥ 0, got '${v}'`);
+  return n;
+})();
 
 /** Rank 0's metric on every rank (the others' metrics are that one value alone). */
 function shared(group: ProcessGroup, metrics: Record<string, number>, metric: string): Record<string, number> {
@@ -237,7 +251,10 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
   }
   const lazy = av?.lazy ? new LazyRowAverage(avg.get(av.lazy.key)!, av.lazy.param, av.decay, st.step, lazySteps) : null;
 
+  const every = (o.checkpointSeconds ?? CHECKPOINT_SECONDS) * 1000;
+  let lastSave = performance.now();
   const checkpoint = () => {
+    lastSave = performance.now();
     if (!lead || !o.dir) return;
     st.rngs = task.rngs.map((r) => r.getState());
     tidy(() => {
@@ -284,6 +301,10 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
         st.period.seconds = (performance.now() - t0) / 1000;
         checkpoint();
         throw new CancelledError(`${o.what ?? 'training'} (stopped at step ${st.step} of ${sch.totalSteps}${o.dir ? '; --resume continues from there' : ''})`);
+      } else if (every > 0 && performance.now() - lastSave >= every) {
+        // a long period: a checkpoint of this step, so that a kill loses at most `every` of work
+        st.period.seconds = (performance.now() - t0) / 1000;
+        checkpoint();
       }
     }
   } catch (e) {

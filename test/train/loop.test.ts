@@ -184,3 +184,43 @@ test("the loop: a checkpoint of an earlier Atelier's loop is refused by name; a 
     (e: Error) => e instanceof BadInputError && e.message.includes(path) && /earlier Atelier's training loop/.test(e.message),
   );
 });
+
+test('the loop: a long epoch is checkpointed between marks as time passes, so a crash mid-epoch resumes from its last such step to the uninterrupted result', async () => {
+  const keep = { metric: 'metric', higher: false } as const;
+  const metric = (m: number) => [3, 1, 2][m - 1]!;
+  const straight = await runTraining(toy(metric, keep).task, opts({ dir: mkdtempSync(join(tmpdir(), 'atelier-loop-')), checkpointSeconds: 0 }));
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-loop-'));
+  // a checkpoint after every step (any time has passed); the process "dies" in step 7's report
+  await assert.rejects(
+    runTraining(
+      toy(metric, keep).task,
+      opts({
+        dir,
+        checkpointSeconds: 1e-9,
+        callbacks: {
+          onStep: (e) => {
+            if (e.globalStep === 7) throw new Error('killed');
+          },
+        },
+      }),
+    ),
+    /killed/,
+  );
+  const state = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { step: number; marks: number };
+  assert.deepEqual([state.step, state.marks], [6, 1], 'the last checkpoint is of step 6, inside epoch 2');
+  const resumed = toy(metric, keep);
+  const r = await runTraining(resumed.task, opts({ dir, resume: true }));
+  assert.deepEqual(resumed.state.steps, [6, 7, 8, 9, 10, 11]);
+  const strip = (h: HistoryEntry[]) => h.map(({ seconds: _s, ...rest }) => rest);
+  assert.deepEqual(strip(r.history), strip(straight.history));
+  assert.equal(
+    resumed.state.w,
+    draws(12).reduce((a, b) => a + b, 0),
+  );
+  // at marks only (0), nothing is written between them
+  const marksOnly = mkdtempSync(join(tmpdir(), 'atelier-loop-'));
+  await assert.rejects(
+    runTraining(toy(metric, keep).task, opts({ dir: marksOnly, checkpointSeconds: 0, callbacks: { onStep: (e) => assert.ok(e.globalStep < 7, 'killed') } })),
+  );
+  assert.equal((JSON.parse(readFileSync(join(marksOnly, 'checkpoint.json'), 'utf8')) as { step: number }).step, 4);
+});
