@@ -89,7 +89,7 @@ export interface LoopOptions {
   signal?: AbortSignal;
   /**
    * also checkpoint between marks once this many seconds have passed since the last checkpoint
-   * (default CHECKPOINT_SECONDS; 0: at marks only): an epoch of a full-size shop runs for hours
+   * (default checkpointSeconds(); 0: at marks only): an epoch of a full-size shop runs for hours
    */
   checkpointSeconds?: number;
   /** what the CancelledError names */
@@ -162,13 +162,13 @@ const GEN = 'gen.';
 const LAZY_STEPS = 'lazyAverageSteps';
 
 /** How often a long period is checkpointed between marks: ten minutes, or ATELIER_CHECKPOINT_SECONDS. */
-export const CHECKPOINT_SECONDS = (() => {
+export function checkpointSeconds(): number {
   const v = process.env.ATELIER_CHECKPOINT_SECONDS;
   if (v === undefined || v === '') return 600;
   const n = Number(v);
   if (!(n >= 0)) throw new BadInputError(`ATELIER_CHECKPOINT_SECONDS must be a number of seconds ≥ 0, got '${v}'`);
   return n;
-})();
+}
 
 /** Rank 0's metric on every rank (the others' metrics are that one value alone). */
 function shared(group: ProcessGroup, metrics: Record<string, number>, metric: string): Record<string, number> {
@@ -251,7 +251,7 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
   }
   const lazy = av?.lazy ? new LazyRowAverage(avg.get(av.lazy.key)!, av.lazy.param, av.decay, st.step, lazySteps) : null;
 
-  const every = (o.checkpointSeconds ?? CHECKPOINT_SECONDS) * 1000;
+  const every = (o.checkpointSeconds ?? checkpointSeconds()) * 1000;
   let lastSave = performance.now();
   const checkpoint = () => {
     lastSave = performance.now();

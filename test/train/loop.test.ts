@@ -223,4 +223,14 @@ test('the loop: a long epoch is checkpointed between marks as time passes, so a 
     runTraining(toy(metric, keep).task, opts({ dir: marksOnly, checkpointSeconds: 0, callbacks: { onStep: (e) => assert.ok(e.globalStep < 7, 'killed') } })),
   );
   assert.equal((JSON.parse(readFileSync(join(marksOnly, 'checkpoint.json'), 'utf8')) as { step: number }).step, 4);
+  // the interval from the environment: a bad value is named
+  process.env.ATELIER_CHECKPOINT_SECONDS = 'ten';
+  try {
+    await assert.rejects(
+      runTraining(toy(metric, keep).task, opts()),
+      (e: Error) => e instanceof BadInputError && /ATELIER_CHECKPOINT_SECONDS .* got 'ten'/.test(e.message),
+    );
+  } finally {
+    delete process.env.ATELIER_CHECKPOINT_SECONDS;
+  }
 });
