@@ -40,7 +40,7 @@ export function registerTrainBaselines(train: Command): void {
     .option('--lr <x>', 'Adam learning rate', '0.001')
     .option('--only <list>', `comma-separated subset of ${BASELINES.join(', ')}`)
     .option('--seed <n>', 'seed', '1')
-    .option('--resume', 'continue BPR-MF/VBPR from their checkpoints')
+    .option('--resume', 'continue BPR-MF/VBPR from their last checkpoints (Ctrl-C writes one and stops)')
     .option('--json', 'print the manifests as JSON lines')
     .action(async function (this: Command, opts: Record<string, unknown>) {
       const resolved = settingsFor(this, baselineFlags, takeDevice(opts));

@@ -167,7 +167,7 @@ export function registerTrainDvbpr(train: Command): void {
     .option('--nproc <n>', 'data-parallel over n local processes (c10d with Gloo; torchrun-style variables start one worker each instead)')
     .option('--like <run>', 'take the config and the best epoch (as --epochs) of this evaluated run folder; flags given still apply')
     .option('--seed <n>', 'seed')
-    .option('--resume', "continue from the run folder's last checkpoint")
+    .option('--resume', "continue from the run folder's last checkpoint (Ctrl-C writes one and stops)")
     .option('--json', 'print the run manifest as JSON');
   addSettingsFlags(cmd);
   // everyday flags in --help; the rest (the network, the schedule, the studies' knobs) through --config or as flags

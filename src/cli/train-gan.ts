@@ -68,7 +68,7 @@ export function registerTrainGan(train: Command): void {
     .option('--classifier-epochs <n>', "epochs of the metrics' category classifier")
     .option('--quality-samples <n>', 'generated images per category for the metrics', '200')
     .option('--seed <n>', 'seed')
-    .option('--resume', "continue from the last snapshot's checkpoint")
+    .option('--resume', 'continue from the last checkpoint (at each snapshot, every ten minutes, and on Ctrl-C)')
     .option('--json', 'print the GAN manifest as JSON')
     .action(async function (this: Command, opts: Record<string, unknown>) {
       const { config, printConfig, ...flags } = takeDevice(opts);
