@@ -17,6 +17,8 @@
  *   hm-224     the H&M sample ingested at 224 px and the paper preset's first steps → hm-224.json / .md
  *   train-speed  `atelier train dvbpr` with the default preset on H&M, fresh: minutes to its best
  *              validation epoch, the classifier included → train-speed.json / .md
+ *   checkpoint   a DVBPR checkpoint of the default preset at 1%, 10% and 100% of the H&M download's
+ *              shoppers: size, seconds to write, its share of the loop's interval → checkpoint.json / .md
  * Each case runs in its own process (peak RSS is the case's own), Atelier and PyTorch
  * alternating round by round so that drift on a shared machine hits both alike.
  */
@@ -40,6 +42,7 @@ const benches: Record<string, () => Promise<void>> = {
   'full-size': async () => (await import('./full-size.js')).fullSizeBench(process.argv.slice(3)),
   'design-datasets': async () => (await import('./design-datasets.js')).designDatasetsBench(process.argv.slice(3)),
   'hm-224': async () => (await import('./hm-224.js')).hm224Bench(process.argv.slice(3)),
+  checkpoint: async () => (await import('./checkpoint.js')).checkpointBench(),
 };
 if (!which || !benches[which]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
