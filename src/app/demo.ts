@@ -155,7 +155,7 @@ export async function runDemo(raw: Record<string, unknown>, progress: Progress, 
       r = await fn();
     } catch (e) {
       if (e instanceof CancelledError && signal?.aborted)
-        throw new CancelledError(`the demo's stage '${name}' (stopped with a checkpoint; running the demo again resumes)`);
+        throw new CancelledError(`the demo's stage '${name}' (stopped; running the demo again resumes from its last checkpoint)`);
       throw e;
     }
     stages.push({ stage: name, seconds: (performance.now() - t0) / 1000 });

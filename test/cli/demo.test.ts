@@ -19,7 +19,7 @@ test(
     await assert.rejects(
       runDemo({ out, preset: 'tiny' }, watch, abort.signal),
       (e: Error) =>
-        e instanceof CancelledError && /the demo's stage 'dvbpr-scratch' \(stopped with a checkpoint; running the demo again resumes\)/.test(e.message),
+        e instanceof CancelledError && /the demo's stage 'dvbpr-scratch' \(stopped; running the demo again resumes from its last checkpoint\)/.test(e.message),
     );
     assert.equal((JSON.parse(readFileSync(join(out, 'runs', 'dvbpr-scratch', 'checkpoint.json'), 'utf8')) as { step: number }).step, 1);
     assert.ok(existsSync(join(out, 'runs', 'bpr-mf', 'manifest.json')) && !existsSync(join(out, 'runs', 'dvbpr-scratch', 'manifest.json')));
