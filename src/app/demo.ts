@@ -4,10 +4,10 @@
  * baselines, DVBPR (from scratch and classifier-initialised) and the GAN, makes designs, and
  * writes report.html. Completed stages are kept: running it again resumes (--fresh restarts).
  */
-import { CancelledError } from '../core/errors.js';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { CancelledError } from '../core/errors.js';
 import { dvbprPreset, SIMULATED_SCHEDULE } from '../config/dvbpr.js';
 import { ganPreset, ganSchema } from '../config/gan.js';
 import { parseConfig } from '../config/parse.js';

@@ -1,9 +1,9 @@
 /** `atelier demo` (README's main command, `npm run demo`): the whole pipeline into report.html. */
-import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { demoOptions, runDemo } from '../app/demo.js';
 import { addSettingsFlags, settingsFor } from './settings.js';
 import { createProgress } from '../app/progress.js';
+import { interruptible } from './interrupt.js';
 
 export function registerDemo(program: Command): void {
   addSettingsFlags(program.command('demo'))

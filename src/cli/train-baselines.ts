@@ -1,5 +1,4 @@
 /** `atelier train baselines`: random, popularity, BPR-MF and VBPR, one run folder each. */
-import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { addSettingsFlags, settingsFor } from './settings.js';
 import { z } from 'zod';
@@ -7,6 +6,7 @@ import { BASELINES, trainBaselines, type BaselineKind } from '../app/train-basel
 import { decimal } from '../config/parse.js';
 import { out, deviceOptions, takeDevice } from './flags.js';
 import { createProgress } from '../app/progress.js';
+import { interruptible } from './interrupt.js';
 
 const baselineFlags = z
   .object({

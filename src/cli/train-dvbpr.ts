@@ -1,5 +1,4 @@
 /** `atelier train dvbpr`: flags → a validated DVBPR config → src/app/train-recommender.ts. */
-import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { addSettingsFlags, hideInHelp } from './settings.js';
 import { readSettingsFile } from '../config/file.js';
 import { readDatasetManifest } from '../data/dataset.js';
 import { createProgress } from '../app/progress.js';
+import { interruptible } from './interrupt.js';
 
 const dvbprFlags = z
   .object({

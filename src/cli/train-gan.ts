@@ -1,5 +1,4 @@
 /** `atelier train gan`: flags → a validated GAN config → src/app/train-gan.ts. */
-import { interruptible } from './interrupt.js';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { trainGanFromData } from '../app/train-gan.js';
@@ -10,6 +9,7 @@ import { createProgress } from '../app/progress.js';
 import { addSettingsFlags } from './settings.js';
 import { readSettingsFile } from '../config/file.js';
 import { readDatasetManifest } from '../data/dataset.js';
+import { interruptible } from './interrupt.js';
 
 const ganFlags = z
   .object({
