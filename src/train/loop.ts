@@ -109,7 +109,8 @@ export interface HistoryEntry {
   metrics: Record<string, number>;
 }
 
-interface LoopState {
+/** What checkpoint.json holds (besides the pairing with its tensors file). */
+export interface LoopState {
   step: number;
   marks: number;
   rngs: RngState[];

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { dvbprPreset } from '../../src/config/dvbpr.js';
 import { imagesTensor, trainDvbprJob } from '../../src/app/train-recommender.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import type { LoopState } from '../../src/train/loop.js';
 import { plantedDataset } from '../helpers/planted.js';
 import { assertSameCheckpoint } from '../helpers/resume.js';
 
@@ -141,13 +142,19 @@ test('a checkpoint state outside the bounds its writer keeps is a CorruptFileErr
   images.dispose();
 });
 
-test('DVBPR cancelled mid-epoch (weight averaging with its lazy rows on) writes a checkpoint of that step, and --resume ends exactly where the uninterrupted run does', async () => {
+/** A DVBPR run of 3 epochs with dropout and weight averaging (lazy rows), straight through: what the interrupted runs must equal. */
+async function averagedStraightRun() {
   const ds = plantedDataset();
   const images = imagesTensor(ds);
   const tiny = dvbprPreset('tiny', 16);
   const cfg = { ...tiny, encoder: { ...tiny.encoder, dropout: 0.3 }, averageEpochs: 1, epochs: 3 };
   const straight = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
   await trainDvbprJob(ds, images, { out: straight, config: cfg, resume: false, callbacks: {} });
+  return { ds, images, cfg, straight };
+}
+
+test('DVBPR cancelled mid-epoch (weight averaging with its lazy rows on) writes a checkpoint of that step, and --resume ends exactly where the uninterrupted run does', async () => {
+  const { ds, images, cfg, straight } = await averagedStraightRun();
   const cut = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
   const abort = new AbortController();
   let stoppedAt = 0;
@@ -181,34 +188,15 @@ test('DVBPR cancelled mid-epoch (weight averaging with its lazy rows on) writes 
 });
 
 test("a checkpoint of the BPR loop before the one loop (its own fields, written by Atelier before this change) resumes to the uninterrupted run's very weights", async () => {
-  const ds = plantedDataset();
-  const images = imagesTensor(ds);
-  const tiny = dvbprPreset('tiny', 16);
-  const cfg = { ...tiny, encoder: { ...tiny.encoder, dropout: 0.3 }, averageEpochs: 1, epochs: 3 };
-  const straight = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
-  await trainDvbprJob(ds, images, { out: straight, config: cfg, resume: false, callbacks: {} });
+  const { ds, images, cfg, straight } = await averagedStraightRun();
   const old = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));
   await trainDvbprJob(ds, images, { out: old, config: { ...cfg, epochs: 2 }, resume: false, callbacks: {} });
   // the same checkpoint in the earlier layout: that loop's state fields, no lazy-average steps (it flushed them every epoch)
-  const ck = loadCheckpoint<{
-    step: number;
-    marks: number;
-    rngs: number[][];
-    best: number;
-    bestMark: number;
-    sinceBest: number;
-    history: { mark: number; loss: number; seconds: number; metrics: unknown }[];
-  }>(old);
+  const ck = loadCheckpoint<LoopState>(old);
   const s = ck.state;
-  const legacy = {
-    epoch: s.marks,
-    adamStep: s.step,
-    sampler: s.rngs[0],
-    bestAuc: s.best,
-    bestEpoch: s.bestMark,
-    sinceBest: s.sinceBest,
-    history: s.history.map((h) => ({ epoch: h.mark, loss: h.loss, seconds: h.seconds, metrics: h.metrics })),
-  };
+  const { marks: epoch, step: adamStep, rngs, best: bestAuc, bestMark: bestEpoch, sinceBest } = s;
+  const history = s.history.map((h) => ({ epoch: h.mark, loss: h.loss, seconds: h.seconds, metrics: h.metrics }));
+  const legacy = { epoch, adamStep, sampler: rngs[0], bestAuc, bestEpoch, sinceBest, history };
   ck.tensors.delete('lazyAverageSteps');
   rmSync(join(old, 'manifest.json')); // a run cut before it finished
   saveCheckpoint(old, legacy, ck.tensors);
@@ -218,7 +206,7 @@ test("a checkpoint of the BPR loop before the one loop (its own fields, written 
     messages.some((m) => /a checkpoint of Atelier's earlier training loop, read into this one's layout/.test(m)),
     messages.join('\n'),
   );
-  assert.ok(messages.includes(`resumed at epoch 2 (best auc ${s.best.toFixed(4)} at epoch ${s.bestMark})`), messages.join('\n'));
+  assert.ok(messages.includes(`resumed at epoch 2 (best auc ${s.best!.toFixed(4)} at epoch ${s.bestMark})`), messages.join('\n'));
   assertSameCheckpoint(straight, old);
   // a state of neither layout is refused by name
   const odd = mkdtempSync(join(tmpdir(), 'atelier-ckpt-'));

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { CancelledError } from '../../src/core/errors.js';
 import type { StepEvent } from '../../src/train/events.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import type { LoopState } from '../../src/train/loop.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ganPreset, type GanConfig } from '../../src/config/gan.js';
@@ -399,20 +400,19 @@ test("a checkpoint of the GAN loop before the one loop ('zgen', 'ema.*' and its 
   const b = mkdtempSync(join(tmpdir(), 'atelier-gan-'));
   (await run(b, 2, 1, false, undefined, undefined, ema)).gan.dispose();
   // the same checkpoint in the earlier layout
-  type H = { mark: number; step: number; epoch: number; metrics: Record<string, number> };
-  const ck = loadCheckpoint<{ step: number; marks: number; rngs: number[][]; best: number; bestMark: number; history: H[] }>(b);
+  const ck = loadCheckpoint<LoopState>(b);
   const s = ck.state;
-  const last = s.history.at(-1)!.metrics;
-  const legacy = {
-    step: s.step,
-    snapshot: s.marks,
-    rng: s.rngs[0],
-    dLoss: last.dLoss,
-    gLoss: last.gLoss,
-    bestFrechet: s.best,
-    bestSnapshot: s.bestMark,
-    history: s.history.map(({ mark, step, epoch, metrics: { dLoss, gLoss, ...metrics } }) => ({ snapshot: mark, step, epoch, dLoss, gLoss, metrics })),
-  };
+  const { step, marks: snapshot, rngs, best: bestFrechet, bestMark: bestSnapshot } = s;
+  const { dLoss, gLoss } = s.history.at(-1)!.metrics; // the last step's losses
+  const history = s.history.map(({ mark, step: at, epoch, metrics: { dLoss: d, gLoss: g, ...metrics } }) => ({
+    snapshot: mark,
+    step: at,
+    epoch,
+    dLoss: d,
+    gLoss: g,
+    metrics,
+  }));
+  const legacy = { step, snapshot, rng: rngs[0], dLoss, gLoss, bestFrechet, bestSnapshot, history };
   const tensors = new Map([...ck.tensors].map(([k, v]) => [k === 'gen.0' ? 'zgen' : k.startsWith('avg.') ? `ema.${k.slice(4)}` : k, v]));
   saveCheckpoint(b, legacy, tensors);
   (await run(b, 4, 2, true, undefined, undefined, ema)).gan.dispose();
