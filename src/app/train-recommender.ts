@@ -179,7 +179,7 @@ async function dvbprJob(ds: Dataset, images: PixelRows, o: DvbprJobOptions): Pro
   const follower = o.group !== undefined && o.group.rank !== 0;
   // a follower takes rank 0's weights at the start (trainBpr's broadcast): no classifier of its own
   if (cfg.init === 'classifier' && !follower) {
-    const clf = o.classifier ?? (await encoderStart(ds, images, cfg, o.callbacks, o.signal));
+    const clf = o.classifier ?? (await encoderStart(ds, images, cfg, o.callbacks, o.group ? undefined : o.signal)); // ranks stop together, in the loop
     // copy the classifier's encoder (conv trunk and embedding layer) into Φ
     model.encoder.loadStateDict(clf.classifier.encoder.stateDict(), 'classifier encoder');
     manifest.metrics.classifier = {
@@ -342,8 +342,8 @@ export async function trainDvbprFromData(
       resume: o.resume,
       callbacks: trainCallbacks(progress, `dvbpr-${cfg.init}`),
       ...(o.like ? { like: o.like } : {}),
-      // a data-parallel run is stopped by its launcher (every rank at once), not step by step
-      ...(group ? { group } : o.signal ? { signal: o.signal } : {}),
+      ...(group ? { group } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
     });
     return manifest;
   } finally {

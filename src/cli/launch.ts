@@ -3,10 +3,12 @@
  * with torchrun's variables (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK) and the cores
  * shared between them (ATELIER_THREADS). Rank 0's output is the command's; another rank's is shown
  * only when it fails. The first worker to fail stops the others, and its exit code is the command's.
+ * SIGINT or SIGTERM is passed on to every worker: their training loops agree on a step, rank 0
+ * checkpoints it, and they exit; the launcher waits for them and reports the stop (`interrupted`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../core/port.js';
 
@@ -35,7 +37,7 @@ function isStopped(pid: number | undefined): boolean {
   }
 }
 
-export async function launchWorkers(n: number, args: string[]): Promise<number> {
+export async function launchWorkers(n: number, args: string[]): Promise<{ code: number; interrupted?: 'SIGINT' | 'SIGTERM' }> {
   const main = fileURLToPath(new URL('./main.ts', import.meta.url));
   const tsx = import.meta.resolve('tsx');
   const port = await freePort();
@@ -64,25 +66,36 @@ export async function launchWorkers(n: number, args: string[]): Promise<number> 
       if (tail.length > 40) tail.shift();
     });
     return new Promise<{ rank: number; code: number }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ rank, code: code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : 1) })),
+      child.on('exit', (code, signal) => resolve({ rank, code: code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1) })),
     );
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => workers.forEach((w) => w.kill(signal)));
+  // the user's stop: passed on (the workers stop at one step, rank 0 writing its checkpoint) and waited for
+  let interrupted: 'SIGINT' | 'SIGTERM' | undefined;
+  const pass = (signal: 'SIGINT' | 'SIGTERM') => () => {
+    interrupted ??= signal;
+    workers.forEach((w) => w.exitCode === null && w.signalCode === null && w.kill(signal));
+  };
+  const onInt = pass('SIGINT');
+  const onTerm = pass('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   let first: { rank: number; code: number } | null = null;
   const stopped: number[] = [];
   let hardStop: NodeJS.Timeout | undefined;
   await Promise.all(
     exits.map((p) =>
       p.then((r) => {
+        if (interrupted) return; // every worker was asked to stop: each ends on its own
         if (r.code !== 0 && !first) {
           first = r;
           const others = workers.filter((w, k) => k !== r.rank && w.exitCode === null && w.signalCode === null);
           // a rank stopped (SIGSTOP, a debugger) holds a collective until the group's timeout; it
-          // would never act on SIGTERM, so it is named, continued to receive it, and killed if it
-          // has not gone within a grace period
+          // would never act on a signal, so it is named, continued to receive it, and killed if it
+          // has not gone within a grace period. SIGHUP, not SIGTERM: a worker ends at once on it,
+          // where SIGTERM (a user's stop) asks its loop for a checkpoint at a step all ranks agree on
           workers.forEach((w, k) => others.includes(w) && isStopped(w.pid) && stopped.push(k));
           for (const w of others) {
-            w.kill('SIGTERM');
+            w.kill('SIGHUP');
             w.kill('SIGCONT');
           }
           hardStop = setTimeout(() => others.forEach((w) => w.exitCode === null && w.signalCode === null && w.kill('SIGKILL')), STOP_GRACE_MS);
@@ -91,8 +104,11 @@ export async function launchWorkers(n: number, args: string[]): Promise<number> 
     ),
   );
   clearTimeout(hardStop);
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onTerm);
+  if (interrupted) return { code: interrupted === 'SIGINT' ? 130 : 143, interrupted };
   const failed = first as { rank: number; code: number } | null;
-  if (!failed) return 0;
+  if (!failed) return { code: 0 };
   if (stopped.length)
     process.stderr.write(
       `atelier: rank ${stopped.join(', rank ')} of ${n} was stopped (not running) when rank ${failed.rank} gave up waiting for it in a collective; it was ended\n`,
@@ -100,5 +116,5 @@ export async function launchWorkers(n: number, args: string[]): Promise<number> 
   if (failed.rank !== 0 && tails[failed.rank]!.length)
     process.stderr.write(`atelier: rank ${failed.rank} of ${n} failed (exit ${failed.code}):\n${tails[failed.rank]!.join('').trimEnd()}\n`);
   else process.stderr.write(`atelier: rank ${failed.rank} of ${n} failed (exit ${failed.code}); the other workers were stopped\n`);
-  return failed.code;
+  return { code: failed.code };
 }

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { join } from 'node:path';
 import { trainDvbprFromData, type LikeRun } from '../app/train-recommender.js';
-import { AtelierError, BadInputError, InvalidArgumentError } from '../core/errors.js';
+import { AtelierError, BadInputError, CancelledError, InvalidArgumentError } from '../core/errors.js';
 import { rendezvousFromEnv } from '../torch/index.js';
 import { commandLine } from './argv.js';
 import { launchWorkers } from './launch.js';
@@ -206,21 +206,24 @@ export function registerTrainDvbpr(train: Command): void {
     }
     if (f.nproc && f.nproc > 1) {
       if (rendezvousFromEnv()) throw new InvalidArgumentError('--nproc starts its own workers: not inside a launcher that set WORLD_SIZE');
-      const code = await launchWorkers(f.nproc, commandLine());
+      const { code, interrupted } = await launchWorkers(f.nproc, commandLine());
+      if (interrupted)
+        throw new CancelledError(
+          `train dvbpr --nproc ${f.nproc} (stopped at one step by every rank, rank 0's checkpoint of it written; --resume continues)`,
+          interrupted,
+        );
       if (code !== 0) throw new AtelierError('DISTRIBUTED', `train dvbpr --nproc ${f.nproc}: a worker failed (exit ${code})`);
       return;
     }
     const follower = (rendezvousFromEnv()?.rank ?? 0) !== 0;
     const like = f.like ? likeRun(f.like) : undefined;
-    const m = await interruptible(
-      (signal) =>
-        trainDvbprFromData(
-          f.data,
-          (size) => dvbprConfigFrom(f, size, like?.manifest, file),
-          { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}), ...(signal ? { signal } : {}) },
-          createProgress({ json: f.json }),
-        ),
-      (rendezvousFromEnv()?.size ?? 1) <= 1,
+    const m = await interruptible((signal) =>
+      trainDvbprFromData(
+        f.data,
+        (size) => dvbprConfigFrom(f, size, like?.manifest, file),
+        { out: f.out, resume: f.resume, split: f.split, ...(like ? { like: like.record } : {}), ...(signal ? { signal } : {}) },
+        createProgress({ json: f.json }),
+      ),
     );
     if (follower) return; // rank 0 reports
     const t = m.metrics.test;

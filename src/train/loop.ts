@@ -14,7 +14,8 @@
  *    generators, the average, the best and the history (train/checkpoint.ts writes the pair);
  *  - cancellation: when `signal` aborts, the loop stops after the step under way, writes a
  *    checkpoint of that step (so `--resume` continues exactly where it stopped, mid-epoch
- *    included) and throws a CancelledError;
+ *    included) and throws a CancelledError; in a data-parallel run the ranks agree on the step
+ *    (a one-number all-reduce after each step);
  *  - data parallelism: with a c10d group, every rank runs the same schedule; rank 0 evaluates
  *    (the others take its metric) and writes the checkpoints.
  */
@@ -85,7 +86,7 @@ export interface LoopOptions {
   /** stop after this many evaluated marks without a gain (0 or absent: never) */
   patience?: number;
   group?: ProcessGroup;
-  /** cancels at the next step: a checkpoint of that step, then a CancelledError */
+  /** cancels at the next step: a checkpoint of that step, then a CancelledError (with a group, every rank at the step any rank's signal was seen) */
   signal?: AbortSignal;
   /**
    * also checkpoint between marks once this many seconds have passed since the last checkpoint
@@ -186,7 +187,6 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
   const { schedule: sch, group } = o;
   if (sch.marks.length === 0 || sch.marks.some((m, k) => m < 1 || m > sch.totalSteps || (k > 0 && m <= sch.marks[k - 1]!)))
     throw new InvalidArgumentError(`runTraining: marks [${sch.marks.join(', ')}] must ascend within 1..${sch.totalSteps}`);
-  if (o.signal && group) throw new InvalidArgumentError('runTraining: a data-parallel run is stopped by its launcher, not by a signal');
   if (o.resume && !o.dir) throw new InvalidArgumentError('runTraining: resume needs a checkpoint folder');
   const lead = !group || group.rank === 0; // evaluates and writes the checkpoints
   const lossPer = task.lossPer ?? 1;
@@ -268,6 +268,17 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
     });
   };
 
+  /** Whether to stop now: the signal, or in a data-parallel run any rank's (one all-reduce a step, so that every rank stops at the same step). */
+  const stopAsked = (): boolean => {
+    if (!o.signal) return false;
+    if (!group) return o.signal.aborted;
+    const t = tensor(Float32Array.from([o.signal.aborted ? 1 : 0]), [1]);
+    group.allReduce([t], 'sum');
+    const any = t.item() > 0;
+    t.dispose();
+    return any;
+  };
+
   let t0 = performance.now() - st.period.seconds * 1000;
   let periodStart = st.step; // steps since the period began, for the rate (this process's)
   let tRate = performance.now();
@@ -298,7 +309,7 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
         if (await mark()) break;
         periodStart = st.step;
         tRate = performance.now();
-      } else if (o.signal?.aborted) {
+      } else if (stopAsked()) {
         st.period.seconds = (performance.now() - t0) / 1000;
         checkpoint();
         throw new CancelledError(`${o.what ?? 'training'} (stopped at step ${st.step} of ${sch.totalSteps}${o.dir ? '; --resume continues from there' : ''})`);
@@ -349,7 +360,7 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
       o.callbacks.onMessage?.(`early stop: no validation gain for ${st.sinceBest} evaluations`);
       return true;
     }
-    if (o.signal?.aborted && st.step < sch.totalSteps)
+    if (st.step < sch.totalSteps && stopAsked())
       throw new CancelledError(`${o.what ?? 'training'} (stopped after mark ${m}${o.dir ? '; --resume continues from there' : ''})`);
     return false;
   }

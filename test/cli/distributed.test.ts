@@ -145,6 +145,36 @@ test('a resumed two-process run equals an uninterrupted one', { skip }, async ()
   for (const [k, x] of wa) assert.deepEqual(Buffer.from(wc.get(k)!.buffer), Buffer.from(x.buffer), k);
 });
 
+test(
+  'Ctrl-C to an --nproc 2 run: the ranks stop at one step, rank 0 checkpoints it, exit 130; --resume ends where the uninterrupted run does',
+  { skip },
+  async () => {
+    await ready;
+    const args = (out: string) => ['train', 'dvbpr', '--data', data, '--out', out, ...TRAIN, '--epochs', '30', '--nproc', '2'];
+    const straight = join(root, 'nproc-straight');
+    const s = await cli(args(straight)).done;
+    assert.equal(s.code, 0, s.err);
+    const cut = join(root, 'nproc-cut');
+    let sent = false;
+    const run = cli(args(cut), {}, (text) => {
+      if (!sent && text.includes('"event":"epoch"')) {
+        sent = true;
+        run.kill('SIGINT'); // as a terminal's Ctrl-C reaches the launcher
+      }
+    });
+    const r = await run.done;
+    assert.equal(r.code, 130, r.err.slice(-2000));
+    assert.match(r.err, /train dvbpr --nproc 2 \(stopped at one step by every rank, rank 0's checkpoint of it written; --resume continues\) cancelled/);
+    const state = JSON.parse(readFileSync(join(cut, 'checkpoint.json'), 'utf8')) as { step: number };
+    assert.ok(state.step >= 3 && state.step < 90, `stopped at step ${state.step}`);
+    const resumed = await cli([...args(cut), '--resume']).done;
+    assert.equal(resumed.code, 0, resumed.err.slice(-2000));
+    const wa = weights(straight);
+    const wb = weights(cut);
+    for (const [k, x] of wa) assert.deepEqual(Buffer.from(wb.get(k)!.buffer), Buffer.from(x.buffer), k);
+  },
+);
+
 test('a killed rank makes the other exit non-zero within the timeout, naming the collective', { skip }, async () => {
   await ready;
   const port = String(await freePort());
