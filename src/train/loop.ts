@@ -86,7 +86,11 @@ export interface LoopOptions {
   /** stop after this many evaluated marks without a gain (0 or absent: never) */
   patience?: number;
   group?: ProcessGroup;
-  /** cancels at the next step: a checkpoint of that step, then a CancelledError (with a group, every rank at the step any rank's signal was seen) */
+  /**
+   * cancels at the next step: a checkpoint of that step, then a CancelledError. With a group,
+   * every rank passes one (or none: the ranks' steps must match) and all stop at the step any
+   * rank's signal was seen.
+   */
   signal?: AbortSignal;
   /**
    * also checkpoint between marks once this many seconds have passed since the last checkpoint
