@@ -20,7 +20,6 @@ export function registerDemo(program: Command): void {
       if (!o) return;
       const report = await interruptible(
         (signal) => runDemo(o, createProgress({ json: Boolean(json) }), signal),
-        true,
         'stopping after the training step under way (with a checkpoint) or before the next stage; running the demo again resumes',
       );
       process.stdout.write(`report: ${report}\n`);

@@ -2,16 +2,15 @@
  * Ctrl-C for training commands: the first SIGINT (or SIGTERM) asks the training loop to stop after
  * the step under way; it writes a checkpoint of that step and the command exits 130 (143), saying
  * that `--resume` continues. A second signal stops the process at once (the last checkpoint stays).
+ * A data-parallel worker takes it the same way: its ranks agree on the step (src/train/loop.ts).
  */
 import { CancelledError } from '../core/errors.js';
 
 export async function interruptible<T>(
-  fn: (signal: AbortSignal | undefined) => Promise<T>,
-  enabled = true,
+  fn: (signal: AbortSignal) => Promise<T>,
   /** what the first signal does, as the message says it */
   stopping = 'stopping after the step under way and writing a checkpoint (--resume continues)',
 ): Promise<T> {
-  if (!enabled) return fn(undefined); // a data-parallel worker: its launcher stops every rank
   const controller = new AbortController();
   let received: 'SIGINT' | 'SIGTERM' | null = null;
   let at = 0;
