@@ -90,6 +90,17 @@ export interface SegmentsMade {
   segments: { name: string; members: number }[];
 }
 
+/** Writes the segments (each shopper's group, −1 for none, and the groups' names) into the run's catalogue; the caller holds the folder's lock. */
+function storeSegments(dir: string, group: Int32Array, names: string[], made: SegmentsMade): SegmentsMade {
+  const store = CatalogueStore.open(dir);
+  try {
+    store.writeSegments(group, names, made as unknown as Record<string, unknown>);
+  } finally {
+    store.close();
+  }
+  return made;
+}
+
 /** k-means segments of the run's shoppers, written into its catalogue holding the folder's lock (a served run is refused: one writer). */
 export async function makeSegments(dir: string, o: { k: number; seed: number; minMembers?: number }): Promise<SegmentsMade> {
   return withFolderLock(dir, 'segments', async () => {
@@ -111,13 +122,7 @@ export async function makeSegments(dir: string, o: { k: number; seed: number; mi
       createdAt: new Date().toISOString(),
       segments: names.map((name, g) => ({ name, members: sizes[g]! })),
     };
-    const store = CatalogueStore.open(dir);
-    try {
-      store.writeSegments(group, names, made as unknown as Record<string, unknown>);
-    } finally {
-      store.close();
-    }
-    return made;
+    return storeSegments(dir, group, names, made);
   });
 }
 
@@ -139,10 +144,8 @@ export async function segmentsByColumn(dir: string, o: { table: string; column: 
         const raw = t.text(at).trim();
         if (!raw) continue;
         const n = Number(raw);
-        const value =
-          o.bands && Number.isFinite(n)
-            ? `${o.column} ${Math.floor(n / o.bands) * o.bands}-${Math.floor(n / o.bands) * o.bands + o.bands - 1}`
-            : `${o.column} ${raw}`;
+        const lo = o.bands && Number.isFinite(n) ? Math.floor(n / o.bands) * o.bands : null;
+        const value = lo !== null ? `${o.column} ${lo}-${lo + o.bands! - 1}` : `${o.column} ${raw}`;
         byId.set(t.text(idAt), value);
       }
   } finally {
@@ -167,16 +170,11 @@ export async function segmentsByColumn(dir: string, o: { table: string; column: 
       createdAt: new Date().toISOString(),
       segments: names.map(([name, members]) => ({ name, members })),
     };
-    const store = CatalogueStore.open(dir);
-    try {
-      store.writeSegments(
-        group,
-        names.map(([v]) => v),
-        made as unknown as Record<string, unknown>,
-      );
-    } finally {
-      store.close();
-    }
-    return made;
+    return storeSegments(
+      dir,
+      group,
+      names.map(([v]) => v),
+      made,
+    );
   });
 }
