@@ -22,6 +22,7 @@ import { BadInputError } from '../core/errors.js';
 import type { Triplets } from '../data/sampler.js';
 import { TripletSampler } from '../data/sampler.js';
 import { Adam, noGrad, RowAdam, tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
+import { putUnder, tensorsUnder } from './checkpoint.js';
 import { decayFor } from './averaging.js';
 import type { TrainCallbacks } from './events.js';
 import { epochSchedule, runTraining } from './loop.js';
@@ -220,14 +221,11 @@ export async function trainBpr(model: BprModel, o: BprLoopOptions): Promise<BprR
         keep: validate ? { metric: 'auc', higher: true } : 'latest',
         weights: (avg) => avg ?? model.module.stateDict(),
         save: () => {
-          const tensors = new Map<string, Tensor>();
-          for (const [k, v] of model.module.stateDict()) tensors.set(`model.${k}`, v);
-          for (const [k, v] of opt.stateDict().tensors) tensors.set(`adam.${k}`, v);
-          if (rowOpt) for (const [k, v] of rowOpt.stateDict().tensors) tensors.set(`rowadam.${k}`, v);
-          return tensors;
+          const tensors = putUnder(putUnder(new Map(), 'model.', model.module.stateDict()), 'adam.', opt.stateDict().tensors);
+          return rowOpt ? putUnder(tensors, 'rowadam.', rowOpt.stateDict().tensors) : tensors;
         },
         load: (tensors, step, file) => {
-          const pick = (p: string) => new Map([...tensors].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+          const pick = (p: string) => tensorsUnder(tensors, p);
           model.module.loadStateDict(pick('model.'), file);
           if (rowOpt && !tensors.has('rowadam.exp_avg'))
             throw new BadInputError(

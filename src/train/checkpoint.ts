@@ -33,6 +33,17 @@ interface Pairing {
   checkpointTensors?: { file: string; id: string };
 }
 
+/** The tensors whose names start with `prefix`, under their names without it (one part of a checkpoint). */
+export function tensorsUnder(tensors: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
+  return new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
+/** Adds `part`'s tensors to `into` under `prefix` (what `tensorsUnder` reads back). */
+export function putUnder(into: Map<string, Tensor>, prefix: string, part: Iterable<[string, Tensor]>): Map<string, Tensor> {
+  for (const [k, v] of part) into.set(`${prefix}${k}`, v);
+  return into;
+}
+
 export function saveCheckpoint<S extends object>(dir: string, state: S, tensors: Map<string, Tensor>): void {
   const id = randomUUID();
   saveSafetensors(join(dir, CHECKPOINT_TENSORS), tensors, { checkpoint: id, state: JSON.stringify(state) });

@@ -21,6 +21,7 @@ import type { GanConfig } from '../config/gan.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { ganState, loadGanState, oneHot, type ConditionalGan } from '../models/gan.js';
 import { Adam, Generator, randn, tensor, tidy, type Tensor, type PixelRows } from '../torch/index.js';
+import { putUnder, tensorsUnder } from './checkpoint.js';
 import { decayFor } from './averaging.js';
 import type { TrainCallbacks } from './events.js';
 import { runTraining } from './loop.js';
@@ -170,14 +171,11 @@ export async function trainGan(o: GanLoopOptions): Promise<GanResult> {
         keep: { metric: 'frechet', higher: false },
         weights: (avg) => ganState(gan, avg),
         save: () => {
-          const tensors = new Map<string, Tensor>();
-          for (const [k, v] of ganState(gan)) tensors.set(`model.${k}`, v);
-          for (const [k, v] of optD.stateDict().tensors) tensors.set(`adamD.${k}`, v);
-          for (const [k, v] of optG.stateDict().tensors) tensors.set(`adamG.${k}`, v);
-          return tensors;
+          const tensors = putUnder(new Map(), 'model.', ganState(gan));
+          return putUnder(putUnder(tensors, 'adamD.', optD.stateDict().tensors), 'adamG.', optG.stateDict().tensors);
         },
         load: (tensors, step, file) => {
-          const pick = (p: string) => new Map([...tensors].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+          const pick = (p: string) => tensorsUnder(tensors, p);
           loadGanState(gan, pick('model.'), file);
           optD.loadStateDict({ step, tensors: pick('adamD.') });
           optG.loadStateDict({ step, tensors: pick('adamG.') });

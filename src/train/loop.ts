@@ -24,7 +24,7 @@ import { BadInputError, CancelledError, InvalidArgumentError } from '../core/err
 import type { RngState } from '../core/rng.js';
 import { tensor, tidy, type Generator, type Module, type ProcessGroup, type Tensor } from '../torch/index.js';
 import { averageInto, copyState, disposeAll, LazyRowAverage, snapshot, withWeightsAsync } from './averaging.js';
-import { countSchema, CHECKPOINT_STATE, resumeCheckpoint, rngStateSchema, saveCheckpoint, type CheckpointFiles } from './checkpoint.js';
+import { countSchema, CHECKPOINT_STATE, putUnder, resumeCheckpoint, rngStateSchema, saveCheckpoint, tensorsUnder, type CheckpointFiles } from './checkpoint.js';
 import type { TrainCallbacks } from './events.js';
 
 export interface Schedule {
@@ -185,8 +185,6 @@ function shared(group: ProcessGroup, metrics: Record<string, number>, metric: st
   return group.rank === 0 ? metrics : { [metric]: value };
 }
 
-const prefixed = (tensors: Map<string, Tensor>, p: string) => new Map([...tensors].filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
-
 export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Promise<LoopResult> {
   const { schedule: sch, group } = o;
   if (sch.marks.length === 0 || sch.marks.some((m, k) => m < 1 || m > sch.totalSteps || (k > 0 && m <= sch.marks[k - 1]!)))
@@ -234,9 +232,9 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
     if (st.rngs.length !== task.rngs.length)
       throw new BadInputError(`${o.dir}/${CHECKPOINT_STATE} holds ${st.rngs.length} generator states; this run has ${task.rngs.length}`);
     task.rngs.forEach((r, i) => r.setState(st.rngs[i]!));
-    best = prefixed(ck.tensors, BEST);
+    best = tensorsUnder(ck.tensors, BEST);
     if (av) {
-      const saved = prefixed(ck.tensors, AVG);
+      const saved = tensorsUnder(ck.tensors, AVG);
       if (saved.size === 0) throw new BadInputError(`${file} has no averaged weights: it was trained without weight averaging; resume it with averaging off`);
       disposeAll(avg);
       avg = saved;
@@ -265,8 +263,8 @@ export async function runTraining<B>(task: TrainingTask<B>, o: LoopOptions): Pro
     tidy(() => {
       const tensors = task.save();
       task.generators.forEach((g, i) => tensors.set(`${GEN}${i}`, g.getState()));
-      for (const [k, v] of best) tensors.set(`${BEST}${k}`, v);
-      for (const [k, v] of avg) tensors.set(`${AVG}${k}`, v);
+      putUnder(tensors, BEST, best);
+      putUnder(tensors, AVG, avg);
       if (lazy) tensors.set(LAZY_STEPS, lazy.steps());
       saveCheckpoint(o.dir!, st, tensors);
     });
